@@ -1,0 +1,215 @@
+//! The JWE compact serialization: parse, unseal, seal.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::inflate::{deflate, inflate};
+use super::{clip, ContentCipher, ContentKey, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
+
+/// The content-encryption algorithms accepted with `alg: "dir"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encryption {
+    A256Gcm,
+    A128Gcm,
+}
+
+impl Encryption {
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encryption::A256Gcm => "A256GCM",
+            Encryption::A128Gcm => "A128GCM",
+        }
+    }
+
+    fn key_len(self) -> usize {
+        match self {
+            Encryption::A256Gcm => 32,
+            Encryption::A128Gcm => 16,
+        }
+    }
+}
+
+/// The protected header fields this crate acts on. Others (`kid`, `typ`, …)
+/// are ignored, as RFC 7516 allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub enc: Encryption,
+    /// `zip: "DEF"` was present.
+    pub deflated: bool,
+    /// The content type (`cty`), when given. Real files often omit it.
+    pub content_type: Option<String>,
+    /// The key id (`kid`), when given; informational with `dir`.
+    pub key_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: Option<serde_json::Value>,
+    enc: Option<serde_json::Value>,
+    zip: Option<serde_json::Value>,
+    cty: Option<String>,
+    kid: Option<String>,
+    crit: Option<serde_json::Value>,
+}
+
+fn as_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => clip(s),
+        other => clip(&other.to_string()),
+    }
+}
+
+impl Header {
+    fn from_json(bytes: &[u8]) -> Result<Self, UnsealError> {
+        let raw: RawHeader = serde_json::from_slice(bytes).map_err(|e| UnsealError::Header(clip(&e.to_string())))?;
+        if let Some(crit) = &raw.crit {
+            return Err(UnsealError::UnsupportedCritical(as_text(crit)));
+        }
+        match &raw.alg {
+            Some(serde_json::Value::String(a)) if a == "dir" => {}
+            Some(other) => return Err(UnsealError::UnsupportedAlgorithm(as_text(other))),
+            None => return Err(UnsealError::Header("missing \"alg\"".into())),
+        }
+        let enc = match &raw.enc {
+            Some(serde_json::Value::String(e)) if e == "A256GCM" => Encryption::A256Gcm,
+            Some(serde_json::Value::String(e)) if e == "A128GCM" => Encryption::A128Gcm,
+            Some(other) => return Err(UnsealError::UnsupportedEncryption(as_text(other))),
+            None => return Err(UnsealError::Header("missing \"enc\"".into())),
+        };
+        let deflated = match &raw.zip {
+            None => false,
+            Some(serde_json::Value::String(z)) if z == "DEF" => true,
+            Some(other) => return Err(UnsealError::UnsupportedCompression(as_text(other))),
+        };
+        Ok(Header { enc, deflated, content_type: raw.cty, key_id: raw.kid })
+    }
+}
+
+/// A structurally valid `dir` JWE, not yet decrypted.
+#[derive(Debug, Clone)]
+pub struct ParsedJwe<'a> {
+    pub header: Header,
+    /// The protected header segment exactly as received: the AAD.
+    pub aad: &'a [u8],
+    pub iv: [u8; 12],
+    pub ciphertext: Vec<u8>,
+    pub tag: [u8; 16],
+}
+
+fn decode(segment: &str, which: Segment) -> Result<Vec<u8>, UnsealError> {
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| UnsealError::Base64(which))
+}
+
+/// Checks the structure and header of a compact JWE and decodes its parts.
+/// Leading and trailing whitespace (a trailing newline in a file) is ignored.
+pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
+    let compact = compact.trim();
+    let parts: Vec<&str> = compact.split('.').collect();
+    if parts.len() != 5 {
+        return Err(UnsealError::SegmentCount { found: parts.len() });
+    }
+    let header_bytes = decode(parts[0], Segment::ProtectedHeader)?;
+    let header = Header::from_json(&header_bytes)?;
+    if !parts[1].is_empty() {
+        return Err(UnsealError::EncryptedKeyPresent);
+    }
+    let iv = decode(parts[2], Segment::Iv)?;
+    let iv: [u8; 12] = iv.as_slice().try_into().map_err(|_| UnsealError::IvLength { bits: iv.len() * 8 })?;
+    let ciphertext = decode(parts[3], Segment::Ciphertext)?;
+    let tag = decode(parts[4], Segment::Tag)?;
+    let tag: [u8; 16] = tag.as_slice().try_into().map_err(|_| UnsealError::TagLength { bits: tag.len() * 8 })?;
+    Ok(ParsedJwe { header, aad: parts[0].as_bytes(), iv, ciphertext, tag })
+}
+
+impl ParsedJwe<'_> {
+    /// Checks that `key` fits the header's `enc`.
+    pub fn check_key(&self, key: &ContentKey) -> Result<(), UnsealError> {
+        let expected = self.header.enc.key_len();
+        let found = key.as_bytes().len();
+        if found == expected {
+            Ok(())
+        } else {
+            Err(UnsealError::KeyMismatch { enc: self.header.enc.name(), expected, found })
+        }
+    }
+
+    /// Applies `zip` and the size limit to a decrypted payload.
+    pub fn finish(&self, plaintext: Zeroizing<Vec<u8>>, options: &UnsealOptions) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
+        let limit = options.max_plaintext;
+        if self.header.deflated {
+            Ok(Zeroizing::new(inflate(&plaintext, limit)?))
+        } else if plaintext.len() > limit {
+            Err(UnsealError::TooLarge { limit })
+        } else {
+            Ok(plaintext)
+        }
+    }
+}
+
+/// Decrypts a compact JWE with the portable AES-GCM backend.
+pub fn unseal(compact: &str, key: &ContentKey, options: &UnsealOptions) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+    unseal_with(&RustCryptoCipher, compact, key, options)
+}
+
+/// Decrypts a compact JWE with the given cipher backend.
+pub fn unseal_with(
+    cipher: &dyn ContentCipher,
+    compact: &str,
+    key: &ContentKey,
+    options: &UnsealOptions,
+) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+    let jwe = parse(compact)?;
+    jwe.check_key(key)?;
+    // Refuse obviously oversized input before spending time on it (DEFLATE
+    // cannot shrink below ~1/1032, so a larger ciphertext cannot fit either way).
+    if !jwe.header.deflated && jwe.ciphertext.len() > options.max_plaintext {
+        return Err(UnsealError::TooLarge { limit: options.max_plaintext });
+    }
+    let plaintext = cipher
+        .decrypt(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
+        .map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
+    Ok((jwe.header, plaintext))
+}
+
+/// How to seal a record.
+#[derive(Debug, Clone, Default)]
+pub struct SealOptions {
+    /// Compress with raw DEFLATE (`zip: "DEF"`) before encrypting.
+    pub deflate: bool,
+    /// The `cty` header, e.g. `application/fhir+json`.
+    pub content_type: Option<String>,
+}
+
+/// Encrypts `plaintext` as a compact JWE (`dir`, A256GCM or A128GCM by key
+/// length). The caller supplies a fresh random 96-bit `iv`: never reuse one
+/// with the same key.
+pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOptions) -> Result<String, UnsealError> {
+    let enc = match key.as_bytes().len() {
+        32 => Encryption::A256Gcm,
+        16 => Encryption::A128Gcm,
+        found => return Err(UnsealError::KeyLength { found }),
+    };
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), "dir".into());
+    header.insert("enc".into(), enc.name().into());
+    if options.deflate {
+        header.insert("zip".into(), "DEF".into());
+    }
+    if let Some(cty) = &options.content_type {
+        header.insert("cty".into(), cty.clone().into());
+    }
+    let header_json = serde_json::Value::Object(header).to_string();
+    let protected = URL_SAFE_NO_PAD.encode(header_json.as_bytes());
+    let mut buffer = Zeroizing::new(if options.deflate { deflate(plaintext) } else { plaintext.to_vec() });
+    let tag = super::cipher::encrypt(key, &iv, protected.as_bytes(), &mut buffer).map_err(|_| UnsealError::Decrypt)?;
+    Ok(format!(
+        "{protected}..{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(iv),
+        URL_SAFE_NO_PAD.encode(buffer.as_slice()),
+        URL_SAFE_NO_PAD.encode(tag)
+    ))
+}
