@@ -1,0 +1,143 @@
+//! FHIR `date`, `dateTime` and `instant` values, including partial dates
+//! (`2019`, `2019-07`), kept at the precision they were written with.
+
+use chrono::{DateTime as ChronoDateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use serde::{Deserialize, Deserializer};
+
+/// A point in time as FHIR writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateTime {
+    /// `2019`
+    Year(i32),
+    /// `2019-07`
+    YearMonth(i32, u32),
+    /// `2019-07-04`
+    Date(NaiveDate),
+    /// `2019-07-04T10:30:00-05:00`: a time with its offset.
+    Instant(ChronoDateTime<FixedOffset>),
+    /// A time without an offset (not valid FHIR, seen in real files): shown
+    /// as written, without a time zone.
+    Local(NaiveDateTime),
+    /// Text that is not a FHIR date at all; shown as written (escaped), never
+    /// used for sorting or age.
+    Unparsed(String),
+}
+
+impl DateTime {
+    /// Parses FHIR's date/dateTime/instant grammar.
+    pub fn parse(text: &str) -> Self {
+        let t = text.trim();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match t.len() {
+            4 if digits(t) => return DateTime::Year(t.parse().unwrap_or_default()),
+            7 if digits(&t[..4]) && &t[4..5] == "-" && digits(&t[5..]) => {
+                let (y, m) = (t[..4].parse().unwrap_or_default(), t[5..].parse().unwrap_or_default());
+                if (1..=12).contains(&m) {
+                    return DateTime::YearMonth(y, m);
+                }
+            }
+            10 => {
+                if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+                    return DateTime::Date(d);
+                }
+            }
+            _ => {}
+        }
+        if let Ok(dt) = ChronoDateTime::parse_from_rfc3339(t) {
+            return DateTime::Instant(dt);
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+                return DateTime::Local(dt);
+            }
+        }
+        DateTime::Unparsed(text.to_string())
+    }
+
+    /// The earliest calendar day this value covers, when it is a date.
+    pub fn start_date(&self) -> Option<NaiveDate> {
+        match self {
+            DateTime::Year(y) => NaiveDate::from_ymd_opt(*y, 1, 1),
+            DateTime::YearMonth(y, m) => NaiveDate::from_ymd_opt(*y, *m, 1),
+            DateTime::Date(d) => Some(*d),
+            DateTime::Instant(dt) => Some(dt.date_naive()),
+            DateTime::Local(dt) => Some(dt.date()),
+            DateTime::Unparsed(_) => None,
+        }
+    }
+
+    /// A sort key (seconds since 1970 at the start of the value's span, local
+    /// times and dates taken as UTC). `None` for unparsed text.
+    pub fn sort_key(&self) -> Option<i64> {
+        match self {
+            DateTime::Instant(dt) => Some(dt.timestamp()),
+            DateTime::Local(dt) => Some(dt.and_utc().timestamp()),
+            other => other.start_date().map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp()),
+        }
+    }
+
+    /// Human-readable, at the precision written: `2019`, `Jul 2019`,
+    /// `Jul 4, 2019`, `Jul 4, 2019, 10:30`.
+    pub fn display(&self) -> String {
+        match self {
+            DateTime::Year(y) => y.to_string(),
+            DateTime::YearMonth(y, m) => NaiveDate::from_ymd_opt(*y, *m, 1).map(|d| d.format("%b %Y").to_string()).unwrap_or_default(),
+            DateTime::Date(d) => d.format("%b %-d, %Y").to_string(),
+            DateTime::Instant(dt) => dt.format("%b %-d, %Y, %H:%M").to_string(),
+            DateTime::Local(dt) => dt.format("%b %-d, %Y, %H:%M").to_string(),
+            DateTime::Unparsed(text) => text.clone(),
+        }
+    }
+
+    /// Just the day (or coarser), without a time of day.
+    pub fn display_date(&self) -> String {
+        match self {
+            DateTime::Instant(dt) => dt.format("%b %-d, %Y").to_string(),
+            DateTime::Local(dt) => dt.format("%b %-d, %Y").to_string(),
+            other => other.display(),
+        }
+    }
+}
+
+/// Whole years from `birth` to `on`, when both are known to the day.
+pub fn age_in_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).ok()
+}
+
+impl<'de> Deserialize<'de> for DateTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(DateTime::parse(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_and_full_dates() {
+        assert_eq!(DateTime::parse("2019"), DateTime::Year(2019));
+        assert_eq!(DateTime::parse("2019-07"), DateTime::YearMonth(2019, 7));
+        assert_eq!(DateTime::parse("2019-07").display(), "Jul 2019");
+        assert_eq!(DateTime::parse("2019-07-04").display(), "Jul 4, 2019");
+        let i = DateTime::parse("2019-07-04T23:30:00-05:00");
+        assert_eq!(i.display(), "Jul 4, 2019, 23:30");
+        assert_eq!(i.start_date(), NaiveDate::from_ymd_opt(2019, 7, 4));
+        assert!(matches!(DateTime::parse("2019-13"), DateTime::Unparsed(_)));
+        assert!(matches!(DateTime::parse("yesterday"), DateTime::Unparsed(_)));
+        assert!(DateTime::parse("2019-07-04").sort_key() < DateTime::parse("2019-07-04T01:00:00Z").sort_key());
+    }
+
+    #[test]
+    fn ages() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(age_in_years(d("2000-03-01"), d("2020-02-29")), Some(19));
+        assert_eq!(age_in_years(d("2000-03-01"), d("2020-03-01")), Some(20));
+        assert_eq!(age_in_years(d("2021-01-01"), d("2020-03-01")), None);
+    }
+}

@@ -1,0 +1,62 @@
+//! Parse: FHIR R4 (4.0.1) JSON into typed resources for what the chart
+//! renders, and raw JSON for everything (so nothing is silently dropped and
+//! the JavaScript API can hand back the resources exactly as received).
+
+mod date;
+mod record;
+mod resources;
+mod types;
+
+pub use date::{age_in_years, DateTime};
+pub use record::{parse_record, Entry, ParseError, Record};
+pub use resources::*;
+pub use types::*;
+
+use serde::Deserialize;
+
+/// One resource: typed when the chart renders its type, otherwise kept only
+/// as raw JSON on the [`Entry`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resource {
+    Patient(Box<Patient>),
+    AllergyIntolerance(Box<AllergyIntolerance>),
+    Condition(Box<Condition>),
+    MedicationRequest(Box<MedicationRequest>),
+    MedicationStatement(Box<MedicationStatement>),
+    Medication(Box<Medication>),
+    Observation(Box<Observation>),
+    Immunization(Box<Immunization>),
+    Encounter(Box<Encounter>),
+    Procedure(Box<Procedure>),
+    DiagnosticReport(Box<DiagnosticReport>),
+    DocumentReference(Box<DocumentReference>),
+    /// A type the chart has no section for.
+    Other,
+    /// A rendered type whose JSON does not fit the R4 structure (a string
+    /// where an array belongs, say). Listed, never rendered as valid.
+    Invalid,
+}
+
+impl Resource {
+    /// Builds the typed form of `raw`, whose `resourceType` is `resource_type`.
+    pub fn from_json(resource_type: &str, raw: &serde_json::Value) -> Resource {
+        fn typed<'a, T: Deserialize<'a>>(raw: &'a serde_json::Value, wrap: fn(Box<T>) -> Resource) -> Resource {
+            T::deserialize(raw).map(|t| wrap(Box::new(t))).unwrap_or(Resource::Invalid)
+        }
+        match resource_type {
+            "Patient" => typed(raw, Resource::Patient),
+            "AllergyIntolerance" => typed(raw, Resource::AllergyIntolerance),
+            "Condition" => typed(raw, Resource::Condition),
+            "MedicationRequest" => typed(raw, Resource::MedicationRequest),
+            "MedicationStatement" => typed(raw, Resource::MedicationStatement),
+            "Medication" => typed(raw, Resource::Medication),
+            "Observation" => typed(raw, Resource::Observation),
+            "Immunization" => typed(raw, Resource::Immunization),
+            "Encounter" => typed(raw, Resource::Encounter),
+            "Procedure" => typed(raw, Resource::Procedure),
+            "DiagnosticReport" => typed(raw, Resource::DiagnosticReport),
+            "DocumentReference" => typed(raw, Resource::DocumentReference),
+            _ => Resource::Other,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! A record: the resources of one Bundle (or a single resource), in order.
+
+use std::collections::HashMap;
+
+use super::{Reference, Resource};
+
+/// Why bytes could not be read as FHIR JSON. Messages never quote the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the record is not valid UTF-8 JSON (line {line}, column {column})")]
+    Json { line: usize, column: usize },
+    #[error("the record is JSON but not a FHIR resource (no \"resourceType\")")]
+    NotFhir,
+    #[error("the Bundle's \"entry\" is not a list")]
+    BadBundle,
+}
+
+/// One resource of a record, as received and as understood.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `Bundle.entry.fullUrl`, when given.
+    pub full_url: Option<String>,
+    /// `resourceType`.
+    pub resource_type: String,
+    /// `id`, when given.
+    pub id: Option<String>,
+    /// The resource's JSON exactly as received (numbers keep their digits).
+    pub raw: serde_json::Value,
+    /// The typed form.
+    pub resource: Resource,
+}
+
+/// The resources of a record, in their original order.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// `Bundle.type` (`document`, `collection`, `transaction`, `searchset`,
+    /// …), or `None` when the record was a single resource.
+    pub bundle_type: Option<String>,
+    pub entries: Vec<Entry>,
+    /// Bundle entries that carried no resource (a `request` only, say).
+    pub entries_without_resource: usize,
+    index: HashMap<String, usize>,
+}
+
+impl Record {
+    /// Entries of one `resourceType`.
+    pub fn of_type<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.iter().filter(move |e| e.resource_type == resource_type)
+    }
+
+    /// Finds the entry a reference points to: by `fullUrl` (`urn:uuid:…`,
+    /// absolute URLs) or by `Type/id`.
+    pub fn resolve(&self, reference: &Reference) -> Option<&Entry> {
+        let r = reference.reference.as_deref()?;
+        if let Some(&i) = self.index.get(r) {
+            return Some(&self.entries[i]);
+        }
+        // An absolute URL whose tail is Type/id.
+        let mut parts = r.rsplit('/');
+        let (id, ty) = (parts.next()?, parts.next()?);
+        self.index.get(&format!("{ty}/{id}")).map(|&i| &self.entries[i])
+    }
+
+    fn push(&mut self, full_url: Option<String>, raw: serde_json::Value) -> Result<(), ParseError> {
+        let resource_type = raw.get("resourceType").and_then(|t| t.as_str()).ok_or(ParseError::NotFhir)?.to_string();
+        let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
+        let resource = Resource::from_json(&resource_type, &raw);
+        let i = self.entries.len();
+        if let Some(url) = &full_url {
+            self.index.entry(url.clone()).or_insert(i);
+        }
+        if let Some(id) = &id {
+            self.index.entry(format!("{resource_type}/{id}")).or_insert(i);
+        }
+        self.entries.push(Entry { full_url, resource_type, id, raw, resource });
+        Ok(())
+    }
+}
+
+/// Parses a FHIR JSON resource. A Bundle becomes one entry per
+/// `entry.resource` (in order); any other resource becomes a record of one.
+/// Unknown types and fields never fail the record; an entry whose resource
+/// has no `resourceType` fails it, since it cannot be understood at all.
+pub fn parse_record(bytes: &[u8]) -> Result<Record, ParseError> {
+    let mut root: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ParseError::Json { line: e.line(), column: e.column() })?;
+    let mut record = Record::default();
+    let is_bundle = root.get("resourceType").and_then(|t| t.as_str()) == Some("Bundle");
+    if !is_bundle {
+        record.push(None, root)?;
+        return Ok(record);
+    }
+    record.bundle_type = root.get("type").and_then(|t| t.as_str()).map(str::to_string);
+    let entries = match root.get_mut("entry").map(serde_json::Value::take) {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a,
+        Some(_) => return Err(ParseError::BadBundle),
+    };
+    record.entries.reserve(entries.len());
+    for mut entry in entries {
+        let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
+        match entry.get_mut("resource").map(serde_json::Value::take) {
+            Some(resource @ serde_json::Value::Object(_)) => record.push(full_url, resource)?,
+            _ => record.entries_without_resource += 1,
+        }
+    }
+    Ok(record)
+}

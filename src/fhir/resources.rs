@@ -1,0 +1,474 @@
+//! The resource types the chart renders, modelled as far as they are shown.
+//! Unknown fields are ignored; `[x]` choices are separate fields exposed
+//! through an accessor returning an enum.
+
+use serde::Deserialize;
+
+use super::types::*;
+use super::DateTime;
+
+/// When something happened: the `effective[x]`, `onset[x]`, `performed[x]`,
+/// `occurrence[x]` choices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum When<'a> {
+    DateTime(&'a DateTime),
+    Period(&'a Period),
+    Age(&'a Quantity),
+    Range(&'a Range),
+    Text(&'a str),
+}
+
+impl When<'_> {
+    pub fn display(&self) -> String {
+        match self {
+            When::DateTime(d) => d.display(),
+            When::Period(p) => p.display(),
+            When::Age(q) => format!("age {}", q.display()),
+            When::Range(r) => format!("age {}", r.display()),
+            When::Text(t) => (*t).to_string(),
+        }
+    }
+
+    pub fn sort_key(&self) -> Option<i64> {
+        match self {
+            When::DateTime(d) => d.sort_key(),
+            When::Period(p) => p.start.as_ref().or(p.end.as_ref()).and_then(DateTime::sort_key),
+            _ => None,
+        }
+    }
+}
+
+fn first_when<'a>(options: [Option<When<'a>>; 5]) -> Option<When<'a>> {
+    options.into_iter().flatten().next()
+}
+
+/// An `Observation.value[x]` (or a component's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ObservationValue<'a> {
+    Quantity(&'a Quantity),
+    CodeableConcept(&'a CodeableConcept),
+    String(&'a str),
+    Boolean(bool),
+    Integer(i64),
+    Range(&'a Range),
+    Ratio(&'a Ratio),
+    Time(&'a str),
+    DateTime(&'a DateTime),
+    Period(&'a Period),
+}
+
+impl ObservationValue<'_> {
+    pub fn display(&self) -> String {
+        match self {
+            ObservationValue::Quantity(q) => q.display(),
+            ObservationValue::CodeableConcept(c) => c.label().unwrap_or_default().to_string(),
+            ObservationValue::String(s) | ObservationValue::Time(s) => (*s).to_string(),
+            ObservationValue::Boolean(b) => if *b { "Yes" } else { "No" }.to_string(),
+            ObservationValue::Integer(i) => i.to_string(),
+            ObservationValue::Range(r) => r.display(),
+            ObservationValue::Ratio(r) => r.display(),
+            ObservationValue::DateTime(d) => d.display(),
+            ObservationValue::Period(p) => p.display(),
+        }
+    }
+}
+
+/// Declares a struct with the `value[x]` fields of an Observation and a
+/// `value()` accessor.
+macro_rules! with_value_x {
+    ($(#[$meta:meta])* pub struct $name:ident { $($field:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($field)*
+            value_quantity: Option<Quantity>,
+            value_codeable_concept: Option<CodeableConcept>,
+            value_string: Option<String>,
+            value_boolean: Option<bool>,
+            value_integer: Option<i64>,
+            value_range: Option<Range>,
+            value_ratio: Option<Ratio>,
+            value_time: Option<String>,
+            value_date_time: Option<DateTime>,
+            value_period: Option<Period>,
+        }
+
+        impl $name {
+            /// The `value[x]`, whichever type it has.
+            pub fn value(&self) -> Option<ObservationValue<'_>> {
+                use ObservationValue as V;
+                self.value_quantity.as_ref().map(V::Quantity)
+                    .or_else(|| self.value_codeable_concept.as_ref().map(V::CodeableConcept))
+                    .or_else(|| self.value_string.as_deref().map(V::String))
+                    .or_else(|| self.value_boolean.map(V::Boolean))
+                    .or_else(|| self.value_integer.map(V::Integer))
+                    .or_else(|| self.value_range.as_ref().map(V::Range))
+                    .or_else(|| self.value_ratio.as_ref().map(V::Ratio))
+                    .or_else(|| self.value_time.as_deref().map(V::Time))
+                    .or_else(|| self.value_date_time.as_ref().map(V::DateTime))
+                    .or_else(|| self.value_period.as_ref().map(V::Period))
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Patient {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub name: Vec<HumanName>,
+    pub gender: Option<String>,
+    pub birth_date: Option<DateTime>,
+    pub deceased_boolean: Option<bool>,
+    pub deceased_date_time: Option<DateTime>,
+    pub identifier: Vec<Identifier>,
+}
+
+impl Patient {
+    /// The official name, else the usual one, else the first.
+    pub fn display_name(&self) -> Option<String> {
+        let pick = |u: &str| self.name.iter().find(|n| n.use_.as_deref() == Some(u));
+        pick("official").or_else(|| pick("usual")).into_iter().chain(&self.name).find_map(HumanName::display)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Reaction {
+    pub manifestation: Vec<CodeableConcept>,
+    pub severity: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AllergyIntolerance {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub clinical_status: Option<CodeableConcept>,
+    pub verification_status: Option<CodeableConcept>,
+    pub category: Vec<String>,
+    pub criticality: Option<String>,
+    pub code: Option<CodeableConcept>,
+    onset_date_time: Option<DateTime>,
+    onset_age: Option<Quantity>,
+    onset_period: Option<Period>,
+    onset_range: Option<Range>,
+    onset_string: Option<String>,
+    pub recorded_date: Option<DateTime>,
+    pub reaction: Vec<Reaction>,
+    pub note: Vec<Annotation>,
+}
+
+impl AllergyIntolerance {
+    pub fn onset(&self) -> Option<When<'_>> {
+        first_when([
+            self.onset_date_time.as_ref().map(When::DateTime),
+            self.onset_period.as_ref().map(When::Period),
+            self.onset_age.as_ref().map(When::Age),
+            self.onset_range.as_ref().map(When::Range),
+            self.onset_string.as_deref().map(When::Text),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub clinical_status: Option<CodeableConcept>,
+    pub verification_status: Option<CodeableConcept>,
+    pub category: Vec<CodeableConcept>,
+    pub code: Option<CodeableConcept>,
+    onset_date_time: Option<DateTime>,
+    onset_age: Option<Quantity>,
+    onset_period: Option<Period>,
+    onset_range: Option<Range>,
+    onset_string: Option<String>,
+    abatement_date_time: Option<DateTime>,
+    abatement_period: Option<Period>,
+    abatement_string: Option<String>,
+    pub recorded_date: Option<DateTime>,
+    pub note: Vec<Annotation>,
+}
+
+impl Condition {
+    pub fn onset(&self) -> Option<When<'_>> {
+        first_when([
+            self.onset_date_time.as_ref().map(When::DateTime),
+            self.onset_period.as_ref().map(When::Period),
+            self.onset_age.as_ref().map(When::Age),
+            self.onset_range.as_ref().map(When::Range),
+            self.onset_string.as_deref().map(When::Text),
+        ])
+    }
+
+    pub fn abatement(&self) -> Option<When<'_>> {
+        first_when([
+            self.abatement_date_time.as_ref().map(When::DateTime),
+            self.abatement_period.as_ref().map(When::Period),
+            self.abatement_string.as_deref().map(When::Text),
+            None,
+            None,
+        ])
+    }
+}
+
+/// A `medication[x]`: a code, or a reference to a Medication resource.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MedicationChoice<'a> {
+    Code(&'a CodeableConcept),
+    Reference(&'a Reference),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MedicationRequest {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    pub intent: Option<String>,
+    medication_codeable_concept: Option<CodeableConcept>,
+    medication_reference: Option<Reference>,
+    pub authored_on: Option<DateTime>,
+    pub requester: Option<Reference>,
+    pub dosage_instruction: Vec<Dosage>,
+    pub reason_code: Vec<CodeableConcept>,
+    pub note: Vec<Annotation>,
+}
+
+impl MedicationRequest {
+    pub fn medication(&self) -> Option<MedicationChoice<'_>> {
+        self.medication_codeable_concept
+            .as_ref()
+            .map(MedicationChoice::Code)
+            .or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MedicationStatement {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    medication_codeable_concept: Option<CodeableConcept>,
+    medication_reference: Option<Reference>,
+    effective_date_time: Option<DateTime>,
+    effective_period: Option<Period>,
+    pub date_asserted: Option<DateTime>,
+    pub dosage: Vec<Dosage>,
+    pub note: Vec<Annotation>,
+}
+
+impl MedicationStatement {
+    pub fn medication(&self) -> Option<MedicationChoice<'_>> {
+        self.medication_codeable_concept
+            .as_ref()
+            .map(MedicationChoice::Code)
+            .or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
+    }
+
+    pub fn effective(&self) -> Option<When<'_>> {
+        first_when([
+            self.effective_date_time.as_ref().map(When::DateTime),
+            self.effective_period.as_ref().map(When::Period),
+            None,
+            None,
+            None,
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Medication {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub code: Option<CodeableConcept>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReferenceRange {
+    pub low: Option<Quantity>,
+    pub high: Option<Quantity>,
+    #[serde(rename = "type")]
+    pub type_: Option<CodeableConcept>,
+    pub text: Option<String>,
+}
+
+impl ReferenceRange {
+    /// `text`, else `low – high`, `≥ low` or `≤ high`.
+    pub fn display(&self) -> String {
+        if let Some(t) = self.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            return t.to_string();
+        }
+        Range { low: self.low.clone(), high: self.high.clone() }.display()
+    }
+}
+
+with_value_x! {
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+    #[serde(default, rename_all = "camelCase")]
+    pub struct ObservationComponent {
+        pub code: Option<CodeableConcept>,
+        pub data_absent_reason: Option<CodeableConcept>,
+        pub interpretation: Vec<CodeableConcept>,
+        pub reference_range: Vec<ReferenceRange>,
+    }
+}
+
+with_value_x! {
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+    #[serde(default, rename_all = "camelCase")]
+    pub struct Observation {
+        pub id: Option<String>,
+        pub meta: Option<Meta>,
+        pub status: Option<String>,
+        pub category: Vec<CodeableConcept>,
+        pub code: Option<CodeableConcept>,
+        effective_date_time: Option<DateTime>,
+        effective_period: Option<Period>,
+        effective_instant: Option<DateTime>,
+        pub issued: Option<DateTime>,
+        pub data_absent_reason: Option<CodeableConcept>,
+        pub interpretation: Vec<CodeableConcept>,
+        pub reference_range: Vec<ReferenceRange>,
+        pub component: Vec<ObservationComponent>,
+        pub has_member: Vec<Reference>,
+        pub note: Vec<Annotation>,
+    }
+}
+
+impl Observation {
+    pub fn effective(&self) -> Option<When<'_>> {
+        first_when([
+            self.effective_date_time.as_ref().map(When::DateTime),
+            self.effective_period.as_ref().map(When::Period),
+            self.effective_instant.as_ref().map(When::DateTime),
+            self.issued.as_ref().map(When::DateTime),
+            None,
+        ])
+    }
+
+    /// Whether any category has this code (`vital-signs`, `laboratory`, …).
+    pub fn in_category(&self, code: &str) -> bool {
+        self.category.iter().any(|c| c.has_code(code))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Immunization {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    pub status_reason: Option<CodeableConcept>,
+    pub vaccine_code: Option<CodeableConcept>,
+    occurrence_date_time: Option<DateTime>,
+    occurrence_string: Option<String>,
+    pub primary_source: Option<bool>,
+    pub lot_number: Option<String>,
+    pub note: Vec<Annotation>,
+}
+
+impl Immunization {
+    pub fn occurrence(&self) -> Option<When<'_>> {
+        first_when([
+            self.occurrence_date_time.as_ref().map(When::DateTime),
+            self.occurrence_string.as_deref().map(When::Text),
+            None,
+            None,
+            None,
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Encounter {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    /// In R4 a single `Coding`.
+    pub class: Option<Coding>,
+    #[serde(rename = "type")]
+    pub type_: Vec<CodeableConcept>,
+    pub period: Option<Period>,
+    pub reason_code: Vec<CodeableConcept>,
+    pub service_provider: Option<Reference>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Procedure {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    pub code: Option<CodeableConcept>,
+    performed_date_time: Option<DateTime>,
+    performed_period: Option<Period>,
+    performed_string: Option<String>,
+    pub reason_code: Vec<CodeableConcept>,
+}
+
+impl Procedure {
+    pub fn performed(&self) -> Option<When<'_>> {
+        first_when([
+            self.performed_date_time.as_ref().map(When::DateTime),
+            self.performed_period.as_ref().map(When::Period),
+            self.performed_string.as_deref().map(When::Text),
+            None,
+            None,
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiagnosticReport {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    pub category: Vec<CodeableConcept>,
+    pub code: Option<CodeableConcept>,
+    effective_date_time: Option<DateTime>,
+    effective_period: Option<Period>,
+    pub issued: Option<DateTime>,
+    pub result: Vec<Reference>,
+    pub conclusion: Option<String>,
+}
+
+impl DiagnosticReport {
+    pub fn effective(&self) -> Option<When<'_>> {
+        first_when([
+            self.effective_date_time.as_ref().map(When::DateTime),
+            self.effective_period.as_ref().map(When::Period),
+            self.issued.as_ref().map(When::DateTime),
+            None,
+            None,
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DocumentContent {
+    pub attachment: Attachment,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DocumentReference {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    #[serde(rename = "type")]
+    pub type_: Option<CodeableConcept>,
+    pub category: Vec<CodeableConcept>,
+    pub date: Option<DateTime>,
+    pub description: Option<String>,
+    pub content: Vec<DocumentContent>,
+}
