@@ -1,5 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod error;
 pub mod fhir;
+pub mod pipeline;
+pub mod render;
+pub mod source;
 pub mod unseal;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::Error;

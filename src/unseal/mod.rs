@@ -93,7 +93,7 @@ pub enum UnsealError {
     TooLarge { limit: usize },
 }
 
-/// Shortens an attacker-controlled header value before it is put in a message.
+/// Shortens an attacker-controlled value before it is put in a message.
 pub(crate) fn clip(value: &str) -> String {
     const MAX: usize = 40;
     let mut out: String = value.chars().filter(|c| !c.is_control()).take(MAX).collect();

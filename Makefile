@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+export WASM_BINDGEN_TEST_TIMEOUT ?= 120
+
+.PHONY: demo test pkg tools tools-browser test-native test-browser test-js clean
+
+## Build the SDK into pkg/, start the development backend, print the demo URLs.
+demo: pkg
+	cargo run --example dev_server -- $(DEMO_ARGS)
+
+## Every test: native, wasm-bindgen-test in headless Chromium, the built npm
+## package from Node, and the end-to-end browser test of the demo.
+test: tools-browser test-native pkg test-browser test-js
+
+tools:
+	scripts/ensure-tools.sh
+
+tools-browser:
+	scripts/ensure-tools.sh --browser
+
+pkg: tools
+	scripts/build-pkg.sh
+
+test-native:
+	cargo test --all-targets
+
+test-browser:
+	cargo test --target wasm32-unknown-unknown --test browser
+
+test-js:
+	cargo build --example dev_server
+	cd tests/js && node --test --test-reporter=spec
+
+clean:
+	rm -rf pkg target tools/node_modules tests/js/node_modules

@@ -1,0 +1,64 @@
+//! The pipeline's error: one enum over the stages, each with a stable,
+//! machine-readable code for JavaScript.
+
+use crate::fhir::ParseError;
+use crate::source::SourceError;
+use crate::unseal::UnsealError;
+
+/// Anything that stops a record from opening.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Unseal(#[from] UnsealError),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The decrypted content is of a type this SDK does not open.
+    #[error("the record's content type {0:?} is not supported (FHIR JSON is)")]
+    UnsupportedContent(String),
+    /// An argument from the host was unusable (a missing element, a bad option).
+    #[error("{0}")]
+    BadInput(String),
+}
+
+impl Error {
+    /// The stable code JavaScript sees as `error.code`:
+    /// `badKey`, `malformedJwe`, `unsupported`, `decrypt`, `tooLarge`,
+    /// `format`, `network`, `httpStatus`, `badInput`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Source(SourceError::Network(_)) => "network",
+            Error::Source(SourceError::Status { .. }) => "httpStatus",
+            Error::Source(SourceError::TooLarge { .. }) => "tooLarge",
+            Error::Source(SourceError::NotJwe) => "malformedJwe",
+            Error::Unseal(e) => match e {
+                UnsealError::KeyLength { .. } | UnsealError::KeyMismatch { .. } | UnsealError::KeyEncoding => "badKey",
+                UnsealError::SegmentCount { .. }
+                | UnsealError::Base64(_)
+                | UnsealError::Header(_)
+                | UnsealError::EncryptedKeyPresent
+                | UnsealError::IvLength { .. }
+                | UnsealError::TagLength { .. } => "malformedJwe",
+                UnsealError::UnsupportedAlgorithm(_)
+                | UnsealError::UnsupportedEncryption(_)
+                | UnsealError::UnsupportedCompression(_)
+                | UnsealError::UnsupportedCritical(_) => "unsupported",
+                UnsealError::Decrypt => "decrypt",
+                UnsealError::Inflate => "format",
+                UnsealError::TooLarge { .. } => "tooLarge",
+            },
+            Error::Parse(_) => "format",
+            Error::UnsupportedContent(_) => "unsupported",
+            Error::BadInput(_) => "badInput",
+        }
+    }
+
+    /// The HTTP status, for `httpStatus` errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Source(SourceError::Status { status }) => Some(*status),
+            _ => None,
+        }
+    }
+}

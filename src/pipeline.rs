@@ -1,0 +1,76 @@
+//! The pipeline end to end: source → unseal → parse. Rendering is separate
+//! (it needs the viewer's date and, in the browser, an element).
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::fhir::{parse_record, Record};
+use crate::source::{fetch_jwe, FetchOptions, HttpClient};
+use crate::unseal::{unseal, ContentKey, Header, UnsealOptions};
+
+/// Limits for opening a record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    pub unseal: UnsealOptions,
+    pub fetch: FetchOptions,
+}
+
+/// A stage of opening, reported to progress callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Fetch,
+    Decrypt,
+    Parse,
+    Ready,
+}
+
+impl Stage {
+    /// The name JavaScript sees.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Fetch => "fetch",
+            Stage::Decrypt => "decrypt",
+            Stage::Parse => "parse",
+            Stage::Ready => "ready",
+        }
+    }
+}
+
+/// Content types accepted as FHIR JSON in a JWE `cty` (absent is accepted:
+/// real files often omit it).
+fn is_fhir_json(cty: &str) -> bool {
+    let essence = cty.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    matches!(essence.as_str(), "application/fhir+json" | "application/json" | "json" | "fhir+json")
+}
+
+fn check_content_type(header: &Header) -> Result<(), Error> {
+    match header.content_type.as_deref() {
+        None => Ok(()),
+        Some(cty) if is_fhir_json(cty) => Ok(()),
+        Some(cty) => Err(Error::UnsupportedContent(crate::unseal::clip(cty))),
+    }
+}
+
+/// Decrypts and parses a compact JWE holding FHIR JSON.
+pub fn open_jwe(jwe: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
+    progress(Stage::Decrypt);
+    let (header, plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(jwe, key, &options.unseal)?;
+    check_content_type(&header)?;
+    progress(Stage::Parse);
+    let record = parse_record(&plaintext)?;
+    progress(Stage::Ready);
+    Ok(record)
+}
+
+/// Fetches a compact JWE from `url`, then decrypts and parses it.
+pub async fn open_url<C: HttpClient>(
+    client: &C,
+    url: &str,
+    key: &ContentKey,
+    options: &OpenOptions,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Record, Error> {
+    progress(Stage::Fetch);
+    let jwe = fetch_jwe(client, url, &options.fetch).await?;
+    open_jwe(&jwe, key, options, progress)
+}

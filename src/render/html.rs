@@ -1,0 +1,162 @@
+//! The view model as one HTML string. Record text is always escaped; the
+//! only unescaped text is this file's own static markup.
+
+use std::fmt::Write as _;
+
+use super::view::{Banner, Cell, Chart, OtherGroup, Section};
+use super::STYLESHEET;
+
+/// Escapes text for HTML element content and double- or single-quoted
+/// attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters other than tab/newline have no place in a chart.
+            c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+struct Html(String);
+
+impl Html {
+    fn raw(&mut self, markup: &str) -> &mut Self {
+        self.0.push_str(markup);
+        self
+    }
+    fn text(&mut self, text: &str) -> &mut Self {
+        escape_into(&mut self.0, text);
+        self
+    }
+    /// Text, or a dash that screen readers announce as "not recorded".
+    fn text_or_dash(&mut self, text: &str) -> &mut Self {
+        if text.trim().is_empty() {
+            self.raw("<span aria-hidden=\"true\">—</span><span class=\"sr\">Not recorded</span>")
+        } else {
+            self.text(text)
+        }
+    }
+}
+
+/// Renders the chart, its stylesheet included, as one HTML fragment.
+pub fn to_html(chart: &Chart) -> String {
+    let mut h = Html(String::with_capacity(4096 + chart.shown() * 200));
+    h.raw("<style>").raw(STYLESHEET).raw("</style>");
+    h.raw("<article class=\"chart\" aria-label=\"Health record\">");
+    if chart.banners.is_empty() {
+        h.raw("<header class=\"banner\"><h2>Health record</h2><p>This record does not name a patient.</p></header>");
+    }
+    for banner in &chart.banners {
+        render_banner(&mut h, banner);
+    }
+    h.raw("<nav class=\"toc\" aria-label=\"Sections\"><ul>");
+    for s in chart.sections.iter().filter(|s| !s.rows.is_empty()) {
+        let _ = write!(h.0, "<li><a href=\"#{}\">{} <span class=\"count\">({})</span></a></li>", s.id, s.title, s.rows.len());
+    }
+    if !chart.other.is_empty() {
+        h.raw("<li><a href=\"#other\">Other records</a></li>");
+    }
+    h.raw("</ul></nav>");
+    for section in &chart.sections {
+        render_section(&mut h, section);
+    }
+    render_other(&mut h, &chart.other);
+    h.raw("</article>");
+    h.0
+}
+
+fn render_banner(h: &mut Html, b: &Banner) {
+    h.raw("<header class=\"banner\"><h2 class=\"patient-name\">").text(&b.name).raw("</h2><dl>");
+    if let Some(birth) = &b.birth_date {
+        h.raw("<div><dt>Born</dt><dd>").text(birth);
+        if let (Some(age), None) = (b.age, &b.deceased) {
+            let _ = write!(h.0, " (age {age})");
+        }
+        h.raw("</dd></div>");
+    }
+    if let Some(died) = &b.deceased {
+        h.raw("<div><dt>Died</dt><dd>").text(died);
+        if let Some(age) = b.age {
+            let _ = write!(h.0, " (age {age})");
+        }
+        h.raw("</dd></div>");
+    }
+    if let Some(sex) = &b.sex {
+        h.raw("<div><dt>Sex</dt><dd>").text(sex).raw("</dd></div>");
+    }
+    for (label, value) in &b.identifiers {
+        h.raw("<div><dt>").text(label).raw("</dt><dd>").text(value).raw("</dd></div>");
+    }
+    h.raw("</dl></header>");
+}
+
+fn render_cell(h: &mut Html, cell: &Cell) {
+    match &cell.flag {
+        Some(flag) => {
+            h.raw("<td><span class=\"flag flag-").raw(flag.class()).raw("\">").text(flag.label()).raw("</span></td>");
+        }
+        None => {
+            h.raw("<td>").text_or_dash(&cell.text).raw("</td>");
+        }
+    }
+}
+
+fn render_section(h: &mut Html, s: &Section) {
+    if s.rows.is_empty() {
+        return;
+    }
+    let _ = write!(h.0, "<section id=\"{}\" aria-labelledby=\"{}-h\"><h2 id=\"{}-h\">{}</h2>", s.id, s.id, s.id, s.title);
+    let _ = write!(h.0, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-labelledby=\"{}-h\"><table><caption class=\"sr\">{}, newest first</caption><thead><tr>", s.id, s.title);
+    for c in s.columns {
+        let _ = write!(h.0, "<th scope=\"col\">{c}</th>");
+    }
+    h.raw("</tr></thead><tbody>");
+    for row in &s.rows {
+        h.raw("<tr>");
+        for (i, cell) in row.cells.iter().enumerate() {
+            if i == 0 {
+                h.raw("<th scope=\"row\">").text_or_dash(&cell.text).raw("</th>");
+            } else {
+                render_cell(h, cell);
+            }
+        }
+        h.raw("</tr>");
+    }
+    h.raw("</tbody></table></div></section>");
+}
+
+fn render_other(h: &mut Html, groups: &[OtherGroup]) {
+    if groups.is_empty() {
+        return;
+    }
+    h.raw("<section id=\"other\" aria-labelledby=\"other-h\"><h2 id=\"other-h\">Other records</h2>");
+    h.raw("<p class=\"hint\">Records this chart has no section for, listed so that nothing is left out.</p>");
+    for g in groups {
+        h.raw("<details><summary>").text(&g.resource_type);
+        let _ = write!(h.0, " <span class=\"count\">({})</span></summary><ul>", g.items.len());
+        for item in &g.items {
+            h.raw("<li>").text_or_dash(&item.description);
+            if let Some(date) = &item.date {
+                h.raw(" <span class=\"date\">").text(date).raw("</span>");
+            }
+            if let Some(note) = item.note {
+                h.raw(" <strong class=\"note\">").text(note).raw("</strong>");
+            }
+            h.raw("</li>");
+        }
+        h.raw("</ul></details>");
+    }
+    h.raw("</section>");
+}

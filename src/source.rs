@@ -1,0 +1,93 @@
+//! Source: fetching a sealed record over HTTP. The transport is a trait
+//! (`gloo-net` in the browser, a fake or a loopback client in tests); status
+//! handling, retries and size limits live here.
+
+use std::future::Future;
+
+/// What the transport returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Why a record could not be fetched. Messages hold the URL's origin and
+/// path only when safe: query strings and fragments are never included.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("the record could not be fetched: {0}")]
+    Network(String),
+    #[error("the server answered {status} for the record")]
+    Status { status: u16 },
+    #[error("the record is larger than the {limit}-byte download limit")]
+    TooLarge { limit: usize },
+    #[error("the server's answer is not a compact JWE (text of base64url segments)")]
+    NotJwe,
+}
+
+/// An HTTP transport.
+#[allow(async_fn_in_trait)]
+pub trait HttpClient {
+    /// GETs `url` with the given `Accept` header. Transport failures (DNS,
+    /// connection refused, CORS) are `SourceError::Network`. A client may
+    /// refuse early with `SourceError::TooLarge` when `Content-Length`
+    /// exceeds `max_bytes`.
+    fn get(&self, url: &str, accept: &str, max_bytes: usize) -> impl Future<Output = Result<HttpResponse, SourceError>>;
+
+    /// Waits before a retry.
+    fn sleep(&self, millis: u32) -> impl Future<Output = ()>;
+}
+
+/// Limits and retry policy for fetching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// Largest body accepted.
+    pub max_bytes: usize,
+    /// Extra attempts after a network error or a 502/503/504.
+    pub retries: u32,
+    /// Delay before the first retry; doubled for each further one.
+    pub retry_delay_ms: u32,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self { max_bytes: 64 * 1024 * 1024, retries: 2, retry_delay_ms: 300 }
+    }
+}
+
+fn transient(result: &Result<HttpResponse, SourceError>) -> bool {
+    match result {
+        Err(SourceError::Network(_)) => true,
+        Ok(r) => matches!(r.status, 502..=504),
+        Err(_) => false,
+    }
+}
+
+/// Fetches a compact JWE from `url`: 2xx with a body of base64url segments
+/// within the size limit. Retries transient failures with backoff.
+pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
+    let mut attempt = 0;
+    let response = loop {
+        let result = client.get(url, "application/jose, text/plain;q=0.9, */*;q=0.1", options.max_bytes).await;
+        if attempt < options.retries && transient(&result) {
+            client.sleep(options.retry_delay_ms.saturating_mul(1 << attempt.min(16))).await;
+            attempt += 1;
+            continue;
+        }
+        break result?;
+    };
+    if !(200..300).contains(&response.status) {
+        return Err(SourceError::Status { status: response.status });
+    }
+    if response.body.len() > options.max_bytes {
+        return Err(SourceError::TooLarge { limit: options.max_bytes });
+    }
+    let text = String::from_utf8(response.body).map_err(|_| SourceError::NotJwe)?;
+    let token = text.trim();
+    let well_formed = !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !well_formed {
+        return Err(SourceError::NotJwe);
+    }
+    Ok(token.to_string())
+}

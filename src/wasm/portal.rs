@@ -1,0 +1,137 @@
+//! `PatientPortal`: opens records.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use zeroize::Zeroizing;
+
+use super::http::BrowserHttp;
+use super::record::PatientRecord;
+use super::{bad_input, to_js_error};
+use crate::pipeline::{open_jwe, open_url, OpenOptions, Stage};
+use crate::unseal::ContentKey;
+
+/// The SDK's entry point. Create one per page (or per viewer) and open
+/// records with it.
+///
+/// ```js
+/// import init, { PatientPortal } from "patient-portal-sdk";
+/// await init();
+/// const portal = new PatientPortal();
+/// const record = await portal.openUrl(url, key, { onProgress: (p) => show(p.stage) });
+/// record.render(document.querySelector("#chart"));
+/// ```
+#[wasm_bindgen]
+extern "C" {
+    /// `PortalOptions` from the TypeScript section.
+    #[wasm_bindgen(typescript_type = "PortalOptions")]
+    pub type PortalOptionsArg;
+    /// `OpenOptions` from the TypeScript section.
+    #[wasm_bindgen(typescript_type = "OpenOptions")]
+    pub type OpenOptionsArg;
+}
+
+#[wasm_bindgen(js_name = PatientPortal)]
+pub struct Portal {
+    options: Rc<OpenOptions>,
+}
+
+fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
+    let value = js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        _ => Err(bad_input(&format!("option {name} must be a non-negative number"))),
+    }
+}
+
+/// The key as bytes, from base64url text or a `Uint8Array`.
+fn content_key(key: &JsValue) -> Result<ContentKey, JsValue> {
+    let parsed = if let Some(text) = key.as_string() {
+        ContentKey::from_base64url(&Zeroizing::new(text))
+    } else if let Some(bytes) = key.dyn_ref::<js_sys::Uint8Array>() {
+        ContentKey::from_bytes(&Zeroizing::new(bytes.to_vec()))
+    } else {
+        return Err(bad_input("the key must be a base64url string or a Uint8Array"));
+    };
+    parsed.map_err(|e| to_js_error(&e.into()))
+}
+
+/// A progress reporter calling `options.onProgress({ stage })`, if given.
+fn progress_callback(options: &JsValue) -> Result<impl FnMut(Stage), JsValue> {
+    let callback = if options.is_object() {
+        js_sys::Reflect::get(options, &"onProgress".into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    };
+    let callback = match callback {
+        f if f.is_function() => Some(f.unchecked_into::<js_sys::Function>()),
+        f if f.is_undefined() || f.is_null() => None,
+        _ => return Err(bad_input("onProgress must be a function")),
+    };
+    Ok(move |stage: Stage| {
+        if let Some(f) = &callback {
+            let event = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&event, &"stage".into(), &stage.name().into());
+            // A throwing callback must not abort opening the record.
+            let _ = f.call1(&JsValue::NULL, &event);
+        }
+    })
+}
+
+#[wasm_bindgen(js_class = PatientPortal)]
+impl Portal {
+    /// Creates a portal. `options` may set `maxRecordBytes` and `retries`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<PortalOptionsArg>) -> Result<Portal, JsValue> {
+        let mut open = OpenOptions::default();
+        if let Some(options) = options.map(JsValue::from).filter(|o| o.is_object()) {
+            if let Some(max) = number_option(&options, "maxRecordBytes")? {
+                let max = max.min(usize::MAX as f64) as usize;
+                open.unseal.max_plaintext = max;
+                open.fetch.max_bytes = max;
+            }
+            if let Some(retries) = number_option(&options, "retries")? {
+                open.fetch.retries = retries.min(10.0) as u32;
+            }
+        }
+        Ok(Portal { options: Rc::new(open) })
+    }
+
+    /// Decrypts and reads a record given as a compact JWE string.
+    /// Throws a `PatientPortalError`.
+    #[wasm_bindgen(js_name = openJwe)]
+    pub fn open_jwe(
+        &self,
+        jwe: &str,
+        #[wasm_bindgen(unchecked_param_type = "ContentKeyInput")] key: JsValue,
+        options: Option<OpenOptionsArg>,
+    ) -> Result<PatientRecord, JsValue> {
+        let key = content_key(&key)?;
+        let mut progress = progress_callback(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+        let record = open_jwe(jwe, &key, &self.options, &mut progress).map_err(|e| to_js_error(&e))?;
+        Ok(PatientRecord::new(record))
+    }
+
+    /// Fetches a compact JWE from `url` (relative URLs resolve against the
+    /// page), then decrypts and reads it. Rejects with a `PatientPortalError`.
+    #[wasm_bindgen(js_name = openUrl, unchecked_return_type = "Promise<PatientRecord>")]
+    pub fn open_url(
+        &self,
+        url: String,
+        #[wasm_bindgen(unchecked_param_type = "ContentKeyInput")] key: JsValue,
+        options: Option<OpenOptionsArg>,
+    ) -> js_sys::Promise {
+        let prepared = content_key(&key).and_then(|key| Ok((key, progress_callback(&options.map_or(JsValue::UNDEFINED, JsValue::from))?)));
+        // Clone the shared options into the future: never hold `&self` across an await.
+        let open = Rc::clone(&self.options);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (key, mut progress) = prepared?;
+            let record = open_url(&BrowserHttp, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
+            Ok(PatientRecord::new(record).into())
+        })
+    }
+}

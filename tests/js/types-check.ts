@@ -1,0 +1,41 @@
+// Compiled with `tsc --noEmit --strict` against the generated .d.ts: the
+// package's types are part of the product.
+import init, {
+  PatientPortal,
+  PatientRecord,
+  type PatientPortalError,
+  type ErrorCode,
+  type FhirResource,
+  type Progress,
+} from "../../pkg/patient_portal_sdk.js";
+
+export async function open(url: string, key: string, host: Element): Promise<string | undefined> {
+  await init();
+  const portal = new PatientPortal({ maxRecordBytes: 16_000_000, retries: 1 });
+  const stages: Progress["stage"][] = [];
+  try {
+    const record: PatientRecord = await portal.openUrl(url, key, { onProgress: (p: Progress) => stages.push(p.stage) });
+    record.render(host);
+    const observations: FhirResource[] = record.resources("Observation");
+    const all: FhirResource[] = record.resources();
+    const counts: Record<string, number> = record.resourceCounts();
+    const n: number = record.resourceCount + observations.length + all.length + Object.keys(counts).length;
+    const html: string = record.toHtml();
+    const name = record.patientName;
+    record.free();
+    return `${name ?? ""}${n}${html.length}${record.bundleType ?? ""}`;
+  } catch (e) {
+    const err = e as PatientPortalError;
+    const code: ErrorCode = err.code;
+    const status: number | undefined = err.status;
+    return `${err.name}:${code}:${status ?? ""}`;
+  } finally {
+    portal.free();
+  }
+}
+
+export function openInline(jwe: string, key: Uint8Array): number {
+  const portal = new PatientPortal();
+  const record = portal.openJwe(jwe, key);
+  return record.resourceCount;
+}
