@@ -9,6 +9,6 @@ pub mod source;
 pub mod unseal;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use error::Error;

@@ -6,6 +6,9 @@ mod http;
 mod portal;
 mod record;
 
+pub use portal::Portal;
+pub use record::PatientRecord;
+
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;

@@ -1,0 +1,158 @@
+//! The binding layer in headless Chromium: the exported API, real `Error`
+//! objects, the shadow-root render, `fetch` through gloo-net, and hostile
+//! strings that must never execute.
+#![cfg(target_arch = "wasm32")]
+
+use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions};
+use patient_portal_sdk::wasm::{PatientRecord, Portal};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const IPS_JWE: &str = include_str!("../../shared/data/shl/hl7-ig/IPS_IG-bundle-01-enc.txt");
+const IPS_PLAIN: &str = include_str!("../../shared/data/shl/hl7-ig/IPS_IG-bundle-01.json");
+const IPS_KEY: &str = "rxTgYlOaKJPFtcEd0qcceN8wEU4p94SqAwIWQe6uX7Q";
+const CARIN_JWS: &str = include_str!("../../shared/data/shl/hl7-ig/CARIN_INS_CD-bundle-01-enc.txt");
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn host() -> web_sys::Element {
+    let div = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+fn open(jwe: &str, key: &str) -> Result<PatientRecord, JsValue> {
+    Portal::new(None)?.open_jwe(jwe, JsValue::from_str(key), None)
+}
+
+fn error_fields(err: &JsValue) -> (String, String, String) {
+    let e: &js_sys::Error = err.dyn_ref().expect("a real Error object");
+    let code = js_sys::Reflect::get(err, &"code".into()).unwrap().as_string().unwrap();
+    (String::from(e.name()), code, String::from(e.message()))
+}
+
+#[wasm_bindgen_test]
+fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
+    let record = open(IPS_JWE, IPS_KEY).unwrap();
+    assert_eq!(record.resource_count(), 20);
+    assert_eq!(record.bundle_type().as_deref(), Some("document"));
+    let host = host();
+    record.render(host.clone().into()).unwrap();
+    let root = host.shadow_root().expect("an open shadow root");
+    let name = root.query_selector(".patient-name").unwrap().unwrap().text_content().unwrap();
+    assert_eq!(Some(name.clone()), record.patient_name());
+    assert!(!name.is_empty());
+    // Nothing leaks into the light DOM.
+    assert_eq!(host.inner_html(), "");
+    // Styles stay inside the shadow root.
+    assert!(root.query_selector("style").unwrap().is_some());
+    assert!(document().head().unwrap().query_selector("style").unwrap().is_none());
+    // Rendering again replaces the chart.
+    record.render(host.clone().into()).unwrap();
+    assert_eq!(root.query_selector_all(".patient-name").unwrap().length(), 1);
+}
+
+#[wasm_bindgen_test]
+fn resources_are_plain_objects_exactly_as_received() {
+    let record = open(IPS_JWE, IPS_KEY).unwrap();
+    let all = record.resources(None);
+    let expected: serde_json::Value = serde_json::from_str(IPS_PLAIN).unwrap();
+    assert_eq!(all.length(), 20);
+    for (i, entry) in expected["entry"].as_array().unwrap().iter().enumerate() {
+        let got = js_sys::JSON::stringify(&all.get(i as u32)).unwrap().as_string().unwrap();
+        let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+        assert_eq!(got, entry["resource"]);
+    }
+    assert_eq!(record.resources(Some("Observation".into())).length(), 7);
+    let counts = record.resource_counts();
+    assert_eq!(js_sys::Reflect::get(&counts, &"Observation".into()).unwrap().as_f64(), Some(7.0));
+}
+
+#[wasm_bindgen_test]
+fn errors_are_real_error_objects_with_stable_codes() {
+    let wrong_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (name, code, message) = error_fields(&open(IPS_JWE, wrong_key).err().unwrap());
+    assert_eq!((name.as_str(), code.as_str()), ("PatientPortalError", "decrypt"));
+    assert!(!message.contains("Patient"));
+    assert_eq!(error_fields(&open(CARIN_JWS, IPS_KEY).err().unwrap()).1, "malformedJwe");
+    assert_eq!(error_fields(&open(IPS_JWE, "c2hvcnQ").err().unwrap()).1, "badKey");
+    let portal = Portal::new(None).unwrap();
+    let not_a_key = portal.open_jwe(IPS_JWE, JsValue::from_f64(3.0), None).err().unwrap();
+    assert_eq!(error_fields(&not_a_key).1, "badInput");
+    // Tampered ciphertext: one character of segment 4 changed.
+    let mut parts: Vec<String> = IPS_JWE.trim().split('.').map(str::to_string).collect();
+    let c = parts[3].remove(10);
+    parts[3].insert(10, if c == 'A' { 'B' } else { 'A' });
+    assert_eq!(error_fields(&open(&parts.join("."), IPS_KEY).err().unwrap()).1, "decrypt");
+    // Rendering into something that is not an element.
+    let record = open(IPS_JWE, IPS_KEY).unwrap();
+    assert_eq!(error_fields(&record.render(JsValue::NULL).err().unwrap()).1, "badInput");
+}
+
+#[wasm_bindgen_test]
+fn key_as_bytes_and_progress_callback() {
+    let key = js_sys::Uint8Array::from(ContentKey::from_base64url(IPS_KEY).unwrap().as_bytes());
+    let stages = js_sys::Array::new();
+    let options = js_sys::Object::new();
+    let push = js_sys::Function::new_with_args("p", "this.push(p.stage)").bind0(&stages);
+    js_sys::Reflect::set(&options, &"onProgress".into(), &push).unwrap();
+    let record = Portal::new(None).unwrap().open_jwe(IPS_JWE, key.into(), Some(options.unchecked_into())).unwrap();
+    assert_eq!(record.resource_count(), 20);
+    let stages: Vec<String> = stages.iter().map(|s| s.as_string().unwrap()).collect();
+    assert_eq!(stages, ["decrypt", "parse", "ready"]);
+}
+
+#[wasm_bindgen_test]
+async fn open_url_fetches_through_the_browser() {
+    let key = ContentKey::from_bytes(&[11; 32]).unwrap();
+    let jwe = seal(IPS_PLAIN.as_bytes(), &key, [1; 12], &SealOptions { deflate: true, content_type: None }).unwrap();
+    let url = format!("data:application/jose,{jwe}");
+    let promise = Portal::new(None).unwrap().open_url(url, JsValue::from_str(&key.to_base64url()), None);
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+    // The promise resolves to a PatientRecord; read it through its JS API.
+    let count = js_sys::Reflect::get(&value, &"resourceCount".into()).unwrap();
+    assert_eq!(count.as_f64(), Some(20.0));
+    let name = js_sys::Reflect::get(&value, &"patientName".into()).unwrap();
+    assert_eq!(name.as_string(), open(IPS_JWE, IPS_KEY).unwrap().patient_name());
+    // An unreachable URL: a network error, after the bounded retries.
+    let portal = Portal::new(Some(js_sys::JSON::parse(r#"{"retries":0}"#).unwrap().unchecked_into())).unwrap();
+    let promise = portal.open_url("http://127.0.0.1:9/none.jwe".into(), JsValue::from_str(IPS_KEY), None);
+    let err = wasm_bindgen_futures::JsFuture::from(promise).await.err().unwrap();
+    assert_eq!(error_fields(&err).1, "network");
+}
+
+#[wasm_bindgen_test]
+fn hostile_strings_never_execute() {
+    let payloads = [
+        "<script>window.__pwned = 1</script>",
+        "<img src=x onerror=\"window.__pwned = 2\">",
+        "\"><svg onload=\"window.__pwned = 3\">",
+        "</style><img src=x onerror=\"window.__pwned = 4\">",
+    ];
+    let key = ContentKey::from_bytes(&[12; 32]).unwrap();
+    for p in payloads {
+        let j = serde_json::to_string(p).unwrap();
+        let bundle = format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[
+            {{"resource":{{"resourceType":"Patient","name":[{{"text":{j}}}],"identifier":[{{"type":{{"text":{j}}},"value":{j}}}]}}}},
+            {{"resource":{{"resourceType":"Observation","code":{{"text":{j}}},"valueQuantity":{{"value":1,"unit":{j}}},"referenceRange":[{{"text":{j}}}]}}}},
+            {{"resource":{{"resourceType":"Condition","code":{{"text":{j}}},"onsetString":{j}}}}},
+            {{"resource":{{"resourceType":{j},"title":{j}}}}}]}}"#
+        );
+        let jwe = seal(bundle.as_bytes(), &key, [2; 12], &SealOptions::default()).unwrap();
+        let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from_str(&key.to_base64url()), None).unwrap();
+        let host = host();
+        record.render(host.clone().into()).unwrap();
+        let root = host.shadow_root().unwrap();
+        for tag in ["script", "img", "svg", "iframe"] {
+            assert!(root.query_selector(tag).unwrap().is_none(), "<{tag}> created for {p}");
+        }
+        assert_eq!(root.query_selector(".patient-name").unwrap().unwrap().text_content().unwrap(), p);
+    }
+    let pwned = js_sys::Reflect::get(&js_sys::global(), &"__pwned".into()).unwrap();
+    assert!(pwned.is_undefined(), "a payload ran");
+}
