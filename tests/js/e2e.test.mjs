@@ -1,0 +1,325 @@
+// End to end: the development backend (examples/dev_server.rs) serves the
+// demo page (www/) and the built SDK (pkg/); headless Chromium opens each demo
+// link and the test checks what a person would see: the chart for a good
+// link, the error screen (and no health data anywhere in the page) for a
+// tampered file or a wrong key.
+//
+// Needs `cargo build --example dev_server` and a built pkg/ (`make pkg`).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SERVER = fileURLToPath(new URL("../../target/debug/examples/dev_server", import.meta.url));
+const SAMPLES = new URL("../../examples/data/", import.meta.url);
+const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const STEP_TIMEOUT = 30_000; // one page load or wait
+const TEST_TIMEOUT = 90_000; // one test
+
+// ---------------------------------------------------------------------------
+// Expectations, computed from the sample bundles the server seals.
+
+const isEnteredInError = (r) =>
+  r.status === "entered-in-error" || (r.verificationStatus?.coding ?? []).some((c) => c.code === "entered-in-error");
+const hasCategory = (r, code) => (r.category ?? []).some((c) => (c.coding ?? []).some((k) => k.code === code));
+
+/** What the chart of `bundle` must show. */
+function expectations(bundle) {
+  const resources = bundle.entry.map((e) => e.resource);
+  const shown = resources.filter((r) => !isEnteredInError(r));
+  const ofType = (...types) => shown.filter((r) => types.includes(r.resourceType));
+  const patient = resources.find((r) => r.resourceType === "Patient");
+  const name = patient.name.find((n) => n.use === "official") ?? patient.name[0];
+  const observations = ofType("Observation");
+  const sections = {
+    allergies: ofType("AllergyIntolerance").length,
+    problems: ofType("Condition").length,
+    medications: ofType("MedicationRequest", "MedicationStatement").length,
+    immunizations: ofType("Immunization").length,
+    procedures: ofType("Procedure").length,
+    encounters: ofType("Encounter").length,
+    vitals: observations.filter((o) => hasCategory(o, "vital-signs")).length,
+  };
+  const inSections = Object.values(sections).reduce((a, b) => a + b, 0) + observations.length - sections.vitals;
+  // Three specific Observation names (the longest distinct code texts).
+  const codeTexts = [...new Set(observations.map((o) => o.code?.text).filter(Boolean))].sort((a, b) => b.length - a.length).slice(0, 3);
+  assert.equal(codeTexts.length, 3, "the sample has three distinct Observation code texts");
+  return {
+    given: name.given[0],
+    family: name.family,
+    observations: observations.length,
+    sections,
+    // Every entry is shown once: the banner, a section row, or "Other records".
+    other: resources.length - ofType("Patient").length - inSections,
+    codeTexts,
+  };
+}
+
+/** How text appears in serialized HTML (as `innerHTML` escapes text nodes). */
+const htmlText = (s) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll("\u00a0", "&nbsp;");
+
+/** The page's whole HTML, including every (nested) open shadow root. */
+function wholePage(page) {
+  return page.evaluate(() => {
+    const parts = [document.documentElement.outerHTML];
+    const visit = (root) => {
+      for (const el of root.querySelectorAll("*")) {
+        if (el.shadowRoot) {
+          parts.push(el.shadowRoot.innerHTML);
+          visit(el.shadowRoot);
+        }
+      }
+    };
+    visit(document);
+    return parts.join("\n");
+  });
+}
+
+function assertNoRecordContent(html, expected, what) {
+  for (const text of [expected.given, expected.family, ...expected.codeTexts]) {
+    assert.ok(!html.includes(text) && !html.includes(htmlText(text)), `${what}: the page shows ${JSON.stringify(text)} from the record`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The server and the browser.
+
+let server;
+let serverLog = "";
+let links;
+let browser;
+const samples = new Map(); // "Given Family" → expectations
+
+function startServer() {
+  if (!existsSync(SERVER)) {
+    throw new Error(`the development backend is not built: ${SERVER} is missing. Run \`cargo build --example dev_server\` first.`);
+  }
+  if (!existsSync(new URL("../../pkg/patient_portal_sdk.js", import.meta.url))) {
+    throw new Error("pkg/ is not built: run `make pkg` (scripts/build-pkg.sh) first.");
+  }
+  server = spawn(SERVER, ["--port", "0", "--json", "--root", ROOT], { stdio: ["ignore", "pipe", "pipe"] });
+  server.stderr.on("data", (chunk) => {
+    serverLog = (serverLog + chunk).slice(-20_000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dev_server printed no DEMO_LINKS line within ${STEP_TIMEOUT} ms\n${serverLog}`)), STEP_TIMEOUT);
+    const onExit = (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`dev_server exited early (code ${code}, signal ${signal})\n${serverLog}`));
+    };
+    server.once("exit", onExit);
+    server.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${SERVER}: ${err.message}`));
+    });
+    createInterface({ input: server.stdout }).on("line", (line) => {
+      if (!line.startsWith("DEMO_LINKS ")) return;
+      clearTimeout(timer);
+      server.off("exit", onExit);
+      resolve(JSON.parse(line.slice("DEMO_LINKS ".length)));
+    });
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGTERM");
+  const timer = setTimeout(() => server.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// If the runner dies mid-test, do not leave the server behind.
+process.once("exit", () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+});
+
+/** A fresh page that records page errors and console errors. */
+async function newPage(width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: "light" });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+  const problems = { pageErrors: [], consoleErrors: [], warnings: [] };
+  page.on("pageerror", (err) => problems.pageErrors.push(String(err?.stack ?? err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.consoleErrors.push(msg.text());
+    if (msg.type() === "warning") problems.warnings.push(msg.text());
+  });
+  return { page, context, problems };
+}
+
+/** Waits until the demo has finished opening the link; returns the final state. */
+async function settled(page) {
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+async function errorText(page) {
+  return page.evaluate(() => `${document.getElementById("error-title")?.textContent}: ${document.getElementById("error-message")?.textContent}`);
+}
+
+function assertClean(problems, what) {
+  assert.deepEqual(problems.pageErrors, [], `${what}: uncaught page errors`);
+  assert.deepEqual(problems.consoleErrors, [], `${what}: console errors`);
+}
+
+/** The error screen after a link that must fail with a decrypt error. */
+async function assertDecryptErrorScreen(page, problems, expected, what) {
+  assert.equal(await settled(page), "error", `${what}: the page should show its error screen`);
+  await assert.doesNotReject(page.locator("#error").waitFor({ state: "visible" }), `${what}: #error is visible`);
+  assert.equal(await page.locator("#error").getAttribute("role"), "alert");
+  // The demo picks its wording by error code: this is the `decrypt` text.
+  assert.equal(await page.locator("#error-title").textContent(), "Could not open the record", await errorText(page));
+  assert.equal(await page.locator("#chart").isVisible(), false, `${what}: no chart`);
+  assert.equal(await page.evaluate(() => document.getElementById("chart").shadowRoot), null, `${what}: the chart host is empty`);
+  assertNoRecordContent(await wholePage(page), expected, what);
+  assert.ok(problems.warnings.some((w) => w.includes("decrypt")), `${what}: the page logged the decrypt code (${problems.warnings})`);
+  assertClean(problems, what);
+}
+
+const slug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+
+describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 * TEST_TIMEOUT }, () => {
+  before(
+    async () => {
+      for (const file of (await readdir(SAMPLES)).filter((f) => f.endsWith(".json"))) {
+        const expected = expectations(JSON.parse(await readFile(new URL(file, SAMPLES), "utf8")));
+        samples.set(`${expected.given} ${expected.family}`, expected);
+      }
+      await mkdir(SCREENSHOTS, { recursive: true });
+      links = await startServer();
+      assert.ok(links.records.length >= 2, "the server offers the demo records");
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        timeout: STEP_TIMEOUT,
+      });
+    },
+    { timeout: 2 * STEP_TIMEOUT },
+  );
+
+  after(
+    async () => {
+      try {
+        await browser?.close();
+      } finally {
+        await stopServer();
+      }
+    },
+    { timeout: STEP_TIMEOUT },
+  );
+
+  test("without a link the page shows its landing screen", { timeout: TEST_TIMEOUT }, async () => {
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(links.base);
+      await page.waitForFunction(() => document.body.dataset.state === "idle");
+      assert.ok(await page.locator("#landing").isVisible());
+      assert.equal(await page.locator("#error").isVisible(), false);
+      assertClean(problems, "landing");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("each demo record opens into a complete chart", { timeout: 2 * TEST_TIMEOUT }, async (t) => {
+    for (const link of links.records) {
+      await t.test(link.name, { timeout: TEST_TIMEOUT }, async () => {
+        const expected = samples.get(link.name);
+        assert.ok(expected, `examples/data has a bundle for ${link.name}`);
+        const { page, context, problems } = await newPage(1280);
+        try {
+          await page.goto(link.url);
+          const state = await settled(page);
+          assert.equal(state, "ready", state === "error" ? `error screen: ${await errorText(page)}` : "");
+
+          const chart = page.locator("#chart");
+          const banner = await chart.locator(".patient-name").textContent();
+          assert.ok(banner.includes(expected.given), `banner ${JSON.stringify(banner)} has the given name ${expected.given}`);
+          assert.ok(banner.includes(expected.family), `banner ${JSON.stringify(banner)} has the family name ${expected.family}`);
+
+          const rows = async (id) => chart.locator(`section#${id} tbody tr`).count();
+          const counts = {};
+          for (const id of [...Object.keys(expected.sections), "results"]) counts[id] = await rows(id);
+          for (const [id, n] of Object.entries(expected.sections)) assert.equal(counts[id], n, `rows in section#${id}`);
+          assert.equal(counts.results + counts.vitals, expected.observations, "results + vitals rows = Observations");
+          assert.equal(await chart.locator("section#other li").count(), expected.other, "items under Other records");
+
+          const html = await wholePage(page);
+          for (const text of expected.codeTexts) assert.ok(html.includes(htmlText(text)), `the chart shows ${JSON.stringify(text)}`);
+          assert.equal(await page.title(), "Health record");
+
+          await page.screenshot({ path: `${SCREENSHOTS}${slug(link.name)}-1280.png`, fullPage: true });
+          await page.setViewportSize({ width: 320, height: 900 });
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
+          await page.screenshot({ path: `${SCREENSHOTS}${slug(link.name)}-320.png`, fullPage: true });
+
+          assertClean(problems, link.name);
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  });
+
+  test("a tampered record shows the error screen and nothing from the record", { timeout: TEST_TIMEOUT }, async () => {
+    // The server tampers with a copy of its first record, under the same key.
+    const expected = samples.get(links.records[0].name);
+    assert.equal(links.tampered.key, links.records[0].key, "the tampered file is the first record's");
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(links.tampered.url);
+      await assertDecryptErrorScreen(page, problems, expected, "tampered record");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a wrong key shows the error screen and nothing from the record", { timeout: TEST_TIMEOUT }, async () => {
+    const link = links.records[1];
+    const url = new URL(link.url);
+    const params = new URLSearchParams(url.hash.slice(1));
+    const wrong = randomBytes(32).toString("base64url");
+    assert.equal(wrong.length, params.get("key").length, "a key of valid length");
+    assert.notEqual(wrong, params.get("key"));
+    params.set("key", wrong);
+    url.hash = params.toString();
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(url.href);
+      await assertDecryptErrorScreen(page, problems, samples.get(link.name), "wrong key");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("switching from an open record to a broken link removes the chart", { timeout: TEST_TIMEOUT }, async () => {
+    const link = links.records[0];
+    const expected = samples.get(link.name);
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(link.url);
+      assert.equal(await settled(page), "ready");
+      const before = await wholePage(page);
+      assert.ok(before.includes(expected.family) && before.includes(htmlText(expected.codeTexts[0])), "control: the chart was shown");
+      await page.evaluate((hash) => {
+        location.hash = hash;
+      }, new URL(links.tampered.url).hash);
+      await page.waitForFunction(() => document.body.dataset.state !== "ready");
+      await assertDecryptErrorScreen(page, problems, expected, "after switching to the tampered link");
+    } finally {
+      await context.close();
+    }
+  });
+});
