@@ -28,9 +28,13 @@ test-native:
 test-browser:
 	cargo test --target wasm32-unknown-unknown --test browser
 
+## The packed npm package is installed into tests/js as a portal would install it.
 test-js:
 	cargo build --example dev_server
-	cd tests/js && node --test --test-reporter=spec
+	mkdir -p target/npm && rm -f target/npm/*.tgz
+	cd pkg && npm pack --silent --pack-destination ../target/npm >/dev/null
+	cd tests/js && npm install --no-save --no-audit --no-fund ../../target/npm/patient-portal-sdk-*.tgz
+	cd tests/js && node --test --test-reporter=spec --test-reporter-destination=stdout
 
 clean:
 	rm -rf pkg target tools/node_modules tests/js/node_modules

@@ -29,6 +29,14 @@ impl When<'_> {
         }
     }
 
+    /// Like `display`, without times of day.
+    pub fn display_date(&self) -> String {
+        match self {
+            When::DateTime(d) => d.display_date(),
+            other => other.display(),
+        }
+    }
+
     pub fn sort_key(&self) -> Option<i64> {
         match self {
             When::DateTime(d) => d.sort_key(),

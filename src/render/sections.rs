@@ -55,8 +55,14 @@ fn status_label(concept: &Option<CodeableConcept>) -> Option<String> {
     concept.as_ref().and_then(|c| c.label()).map(humanize)
 }
 
+/// With the time of day, for results, vitals and visits.
 fn when(w: Option<When<'_>>) -> (String, Option<i64>) {
     w.map(|w| (w.display(), w.sort_key())).unwrap_or_default()
+}
+
+/// The day only, for problems, allergies, medications, immunizations and procedures.
+fn day(w: Option<When<'_>>) -> (String, Option<i64>) {
+    w.map(|w| (w.display_date(), w.sort_key())).unwrap_or_default()
 }
 
 fn date(d: &Option<DateTime>) -> (String, Option<i64>) {
@@ -218,7 +224,7 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
                 status = format!("{status} ({})", v.to_lowercase()).trim().to_string();
             }
             let (recorded, key) = date(&a.recorded_date);
-            let (recorded, key) = if recorded.is_empty() { when(a.onset()) } else { (recorded, key) };
+            let (recorded, key) = if recorded.is_empty() { day(a.onset()) } else { (recorded, key) };
             let criticality = a.criticality.as_deref().map(humanize).unwrap_or_default();
             Placement::Section(ALLERGIES, row(vec![label(&a.code).into(), reactions.into(), criticality.into(), status.into(), recorded.into()], key))
         }
@@ -227,9 +233,9 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
             if let Some(v) = c.verification_status.as_ref().and_then(|v| v.label()).filter(|v| *v != "confirmed") {
                 status = format!("{status} ({})", v.to_lowercase()).trim().to_string();
             }
-            let (onset, key) = when(c.onset());
+            let (onset, key) = day(c.onset());
             let key = key.or_else(|| c.recorded_date.as_ref().and_then(DateTime::sort_key));
-            let (resolved, _) = when(c.abatement());
+            let (resolved, _) = day(c.abatement());
             Placement::Section(PROBLEMS, row(vec![label(&c.code).into(), status.into(), onset.into(), resolved.into()], key))
         }
         Resource::MedicationRequest(m) => {
@@ -241,7 +247,7 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
         }
         Resource::MedicationStatement(m) => {
             let dosage = m.dosage.iter().filter_map(|d| d.text.clone()).collect::<Vec<_>>().join("; ");
-            let (on, key) = when(m.effective());
+            let (on, key) = day(m.effective());
             let (on, key) = if on.is_empty() { date(&m.date_asserted) } else { (on, key) };
             let status = m.status.as_deref().map(humanize).unwrap_or_default();
             Placement::Section(MEDICATIONS, row(vec![medication_name(record, m.medication()).into(), dosage.into(), status.into(), on.into(), String::new().into()], key))
@@ -267,11 +273,11 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
                 Some(other) => humanize(other),
                 None => String::new(),
             };
-            let (on, key) = when(i.occurrence());
+            let (on, key) = day(i.occurrence());
             Placement::Section(IMMUNIZATIONS, row(vec![label(&i.vaccine_code).into(), status.into(), on.into()], key))
         }
         Resource::Procedure(p) => {
-            let (on, key) = when(p.performed());
+            let (on, key) = day(p.performed());
             let status = p.status.as_deref().map(humanize).unwrap_or_default();
             Placement::Section(PROCEDURES, row(vec![label(&p.code).into(), status.into(), on.into()], key))
         }

@@ -147,7 +147,6 @@ fn identifier_row(id: &Identifier) -> Option<(String, String)> {
         .as_ref()
         .and_then(|t| t.label())
         .map(str::to_string)
-        .or_else(|| id.system.clone())
         .unwrap_or_else(|| "Identifier".to_string());
     let is_ssn = id.system.as_deref() == Some(SSN_SYSTEM) || id.type_.as_ref().is_some_and(|t| t.has_code("SS"));
     let value = if is_ssn {

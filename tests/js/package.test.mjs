@@ -118,7 +118,7 @@ describe("HL7 SHL IG example (IPS_IG-bundle-01)", () => {
   });
 
   test("resourceCounts() matches the plaintext", () => {
-    assert.deepStrictEqual({ ...record.resourceCounts() }, countTypes(bundle));
+    assert.deepStrictEqual(record.resourceCounts(), countTypes(bundle));
   });
 
   test("resources() of an absent type is empty", () => {
@@ -150,7 +150,7 @@ describe("interoperability: bundles sealed by other implementations", () => {
 
   const check = (record, bundle) => {
     assert.equal(record.resourceCount, bundle.entry.length);
-    assert.deepStrictEqual({ ...record.resourceCounts() }, countTypes(bundle));
+    assert.deepStrictEqual(record.resourceCounts(), countTypes(bundle));
     assert.equal(record.bundleType, bundle.type);
   };
 
@@ -357,7 +357,7 @@ describe("openUrl against a loopback HTTP server", () => {
     try {
       assert.deepEqual(stages, ["fetch", "decrypt", "parse", "ready"]);
       assert.equal(record.resourceCount, bundle.entry.length);
-      assert.deepStrictEqual({ ...record.resourceCounts() }, countTypes(bundle));
+      assert.deepStrictEqual(record.resourceCounts(), countTypes(bundle));
       assert.equal(hits.get("/ok.jwe"), 1);
       const last = requests.findLast((r) => r.path === "/ok.jwe");
       assert.equal(last.method, "GET");
