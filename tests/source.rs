@@ -1,6 +1,8 @@
 //! Source and the pipeline: status codes, retries, size limits and the
 //! whole open path, over a scripted transport and over real loopback HTTP.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use std::cell::RefCell;

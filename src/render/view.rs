@@ -205,10 +205,10 @@ pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
         }
     }
     for section in &mut chart.sections {
-        section.rows.sort_by(|a, b| b.sort_key.cmp(&a.sort_key));
+        section.rows.sort_by_key(|r| std::cmp::Reverse(r.sort_key));
     }
     for group in &mut chart.other {
-        group.items.sort_by(|a, b| b.sort_key.cmp(&a.sort_key));
+        group.items.sort_by_key(|i| std::cmp::Reverse(i.sort_key));
     }
     chart.other.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
     chart
