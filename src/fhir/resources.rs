@@ -46,7 +46,7 @@ impl When<'_> {
     }
 }
 
-fn first_when<'a>(options: [Option<When<'a>>; 5]) -> Option<When<'a>> {
+fn first_when<'a, const N: usize>(options: [Option<When<'a>>; N]) -> Option<When<'a>> {
     options.into_iter().flatten().next()
 }
 
@@ -217,8 +217,6 @@ impl Condition {
             self.abatement_date_time.as_ref().map(When::DateTime),
             self.abatement_period.as_ref().map(When::Period),
             self.abatement_string.as_deref().map(When::Text),
-            None,
-            None,
         ])
     }
 }
@@ -282,9 +280,6 @@ impl MedicationStatement {
         first_when([
             self.effective_date_time.as_ref().map(When::DateTime),
             self.effective_period.as_ref().map(When::Period),
-            None,
-            None,
-            None,
         ])
     }
 }
@@ -357,7 +352,6 @@ impl Observation {
             self.effective_period.as_ref().map(When::Period),
             self.effective_instant.as_ref().map(When::DateTime),
             self.issued.as_ref().map(When::DateTime),
-            None,
         ])
     }
 
@@ -387,9 +381,6 @@ impl Immunization {
         first_when([
             self.occurrence_date_time.as_ref().map(When::DateTime),
             self.occurrence_string.as_deref().map(When::Text),
-            None,
-            None,
-            None,
         ])
     }
 }
@@ -428,8 +419,6 @@ impl Procedure {
             self.performed_date_time.as_ref().map(When::DateTime),
             self.performed_period.as_ref().map(When::Period),
             self.performed_string.as_deref().map(When::Text),
-            None,
-            None,
         ])
     }
 }
@@ -455,8 +444,6 @@ impl DiagnosticReport {
             self.effective_date_time.as_ref().map(When::DateTime),
             self.effective_period.as_ref().map(When::Period),
             self.issued.as_ref().map(When::DateTime),
-            None,
-            None,
         ])
     }
 }
