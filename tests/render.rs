@@ -196,3 +196,16 @@ fn flags_comparators_and_ranges() {
     assert!(html.contains("<span class=\"flag flag-high\">High</span>"));
     assert!(html.contains("&lt;5 mg/L (preliminary)"));
 }
+
+#[test]
+fn verification_status_is_shown_unless_confirmed() {
+    let json = br#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"resource":{"resourceType":"Condition","code":{"text":"Asthma"},"clinicalStatus":{"coding":[{"code":"active","display":"Active"}]},
+          "verificationStatus":{"coding":[{"code":"confirmed","display":"Confirmed"}]},"onsetDateTime":"2020-02-01"}},
+        {"resource":{"resourceType":"Condition","code":{"text":"Migraine"},"clinicalStatus":{"coding":[{"code":"active"}]},
+          "verificationStatus":{"coding":[{"code":"provisional"}]},"onsetDateTime":"2020-01-01"}}]}"#;
+    let chart = build_chart(&parse_record(json).unwrap(), &options());
+    let problems = chart.sections.iter().find(|s| s.id == "problems").unwrap();
+    assert_eq!(problems.rows[0].cells[1].text, "Active");
+    assert_eq!(problems.rows[1].cells[1].text, "Active (provisional)");
+}

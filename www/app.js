@@ -178,7 +178,7 @@ async function show() {
   try {
     const { PatientPortal } = await loadSdk();
     if (mine !== generation) return;
-    portal ??= new PatientPortal({ locale: "en-US" });
+    portal ??= new PatientPortal();
     const record = await portal.openUrl(link.url, link.key, {
       onProgress: (p) => {
         if (mine === generation && p && Object.hasOwn(STAGE_TEXT, p.stage)) {

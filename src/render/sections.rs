@@ -55,6 +55,16 @@ fn status_label(concept: &Option<CodeableConcept>) -> Option<String> {
     concept.as_ref().and_then(|c| c.label()).map(humanize)
 }
 
+/// `Active`, or `Active (unconfirmed)` when the verification status is
+/// anything but `confirmed`.
+fn clinical_status(clinical: &Option<CodeableConcept>, verification: &Option<CodeableConcept>) -> String {
+    let status = status_label(clinical).unwrap_or_default();
+    match verification.as_ref().filter(|v| !v.has_code("confirmed")).and_then(|v| v.label()) {
+        Some(v) => format!("{status} ({})", v.to_lowercase()).trim().to_string(),
+        None => status,
+    }
+}
+
 /// With the time of day, for results, vitals and visits.
 fn when(w: Option<When<'_>>) -> (String, Option<i64>) {
     w.map(|w| (w.display(), w.sort_key())).unwrap_or_default()
@@ -219,20 +229,14 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut status = status_label(&a.clinical_status).unwrap_or_default();
-            if let Some(v) = a.verification_status.as_ref().and_then(|v| v.label()).filter(|v| *v != "confirmed") {
-                status = format!("{status} ({})", v.to_lowercase()).trim().to_string();
-            }
+            let status = clinical_status(&a.clinical_status, &a.verification_status);
             let (recorded, key) = date(&a.recorded_date);
             let (recorded, key) = if recorded.is_empty() { day(a.onset()) } else { (recorded, key) };
             let criticality = a.criticality.as_deref().map(humanize).unwrap_or_default();
             Placement::Section(ALLERGIES, row(vec![label(&a.code).into(), reactions.into(), criticality.into(), status.into(), recorded.into()], key))
         }
         Resource::Condition(c) => {
-            let mut status = status_label(&c.clinical_status).unwrap_or_default();
-            if let Some(v) = c.verification_status.as_ref().and_then(|v| v.label()).filter(|v| *v != "confirmed") {
-                status = format!("{status} ({})", v.to_lowercase()).trim().to_string();
-            }
+            let status = clinical_status(&c.clinical_status, &c.verification_status);
             let (onset, key) = day(c.onset());
             let key = key.or_else(|| c.recorded_date.as_ref().and_then(DateTime::sort_key));
             let (resolved, _) = day(c.abatement());
