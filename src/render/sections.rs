@@ -1,5 +1,7 @@
 //! Where each resource goes in the chart, and the row it becomes.
 
+use serde::Deserialize;
+
 use crate::fhir::{
     first_label, CodeableConcept, DateTime, Entry, HumanName, MedicationChoice, Observation, ObservationValue, Record, Reference, Resource,
     When,
@@ -93,7 +95,7 @@ fn reference_name(record: &Record, reference: &Option<Reference>) -> String {
     let Some(target) = record.resolve(reference) else { return String::new() };
     match &target.raw["name"] {
         serde_json::Value::String(s) => s.clone(),
-        names @ serde_json::Value::Array(_) => serde_json::from_value::<Vec<HumanName>>(names.clone())
+        names @ serde_json::Value::Array(_) => Vec::<HumanName>::deserialize(names)
             .ok()
             .and_then(|n| n.iter().find_map(HumanName::display))
             .unwrap_or_default(),
@@ -172,7 +174,7 @@ fn blood_pressure(o: &Observation) -> Option<String> {
 fn raw_summary(raw: &serde_json::Value) -> (String, Option<DateTime>) {
     let concept = |v: &serde_json::Value| -> Option<String> {
         let v = if let serde_json::Value::Array(a) = v { a.first()? } else { v };
-        serde_json::from_value::<CodeableConcept>(v.clone()).ok()?.label().map(str::to_string)
+        CodeableConcept::deserialize(v).ok()?.label().map(str::to_string)
     };
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
     let description = concept(&raw["code"])
