@@ -2,6 +2,7 @@
 //! machine-readable code for JavaScript.
 
 use crate::fhir::ParseError;
+use crate::shl::{LinkError, ShlError};
 use crate::source::SourceError;
 use crate::unseal::UnsealError;
 
@@ -14,6 +15,10 @@ pub enum Error {
     Unseal(#[from] UnsealError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Shl(#[from] ShlError),
     /// The decrypted content is of a type this SDK does not open.
     #[error("the record's content type {0:?} is not supported (FHIR JSON is)")]
     UnsupportedContent(String),
@@ -25,7 +30,9 @@ pub enum Error {
 impl Error {
     /// The stable code JavaScript sees as `error.code`:
     /// `badKey`, `malformedJwe`, `unsupported`, `decrypt`, `tooLarge`,
-    /// `format`, `network`, `httpStatus`, `badInput`.
+    /// `format`, `network`, `httpStatus`, `badInput`, and for SMART Health
+    /// Links `badLink`, `expired`, `passcodeRequired`, `passcodeWrong`,
+    /// `linkInactive` (a `429` that outlasts the waits is `httpStatus`).
     pub fn code(&self) -> &'static str {
         match self {
             Error::Source(SourceError::Network(_)) => "network",
@@ -49,6 +56,16 @@ impl Error {
                 UnsealError::TooLarge { .. } => "tooLarge",
             },
             Error::Parse(_) => "format",
+            Error::Link(LinkError::NewerVersion(_)) => "unsupported",
+            Error::Link(_) => "badLink",
+            Error::Shl(e) => match e {
+                ShlError::Expired { .. } => "expired",
+                ShlError::PasscodeRequired { .. } => "passcodeRequired",
+                ShlError::PasscodeWrong { .. } => "passcodeWrong",
+                ShlError::Inactive => "linkInactive",
+                ShlError::RateLimited { .. } => "httpStatus",
+                ShlError::BadManifest(_) | ShlError::NoFiles | ShlError::ContentTypeMismatch | ShlError::UnknownContent | ShlError::Card(_) => "format",
+            },
             Error::UnsupportedContent(_) => "unsupported",
             Error::BadInput(_) => "badInput",
         }
@@ -58,6 +75,23 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Source(SourceError::Status { status }) => Some(*status),
+            Error::Shl(ShlError::RateLimited { .. }) => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Passcode attempts left, when the link's host said.
+    pub fn remaining_attempts(&self) -> Option<u32> {
+        match self {
+            Error::Shl(ShlError::PasscodeRequired { remaining_attempts } | ShlError::PasscodeWrong { remaining_attempts }) => *remaining_attempts,
+            _ => None,
+        }
+    }
+
+    /// Seconds the host asked to wait, for rate-limited link requests.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Shl(ShlError::RateLimited { retry_after_secs }) => *retry_after_secs,
             _ => None,
         }
     }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod fhir;
 pub mod pipeline;
 pub mod render;
+pub mod shl;
 pub mod source;
 pub mod unseal;
 

@@ -21,6 +21,8 @@ pub enum Stage {
     Fetch,
     Decrypt,
     Parse,
+    /// Checking SMART Health Card signatures.
+    Verify,
     Ready,
 }
 
@@ -31,6 +33,7 @@ impl Stage {
             Stage::Fetch => "fetch",
             Stage::Decrypt => "decrypt",
             Stage::Parse => "parse",
+            Stage::Verify => "verify",
             Stage::Ready => "ready",
         }
     }

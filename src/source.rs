@@ -5,11 +5,32 @@
 use std::future::Future;
 
 /// What the transport returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `Retry-After` header, as sent (seconds or an HTTP date).
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
+}
+
+/// What the core asks the transport to do: a `GET`, or a `POST` of JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpRequest<'a> {
+    pub url: &'a str,
+    pub accept: &'a str,
+    /// `Some` makes the request a `POST` with `Content-Type: application/json`.
+    pub json_body: Option<&'a [u8]>,
+}
+
+impl<'a> HttpRequest<'a> {
+    pub fn get(url: &'a str, accept: &'a str) -> Self {
+        Self { url, accept, json_body: None }
+    }
+
+    pub fn post_json(url: &'a str, accept: &'a str, body: &'a [u8]) -> Self {
+        Self { url, accept, json_body: Some(body) }
+    }
 }
 
 /// Why a record could not be fetched. Messages hold the URL's origin and
@@ -29,11 +50,11 @@ pub enum SourceError {
 /// An HTTP transport.
 #[allow(async_fn_in_trait)]
 pub trait HttpClient {
-    /// GETs `url` with the given `Accept` header. Transport failures (DNS,
-    /// connection refused, CORS) are `SourceError::Network`. A client may
-    /// refuse early with `SourceError::TooLarge` when `Content-Length`
-    /// exceeds `max_bytes`.
-    fn get(&self, url: &str, accept: &str, max_bytes: usize) -> impl Future<Output = Result<HttpResponse, SourceError>>;
+    /// Sends `request` (a `GET`, or a `POST` of JSON). Transport failures
+    /// (DNS, connection refused, CORS) are `SourceError::Network`. A client
+    /// may refuse early with `SourceError::TooLarge` when `Content-Length`
+    /// exceeds `max_bytes`. Redirects are followed by the transport.
+    fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> impl Future<Output = Result<HttpResponse, SourceError>>;
 
     /// Waits before a retry.
     fn sleep(&self, millis: u32) -> impl Future<Output = ()>;
@@ -56,7 +77,7 @@ impl Default for FetchOptions {
     }
 }
 
-fn transient(result: &Result<HttpResponse, SourceError>) -> bool {
+pub(crate) fn transient(result: &Result<HttpResponse, SourceError>) -> bool {
     match result {
         Err(SourceError::Network(_)) => true,
         Ok(r) => matches!(r.status, 502..=504),
@@ -64,12 +85,16 @@ fn transient(result: &Result<HttpResponse, SourceError>) -> bool {
     }
 }
 
-/// Fetches a compact JWE from `url`: 2xx with a body of base64url segments
-/// within the size limit. Retries transient failures with backoff.
-pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
+/// The `Accept` header for JWE downloads.
+pub(crate) const ACCEPT_JWE: &str = "application/jose, text/plain;q=0.9, */*;q=0.1";
+
+/// Sends `request`, retrying transient failures (network errors, 502, 503,
+/// 504) with doubling backoff. Any answer is returned, whatever its status;
+/// a body over the limit is `TooLarge`.
+pub async fn send_with_retries<C: HttpClient>(client: &C, request: HttpRequest<'_>, options: &FetchOptions) -> Result<HttpResponse, SourceError> {
     let mut attempt = 0;
     let response = loop {
-        let result = client.get(url, "application/jose, text/plain;q=0.9, */*;q=0.1", options.max_bytes).await;
+        let result = client.send(request, options.max_bytes).await;
         if attempt < options.retries && transient(&result) {
             client.sleep(options.retry_delay_ms.saturating_mul(1 << attempt.min(16))).await;
             attempt += 1;
@@ -77,13 +102,25 @@ pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOpti
         }
         break result?;
     };
-    if !(200..300).contains(&response.status) {
-        return Err(SourceError::Status { status: response.status });
-    }
     if response.body.len() > options.max_bytes {
         return Err(SourceError::TooLarge { limit: options.max_bytes });
     }
-    let text = String::from_utf8(response.body).map_err(|_| SourceError::NotJwe)?;
+    Ok(response)
+}
+
+/// Fetches a compact JWE from `url`: 2xx with a body of base64url segments
+/// within the size limit. Retries transient failures with backoff.
+pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
+    let response = send_with_retries(client, HttpRequest::get(url, ACCEPT_JWE), options).await?;
+    if !(200..300).contains(&response.status) {
+        return Err(SourceError::Status { status: response.status });
+    }
+    jwe_text(response.body)
+}
+
+/// The body as a compact JWE token: trimmed, only base64url and dots.
+pub(crate) fn jwe_text(body: Vec<u8>) -> Result<String, SourceError> {
+    let text = String::from_utf8(body).map_err(|_| SourceError::NotJwe)?;
     let token = text.trim();
     let well_formed = !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if !well_formed {

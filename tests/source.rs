@@ -8,11 +8,12 @@ mod common;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 
+use common::loopback::Loopback;
 use common::*;
 use patient_portal_sdk::pipeline::{open_jwe, open_url, OpenOptions, Stage};
-use patient_portal_sdk::source::{fetch_jwe, FetchOptions, HttpClient, HttpResponse, SourceError};
+use patient_portal_sdk::source::{fetch_jwe, FetchOptions, HttpClient, HttpRequest, HttpResponse, SourceError};
 use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions};
 use patient_portal_sdk::Error;
 
@@ -30,11 +31,11 @@ impl Scripted {
 }
 
 fn ok(status: u16, body: &[u8]) -> Result<HttpResponse, SourceError> {
-    Ok(HttpResponse { status, content_type: Some("application/jose".into()), body: body.to_vec() })
+    Ok(HttpResponse { status, content_type: Some("application/jose".into()), retry_after: None, body: body.to_vec() })
 }
 
 impl HttpClient for Scripted {
-    async fn get(&self, _url: &str, _accept: &str, _max: usize) -> Result<HttpResponse, SourceError> {
+    async fn send(&self, _request: HttpRequest<'_>, _max: usize) -> Result<HttpResponse, SourceError> {
         *self.requests.borrow_mut() += 1;
         self.answers.borrow_mut().pop_front().expect("an unexpected extra request")
     }
@@ -113,27 +114,6 @@ fn open_reports_stages_and_codes() {
     assert_eq!(open_jwe(&text, &key, &OpenOptions::default(), &mut |_| {}).unwrap_err().code(), "format");
 }
 
-/// A minimal blocking HTTP/1.1 client over a real socket, as the native
-/// `HttpClient` for loopback tests.
-struct Loopback;
-
-impl HttpClient for Loopback {
-    async fn get(&self, url: &str, accept: &str, _max: usize) -> Result<HttpResponse, SourceError> {
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_once('/').unwrap();
-        let mut stream = TcpStream::connect(host).map_err(|e| SourceError::Network(e.kind().to_string()))?;
-        let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).map_err(|e| SourceError::Network(e.kind().to_string()))?;
-        let mut raw = vec![];
-        stream.read_to_end(&mut raw).map_err(|e| SourceError::Network(e.kind().to_string()))?;
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        let head = String::from_utf8_lossy(&raw[..split]).to_string();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        Ok(HttpResponse { status, content_type: None, body: raw[split + 4..].to_vec() })
-    }
-    async fn sleep(&self, _millis: u32) {}
-}
-
 /// Serves the given (status, body) answers, one per connection, on 127.0.0.1.
 fn serve(answers: Vec<(u16, Vec<u8>)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -158,13 +138,13 @@ fn serve(answers: Vec<(u16, Vec<u8>)>) -> String {
 fn whole_pipeline_over_real_loopback_http() {
     let (jwe, key) = sealed_christian();
     let url = serve(vec![(503, vec![]), (200, jwe.into_bytes())]);
-    let record = pollster::block_on(open_url(&Loopback, &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap();
+    let record = pollster::block_on(open_url(&Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap();
     assert_eq!(record.of_type("Immunization").count(), 10);
     let url = serve(vec![(410, vec![])]);
-    let err = pollster::block_on(open_url(&Loopback, &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
+    let err = pollster::block_on(open_url(&Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
     assert_eq!(err.status(), Some(410));
     // Nothing listening: a network error after the bounded retries.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let err = pollster::block_on(open_url(&Loopback, &format!("http://{closed}/x"), &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
+    let err = pollster::block_on(open_url(&Loopback::default(), &format!("http://{closed}/x"), &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
     assert_eq!(err.code(), "network");
 }

@@ -61,9 +61,48 @@ impl Record {
         self.index.get(&format!("{ty}/{id}")).map(|&i| &self.entries[i])
     }
 
-    fn push(&mut self, full_url: Option<String>, raw: serde_json::Value) -> Result<(), ParseError> {
+    /// Adds the resources of another FHIR JSON document (a Bundle or a
+    /// single resource) to this record, as a link with several files needs.
+    /// A resource equal to one already present (same type, id and JSON) is
+    /// not added twice; one with the same id and other content is kept.
+    pub fn merge_json(&mut self, root: serde_json::Value) -> Result<(), ParseError> {
+        self.add_root(root, true)
+    }
+
+    fn add_root(&mut self, mut root: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
+        let is_bundle = root.get("resourceType").and_then(|t| t.as_str()) == Some("Bundle");
+        if !is_bundle {
+            return self.push(None, root, dedupe);
+        }
+        let bundle_type = root.get("type").and_then(|t| t.as_str()).map(str::to_string);
+        if self.bundle_type.is_none() {
+            self.bundle_type = bundle_type;
+        }
+        let entries = match root.get_mut("entry").map(serde_json::Value::take) {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(a)) => a,
+            Some(_) => return Err(ParseError::BadBundle),
+        };
+        self.entries.reserve(entries.len());
+        for mut entry in entries {
+            let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
+            match entry.get_mut("resource").map(serde_json::Value::take) {
+                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
+                _ => self.entries_without_resource += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, full_url: Option<String>, raw: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
         let resource_type = raw.get("resourceType").and_then(|t| t.as_str()).ok_or(ParseError::NotFhir)?.to_string();
         let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
+        if dedupe {
+            let same = id.as_ref().and_then(|id| self.index.get(&format!("{resource_type}/{id}"))).is_some_and(|&i| self.entries[i].raw == raw);
+            if same {
+                return Ok(());
+            }
+        }
         let resource = Resource::from_json(&resource_type, &raw);
         let i = self.entries.len();
         if let Some(url) = &full_url {
@@ -82,27 +121,8 @@ impl Record {
 /// Unknown types and fields never fail the record; an entry whose resource
 /// has no `resourceType` fails it, since it cannot be understood at all.
 pub fn parse_record(bytes: &[u8]) -> Result<Record, ParseError> {
-    let mut root: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::Json { line: e.line(), column: e.column() })?;
+    let root: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ParseError::Json { line: e.line(), column: e.column() })?;
     let mut record = Record::default();
-    let is_bundle = root.get("resourceType").and_then(|t| t.as_str()) == Some("Bundle");
-    if !is_bundle {
-        record.push(None, root)?;
-        return Ok(record);
-    }
-    record.bundle_type = root.get("type").and_then(|t| t.as_str()).map(str::to_string);
-    let entries = match root.get_mut("entry").map(serde_json::Value::take) {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Array(a)) => a,
-        Some(_) => return Err(ParseError::BadBundle),
-    };
-    record.entries.reserve(entries.len());
-    for mut entry in entries {
-        let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
-        match entry.get_mut("resource").map(serde_json::Value::take) {
-            Some(resource @ serde_json::Value::Object(_)) => record.push(full_url, resource)?,
-            _ => record.entries_without_resource += 1,
-        }
-    }
+    record.add_root(root, false)?;
     Ok(record)
 }

@@ -16,6 +16,8 @@ pub use cipher::{AeadFailure, ContentCipher, RustCryptoCipher};
 pub use jwe::{parse, seal, unseal, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
 pub use key::ContentKey;
 
+pub(crate) use inflate::inflate;
+
 /// Default ceiling on the size of a decrypted (and inflated) record: 64 MiB.
 pub const DEFAULT_MAX_PLAINTEXT: usize = 64 * 1024 * 1024;
 

@@ -3,22 +3,36 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::source::{HttpClient, HttpResponse, SourceError};
+use crate::source::{HttpClient, HttpRequest, HttpResponse, SourceError};
 
 pub(crate) struct BrowserHttp;
 
 impl HttpClient for BrowserHttp {
-    async fn get(&self, url: &str, accept: &str, max_bytes: usize) -> Result<HttpResponse, SourceError> {
+    async fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
         let network = |_| SourceError::Network("the server could not be reached, or the browser blocked the request".into());
-        let response = gloo_net::http::Request::get(url).header("Accept", accept).send().await.map_err(network)?;
+        let response = match request.json_body {
+            None => gloo_net::http::Request::get(request.url).header("Accept", request.accept).send().await,
+            Some(body) => {
+                let body = js_sys::Uint8Array::from(body);
+                gloo_net::http::Request::post(request.url)
+                    .header("Accept", request.accept)
+                    .header("Content-Type", "application/json")
+                    .body(body)
+                    .map_err(network)?
+                    .send()
+                    .await
+            }
+        }
+        .map_err(network)?;
         let declared = response.headers().get("content-length").and_then(|l| l.trim().parse::<u64>().ok());
         if declared.is_some_and(|l| l > max_bytes as u64) {
             return Err(SourceError::TooLarge { limit: max_bytes });
         }
         let status = response.status();
         let content_type = response.headers().get("content-type");
+        let retry_after = response.headers().get("retry-after");
         let body = response.binary().await.map_err(network)?;
-        Ok(HttpResponse { status, content_type, body })
+        Ok(HttpResponse { status, content_type, retry_after, body })
     }
 
     async fn sleep(&self, millis: u32) {

@@ -34,3 +34,6 @@ pub fn files_in(rel: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod loopback;

@@ -1,0 +1,181 @@
+//! SMART Health Cards inside links: the `.smart-health-card` file
+//! (`{"verifiableCredential": [JWS, …]}`), each JWS's FHIR Bundle, and the
+//! issuer's ES256 signature checked against its JWKS.
+//!
+//! Rules (SMART Health Cards Framework): compact JWS, header `alg: "ES256"`,
+//! `zip: "DEF"` (raw DEFLATE payload), `kid` = the key's RFC 7638 thumbprint;
+//! payload `{iss, nbf, vc: {credentialSubject: {fhirBundle}}}`; the issuer's
+//! keys are at `<iss>/.well-known/jwks.json` (EC P-256 keys).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::ecdsa::signature::Verifier as _;
+use p256::ecdsa::{Signature, VerifyingKey};
+use p256::{EncodedPoint, FieldBytes};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::unseal::{inflate, UnsealError};
+
+/// Why a health card file could not be read. Messages never quote content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("the health card file is not JSON with a \"verifiableCredential\" list of text")]
+    NotACardFile,
+    #[error("a health card is not a compact JWS (three base64url segments)")]
+    NotAJws,
+    #[error("a health card's JWS header is not valid JSON")]
+    Header,
+    #[error("a health card's payload could not be inflated or read as JSON")]
+    Payload,
+    #[error("a health card's decompressed payload is larger than the {limit}-byte limit")]
+    TooLarge { limit: usize },
+    #[error("a health card has no issuer (\"iss\") or no FHIR Bundle (\"vc.credentialSubject.fhirBundle\")")]
+    Incomplete,
+}
+
+/// One verifiable credential, decoded (not yet verified).
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// `iss`: the issuer's base URL.
+    pub issuer: String,
+    /// `nbf`: when it was issued (epoch seconds), when given.
+    pub issued_at: Option<i64>,
+    /// `vc.type`.
+    pub types: Vec<String>,
+    /// The FHIR Bundle it carries.
+    pub bundle: Value,
+    alg: Option<String>,
+    kid: Option<String>,
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+/// The outcome of checking a credential's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The signature verifies with a key the issuer publishes.
+    Verified,
+    /// The signature was not checked: no keys for the issuer.
+    Unverified(Unverified),
+    /// The issuer's keys were available and the signature does not verify
+    /// with them (or the card names a key or algorithm they do not have).
+    Invalid,
+}
+
+/// Why a signature could not be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// The host supplied no keys for this issuer and did not allow fetching.
+    NoKeys,
+    /// Fetching the issuer's JWKS failed or gave no usable JSON.
+    KeysUnavailable,
+}
+
+impl Verification {
+    /// The name JavaScript sees: `verified`, `unverified`, `invalid`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verification::Verified => "verified",
+            Verification::Unverified(_) => "unverified",
+            Verification::Invalid => "invalid",
+        }
+    }
+}
+
+/// Reads a `.smart-health-card` file into its credentials. `limit` caps
+/// each inflated payload.
+pub fn read_card_file(bytes: &[u8], limit: usize) -> Result<Vec<Credential>, CardError> {
+    let file: Value = serde_json::from_slice(bytes).map_err(|_| CardError::NotACardFile)?;
+    let list = file.get("verifiableCredential").and_then(Value::as_array).ok_or(CardError::NotACardFile)?;
+    list.iter().map(|jws| decode_jws(jws.as_str().ok_or(CardError::NotACardFile)?, limit)).collect()
+}
+
+/// Decodes one health card JWS: header, (inflated) payload, signature.
+pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
+    let jws = jws.trim();
+    let mut parts = jws.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(CardError::NotAJws);
+    };
+    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| CardError::NotAJws);
+    let header_json: Value = serde_json::from_slice(&decode(header)?).map_err(|_| CardError::Header)?;
+    if !header_json.is_object() {
+        return Err(CardError::Header);
+    }
+    let raw_payload = Zeroizing::new(decode(payload)?);
+    let payload_bytes = match header_json.get("zip").and_then(Value::as_str) {
+        Some("DEF") => Zeroizing::new(inflate(&raw_payload, limit).map_err(|e| match e {
+            UnsealError::TooLarge { limit } => CardError::TooLarge { limit },
+            _ => CardError::Payload,
+        })?),
+        Some(_) => return Err(CardError::Payload),
+        None => raw_payload,
+    };
+    let mut payload_json: Value = serde_json::from_slice(&payload_bytes).map_err(|_| CardError::Payload)?;
+    let issuer = payload_json.get("iss").and_then(Value::as_str).ok_or(CardError::Incomplete)?.to_string();
+    let issued_at = payload_json.get("nbf").and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
+    let vc = payload_json.get_mut("vc").ok_or(CardError::Incomplete)?;
+    let types = vc.get("type").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
+    let bundle = vc.get_mut("credentialSubject").and_then(|s| s.get_mut("fhirBundle")).map(Value::take).ok_or(CardError::Incomplete)?;
+    if !bundle.is_object() {
+        return Err(CardError::Incomplete);
+    }
+    Ok(Credential {
+        issuer,
+        issued_at,
+        types,
+        bundle,
+        alg: header_json.get("alg").and_then(Value::as_str).map(str::to_string),
+        kid: header_json.get("kid").and_then(Value::as_str).map(str::to_string),
+        signing_input: format!("{header}.{payload}"),
+        signature: decode(signature)?,
+    })
+}
+
+/// An EC P-256 public key from a JWK, if it is one.
+fn p256_key(jwk: &Value) -> Option<VerifyingKey> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if field("kty") != Some("EC") || field("crv") != Some("P-256") {
+        return None;
+    }
+    if field("use").is_some_and(|u| u != "sig") || field("alg").is_some_and(|a| a != "ES256") {
+        return None;
+    }
+    let coordinate = |name: &str| -> Option<FieldBytes> {
+        let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(field(name)?).ok()?.try_into().ok()?;
+        Some(bytes.into())
+    };
+    let (x, y) = (coordinate("x")?, coordinate("y")?);
+    let point = EncodedPoint::from_affine_coordinates(&x, &y, false);
+    VerifyingKey::from_encoded_point(&point).ok()
+}
+
+/// Checks `credential`'s ES256 signature with the issuer's JWKS
+/// (`{"keys": [...]}`). Keys are chosen by `kid` when the card names one.
+pub fn verify(credential: &Credential, jwks: &Value) -> Verification {
+    if credential.alg.as_deref() != Some("ES256") {
+        return Verification::Invalid;
+    }
+    let Ok(signature) = Signature::from_slice(&credential.signature) else {
+        return Verification::Invalid;
+    };
+    let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let candidates = keys.iter().filter(|k| match &credential.kid {
+        Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid.as_str()),
+        None => true,
+    });
+    for jwk in candidates {
+        if let Some(key) = p256_key(jwk) {
+            if key.verify(credential.signing_input.as_bytes(), &signature).is_ok() {
+                return Verification::Verified;
+            }
+        }
+    }
+    Verification::Invalid
+}
+
+/// The issuer's JWKS address: `<iss>/.well-known/jwks.json`.
+pub fn jwks_url(issuer: &str) -> String {
+    format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
+}

@@ -1,0 +1,231 @@
+//! SMART Health Links (HL7 SMART Health Cards and Links IG): parse a link,
+//! resolve it with its host, decrypt every file with the link's key, read
+//! FHIR JSON and SMART Health Cards, check card signatures, and merge it
+//! all into one record.
+//!
+//! What is accepted beyond the letter of the spec (real files are
+//! imperfect), and why it is safe: a JWE without `cty` (the manifest's
+//! `contentType` says what it is; for a `U` file the JSON shape does); a
+//! `kid` on a `dir` JWE (ignored: there is one key); `exp` as a numeric
+//! string; padding on the payload. A `cty` that contradicts the manifest is
+//! refused.
+
+mod card;
+mod link;
+mod resolve;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+pub use card::{decode_jws, jwks_url, read_card_file, verify, CardError, Credential, Unverified, Verification};
+pub use link::{parse_link, Flags, Link, LinkError, SUPPORTED_VERSION};
+pub(crate) use resolve::essence;
+pub use resolve::{resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipReason, SkippedFile};
+
+use crate::error::Error;
+use crate::fhir::Record;
+use crate::pipeline::Stage;
+use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest};
+use crate::unseal::{unseal, UnsealOptions};
+use resolve::{FHIR_JSON, HEALTH_CARD};
+
+/// Why a link did not resolve. Messages never include the passcode or key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShlError {
+    #[error("the link expired (at {exp} seconds since 1970); ask the sharer for a new one")]
+    Expired { exp: i64 },
+    #[error("the link needs a passcode")]
+    PasscodeRequired { remaining_attempts: Option<u32> },
+    #[error("the passcode is not right")]
+    PasscodeWrong { remaining_attempts: Option<u32> },
+    #[error("the link is no longer active (revoked, expired, or locked after too many wrong passcodes)")]
+    Inactive,
+    #[error("the link's host asks to wait before trying again")]
+    RateLimited { retry_after_secs: Option<u64> },
+    #[error("the link's manifest is not valid: {0}")]
+    BadManifest(&'static str),
+    #[error("the link holds no files")]
+    NoFiles,
+    #[error("a file's encrypted content type does not match what the manifest says it is")]
+    ContentTypeMismatch,
+    #[error("a file is neither FHIR JSON nor a SMART Health Card")]
+    UnknownContent,
+    #[error(transparent)]
+    Card(#[from] CardError),
+}
+
+/// Issuer keys the host vouches for, and whether fetching them is allowed.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerKeys {
+    /// Issuer (`iss`, compared without a trailing slash) → JWKS.
+    pub known: HashMap<String, Value>,
+    /// Fetch `<iss>/.well-known/jwks.json` for issuers not in `known`.
+    pub fetch: bool,
+}
+
+impl IssuerKeys {
+    fn known_for(&self, issuer: &str) -> Option<&Value> {
+        let issuer = issuer.trim_end_matches('/');
+        self.known.iter().find(|(iss, _)| iss.trim_end_matches('/') == issuer).map(|(_, jwks)| jwks)
+    }
+}
+
+/// A health card found in the link, with its signature check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardReport {
+    pub issuer: String,
+    pub issued_at: Option<i64>,
+    pub types: Vec<String>,
+    pub verification: Verification,
+    /// How many resources its Bundle holds.
+    pub resources: usize,
+}
+
+/// A file of the link that was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    pub content_type: String,
+    pub delivery: Delivery,
+}
+
+/// Everything a link gave: one record, plus where it came from.
+#[derive(Debug, Clone)]
+pub struct SharedRecord {
+    pub record: Record,
+    pub label: Option<String>,
+    pub files: Vec<FileReport>,
+    pub skipped: Vec<SkippedFile>,
+    pub cards: Vec<CardReport>,
+}
+
+/// Options for opening a link.
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    pub resolve: ResolveOptions,
+    pub unseal: UnsealOptions,
+    pub issuer_keys: IssuerKeys,
+}
+
+/// What a decrypted file is, from the manifest, the JWE `cty`, or (when both
+/// are silent) its JSON shape.
+fn file_kind(manifest: Option<&str>, cty: Option<&str>, json: &Value) -> Result<&'static str, ShlError> {
+    let known = |t: &str| match essence(t).as_str() {
+        FHIR_JSON | "application/json" => Some(FHIR_JSON),
+        HEALTH_CARD => Some(HEALTH_CARD),
+        _ => None,
+    };
+    let sniffed = if json.get("verifiableCredential").is_some() {
+        HEALTH_CARD
+    } else if json.get("resourceType").is_some() {
+        FHIR_JSON
+    } else {
+        return Err(ShlError::UnknownContent);
+    };
+    match (manifest.map(known), cty.map(known)) {
+        (Some(Some(m)), Some(Some(c))) if m != c => Err(ShlError::ContentTypeMismatch),
+        (Some(Some(_)), Some(None)) | (None, Some(None)) => Err(ShlError::ContentTypeMismatch),
+        (Some(Some(m)), _) | (None, Some(Some(m))) => Ok(m),
+        (Some(None), _) | (None, None) => Ok(sniffed),
+    }
+}
+
+/// Decrypts and reads resolved files into one record. Cards are decoded
+/// here; their signatures are checked by [`check_cards`].
+pub fn read_files(link: &Link, resolved: Resolved, unseal_options: &UnsealOptions) -> Result<(SharedRecord, Vec<Credential>), Error> {
+    let mut record = Record::default();
+    let mut files = Vec::new();
+    let mut credentials = Vec::new();
+    for file in resolved.files {
+        let (header, plaintext) = unseal(&file.jwe, &link.key, unseal_options)?;
+        let json: Value = serde_json::from_slice(&plaintext).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
+        let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &json)?;
+        if kind == HEALTH_CARD {
+            for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {
+                credentials.push(credential);
+            }
+        } else {
+            record.merge_json(json)?;
+        }
+        files.push(FileReport { content_type: kind.to_string(), delivery: file.delivery });
+    }
+    let mut cards = Vec::new();
+    for credential in &mut credentials {
+        let bundle = std::mem::take(&mut credential.bundle);
+        let before = record.entries.len();
+        record.merge_json(bundle)?;
+        cards.push(CardReport {
+            issuer: credential.issuer.clone(),
+            issued_at: credential.issued_at,
+            types: credential.types.clone(),
+            verification: Verification::Unverified(Unverified::NoKeys),
+            resources: record.entries.len() - before,
+        });
+    }
+    let shared = SharedRecord { record, label: link.label.clone(), files, skipped: resolved.skipped, cards };
+    Ok((shared, credentials))
+}
+
+/// Checks each card's signature with the host's keys, or the issuer's
+/// published JWKS when fetching is allowed (one request per issuer).
+pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, credentials: &[Credential], keys: &IssuerKeys, fetch: &FetchOptions) {
+    let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
+    for (report, credential) in shared.cards.iter_mut().zip(credentials) {
+        let jwks = match keys.known_for(&credential.issuer) {
+            Some(jwks) => Some(jwks.clone()),
+            None if keys.fetch => {
+                if !fetched.contains_key(&credential.issuer) {
+                    let jwks = fetch_jwks(client, &credential.issuer, fetch).await;
+                    fetched.insert(credential.issuer.clone(), jwks);
+                }
+                match fetched.get(&credential.issuer).cloned().flatten() {
+                    Some(jwks) => Some(jwks),
+                    None => {
+                        report.verification = Verification::Unverified(Unverified::KeysUnavailable);
+                        continue;
+                    }
+                }
+            }
+            None => None,
+        };
+        report.verification = match jwks {
+            Some(jwks) => verify(credential, &jwks),
+            None => Verification::Unverified(Unverified::NoKeys),
+        };
+    }
+}
+
+async fn fetch_jwks<C: HttpClient>(client: &C, issuer: &str, fetch: &FetchOptions) -> Option<Value> {
+    let url = jwks_url(issuer);
+    if !link::url_allowed(&url) {
+        return None;
+    }
+    let options = FetchOptions { max_bytes: fetch.max_bytes.min(1024 * 1024), ..*fetch };
+    let response = send_with_retries(client, HttpRequest::get(&url, "application/json"), &options).await.ok()?;
+    if !(200..300).contains(&response.status) {
+        return None;
+    }
+    serde_json::from_slice::<Value>(&response.body).ok().filter(|v| v.get("keys").is_some_and(Value::is_array))
+}
+
+/// Opens a SMART Health Link end to end: resolve, decrypt, read, verify.
+/// `now` is the current time in epoch seconds (expiry is checked first,
+/// before any request).
+pub async fn open_link<C: HttpClient>(
+    client: &C,
+    link: &Link,
+    options: &LinkOptions,
+    now: i64,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<SharedRecord, Error> {
+    progress(Stage::Fetch);
+    let resolved = resolve(client, link, &options.resolve, now).await?;
+    progress(Stage::Decrypt);
+    let (mut shared, credentials) = read_files(link, resolved, &options.unseal)?;
+    if !credentials.is_empty() {
+        progress(Stage::Verify);
+        check_cards(client, &mut shared, &credentials, &options.issuer_keys, &options.resolve.fetch).await;
+    }
+    progress(Stage::Ready);
+    Ok(shared)
+}
