@@ -11,7 +11,7 @@ use patient_portal_sdk::fhir::parse_record;
 use patient_portal_sdk::render::{build_chart, escape, to_html, RenderOptions};
 
 fn options() -> RenderOptions {
-    RenderOptions { today: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap() }
+    RenderOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
 }
 
 fn section_rows(chart: &patient_portal_sdk::render::Chart, id: &str) -> usize {

@@ -200,20 +200,20 @@ fn spec_example_card_opens_and_verifies() {
     let host = Host::default().on("POST", url, 200, manifest.clone());
     let shared = open(&host, link, &opts).unwrap();
     assert_eq!(host.bodies.borrow()[0], json!({"recipient": "Example Clinic", "passcode": "1234"}));
-    assert_eq!(shared.label.as_deref(), Some("Back-to-school immunizations for Oliver Brown"));
-    assert_eq!(shared.cards.len(), 1);
-    assert_eq!(shared.cards[0].verification, Verification::Unverified(Unverified::NoKeys));
-    let issuer = shared.cards[0].issuer.clone();
+    assert_eq!(shared.source.label.as_deref(), Some("Back-to-school immunizations for Oliver Brown"));
+    assert_eq!(shared.source.cards.len(), 1);
+    assert_eq!(shared.source.cards[0].verification, Verification::Unverified(Unverified::NoKeys));
+    let issuer = shared.source.cards[0].issuer.clone();
     assert_eq!(issuer, "https://spec.smarthealth.cards/examples/issuer");
     let raw: Vec<&Value> = shared.record.entries.iter().map(|e| &e.raw).collect();
     let expected_resources: Vec<&Value> = expected["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
     assert_eq!(raw, expected_resources, "the card's bundle, resource for resource");
-    assert_eq!(shared.files[0].delivery, Delivery::Embedded);
+    assert_eq!(shared.source.files[0].delivery, Delivery::Embedded);
 
     // Host-supplied keys: verified. Fetched keys: verified, one request.
     opts.issuer_keys.known.insert(issuer.clone(), jwks.clone());
     let host = Host::default().on("POST", url, 200, manifest.clone());
-    assert_eq!(open(&host, link, &opts).unwrap().cards[0].verification, Verification::Verified);
+    assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Verified);
     opts.issuer_keys.known.clear();
     opts.issuer_keys.fetch = true;
     let jwks_url = format!("{issuer}/.well-known/jwks.json");
@@ -221,18 +221,18 @@ fn spec_example_card_opens_and_verifies() {
     let mut stages = vec![];
     let parsed = parse_link(link).unwrap();
     let shared = pollster::block_on(open_link(&host, &parsed, &opts, NOW, &mut |s| stages.push(s))).unwrap();
-    assert_eq!(shared.cards[0].verification, Verification::Verified);
+    assert_eq!(shared.source.cards[0].verification, Verification::Verified);
     assert_eq!(stages, [Stage::Fetch, Stage::Decrypt, Stage::Verify, Stage::Ready]);
     // The issuer's key server is down: unverified, the record still opens.
     let host = Host::default().on("POST", url, 200, manifest.clone()).on("GET", &jwks_url, 500, "");
-    assert_eq!(open(&host, link, &opts).unwrap().cards[0].verification, Verification::Unverified(Unverified::KeysUnavailable));
+    assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Unverified(Unverified::KeysUnavailable));
     // Someone else's keys: invalid.
     opts.issuer_keys.fetch = false;
     let mut other = jwks.clone();
     other["keys"][0]["x"] = other["keys"][0]["y"].clone();
     opts.issuer_keys.known.insert(issuer.clone(), other);
     let host = Host::default().on("POST", url, 200, manifest);
-    assert_eq!(open(&host, link, &opts).unwrap().cards[0].verification, Verification::Invalid);
+    assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Invalid);
 }
 
 #[test]
@@ -291,8 +291,8 @@ fn ig_direct_link_opens_the_ips_bundle() {
     let want: Vec<&Value> = expected["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
     assert_eq!(raw.len(), 20);
     assert_eq!(raw, want);
-    assert_eq!(shared.files[0].delivery, Delivery::Direct);
-    assert_eq!(shared.files[0].content_type, "application/fhir+json");
+    assert_eq!(shared.source.files[0].delivery, Delivery::Direct);
+    assert_eq!(shared.source.files[0].content_type, "application/fhir+json");
 
     // The CARIN link's "file" is a JWS, not a JWE: refused, nothing opened.
     let carin = read_text("shl/hl7-ig/CARIN_INS_CD-bundle-01-shl.txt");
@@ -375,9 +375,9 @@ fn manifest_answers_and_multi_file_links() {
     // The Patient sent twice (same id, same JSON) is merged; the Observation
     // sent twice (once per file) likewise.
     assert_eq!(types, ["Patient", "Condition", "Observation"]);
-    let deliveries: Vec<Delivery> = shared.files.iter().map(|f| f.delivery).collect();
+    let deliveries: Vec<Delivery> = shared.source.files.iter().map(|f| f.delivery).collect();
     assert_eq!(deliveries, [Delivery::Embedded, Delivery::Location, Delivery::Location]);
-    let skipped: Vec<SkipReason> = shared.skipped.iter().map(|s| s.reason).collect();
+    let skipped: Vec<SkipReason> = shared.source.skipped.iter().map(|s| s.reason).collect();
     assert_eq!(skipped, [SkipReason::ApiAccessNotFollowed, SkipReason::NoLongerValid, SkipReason::UnsupportedType]);
 
     // A Retry-After beyond the longest wait ends with the status and the wait.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::view::{Banner, Cell, Chart, OtherGroup, Section};
+use super::view::{Banner, Cell, Chart, OtherGroup, Section, SourceSummary};
 use super::STYLESHEET;
 
 /// Escapes text for HTML element content and double- or single-quoted
@@ -55,6 +55,9 @@ pub fn to_html(chart: &Chart) -> String {
     let mut h = Html(String::with_capacity(4096 + chart.shown() * 200));
     h.raw("<style>").raw(STYLESHEET).raw("</style>");
     h.raw("<article class=\"chart\" aria-label=\"Health record\">");
+    if let Some(source) = &chart.source {
+        render_source(&mut h, source);
+    }
     if chart.banners.is_empty() {
         h.raw("<header class=\"banner\"><h2>Health record</h2><p>This record does not name a patient.</p></header>");
     }
@@ -75,6 +78,22 @@ pub fn to_html(chart: &Chart) -> String {
     render_other(&mut h, &chart.other);
     h.raw("</article>");
     h.0
+}
+
+fn render_source(h: &mut Html, source: &SourceSummary) {
+    h.raw("<aside class=\"source\" aria-label=\"Where this record comes from\">");
+    if let Some(label) = source.label.as_deref().filter(|l| !l.trim().is_empty()) {
+        h.raw("<p class=\"source-label\">Shared link: <q>").text(label).raw("</q></p>");
+    }
+    if !source.notes.is_empty() {
+        h.raw("<ul>");
+        for note in &source.notes {
+            let _ = write!(h.0, "<li class=\"trust trust-{}\">", note.trust.class());
+            h.text(&note.text).raw("</li>");
+        }
+        h.raw("</ul>");
+    }
+    h.raw("</aside>");
 }
 
 fn render_banner(h: &mut Html, b: &Banner) {

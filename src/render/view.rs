@@ -11,6 +11,54 @@ use super::sections;
 pub struct RenderOptions {
     /// Today's date in the viewer's calendar (ages are computed from it).
     pub today: NaiveDate,
+    /// Where the record came from (a shared link's label, its files and
+    /// health card signatures), shown above the banner. Empty for a plain JWE.
+    pub source: Option<SourceSummary>,
+}
+
+impl RenderOptions {
+    pub fn new(today: NaiveDate) -> Self {
+        Self { today, source: None }
+    }
+}
+
+/// How far a part of the record can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Signed, and the signature verifies with the issuer's key.
+    Verified,
+    /// Signed, but the signature could not be checked.
+    Unverified,
+    /// Signed, and the signature does not verify.
+    Invalid,
+    /// Not signed (plain FHIR JSON).
+    Unsigned,
+}
+
+impl Trust {
+    pub fn class(self) -> &'static str {
+        match self {
+            Trust::Verified => "verified",
+            Trust::Unverified => "unverified",
+            Trust::Invalid => "invalid",
+            Trust::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// One line about the record's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceNote {
+    pub trust: Trust,
+    pub text: String,
+}
+
+/// The record's source, as shown above the banner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceSummary {
+    /// The link's label (sharer-written text).
+    pub label: Option<String>,
+    pub notes: Vec<SourceNote>,
 }
 
 /// An interpretation flag on a result.
@@ -123,6 +171,7 @@ pub struct OtherGroup {
 /// The whole chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chart {
+    pub source: Option<SourceSummary>,
     pub banners: Vec<Banner>,
     pub sections: Vec<Section>,
     pub other: Vec<OtherGroup>,
@@ -188,7 +237,7 @@ fn banner(patient: &Patient, options: &RenderOptions) -> Banner {
 /// Builds the view model for every resource of `record`. Each entry is
 /// shown exactly once: in the banner, a section, or "Other records".
 pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
-    let mut chart = Chart { banners: Vec::new(), sections: sections::empty(), other: Vec::new() };
+    let mut chart = Chart { source: options.source.clone(), banners: Vec::new(), sections: sections::empty(), other: Vec::new() };
     for entry in &record.entries {
         if let Resource::Patient(p) = &entry.resource {
             chart.banners.push(banner(p, options));

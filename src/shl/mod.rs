@@ -26,6 +26,7 @@ pub use resolve::{resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipR
 use crate::error::Error;
 use crate::fhir::Record;
 use crate::pipeline::Stage;
+use crate::render::{SourceNote, SourceSummary, Trust};
 use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest};
 use crate::unseal::{unseal, UnsealOptions};
 use resolve::{FHIR_JSON, HEALTH_CARD};
@@ -89,14 +90,57 @@ pub struct FileReport {
     pub delivery: Delivery,
 }
 
-/// Everything a link gave: one record, plus where it came from.
-#[derive(Debug, Clone)]
-pub struct SharedRecord {
-    pub record: Record,
+/// Where a link's record came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkSource {
     pub label: Option<String>,
     pub files: Vec<FileReport>,
     pub skipped: Vec<SkippedFile>,
     pub cards: Vec<CardReport>,
+}
+
+/// Everything a link gave: one record, plus where it came from.
+#[derive(Debug, Clone)]
+pub struct SharedRecord {
+    pub record: Record,
+    pub source: LinkSource,
+}
+
+impl LinkSource {
+    /// What the chart says about the record's source: the link's label,
+    /// each health card's signature check, unsigned FHIR files, and files
+    /// not opened.
+    pub fn summary(&self) -> SourceSummary {
+        let mut notes = Vec::new();
+        for card in &self.cards {
+            let (trust, text) = match card.verification {
+                Verification::Verified => (Trust::Verified, format!("SMART Health Card: verified issuer: {}", card.issuer)),
+                Verification::Unverified(Unverified::NoKeys) => {
+                    (Trust::Unverified, format!("SMART Health Card: unverified (issuer {}; its keys were not available to check the signature)", card.issuer))
+                }
+                Verification::Unverified(Unverified::KeysUnavailable) => {
+                    (Trust::Unverified, format!("SMART Health Card: unverified (issuer {}; its keys could not be fetched)", card.issuer))
+                }
+                Verification::Invalid => (Trust::Invalid, format!("SMART Health Card: the signature does not match issuer {}; do not rely on it", card.issuer)),
+            };
+            notes.push(SourceNote { trust, text });
+        }
+        let unsigned = self.files.iter().filter(|f| f.content_type == FHIR_JSON).count();
+        if unsigned > 0 {
+            let files = if unsigned == 1 { "1 file" } else { "files" };
+            let text = format!("FHIR data ({}): not signed by an issuer", if unsigned == 1 { files.to_string() } else { format!("{unsigned} {files}") });
+            notes.push(SourceNote { trust: Trust::Unsigned, text });
+        }
+        for skipped in &self.skipped {
+            let why = match skipped.reason {
+                SkipReason::NoLongerValid => "marked no longer valid by the sharer",
+                SkipReason::ApiAccessNotFollowed => "an access token for another server, which this viewer does not use",
+                SkipReason::UnsupportedType => "a kind of file this viewer does not open",
+            };
+            notes.push(SourceNote { trust: Trust::Unverified, text: format!("Not shown: a {} file ({why})", skipped.content_type) });
+        }
+        SourceSummary { label: self.label.clone(), notes }
+    }
 }
 
 /// Options for opening a link.
@@ -162,7 +206,8 @@ pub fn read_files(link: &Link, resolved: Resolved, unseal_options: &UnsealOption
             resources: record.entries.len() - before,
         });
     }
-    let shared = SharedRecord { record, label: link.label.clone(), files, skipped: resolved.skipped, cards };
+    let source = LinkSource { label: link.label.clone(), files, skipped: resolved.skipped, cards };
+    let shared = SharedRecord { record, source };
     Ok((shared, credentials))
 }
 
@@ -170,7 +215,7 @@ pub fn read_files(link: &Link, resolved: Resolved, unseal_options: &UnsealOption
 /// published JWKS when fetching is allowed (one request per issuer).
 pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, credentials: &[Credential], keys: &IssuerKeys, fetch: &FetchOptions) {
     let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
-    for (report, credential) in shared.cards.iter_mut().zip(credentials) {
+    for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
         let jwks = match keys.known_for(&credential.issuer) {
             Some(jwks) => Some(jwks.clone()),
             None if keys.fetch => {

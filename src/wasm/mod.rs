@@ -6,7 +6,7 @@ mod http;
 mod portal;
 mod record;
 
-pub use portal::Portal;
+pub use portal::{parse_link_info, Portal};
 pub use record::PatientRecord;
 
 use wasm_bindgen::prelude::*;
@@ -25,14 +25,23 @@ export type ErrorCode =
   | "format"        // decrypted, but not FHIR JSON
   | "network"       // the server could not be reached (or CORS blocked the request)
   | "httpStatus"    // the server answered with a non-2xx status (see `status`)
-  | "badInput";     // an argument was unusable (e.g. no element to render into)
+  | "badInput"      // an argument was unusable (e.g. no element to render into, no recipient)
+  | "badLink"       // not a SMART Health Link, or a malformed one (bad key, URL, exp, flags, label)
+  | "expired"       // the link's exp has passed (refused before any request)
+  | "passcodeRequired" // the link needs a passcode and none was given (see remainingAttempts)
+  | "passcodeWrong" // the host refused the passcode (see remainingAttempts)
+  | "linkInactive"; // the host answered 404: revoked, expired, or locked after wrong passcodes
 
 /** Every error the SDK throws or rejects with. */
 export interface PatientPortalError extends Error {
   name: "PatientPortalError";
   code: ErrorCode;
-  /** The HTTP status, for `code === "httpStatus"`. */
+  /** The HTTP status, for `code === "httpStatus"` (429 when rate limiting outlasted the waits). */
   status?: number;
+  /** Passcode attempts left before the link is disabled, when the host said. */
+  remainingAttempts?: number;
+  /** Seconds the host asked to wait, for a rate-limited link (status 429). */
+  retryAfter?: number;
 }
 
 /** Options for `new PatientPortal(options)`. All optional. */
@@ -44,7 +53,7 @@ export interface PortalOptions {
 }
 
 /** A stage of opening a record. */
-export type Stage = "fetch" | "decrypt" | "parse" | "ready";
+export type Stage = "fetch" | "decrypt" | "parse" | "verify" | "ready";
 
 /** Reported to `onProgress`. */
 export interface Progress {
@@ -55,6 +64,63 @@ export interface Progress {
 export interface OpenOptions {
   /** Called as each stage starts. */
   onProgress?: (progress: Progress) => void;
+}
+
+/** A JSON Web Key Set, as an issuer publishes at `<iss>/.well-known/jwks.json`. */
+export interface Jwks {
+  keys: Array<{ kty: string; kid?: string; crv?: string; x?: string; y?: string; [member: string]: unknown }>;
+}
+
+/** Options for `openLink`. */
+export interface LinkOptions extends OpenOptions {
+  /** Who is viewing, as the sharer will see it (required by the SMART Health Links protocol). */
+  recipient: string;
+  /** The passcode, for links with the `P` flag. Never logged or kept. */
+  passcode?: string;
+  /** Ask the host to embed files up to this many characters in the manifest. */
+  embeddedLengthMax?: number;
+  /** Issuer keys the host trusts, by issuer URL (`iss`), for SMART Health Card signatures. */
+  issuerKeys?: Record<string, Jwks>;
+  /** Fetch `<iss>/.well-known/jwks.json` for issuers not in `issuerKeys` (default false). */
+  fetchIssuerKeys?: boolean;
+}
+
+/** What `parseLink` tells about a link without contacting its host. The key is not included. */
+export interface LinkInfo {
+  /** The manifest URL (with `direct`, the file URL). */
+  url: string;
+  label?: string;
+  /** Expiry, in seconds since 1970, when the link has one. */
+  expiresAt?: number;
+  /** Whether `expiresAt` has passed, by this device's clock. */
+  expired: boolean;
+  /** The flags as in the link, e.g. "LP". */
+  flags: string;
+  passcodeRequired: boolean;
+  longTerm: boolean;
+  direct: boolean;
+  version: number;
+}
+
+/** A SMART Health Card's signature check. */
+export type CardVerification = "verified" | "unverified" | "invalid";
+
+/** Where a record opened from a link came from. */
+export interface RecordSource {
+  label?: string;
+  files: Array<{ contentType: string; delivery: "embedded" | "location" | "direct" }>;
+  skipped: Array<{ contentType: string; reason: "noLongerValid" | "apiAccessNotFollowed" | "unsupportedType" }>;
+  cards: Array<{
+    issuer: string;
+    /** `nbf`, seconds since 1970. */
+    issuedAt?: number;
+    types: string[];
+    verification: CardVerification;
+    /** For "unverified": "noKeys" (none supplied, fetching not allowed) or "keysUnavailable" (the fetch failed). */
+    reason?: "noKeys" | "keysUnavailable";
+    /** Resources the card added to the record. */
+    resources: number;
+  }>;
 }
 
 /** A key: unpadded base64url text (43 characters for 32 bytes), or the raw bytes. */
@@ -75,6 +141,12 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
     let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
     if let Some(status) = error.status() {
         let _ = js_sys::Reflect::set(&js, &"status".into(), &status.into());
+    }
+    if let Some(remaining) = error.remaining_attempts() {
+        let _ = js_sys::Reflect::set(&js, &"remainingAttempts".into(), &remaining.into());
+    }
+    if let Some(seconds) = error.retry_after() {
+        let _ = js_sys::Reflect::set(&js, &"retryAfter".into(), &(seconds as f64).into());
     }
     js.into()
 }

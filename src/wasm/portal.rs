@@ -10,6 +10,7 @@ use super::http::BrowserHttp;
 use super::record::PatientRecord;
 use super::{bad_input, to_js_error};
 use crate::pipeline::{open_jwe, open_url, OpenOptions, Stage};
+use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
 
 /// The SDK's entry point. Create one per page (or per viewer) and open
@@ -30,6 +31,78 @@ extern "C" {
     /// `OpenOptions` from the TypeScript section.
     #[wasm_bindgen(typescript_type = "OpenOptions")]
     pub type OpenOptionsArg;
+    /// `LinkOptions` from the TypeScript section.
+    #[wasm_bindgen(typescript_type = "LinkOptions")]
+    pub type LinkOptionsArg;
+}
+
+fn member(options: &JsValue, name: &str) -> JsValue {
+    if options.is_object() {
+        js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+fn absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
+/// Seconds since 1970, by this device's clock.
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+/// `LinkOptions` from JavaScript into the core's options.
+fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, JsValue> {
+    let recipient = member(options, "recipient")
+        .as_string()
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| bad_input("openLink needs options.recipient: who is viewing, as the sharer will see it"))?;
+    let mut resolve = ResolveOptions::new(recipient);
+    resolve.fetch = open.fetch;
+    let passcode = member(options, "passcode");
+    if !absent(&passcode) {
+        resolve.passcode = Some(Zeroizing::new(passcode.as_string().ok_or_else(|| bad_input("passcode must be a string"))?));
+    }
+    if let Some(max) = number_option(options, "embeddedLengthMax")? {
+        resolve.embedded_length_max = Some(max.min(u32::MAX as f64) as u64);
+    }
+    let mut issuer_keys = IssuerKeys { fetch: member(options, "fetchIssuerKeys").is_truthy(), ..IssuerKeys::default() };
+    let keys = member(options, "issuerKeys");
+    if !absent(&keys) {
+        let text = js_sys::JSON::stringify(&keys).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
+        let map: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|_| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
+        issuer_keys.known = map;
+    }
+    Ok(LinkOptions { resolve, unseal: open.unseal, issuer_keys })
+}
+
+/// What a link says about itself, without the key and without contacting
+/// its host. Throws a `PatientPortalError` (`badLink`, or `unsupported` for
+/// a newer protocol version).
+#[wasm_bindgen(js_name = parseLink, unchecked_return_type = "LinkInfo")]
+pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: &str) -> Result<JsValue, JsValue> {
+    let link = parse_link(link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
+    let info = js_sys::Object::new();
+    let set = |name: &str, value: JsValue| {
+        let _ = js_sys::Reflect::set(&info, &name.into(), &value);
+    };
+    set("url", link.url.as_str().into());
+    if let Some(label) = &link.label {
+        set("label", label.as_str().into());
+    }
+    if let Some(exp) = link.exp {
+        set("expiresAt", (exp as f64).into());
+    }
+    set("expired", link.is_expired(now_seconds()).into());
+    set("flags", link.flags.as_text().into());
+    set("passcodeRequired", link.flags.passcode.into());
+    set("longTerm", link.flags.long_term.into());
+    set("direct", link.flags.direct.into());
+    set("version", (link.version as f64).into());
+    Ok(info.into())
 }
 
 #[wasm_bindgen(js_name = PatientPortal)]
@@ -38,7 +111,7 @@ pub struct Portal {
 }
 
 fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
-    let value = js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let value = member(options, name);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
@@ -62,11 +135,7 @@ fn content_key(key: &JsValue) -> Result<ContentKey, JsValue> {
 
 /// A progress reporter calling `options.onProgress({ stage })`, if given.
 fn progress_callback(options: &JsValue) -> Result<impl FnMut(Stage), JsValue> {
-    let callback = if options.is_object() {
-        js_sys::Reflect::get(options, &"onProgress".into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    };
+    let callback = member(options, "onProgress");
     let callback = match callback {
         f if f.is_function() => Some(f.unchecked_into::<js_sys::Function>()),
         f if f.is_undefined() || f.is_null() => None,
@@ -113,7 +182,7 @@ impl Portal {
         let key = content_key(&key)?;
         let mut progress = progress_callback(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
         let record = open_jwe(jwe, &key, &self.options, &mut progress).map_err(|e| to_js_error(&e))?;
-        Ok(PatientRecord::new(record))
+        Ok(PatientRecord::new(record, None))
     }
 
     /// Fetches a compact JWE from `url` (relative URLs resolve against the
@@ -131,7 +200,27 @@ impl Portal {
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, mut progress) = prepared?;
             let record = open_url(&BrowserHttp, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(PatientRecord::new(record).into())
+            Ok(PatientRecord::new(record, None).into())
+        })
+    }
+
+    /// Opens a SMART Health Link (`shlink:/…`, or a viewer URL with
+    /// `#shlink:/…`): checks expiry, asks the host for the manifest (or the
+    /// single file of a `U` link), downloads, decrypts and reads every file
+    /// into one record, and checks health card signatures. `recipient` is
+    /// required; `passcode` for `P` links. Rejects with a
+    /// `PatientPortalError`; a wrong passcode carries `remainingAttempts`.
+    #[wasm_bindgen(js_name = openLink, unchecked_return_type = "Promise<PatientRecord>")]
+    pub fn open_link(&self, #[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: String, options: Option<LinkOptionsArg>) -> js_sys::Promise {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let prepared = (|| {
+            let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
+            Ok::<_, JsValue>((link, link_options(&options, &self.options)?, progress_callback(&options)?))
+        })();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (link, options, mut progress) = prepared?;
+            let shared = shl::open_link(&BrowserHttp, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
+            Ok(PatientRecord::new(shared.record, Some(shared.source)).into())
         })
     }
 }

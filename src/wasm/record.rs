@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::bad_input;
 use crate::fhir::{Record, Resource};
 use crate::render::{build_chart, to_html, RenderOptions};
+use crate::shl::{LinkSource, Unverified, Verification};
 
 /// An opened record. Holds decrypted health data in WebAssembly memory:
 /// call `free()` when the viewer leaves it (browsers do not reliably run
@@ -15,12 +16,66 @@ use crate::render::{build_chart, to_html, RenderOptions};
 #[wasm_bindgen]
 pub struct PatientRecord {
     record: Rc<Record>,
+    source: Option<Rc<LinkSource>>,
 }
 
 impl PatientRecord {
-    pub(crate) fn new(record: Record) -> Self {
-        Self { record: Rc::new(record) }
+    pub(crate) fn new(record: Record, source: Option<LinkSource>) -> Self {
+        Self { record: Rc::new(record), source: source.map(Rc::new) }
     }
+}
+
+fn set(object: &js_sys::Object, name: &str, value: JsValue) {
+    let _ = js_sys::Reflect::set(object, &name.into(), &value);
+}
+
+fn source_object(source: &LinkSource) -> JsValue {
+    let out = js_sys::Object::new();
+    if let Some(label) = &source.label {
+        set(&out, "label", label.as_str().into());
+    }
+    let files: js_sys::Array = source
+        .files
+        .iter()
+        .map(|f| {
+            let o = js_sys::Object::new();
+            set(&o, "contentType", f.content_type.as_str().into());
+            set(&o, "delivery", f.delivery.name().into());
+            JsValue::from(o)
+        })
+        .collect();
+    set(&out, "files", files.into());
+    let skipped: js_sys::Array = source
+        .skipped
+        .iter()
+        .map(|f| {
+            let o = js_sys::Object::new();
+            set(&o, "contentType", f.content_type.as_str().into());
+            set(&o, "reason", f.reason.name().into());
+            JsValue::from(o)
+        })
+        .collect();
+    set(&out, "skipped", skipped.into());
+    let cards: js_sys::Array = source
+        .cards
+        .iter()
+        .map(|c| {
+            let o = js_sys::Object::new();
+            set(&o, "issuer", c.issuer.as_str().into());
+            if let Some(at) = c.issued_at {
+                set(&o, "issuedAt", (at as f64).into());
+            }
+            set(&o, "types", c.types.iter().map(|t| JsValue::from_str(t)).collect::<js_sys::Array>().into());
+            set(&o, "verification", c.verification.name().into());
+            if let Verification::Unverified(why) = c.verification {
+                set(&o, "reason", if why == Unverified::NoKeys { "noKeys" } else { "keysUnavailable" }.into());
+            }
+            set(&o, "resources", (c.resources as f64).into());
+            JsValue::from(o)
+        })
+        .collect();
+    set(&out, "cards", cards.into());
+    out.into()
 }
 
 /// Today in the viewer's local calendar.
@@ -56,7 +111,9 @@ impl PatientRecord {
     /// place it themselves. Every value from the record is escaped.
     #[wasm_bindgen(js_name = toHtml)]
     pub fn to_html(&self) -> String {
-        to_html(&build_chart(&self.record, &RenderOptions { today: today() }))
+        let mut options = RenderOptions::new(today());
+        options.source = self.source.as_ref().map(|s| s.summary());
+        to_html(&build_chart(&self.record, &options))
     }
 
     /// The record's resources as plain objects, exactly as received; only
@@ -94,6 +151,14 @@ impl PatientRecord {
     #[wasm_bindgen(getter, js_name = bundleType)]
     pub fn bundle_type(&self) -> Option<String> {
         self.record.bundle_type.clone()
+    }
+
+    /// Where a record opened with `openLink` came from: the link's label, its
+    /// files, files not opened, and each health card's signature check.
+    /// Undefined for records opened with `openJwe` or `openUrl`.
+    #[wasm_bindgen(getter, unchecked_return_type = "RecordSource | undefined")]
+    pub fn source(&self) -> JsValue {
+        self.source.as_deref().map_or(JsValue::UNDEFINED, source_object)
     }
 
     /// The first patient's display name, if the record names one.

@@ -7,6 +7,12 @@ import init, {
   type ErrorCode,
   type FhirResource,
   type Progress,
+  parseLink,
+  type Jwks,
+  type LinkInfo,
+  type LinkOptions,
+  type RecordSource,
+  type CardVerification,
 } from "../../pkg/patient_portal_sdk.js";
 
 export async function open(url: string, key: string, host: Element): Promise<string | undefined> {
@@ -38,4 +44,30 @@ export function openInline(jwe: string, key: Uint8Array): number {
   const portal = new PatientPortal();
   const record = portal.openJwe(jwe, key);
   return record.resourceCount;
+}
+
+export async function openShared(text: string, passcode: string | undefined, jwks: Jwks): Promise<string> {
+  const info: LinkInfo = parseLink(text);
+  const portal = new PatientPortal();
+  try {
+    const options: LinkOptions = {
+      recipient: "Dr. Example",
+      passcode: info.passcodeRequired ? passcode : undefined,
+      embeddedLengthMax: 10_000,
+      issuerKeys: { "https://issuer.example": jwks },
+      fetchIssuerKeys: false,
+      onProgress: (p: Progress) => void p.stage,
+    };
+    const record = await portal.openLink(text, options);
+    const source: RecordSource | undefined = record.source;
+    const verdicts: CardVerification[] = source?.cards.map((c) => c.verification) ?? [];
+    return `${info.label ?? ""}${info.expiresAt ?? ""}${info.flags}${verdicts.join()}${source?.files.length ?? 0}`;
+  } catch (e) {
+    const err = e as PatientPortalError;
+    const left: number | undefined = err.remainingAttempts;
+    const wait: number | undefined = err.retryAfter;
+    return `${err.code}:${left ?? ""}:${wait ?? ""}`;
+  } finally {
+    portal.free();
+  }
 }
