@@ -1,0 +1,323 @@
+//! Command line: the server options, the `create-link` and `revoke`
+//! subcommands, and the `--help` text.
+
+use std::path::PathBuf;
+
+/// The whole `--help` text.
+pub const USAGE: &str = "\
+Patient Portal SDK development backend (loopback only): serves the demo page,
+the built SDK and hosts SMART Health Links stored in SQLite.
+
+Usage:
+  cargo run --example dev_server -- [SERVE OPTIONS]
+  cargo run --example dev_server -- create-link [LINK OPTIONS] FILE...
+  cargo run --example dev_server -- revoke [--db PATH] ID
+  cargo run --example dev_server -- --help
+
+Serve options:
+  --port N              port on 127.0.0.1 (default 8080; 0 picks a free port)
+  --root DIR            repository root holding www/ and pkg/ (default: this crate)
+  --json                also print one line `DEMO_LINKS {json}` with the demo links
+  --db PATH             SQLite database of links
+                        (default: <crate>/target/dev-backend/links.sqlite3)
+  --public-url URL      base URL written into the links the server creates, the
+                        manifest file locations and the card issuer `iss`
+                        (default http://127.0.0.1:<port>)
+  --manifest-rate N     requests per second per link before answering 429
+                        (default 10)
+At each start the server deletes the previous start's demo links and creates
+fresh ones (kinds plain, passcode [1234, 3 attempts], direct, multi, expired,
+revoked, tampered), printed with their keys. Other links are kept.
+
+create-link stores a new link (a running server sees it at once) and prints
+the shlink:/ URI, the viewer URL and its QR code. The key is printed, never
+stored: keep the output.
+  --db PATH             database, as above
+  --base URL            public base URL of the server (default http://127.0.0.1:8080)
+  --viewer URL          viewer page that opens the link (default <base>/)
+  --passcode TEXT       require this passcode (flag P)
+  --attempts N          wrong passcodes allowed over the link's life (default 5;
+                        with --passcode only)
+  --expires-in SECONDS  expire this many seconds from now
+  --exp EPOCH           expire at this time (epoch seconds)
+  --label TEXT          short description, at most 80 characters
+  --long-term           flag L: the content may change over time
+  --direct              flag U: the single file is fetched with GET, no manifest
+                        (exactly one FILE; not with --passcode)
+  --health-card         wrap each FHIR Bundle as a SMART Health Card signed with
+                        the backend's issuer key (iss = --base)
+  --qr-svg PATH         also write the QR code as an SVG file
+  --json                print one line {\"id\",\"link\",\"viewerUrl\",\"manifestUrl\"}
+                        instead of the text and QR code
+  FILE...               FHIR JSON resources or Bundles (application/fhir+json),
+                        or .smart-health-card files (application/smart-health-card)
+
+revoke marks a link revoked; later requests for it answer 404.
+
+Routes:
+  GET  /                          demo page (www/), CSP-protected
+  GET  /pkg/<file>                the built SDK (make pkg)
+  GET  /records/<id>.jwe          demo records sealed at start (application/jose)
+  POST /shl/<id>                  manifest request {recipient, passcode?, embeddedLengthMax?}
+  GET  /shl/<id>?recipient=...    direct file request (links with flag U)
+  GET  /shl/files/<token>         one-time file location (valid 60 s)
+  GET  /.well-known/jwks.json     issuer public key of the cards the backend signs
+  OPTIONS on /shl/... and the JWKS answers CORS preflights; link routes send
+  Access-Control-Allow-Origin: *. Request bodies are limited to 64 KiB.
+
+Development use only.";
+
+/// Default public base of links made with `create-link`.
+pub const DEFAULT_BASE: &str = "http://127.0.0.1:8080";
+/// Longest manifest URL the specification allows.
+const MAX_MANIFEST_URL: usize = 128;
+/// Length of `/shl/` plus a 43-character id.
+const MANIFEST_PATH_LEN: usize = 5 + 43;
+
+/// What the command line asks for.
+pub enum Command {
+    Serve(ServeOptions),
+    CreateLink(CreateOptions),
+    Revoke { db: PathBuf, id: String },
+}
+
+/// Options of the server.
+pub struct ServeOptions {
+    pub port: u16,
+    pub root: PathBuf,
+    pub json: bool,
+    pub db: PathBuf,
+    pub public_url: Option<String>,
+    pub manifest_rate: u32,
+}
+
+/// Options of `create-link`.
+pub struct CreateOptions {
+    pub db: PathBuf,
+    pub base: String,
+    pub viewer: String,
+    pub passcode: Option<zeroize::Zeroizing<String>>,
+    pub attempts: u32,
+    pub expiry: Option<Expiry>,
+    pub label: Option<String>,
+    pub long_term: bool,
+    pub direct: bool,
+    pub health_card: bool,
+    pub qr_svg: Option<PathBuf>,
+    pub json: bool,
+    pub files: Vec<PathBuf>,
+}
+
+/// When a new link expires.
+#[derive(Clone, Copy)]
+pub enum Expiry {
+    In(u64),
+    At(i64),
+}
+
+/// The database used when `--db` is not given.
+pub fn default_db() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/dev-backend/links.sqlite3")
+}
+
+/// Parses the process arguments. `Ok(None)` means `--help` was printed.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Command>, String> {
+    let mut args = args.into_iter().peekable();
+    match args.peek().map(String::as_str) {
+        Some("create-link") => {
+            args.next();
+            parse_create(args).map(|o| o.map(Command::CreateLink))
+        }
+        Some("revoke") => {
+            args.next();
+            parse_revoke(args)
+        }
+        _ => parse_serve(args).map(|o| o.map(Command::Serve)),
+    }
+}
+
+fn value(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
+    args.next().ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn number<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<T, String> {
+    let text = value(args, flag)?;
+    text.parse().map_err(|_| format!("{flag}: not a valid number: {text}"))
+}
+
+fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Option<ServeOptions>, String> {
+    let mut options = ServeOptions {
+        port: 8080,
+        root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        json: false,
+        db: default_db(),
+        public_url: None,
+        manifest_rate: 10,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--json" => options.json = true,
+            "--port" => options.port = number(&mut args, "--port")?,
+            "--root" => options.root = PathBuf::from(value(&mut args, "--root")?),
+            "--db" => options.db = PathBuf::from(value(&mut args, "--db")?),
+            "--public-url" => options.public_url = Some(base_url(&value(&mut args, "--public-url")?, "--public-url")?),
+            "--manifest-rate" => {
+                options.manifest_rate = number(&mut args, "--manifest-rate")?;
+                if options.manifest_rate == 0 {
+                    return Err("--manifest-rate must be at least 1".into());
+                }
+            }
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(Some(options))
+}
+
+fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateOptions>, String> {
+    let mut db = default_db();
+    let mut base = DEFAULT_BASE.to_owned();
+    let mut viewer = None;
+    let mut passcode: Option<zeroize::Zeroizing<String>> = None;
+    let mut attempts = None;
+    let mut expiry = None;
+    let mut label = None;
+    let (mut long_term, mut direct, mut health_card, mut json) = (false, false, false, false);
+    let mut qr_svg = None;
+    let mut files = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--db" => db = PathBuf::from(value(&mut args, "--db")?),
+            "--base" => base = base_url(&value(&mut args, "--base")?, "--base")?,
+            "--viewer" => viewer = Some(http_url(value(&mut args, "--viewer")?, "--viewer")?),
+            "--passcode" => {
+                let text = zeroize::Zeroizing::new(value(&mut args, "--passcode")?);
+                if text.is_empty() {
+                    return Err("--passcode must not be empty".into());
+                }
+                passcode = Some(text);
+            }
+            "--attempts" => {
+                let n: u32 = number(&mut args, "--attempts")?;
+                if n == 0 {
+                    return Err("--attempts must be at least 1".into());
+                }
+                attempts = Some(n);
+            }
+            "--expires-in" | "--exp" if expiry.is_some() => return Err("give one of --expires-in and --exp".into()),
+            "--expires-in" => expiry = Some(Expiry::In(number(&mut args, "--expires-in")?)),
+            "--exp" => expiry = Some(Expiry::At(number(&mut args, "--exp")?)),
+            "--label" => {
+                let text = value(&mut args, "--label")?;
+                if text.chars().count() > 80 {
+                    return Err("--label is longer than 80 characters".into());
+                }
+                label = Some(text);
+            }
+            "--long-term" => long_term = true,
+            "--direct" => direct = true,
+            "--health-card" => health_card = true,
+            "--json" => json = true,
+            "--qr-svg" => qr_svg = Some(PathBuf::from(value(&mut args, "--qr-svg")?)),
+            "--" => files.extend(args.by_ref().map(PathBuf::from)),
+            other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
+            file => files.push(PathBuf::from(file)),
+        }
+    }
+    if files.is_empty() {
+        return Err("create-link needs at least one FILE".into());
+    }
+    if direct && passcode.is_some() {
+        return Err("--direct (flag U) cannot be combined with --passcode (flag P)".into());
+    }
+    if direct && files.len() != 1 {
+        return Err("--direct (flag U) needs exactly one FILE".into());
+    }
+    if attempts.is_some() && passcode.is_none() {
+        return Err("--attempts only applies with --passcode".into());
+    }
+    let viewer = viewer.unwrap_or_else(|| format!("{base}/"));
+    Ok(Some(CreateOptions {
+        db,
+        base,
+        viewer,
+        passcode,
+        attempts: attempts.unwrap_or(5),
+        expiry,
+        label,
+        long_term,
+        direct,
+        health_card,
+        qr_svg,
+        json,
+        files,
+    }))
+}
+
+fn parse_revoke(mut args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
+    let mut db = default_db();
+    let mut id = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--db" => db = PathBuf::from(value(&mut args, "--db")?),
+            other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
+            other if id.is_none() => id = Some(other.to_owned()),
+            _ => return Err("revoke takes one ID".into()),
+        }
+    }
+    let id = id.ok_or("revoke needs the link ID")?;
+    Ok(Some(Command::Revoke { db, id }))
+}
+
+/// An absolute `http(s)` URL without whitespace, as given.
+fn http_url(text: String, flag: &str) -> Result<String, String> {
+    let scheme_ok = text.starts_with("http://") || text.starts_with("https://");
+    if !scheme_ok || text.len() <= "https://".len() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{flag}: expected an http:// or https:// URL, got {text:?}"));
+    }
+    Ok(text)
+}
+
+/// A public base URL: `http(s)`, no query or fragment, trailing `/` removed,
+/// short enough that `<base>/shl/<id>` stays within 128 characters.
+pub fn base_url(text: &str, flag: &str) -> Result<String, String> {
+    let text = http_url(text.to_owned(), flag)?;
+    if text.contains(['?', '#']) {
+        return Err(format!("{flag}: the base URL cannot have a query or fragment"));
+    }
+    let base = text.trim_end_matches('/').to_owned();
+    if base.len() + MANIFEST_PATH_LEN > MAX_MANIFEST_URL {
+        return Err(format!(
+            "{flag}: too long: manifest URLs would exceed {MAX_MANIFEST_URL} characters (keep the base within {})",
+            MAX_MANIFEST_URL - MANIFEST_PATH_LEN
+        ));
+    }
+    Ok(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn create_link_rules() {
+        assert!(parse(args(&["create-link"])).is_err());
+        assert!(parse(args(&["create-link", "--direct", "--passcode", "x", "a.json"])).is_err());
+        assert!(parse(args(&["create-link", "--direct", "a.json", "b.json"])).is_err());
+        assert!(parse(args(&["create-link", "--label", &"x".repeat(81), "a.json"])).is_err());
+        assert!(parse(args(&["create-link", "--exp", "1", "--expires-in", "2", "a.json"])).is_err());
+        let Ok(Some(Command::CreateLink(o))) = parse(args(&["create-link", "--base", "https://h.example/", "a.json"]))
+        else {
+            panic!("valid arguments");
+        };
+        assert_eq!(o.base, "https://h.example");
+        assert_eq!(o.viewer, "https://h.example/");
+        assert_eq!(o.attempts, 5);
+    }
+}

@@ -1,0 +1,531 @@
+//! Request handling: static files, the `/records/` demo files, and the SMART
+//! Health Links routes.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /shl/<id>` | manifest (`application/json`), 400/401/404/413/429 |
+//! | `GET /shl/<id>?recipient=…` | the file of a `U` link (`application/jose`) |
+//! | `GET /shl/files/<token>` | a manifest file location: one use, 60 s |
+//! | `GET /.well-known/jwks.json` | the card issuer public key |
+//! | `OPTIONS` on those | CORS preflight, 204 |
+//! | `GET /records/<id>.jwe` | the demo records sealed at start |
+//! | `GET /pkg/<file>`, `GET /<path>` | `pkg/` and `www/` |
+//!
+//! Every `/shl/` and JWKS answer carries `Access-Control-Allow-Origin: *`.
+//! The access log shows method, path and status only: no query strings, no
+//! bodies, and at most six characters of a link id or file token.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tiny_http::{Header, Method, Request, Response, ResponseBox};
+use zeroize::Zeroizing;
+
+use crate::links::{self, is_id};
+use crate::now;
+use crate::store::{Manifest, Store};
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+connect-src 'self' https: http://127.0.0.1:* http://localhost:*";
+
+/// Largest request body read (manifest requests are tiny).
+const MAX_BODY: usize = 64 * 1024;
+/// Largest declared body tiny_http is left to drain (see [`respond`]).
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// Files up to this length are embedded when the client sets no `embeddedLengthMax`.
+const DEFAULT_EMBED_MAX: u64 = 16 * 1024;
+/// Lifetime of a manifest file location.
+const LOCATION_TTL: Duration = Duration::from_secs(60);
+/// Prune the in-memory tables when they grow past this.
+const PRUNE_AT: usize = 1024;
+
+/// Everything a worker needs.
+pub struct App {
+    pub store: Store,
+    /// `/records/<id>.jwe` demo files.
+    pub records: HashMap<String, Arc<str>>,
+    /// Repository root with `www/` and `pkg/`.
+    pub root: PathBuf,
+    /// Public base URL (no trailing slash) for file locations.
+    pub public_base: String,
+    /// The JWKS document.
+    pub jwks: String,
+    pub locations: Locations,
+    pub limiter: RateLimiter,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One-time manifest file locations: token → (link id, file position, deadline).
+#[derive(Default)]
+pub struct Locations(Mutex<HashMap<String, (String, i64, Instant)>>);
+
+impl Locations {
+    fn issue(&self, link: &str, position: i64) -> String {
+        let token = links::random_id();
+        let now = Instant::now();
+        let mut map = lock(&self.0);
+        if map.len() >= PRUNE_AT {
+            map.retain(|_, (_, _, deadline)| *deadline > now);
+        }
+        map.insert(token.clone(), (link.to_owned(), position, now + LOCATION_TTL));
+        token
+    }
+
+    /// Consumes a token: the file it names, if it was valid.
+    fn redeem(&self, token: &str) -> Option<(String, i64)> {
+        let (link, position, deadline) = lock(&self.0).remove(token)?;
+        (Instant::now() < deadline).then_some((link, position))
+    }
+}
+
+/// Per-link request rate limit over a sliding one-second window.
+pub struct RateLimiter {
+    per_second: usize,
+    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: u32) -> Self {
+        Self { per_second: per_second.max(1) as usize, hits: Mutex::default() }
+    }
+
+    /// Records a request for `id`; false if it exceeds the rate.
+    fn allow(&self, id: &str) -> bool {
+        let now = Instant::now();
+        let window = Duration::from_secs(1);
+        let mut hits = lock(&self.hits);
+        if hits.len() >= PRUNE_AT {
+            hits.retain(|_, times| times.back().is_some_and(|&t| now.duration_since(t) < window));
+        }
+        let times = hits.entry(id.to_owned()).or_default();
+        while times.front().is_some_and(|&t| now.duration_since(t) >= window) {
+            times.pop_front();
+        }
+        if times.len() >= self.per_second {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static ASCII header")
+}
+
+fn text(status: u16, message: &str) -> ResponseBox {
+    Response::from_string(format!("{message}\n"))
+        .with_status_code(status)
+        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+        .boxed()
+}
+
+fn json_response(status: u16, value: &Value) -> ResponseBox {
+    Response::from_string(value.to_string())
+        .with_status_code(status)
+        .with_header(header("Content-Type", "application/json"))
+        .with_header(header("Cache-Control", "no-store"))
+        .boxed()
+}
+
+fn jose(jwe: String) -> ResponseBox {
+    Response::from_data(jwe.into_bytes())
+        .with_header(header("Content-Type", "application/jose"))
+        .with_header(header("Cache-Control", "no-store"))
+        .boxed()
+}
+
+fn method_not_allowed(allow: &str) -> ResponseBox {
+    text(405, "Method Not Allowed").with_header(header("Allow", allow))
+}
+
+/// Answers one request and logs it.
+pub fn handle(mut request: Request, app: &App) {
+    let method = request.method().clone();
+    let raw = request.url().to_owned();
+    let path = raw.split(['?', '#']).next().unwrap_or("").to_owned();
+    let query = raw.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("").to_owned());
+    let link_route = path.starts_with("/shl/") || path == "/.well-known/jwks.json";
+    let response = if link_route {
+        let mut response = shl_route(&mut request, &method, &path, query.as_deref(), app);
+        response.add_header(header("Access-Control-Allow-Origin", "*"));
+        response.add_header(header("Access-Control-Expose-Headers", "Retry-After"));
+        response
+    } else if method != Method::Get && method != Method::Head {
+        method_not_allowed("GET, HEAD")
+    } else {
+        static_route(&path, app)
+    }
+    .with_header(header("X-Content-Type-Options", "nosniff"))
+    .with_header(header("Referrer-Policy", "no-referrer"));
+    let status = response.status_code().0;
+    eprintln!("{method} {} {status}", log_path(&path));
+    respond(request, response);
+}
+
+/// Sends the response, working around how tiny_http 0.12 disposes of a body
+/// the handler did not read: when the request is dropped it drains the rest
+/// into `vec![0; remaining]`, sized by the client's `Content-Length`
+/// (tiny-http PR #290). A declared length beyond memory would abort the whole
+/// process, and a client that declares a body and sends nothing would hold a
+/// worker forever.
+///
+/// * Declared bodies over [`MAX_BODY`] but within [`DRAIN_LIMIT`] are
+///   answered (and drained) on a separate thread, not a worker.
+/// * Beyond [`DRAIN_LIMIT`] the response head is written and the connection
+///   is parked for good: its reader is never dropped. That leaks one socket
+///   and one tiny_http thread per such request, which only a hostile client
+///   sends, instead of crashing the server.
+fn respond(request: Request, response: ResponseBox) {
+    let declared = request.body_length().unwrap_or(0);
+    if declared > DRAIN_LIMIT {
+        std::mem::forget(request.upgrade("close", response));
+        return;
+    }
+    let send = move || {
+        if let Err(err) = request.respond(response) {
+            eprintln!("response error: {err}");
+        }
+    };
+    if declared > MAX_BODY {
+        thread::spawn(send);
+    } else {
+        send();
+    }
+}
+
+/// The path as logged: link ids and file tokens cut to six characters.
+fn log_path(path: &str) -> String {
+    for prefix in ["/shl/files/", "/shl/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let short: String = rest.chars().take(6).collect();
+            let more = if rest.chars().count() > 6 { "…" } else { "" };
+            return format!("{prefix}{short}{more}");
+        }
+    }
+    path.to_owned()
+}
+
+fn static_route(raw_path: &str, app: &App) -> ResponseBox {
+    let Some(path) = decode_path(raw_path) else {
+        return text(400, "Bad Request");
+    };
+    if let Some(name) = path.strip_prefix("/records/") {
+        let record = name.strip_suffix(".jwe").and_then(|id| app.records.get(id));
+        return match record {
+            Some(jwe) => jose(jwe.to_string()).with_header(header("Access-Control-Allow-Origin", "*")),
+            None => text(404, "Not Found").with_header(header("Access-Control-Allow-Origin", "*")),
+        };
+    }
+    let (dir, relative) = match path.strip_prefix("/pkg/") {
+        Some(rest) => ("pkg", rest.to_owned()),
+        None if path.ends_with('/') => ("www", format!("{}index.html", &path[1..])),
+        None => ("www", path[1..].to_owned()),
+    };
+    serve_file(&app.root.join(dir), &relative)
+}
+
+fn preflight() -> ResponseBox {
+    Response::empty(204)
+        .with_header(header("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+        .with_header(header("Access-Control-Allow-Headers", "content-type"))
+        .with_header(header("Access-Control-Max-Age", "600"))
+        .boxed()
+}
+
+fn not_found() -> ResponseBox {
+    text(404, "Not Found")
+}
+
+fn too_many_requests() -> ResponseBox {
+    text(429, "Too Many Requests").with_header(header("Retry-After", "1"))
+}
+
+fn storage_error(err: rusqlite::Error) -> ResponseBox {
+    eprintln!("database error: {err}");
+    text(500, "Internal Server Error")
+}
+
+fn shl_route(request: &mut Request, method: &Method, path: &str, query: Option<&str>, app: &App) -> ResponseBox {
+    if *method == Method::Options {
+        return preflight();
+    }
+    if path == "/.well-known/jwks.json" {
+        return match method {
+            Method::Get | Method::Head => Response::from_string(app.jwks.clone())
+                .with_header(header("Content-Type", "application/json"))
+                .with_header(header("Cache-Control", "no-cache"))
+                .boxed(),
+            _ => method_not_allowed("GET, HEAD, OPTIONS"),
+        };
+    }
+    if let Some(token) = path.strip_prefix("/shl/files/") {
+        if *method != Method::Get {
+            return method_not_allowed("GET, OPTIONS");
+        }
+        return location_file(token, app);
+    }
+    let id = path.strip_prefix("/shl/").unwrap_or("");
+    match method {
+        Method::Post | Method::Get => {}
+        _ => return method_not_allowed("GET, POST, OPTIONS"),
+    }
+    if !is_id(id) {
+        return not_found();
+    }
+    if !app.limiter.allow(id) {
+        return too_many_requests();
+    }
+    if *method == Method::Post {
+        manifest(request, id, app)
+    } else {
+        direct_file(id, query, app)
+    }
+}
+
+fn location_file(token: &str, app: &App) -> ResponseBox {
+    let Some((link, position)) = is_id(token).then(|| app.locations.redeem(token)).flatten() else {
+        return not_found();
+    };
+    match app.store.file(&link, position, now()) {
+        Ok(Some(jwe)) => jose(jwe),
+        Ok(None) => not_found(),
+        Err(err) => storage_error(err),
+    }
+}
+
+/// `GET /shl/<id>?recipient=…` for `U` links.
+fn direct_file(id: &str, query: Option<&str>, app: &App) -> ResponseBox {
+    let link = match app.store.link(id) {
+        Ok(Some(link)) if link.has_flag('U') => link,
+        Ok(_) => return not_found(),
+        Err(err) => return storage_error(err),
+    };
+    match query_param(query.unwrap_or(""), "recipient") {
+        Some(Ok(recipient)) if !recipient.trim().is_empty() => {}
+        Some(Err(())) => return text(400, "Bad Request: the query is not valid percent-encoded UTF-8"),
+        _ => return text(400, "Bad Request: recipient is required"),
+    }
+    let now = now();
+    if !link.is_active(now) {
+        return not_found();
+    }
+    match app.store.file(id, 0, now) {
+        Ok(Some(jwe)) => jose(jwe),
+        Ok(None) => not_found(),
+        Err(err) => storage_error(err),
+    }
+}
+
+/// A parsed manifest request body.
+struct ManifestRequest {
+    passcode: Option<Zeroizing<String>>,
+    embedded_length_max: Option<u64>,
+}
+
+/// Checks `{recipient, passcode?, embeddedLengthMax?}`.
+fn parse_manifest_request(body: &[u8]) -> Result<ManifestRequest, &'static str> {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body) else {
+        return Err("the body must be a JSON object");
+    };
+    match object.get("recipient") {
+        Some(Value::String(recipient)) if !recipient.trim().is_empty() => {}
+        _ => return Err("recipient (a non-empty string) is required"),
+    }
+    let passcode = match object.remove("passcode") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(passcode)) => Some(Zeroizing::new(passcode)),
+        Some(_) => return Err("passcode must be a string"),
+    };
+    let embedded_length_max = match object.get("embeddedLengthMax") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value.as_u64().ok_or("embeddedLengthMax must be a non-negative integer")?),
+    };
+    Ok(ManifestRequest { passcode, embedded_length_max })
+}
+
+/// Reads at most [`MAX_BODY`] bytes; `Err(413)` beyond, `Err(400)` on I/O errors.
+fn read_body(request: &mut Request) -> Result<Zeroizing<Vec<u8>>, u16> {
+    if request.body_length().is_some_and(|length| length > MAX_BODY) {
+        return Err(413);
+    }
+    let mut body = Zeroizing::new(Vec::new());
+    request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body).map_err(|_| 400u16)?;
+    if body.len() > MAX_BODY {
+        return Err(413);
+    }
+    Ok(body)
+}
+
+/// `POST /shl/<id>`.
+fn manifest(request: &mut Request, id: &str, app: &App) -> ResponseBox {
+    let body = match read_body(request) {
+        Ok(body) => body,
+        Err(413) => return text(413, "Payload Too Large"),
+        Err(_) => return text(400, "Bad Request"),
+    };
+    let parsed = match parse_manifest_request(&body) {
+        Ok(parsed) => parsed,
+        Err(message) => return text(400, &format!("Bad Request: {message}")),
+    };
+    drop(body);
+    let files = match app.store.manifest(id, parsed.passcode.as_deref().map(String::as_str), now()) {
+        Ok(Manifest::Files(files)) => files,
+        Ok(Manifest::NotFound) => return not_found(),
+        Ok(Manifest::PasscodeRequired { remaining } | Manifest::WrongPasscode { remaining }) => {
+            return json_response(401, &json!({ "remainingAttempts": remaining }));
+        }
+        Err(err) => return storage_error(err),
+    };
+    let limit = parsed.embedded_length_max.unwrap_or(DEFAULT_EMBED_MAX);
+    let entries: Vec<Value> = files
+        .into_iter()
+        .map(|file| {
+            let mut entry = serde_json::Map::new();
+            entry.insert("contentType".into(), file.content_type.as_str().into());
+            if file.jwe.len() as u64 <= limit {
+                entry.insert("embedded".into(), file.jwe.into());
+            } else {
+                let token = app.locations.issue(id, file.position);
+                entry.insert("location".into(), format!("{}/shl/files/{token}", app.public_base).into());
+            }
+            entry.insert("lastUpdated".into(), rfc3339(file.last_updated).into());
+            if file.content_type == links::FHIR_JSON {
+                entry.insert("fhirVersion".into(), "4.0.1".into());
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    json_response(200, &json!({ "files": entries }))
+}
+
+fn rfc3339(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The first `name=` parameter of a query string, percent- and `+`-decoded.
+/// `Some(Err)` when it is not valid percent-encoded UTF-8.
+fn query_param(query: &str, name: &str) -> Option<Result<String, ()>> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key, true).as_deref() == Some(name)).then(|| percent_decode(value, true).ok_or(()))
+    })
+}
+
+fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let pair = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(pair, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Percent-decodes a request path and refuses anything that could leave the
+/// served directory: non-origin-form targets, `.`/`..`/empty segments,
+/// backslashes, NUL, colons and invalid UTF-8.
+fn decode_path(raw: &str) -> Option<String> {
+    if !raw.starts_with('/') {
+        return None;
+    }
+    let path = percent_decode(raw, false)?;
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    let last = segments.len() - 1;
+    let bad = segments
+        .iter()
+        .enumerate()
+        .any(|(n, s)| (s.is_empty() && n != last) || *s == "." || *s == ".." || s.contains(['\\', '\0', ':']));
+    (!bad).then_some(path)
+}
+
+fn serve_file(base: &Path, relative: &str) -> ResponseBox {
+    let (Ok(base), Ok(target)) = (base.canonicalize(), base.join(relative).canonicalize()) else {
+        return not_found();
+    };
+    if !target.starts_with(&base) || !target.is_file() {
+        return not_found();
+    }
+    let Ok(file) = File::open(&target) else {
+        return not_found();
+    };
+    let kind = content_type(relative);
+    let mut response = Response::from_file(file)
+        .with_header(header("Content-Type", kind))
+        .with_header(header("Cache-Control", "no-cache"))
+        .boxed();
+    if kind.starts_with("text/html") {
+        response.add_header(header("Content-Security-Policy", CSP));
+    }
+    response
+}
+
+fn content_type(path: &str) -> &'static str {
+    if path.ends_with(".d.ts") {
+        return "text/plain";
+    }
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("txt" | "md") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_request_validation() {
+        assert!(parse_manifest_request(b"").is_err());
+        assert!(parse_manifest_request(b"[]").is_err());
+        assert!(parse_manifest_request(b"{\"recipient\":\"\"}").is_err());
+        assert!(parse_manifest_request(b"{\"recipient\":1}").is_err());
+        assert!(parse_manifest_request(b"{\"recipient\":\"a\",\"embeddedLengthMax\":-1}").is_err());
+        assert!(parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":7}").is_err());
+        assert!(parse_manifest_request(&[0xff, 0xfe]).is_err());
+        let ok =
+            parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":\"p\",\"embeddedLengthMax\":9}").expect("valid");
+        assert_eq!(ok.embedded_length_max, Some(9));
+        assert_eq!(ok.passcode.as_deref().map(String::as_str), Some("p"));
+    }
+
+    #[test]
+    fn query_and_log() {
+        assert_eq!(query_param("a=1&recipient=Dr+J%C3%BC", "recipient"), Some(Ok("Dr Jü".into())));
+        assert_eq!(query_param("recipient=%ff", "recipient"), Some(Err(())));
+        assert_eq!(query_param("x=1", "recipient"), None);
+        assert_eq!(log_path("/shl/abcdefghij"), "/shl/abcdef…");
+        assert_eq!(log_path("/shl/files/abcdefghij"), "/shl/files/abcdef…");
+        assert_eq!(decode_path("/a/../b"), None);
+    }
+}

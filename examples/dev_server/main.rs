@@ -1,0 +1,299 @@
+//! Development backend for the Patient Portal SDK demo, and a SMART Health
+//! Links host.
+//!
+//! A small loopback-only HTTP server (tiny_http) that:
+//!
+//! * serves the demo page from `<root>/www/` and the built SDK from
+//!   `<root>/pkg/` (`make pkg`);
+//! * at start seals the embedded Synthea samples (`examples/data/`) into
+//!   compact JWEs under fresh keys, serves them at `/records/<id>.jwe` with a
+//!   tampered copy, and prints `#record=…&key=…` demo links ([`demo`]);
+//! * hosts SMART Health Links (HL7 SMART Health Links IG) stored in SQLite
+//!   ([`store`]): manifest requests with passcodes, lifetime attempt counts and
+//!   rate limits, one-time file locations, `U`-flag direct files and the JWKS
+//!   of the SMART Health Cards it signs ([`http`], [`card`]);
+//! * at start replaces its demo links (one of each kind) and prints them;
+//! * as `create-link` and `revoke` subcommands, manages links in the same
+//!   database while a server runs ([`links`], [`cli`]).
+//!
+//! Content keys never reach the database: they exist only in the process that
+//! creates a link, long enough to seal the files and print the link.
+//!
+//! ```text
+//! cargo run --example dev_server -- [--port N] [--root DIR] [--json] [--db PATH]
+//!                                   [--public-url URL] [--manifest-rate N]
+//! cargo run --example dev_server -- create-link [OPTIONS] FILE...
+//! cargo run --example dev_server -- revoke [--db PATH] ID
+//! ```
+//!
+//! `--help` lists every option and route. Development use only.
+
+mod card;
+mod cli;
+mod demo;
+mod http;
+mod links;
+mod store;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+
+use serde_json::{json, Value};
+use tiny_http::Server;
+use zeroize::Zeroizing;
+
+use card::Issuer;
+use cli::{Command, CreateOptions, Expiry, ServeOptions, USAGE};
+use links::{LinkSpec, PlainFile, FHIR_JSON};
+use store::Store;
+
+const WORKERS: usize = 4;
+
+/// `N` bytes from the operating system's random number generator.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("operating system random number generator");
+    bytes
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
+}
+
+fn main() {
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(Some(command)) => command,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\nRun with --help for usage.");
+            std::process::exit(2);
+        }
+    };
+    match command {
+        Command::Serve(options) => serve(options),
+        Command::CreateLink(options) => create_link(options).unwrap_or_else(|e| fail(e)),
+        Command::Revoke { db, id } => revoke(&db, &id).unwrap_or_else(|e| fail(e)),
+    }
+}
+
+/// The issuer key from the database, created on first use.
+fn issuer(store: &Store) -> Result<Issuer, String> {
+    let secret =
+        store.issuer_secret(Issuer::generate_secret, Issuer::kid_of, now()).map_err(|e| format!("issuer key: {e}"))?;
+    Issuer::from_secret(&secret)
+}
+
+fn serve(options: ServeOptions) {
+    if !options.root.join("www").is_dir() {
+        eprintln!("warning: {} not found; pages will 404 (use --root)", options.root.join("www").display());
+    }
+    if !options.root.join("pkg").is_dir() {
+        eprintln!("warning: {} does not exist: run `make pkg` to build the SDK", options.root.join("pkg").display());
+    }
+    let store = Store::open(&options.db).unwrap_or_else(|e| fail(e));
+    let issuer = issuer(&store).unwrap_or_else(|e| fail(e));
+    let server = Server::http(("127.0.0.1", options.port)).unwrap_or_else(|err| {
+        fail(format_args!("cannot listen on 127.0.0.1:{}: {err}", options.port));
+    });
+    let port = server.server_addr().to_ip().map_or(options.port, |addr| addr.port());
+    let base = format!("http://127.0.0.1:{port}/");
+    let public = options.public_url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+
+    let records = demo::seal_records();
+    let links = demo::create_links(&store, &issuer, &public, now()).unwrap_or_else(|e| fail(e));
+
+    // Startup text, then the machine-readable line (after listening).
+    let url = |r: &demo::Record| Zeroizing::new(format!("{base}#record={}&key={}", r.record, r.key.as_str()));
+    let labels: Vec<String> = records.records.iter().map(|r| format!("{} ({} entries):", r.name, r.entries)).collect();
+    let width = labels.iter().map(String::len).max().unwrap_or(0) + 1;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Patient Portal SDK development backend on {base}");
+    let _ = writeln!(out, "Demo records (the key is in the URL fragment, which browsers never send to the server):");
+    for (label, record) in labels.iter().zip(&records.records) {
+        let _ = writeln!(out, "  {label:<width$}{}", url(record).as_str());
+    }
+    let _ = writeln!(out, "Error screen (tampered file): {}", url(&records.tampered).as_str());
+    let _ =
+        writeln!(out, "SMART Health Links (database {}, issuer {public}, kid {}):", store.path().display(), issuer.kid);
+    for link in &links {
+        let passcode = link.passcode.map(|p| format!(", passcode {p}")).unwrap_or_default();
+        let _ = writeln!(out, "  {} [{}{passcode}]:\n    {}", link.name, link.kind, link.viewer_url.as_str());
+    }
+    if options.json {
+        let record_json = |r: &demo::Record| json!({ "url": *url(r), "record": r.record, "key": *r.key });
+        let records_json: Vec<Value> = records
+            .records
+            .iter()
+            .map(|r| json!({ "name": r.name, "url": *url(r), "record": r.record, "key": *r.key }))
+            .collect();
+        let links_json: Vec<Value> = links
+            .iter()
+            .map(|l| {
+                let mut entry =
+                    json!({ "name": l.name, "kind": l.kind, "link": *l.shlink, "viewerUrl": *l.viewer_url });
+                if let Some(passcode) = l.passcode {
+                    entry["passcode"] = passcode.into();
+                }
+                entry
+            })
+            .collect();
+        let json = json!({
+            "base": base,
+            "records": records_json,
+            "tampered": record_json(&records.tampered),
+            "links": links_json,
+        });
+        let _ = writeln!(out, "DEMO_LINKS {json}");
+    }
+    let _ = out.flush();
+    drop(out);
+    let demo::Records { files, records, tampered } = records;
+    drop((records, tampered, links)); // the server does not keep the keys
+
+    let app = Arc::new(http::App {
+        store,
+        records: files,
+        root: options.root,
+        public_base: public,
+        jwks: issuer.jwks().to_string(),
+        locations: http::Locations::default(),
+        limiter: http::RateLimiter::new(options.manifest_rate),
+    });
+    drop(issuer);
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (server, app) = (Arc::clone(&server), Arc::clone(&app));
+            thread::spawn(move || loop {
+                match server.recv() {
+                    Ok(request) => {
+                        // A panic answers nothing for that request but keeps the worker alive.
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| http::handle(request, &app)));
+                        if outcome.is_err() {
+                            eprintln!("a request handler panicked");
+                        }
+                    }
+                    Err(err) => eprintln!("receive error: {err}"),
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+}
+
+/// Reads one FILE for `create-link`: a `.smart-health-card` file (an object
+/// with a `verifiableCredential` array) as is, a FHIR resource as
+/// `application/fhir+json`, or with `--health-card` a FHIR Bundle wrapped as a
+/// card signed by the backend.
+fn read_file(
+    path: &Path,
+    options: &CreateOptions,
+    issuer: &mut Option<Issuer>,
+    store: &Store,
+) -> Result<PlainFile, String> {
+    let shown = path.display();
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?);
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{shown}: not JSON: {e}"))?;
+    if value.get("verifiableCredential").is_some_and(Value::is_array) {
+        return Ok(PlainFile { content_type: card::CONTENT_TYPE, bytes });
+    }
+    let Some(resource_type) = value.get("resourceType").and_then(Value::as_str) else {
+        return Err(format!("{shown}: neither a FHIR resource (no resourceType) nor a .smart-health-card file"));
+    };
+    if !options.health_card {
+        return Ok(PlainFile { content_type: FHIR_JSON, bytes });
+    }
+    if resource_type != "Bundle" {
+        return Err(format!("{shown}: --health-card needs a FHIR Bundle, found {resource_type}"));
+    }
+    if issuer.is_none() {
+        *issuer = Some(self::issuer(store)?);
+    }
+    let issuer = issuer.as_ref().ok_or("issuer key unavailable")?;
+    let card = issuer.health_card_file(&options.base, &value, now());
+    Ok(PlainFile { content_type: card::CONTENT_TYPE, bytes: Zeroizing::new(card) })
+}
+
+fn create_link(options: CreateOptions) -> Result<(), String> {
+    let store = Store::open(&options.db)?;
+    let mut issuer = None;
+    let files = options
+        .files
+        .iter()
+        .map(|path| read_file(path, &options, &mut issuer, &store))
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = now();
+    let exp = match options.expiry {
+        Some(Expiry::In(seconds)) => Some(now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX))),
+        Some(Expiry::At(epoch)) => Some(epoch),
+        None => None,
+    };
+    let spec = LinkSpec {
+        base: &options.base,
+        passcode: options.passcode.as_deref().map(String::as_str),
+        attempts: options.attempts,
+        exp,
+        label: options.label.as_deref(),
+        long_term: options.long_term,
+        direct: options.direct,
+        demo: false,
+        tamper: false,
+        files,
+    };
+    let link = links::create(&store, &spec, now)?;
+    let viewer_url = link.viewer_url(&options.viewer);
+    if let Some(path) = &options.qr_svg {
+        std::fs::write(path, links::qr_svg(&viewer_url)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        let line = json!({
+            "id": link.id,
+            "link": *link.shlink,
+            "viewerUrl": *viewer_url,
+            "manifestUrl": link.manifest_url,
+        });
+        let _ = writeln!(out, "{line}");
+    } else {
+        let _ = writeln!(out, "Link {} stored in {}.", link.id, store.path().display());
+        let _ = writeln!(out, "The key is only in this output: keep it, or create a new link.\n");
+        let _ = writeln!(out, "SMART Health Link:\n{}\n", link.shlink.as_str());
+        let _ = writeln!(out, "Viewer URL:\n{}\n", viewer_url.as_str());
+        let _ = writeln!(out, "{}", links::qr_text(&viewer_url)?);
+        if let Some(path) = &options.qr_svg {
+            let _ = writeln!(out, "QR code written to {}", path.display());
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
+fn revoke(db: &Path, id: &str) -> Result<(), String> {
+    let store = Store::open(db)?;
+    let mut short: String = id.chars().take(6).collect();
+    if id.chars().count() > 6 {
+        short.push('…');
+    }
+    if store.revoke(id).map_err(|e| format!("revoking: {e}"))? {
+        println!("Revoked link {short}");
+        Ok(())
+    } else {
+        Err(format!("no link with id {short} in {}", db.display()))
+    }
+}
