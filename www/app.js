@@ -1,5 +1,7 @@
-// Patient Portal demo page: reads `#record=<path or URL>&key=<base64url>` from
-// the URL fragment, opens the encrypted record with the SDK and renders it.
+// Patient Portal demo page, a SMART Health Links viewer: opens
+// `<this page>#shlink:/…` (the spec's viewer-URL convention), asking for the
+// passcode when the link has the P flag, or `#record=<path or URL>&key=<key>`
+// for a bare encrypted file; then renders the record with the SDK.
 // Nothing from the record is ever written outside the SDK's own shadow root:
 // all dynamic text here is set with textContent and comes from fixed strings.
 
@@ -10,8 +12,13 @@ const STAGE_TEXT = {
   fetch: "Downloading…",
   decrypt: "Decrypting…",
   parse: "Reading the record…",
+  verify: "Checking signatures…",
   ready: "Reading the record…",
 };
+
+// Who is viewing, as the sharer will see it (the SHL protocol requires one).
+// `?recipient=…` in the page's query string overrides it.
+const RECIPIENT = new URLSearchParams(location.search).get("recipient") || "Patient Portal demo viewer";
 
 const COULD_NOT_REACH = "Could not reach the server";
 const NOT_SUPPORTED = {
@@ -51,6 +58,26 @@ const ERRORS = {
     title: "This record is too large",
     message: "This record is too large to open in this viewer.",
   },
+  badLink: {
+    title: "The link is not valid",
+    message: "This is not a valid SMART Health Link. Check that you copied the whole link.",
+  },
+  expired: {
+    title: "This link has expired",
+    message: "This shared link has expired. Ask the person who shared it for a new one.",
+  },
+  linkInactive: {
+    title: "This link is no longer active",
+    message: "This shared link has been turned off, has expired, or was locked after too many wrong passcodes. Ask the person who shared it for a new one.",
+  },
+  passcodeRequired: {
+    title: "A passcode is needed",
+    message: "This shared link needs a passcode.",
+  },
+  locked: {
+    title: "This link is locked",
+    message: "Too many wrong passcodes were entered, so this link no longer works. Ask the person who shared it for a new one.",
+  },
   startup: {
     title: "The viewer could not start",
     message: "This page could not load the record viewer. Please try again later.",
@@ -66,6 +93,10 @@ const landing = $("landing");
 const progress = $("progress");
 const progressText = $("progress-text");
 const errorView = $("error");
+const passcodeView = $("passcode");
+const passcodeForm = $("passcode-form");
+const passcodeInput = $("passcode-input");
+const passcodeMessage = $("passcode-message");
 const chartTitle = $("chart-title");
 let chart = $("chart");
 
@@ -87,6 +118,7 @@ function setState(state) {
   landing.hidden = state !== "idle";
   progress.hidden = state !== "loading";
   errorView.hidden = state !== "error";
+  passcodeView.hidden = state !== "passcode";
   chart.hidden = state !== "ready";
   chartTitle.hidden = state !== "ready";
 }
@@ -124,7 +156,9 @@ function loadSdk() {
   return sdk;
 }
 
+// `{ shlink }` for a SMART Health Link, `{ url, key }` for a bare file, or null.
 function readLink() {
+  if (location.hash.toLowerCase().startsWith("#shlink:/")) return { shlink: location.href };
   const params = new URLSearchParams(location.hash.slice(1));
   const record = params.get("record");
   const key = params.get("key");
@@ -176,27 +210,90 @@ async function show() {
   document.title = "Opening record…";
   setState("loading");
   try {
-    const { PatientPortal } = await loadSdk();
+    const sdkModule = await loadSdk();
     if (mine !== generation) return;
-    portal ??= new PatientPortal();
-    const record = await portal.openUrl(link.url, link.key, {
-      onProgress: (p) => {
-        if (mine === generation && p && Object.hasOwn(STAGE_TEXT, p.stage)) {
-          progressText.textContent = STAGE_TEXT[p.stage];
-        }
-      },
-    });
-    if (mine !== generation) {
-      record.free();
-      return;
+    if (link.shlink) {
+      const info = sdkModule.parseLink(link.shlink);
+      if (info.expired) throw new LinkError("expired");
+      if (info.passcodeRequired) {
+        askPasscode(mine, info, null);
+        return;
+      }
     }
-    current = record;
-    record.render(chart);
-    document.title = "Health record";
-    setState("ready");
+    await open(mine, link, null);
   } catch (err) {
     if (mine === generation) showError(err);
   }
+}
+
+function onProgress(mine) {
+  return (p) => {
+    if (mine === generation && p && Object.hasOwn(STAGE_TEXT, p.stage)) {
+      progressText.textContent = STAGE_TEXT[p.stage];
+    }
+  };
+}
+
+// Shows the passcode form for the link being opened; `left` is the number
+// of attempts the host said remain after a wrong passcode (or null).
+function askPasscode(mine, info, left) {
+  const label = $("link-label");
+  label.textContent = info.label ? `“${info.label}”` : "";
+  label.hidden = !info.label;
+  passcodeInput.value = "";
+  if (left === null) {
+    passcodeMessage.hidden = true;
+    passcodeMessage.textContent = "";
+  } else {
+    passcodeMessage.textContent =
+      Number.isInteger(left) ? `That passcode is not right. ${left} ${left === 1 ? "attempt" : "attempts"} left.` : "That passcode is not right.";
+    passcodeMessage.hidden = false;
+  }
+  document.title = "Passcode needed";
+  setState("passcode");
+  passcodeInput.focus();
+  passcodeForm.onsubmit = (event) => {
+    event.preventDefault();
+    if (mine !== generation) return;
+    const passcode = passcodeInput.value;
+    passcodeInput.value = "";
+    if (!passcode) return;
+    progressText.textContent = STAGE_TEXT.fetch;
+    document.title = "Opening record…";
+    setState("loading");
+    open(mine, { shlink: location.href }, passcode).catch((err) => {
+      if (mine !== generation) return;
+      if (err && err.code === "passcodeWrong" && err.remainingAttempts !== 0) {
+        askPasscode(mine, info, Number.isInteger(err.remainingAttempts) ? err.remainingAttempts : undefined);
+      } else if (err && err.code === "passcodeWrong") {
+        showError(new LinkError("locked"));
+      } else {
+        showError(err);
+      }
+    });
+  };
+}
+
+async function open(mine, link, passcode) {
+  const { PatientPortal } = await loadSdk();
+  if (mine !== generation) return;
+  portal ??= new PatientPortal();
+  const record = link.shlink
+    ? await portal.openLink(link.shlink, {
+        recipient: RECIPIENT,
+        passcode: passcode ?? undefined,
+        fetchIssuerKeys: true,
+        onProgress: onProgress(mine),
+      })
+    : await portal.openUrl(link.url, link.key, { onProgress: onProgress(mine) });
+  if (mine !== generation) {
+    record.free();
+    return;
+  }
+  current = record;
+  record.render(chart);
+  document.title = "Health record";
+  setState("ready");
 }
 
 window.addEventListener("hashchange", show);

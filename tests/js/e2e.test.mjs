@@ -1,8 +1,9 @@
-// End to end: the development backend (examples/dev_server.rs) serves the
+// End to end: the development backend (examples/dev_server/) serves the
 // demo page (www/) and the built SDK (pkg/); headless Chromium opens each demo
 // link and the test checks what a person would see: the chart for a good
-// link, the error screen (and no health data anywhere in the page) for a
-// tampered file or a wrong key.
+// link, the passcode form for a protected SMART Health Link, the error screen
+// (and no health data anywhere in the page) for a tampered file, a wrong key,
+// an expired or a revoked link.
 //
 // Needs `cargo build --example dev_server` and a built pkg/ (`make pkg`).
 
@@ -11,7 +12,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -94,6 +97,7 @@ function assertNoRecordContent(html, expected, what) {
 // The server and the browser.
 
 let server;
+let dbDir;
 let serverLog = "";
 let links;
 let browser;
@@ -106,7 +110,8 @@ function startServer() {
   if (!existsSync(new URL("../../pkg/patient_portal_sdk.js", import.meta.url))) {
     throw new Error("pkg/ is not built: run `make pkg` (scripts/build-pkg.sh) first.");
   }
-  server = spawn(SERVER, ["--port", "0", "--json", "--root", ROOT], { stdio: ["ignore", "pipe", "pipe"] });
+  // A database of its own: each start replaces the demo links of its database.
+  server = spawn(SERVER, ["--port", "0", "--json", "--root", ROOT, "--db", join(dbDir, "links.sqlite3")], { stdio: ["ignore", "pipe", "pipe"] });
   server.stderr.on("data", (chunk) => {
     serverLog = (serverLog + chunk).slice(-20_000);
   });
@@ -160,7 +165,7 @@ async function newPage(width = 1280) {
 
 /** Waits until the demo has finished opening the link; returns the final state. */
 async function settled(page) {
-  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => ["ready", "error", "passcode"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT });
   return page.evaluate(() => document.body.dataset.state);
 }
 
@@ -197,6 +202,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
         samples.set(`${expected.given} ${expected.family}`, expected);
       }
       await mkdir(SCREENSHOTS, { recursive: true });
+      dbDir = await mkdtemp(join(tmpdir(), "ppsdk-e2e-"));
       links = await startServer();
       assert.ok(links.records.length >= 2, "the server offers the demo records");
       browser = await chromium.launch({
@@ -214,6 +220,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
         await browser?.close();
       } finally {
         await stopServer();
+        if (dbDir) await rm(dbDir, { recursive: true, force: true });
       }
     },
     { timeout: STEP_TIMEOUT },
@@ -368,6 +375,121 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       await assertDecryptErrorScreen(page, problems, expected, "after switching to the tampered link");
     } finally {
       await context.close();
+    }
+  });
+  // SMART Health Links: the demo page is a viewer for `<root>/#shlink:/…`.
+  const shl = (kind, name) => {
+    const found = links.links.find((l) => l.kind === kind && (name === undefined || l.name === name));
+    assert.ok(found, `the server offers a ${kind} link`);
+    return found;
+  };
+
+  test("each plain SMART Health Link opens into the chart, with its source shown", { timeout: 2 * TEST_TIMEOUT }, async () => {
+    for (const name of samples.keys()) {
+      const link = shl("plain", name);
+      assert.ok(link.viewerUrl.startsWith(links.base) && link.viewerUrl.includes("#shlink:/"), link.viewerUrl);
+      const { page, context, problems } = await newPage();
+      try {
+        await page.goto(link.viewerUrl);
+        assert.equal(await settled(page), "ready", await errorText(page));
+        const expected = samples.get(name);
+        const banner = await page.locator("#chart .patient-name").textContent();
+        assert.ok(banner.includes(expected.family), banner);
+        const source = await page.locator("#chart .source").textContent();
+        assert.match(source, /FHIR data \(1 file\): not signed by an issuer/);
+        await page.screenshot({ path: `${SCREENSHOTS}shl-${slug(name)}-1280.png`, fullPage: true });
+        assertClean(problems, `plain link for ${name}`);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  test("a passcode link asks for it, shows attempts left after a wrong one, and opens with the right one", { timeout: TEST_TIMEOUT }, async () => {
+    const link = shl("passcode");
+    const expected = samples.get(link.name);
+    const { page, context, problems } = await newPage(320);
+    try {
+      await page.goto(link.viewerUrl);
+      assert.equal(await settled(page), "passcode");
+      const input = page.getByRole("textbox", { name: "Passcode" });
+      assert.equal(await input.getAttribute("type"), "password");
+      assert.equal(await page.locator("#passcode-message").isVisible(), false);
+      await page.screenshot({ path: `${SCREENSHOTS}shl-passcode-320.png`, fullPage: true });
+      await input.fill("0000");
+      await input.press("Enter");
+      await page.waitForFunction(() => !document.getElementById("passcode-message").hidden);
+      assert.equal(await page.locator("#passcode-message").textContent(), "That passcode is not right. 2 attempts left.");
+      assert.equal(await input.inputValue(), "", "the field is cleared");
+      // The link's own label (sharer-written, part of the link) is shown; nothing from the record is.
+      const label = await page.locator("#link-label").textContent();
+      assert.ok(label.length > 2, "the link's label is shown");
+      assertNoRecordContent((await wholePage(page)).replaceAll(htmlText(label.slice(1, -1)), ""), expected, "after a wrong passcode");
+      await input.fill(link.passcode);
+      await page.getByRole("button", { name: "Open record" }).click();
+      assert.equal(await settled(page), "ready", await errorText(page));
+      assert.ok((await page.locator("#chart .patient-name").textContent()).includes(expected.family));
+      // The browser itself logs the host's 401 for the wrong passcode.
+      problems.consoleErrors = problems.consoleErrors.filter((e) => !e.includes("status of 401"));
+      assertClean(problems, "passcode link");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a multi-file link merges its files and shows the verified issuer of its health card", { timeout: TEST_TIMEOUT }, async () => {
+    const link = shl("multi");
+    const expected = samples.get(link.name);
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(link.viewerUrl);
+      assert.equal(await settled(page), "ready", await errorText(page));
+      const verified = await page.locator("#chart .source .trust-verified").textContent();
+      assert.equal(verified, `SMART Health Card: verified issuer: ${links.base.replace(/\/$/, "")}`);
+      assert.equal(await page.locator("#chart section#immunizations tbody tr").count(), expected.sections.immunizations);
+      assert.equal(await page.locator("#chart section#problems tbody tr").count(), expected.sections.problems);
+      assert.equal(await page.locator("#chart .patient-name").count(), 1, "the patient in both files is shown once");
+      await page.screenshot({ path: `${SCREENSHOTS}shl-multi-1280.png`, fullPage: true });
+      assertClean(problems, "multi-file link");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a U-flag link opens its single file", { timeout: TEST_TIMEOUT }, async () => {
+    const link = shl("direct");
+    const { page, context, problems } = await newPage();
+    try {
+      await page.goto(link.viewerUrl);
+      assert.equal(await settled(page), "ready", await errorText(page));
+      assert.ok((await page.locator("#chart .patient-name").textContent()).includes(samples.get(link.name).family));
+      assertClean(problems, "direct link");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("expired, revoked and tampered links show the error screen and nothing from the record", { timeout: TEST_TIMEOUT }, async () => {
+    const cases = [
+      ["expired", "This link has expired"],
+      ["revoked", "This link is no longer active"],
+      ["tampered", "Could not open the record"],
+    ];
+    for (const [kind, title] of cases) {
+      const link = shl(kind);
+      const { page, context, problems } = await newPage();
+      try {
+        await page.goto(link.viewerUrl);
+        assert.equal(await settled(page), "error", `${kind}: the error screen`);
+        assert.equal(await page.locator("#error-title").textContent(), title, await errorText(page));
+        assert.equal(await page.evaluate(() => document.getElementById("chart").shadowRoot), null, `${kind}: the chart host is empty`);
+        assertNoRecordContent(await wholePage(page), samples.get(link.name), `${kind} link`);
+        // The browser itself logs the host's 404 for a revoked link.
+        problems.consoleErrors = problems.consoleErrors.filter((e) => !(kind === "revoked" && e.includes("status of 404")));
+        assertClean(problems, `${kind} link`);
+      } finally {
+        await context.close();
+      }
     }
   });
 });
