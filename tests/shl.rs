@@ -424,3 +424,30 @@ fn bad_manifests_and_mismatched_files_are_refused() {
     let resolved = pollster::block_on(resolve(&host, &parse_link(&link).unwrap(), &ResolveOptions::new("me"), NOW)).unwrap();
     assert_eq!(resolved.files.len(), 1);
 }
+
+/// The chart's source notes: the sharer's label and the issuer are hostile
+/// text like any other, and each verdict is worded plainly.
+#[test]
+fn source_notes_are_escaped_and_worded_by_verdict() {
+    use patient_portal_sdk::render::{build_chart, to_html, RenderOptions};
+    use patient_portal_sdk::shl::{CardReport, FileReport, LinkSource, SkippedFile};
+    let hostile = "<img src=x onerror=alert(1)>\"'&";
+    let card = |verification| CardReport { issuer: format!("https://i.example/{hostile}"), issued_at: None, types: vec![], verification, resources: 2 };
+    let source = LinkSource {
+        label: Some(hostile.to_string()),
+        files: vec![FileReport { content_type: "application/fhir+json".into(), delivery: Delivery::Location }],
+        skipped: vec![SkippedFile { content_type: "application/smart-api-access".into(), reason: SkipReason::ApiAccessNotFollowed }],
+        cards: vec![card(Verification::Verified), card(Verification::Unverified(Unverified::NoKeys)), card(Verification::Invalid)],
+    };
+    let mut options = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    options.source = Some(source.summary());
+    let record = patient_portal_sdk::fhir::parse_record(br#"{"resourceType":"Patient","id":"p"}"#).unwrap();
+    let html = to_html(&build_chart(&record, &options));
+    assert!(!html.contains("<img"), "no markup from the label or issuer");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"));
+    assert!(html.contains("trust-verified\">SMART Health Card: verified issuer: https://i.example/&lt;img"));
+    assert!(html.contains("trust-unverified\">SMART Health Card: unverified"));
+    assert!(html.contains("trust-invalid\">SMART Health Card: the signature does not match issuer"));
+    assert!(html.contains("FHIR data (1 file): not signed by an issuer"));
+    assert!(html.contains("Not shown: one application/smart-api-access file"));
+}

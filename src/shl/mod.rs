@@ -137,7 +137,7 @@ impl LinkSource {
                 SkipReason::ApiAccessNotFollowed => "an access token for another server, which this viewer does not use",
                 SkipReason::UnsupportedType => "a kind of file this viewer does not open",
             };
-            notes.push(SourceNote { trust: Trust::Unverified, text: format!("Not shown: a {} file ({why})", skipped.content_type) });
+            notes.push(SourceNote { trust: Trust::Unverified, text: format!("Not shown: one {} file ({why})", skipped.content_type) });
         }
         SourceSummary { label: self.label.clone(), notes }
     }
