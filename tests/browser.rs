@@ -1,6 +1,7 @@
 //! The binding layer in headless Chromium: the exported API, real `Error`
-//! objects, the shadow-root render, `fetch` through gloo-net, and hostile
-//! strings that must never execute.
+//! objects, the shadow-root render, `fetch` through gloo-net, hostile
+//! strings that must never execute, and SMART Health Links refused by the
+//! SDK before any request.
 #![cfg(target_arch = "wasm32")]
 
 use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions};
@@ -155,4 +156,47 @@ fn hostile_strings_never_execute() {
     }
     let pwned = js_sys::Reflect::get(&js_sys::global(), &"__pwned".into()).unwrap();
     assert!(pwned.is_undefined(), "a payload ran");
+}
+
+const SPEC_VECTOR: &str = include_str!("../../shared/data/shl/spec-example/spec_example_vector.json");
+
+fn link_options(fields: &[(&str, JsValue)]) -> patient_portal_sdk::wasm::LinkOptionsArg {
+    let options = js_sys::Object::new();
+    for (name, value) in fields {
+        js_sys::Reflect::set(&options, &(*name).into(), value).unwrap();
+    }
+    options.unchecked_into()
+}
+
+async fn link_error(link: &str, fields: &[(&str, JsValue)]) -> (String, String, String) {
+    let promise = Portal::new(None).unwrap().open_link(link.to_string(), Some(link_options(fields)));
+    let err = wasm_bindgen_futures::JsFuture::from(promise).await.expect_err("the link must not open");
+    error_fields(&err)
+}
+
+#[wasm_bindgen_test]
+async fn smart_health_links_parse_and_refuse_before_any_request() {
+    let vector: serde_json::Value = serde_json::from_str(SPEC_VECTOR).unwrap();
+    let viewer_url = vector["shlink_viewer_url"].as_str().unwrap();
+    let info = patient_portal_sdk::wasm::parse_link_info(viewer_url).unwrap();
+    let get = |name: &str| js_sys::Reflect::get(&info, &name.into()).unwrap();
+    assert_eq!(get("label").as_string().as_deref(), Some("Back-to-school immunizations for Oliver Brown"));
+    assert_eq!(get("flags").as_string().as_deref(), Some("LP"));
+    assert_eq!(get("passcodeRequired").as_bool(), Some(true));
+    assert_eq!(get("expired").as_bool(), Some(false));
+    assert!(get("key").is_undefined(), "the key is never handed out");
+    let bad = patient_portal_sdk::wasm::parse_link_info("shlink:/bm90IGpzb24").unwrap_err();
+    assert_eq!(error_fields(&bad).1, "badLink");
+
+    // Each of these is refused by the SDK itself: ehr.example.org does not
+    // resolve here, so any request would have ended as a network error.
+    let recipient = ("recipient", JsValue::from_str("Browser test"));
+    assert_eq!(link_error(viewer_url, &[recipient.clone()]).await.1, "passcodeRequired");
+    assert_eq!(link_error(viewer_url, &[]).await.1, "badInput");
+    let mut payload = vector["decoded_payload"].clone();
+    payload["exp"] = serde_json::json!(1_000_000_000);
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload.to_string());
+    let (name, code, message) = link_error(&format!("shlink:/{encoded}"), &[recipient]).await;
+    assert_eq!((name.as_str(), code.as_str()), ("PatientPortalError", "expired"));
+    assert!(!message.contains("rxTgYlOa"), "no key in the message");
 }

@@ -6,7 +6,7 @@ mod http;
 mod portal;
 mod record;
 
-pub use portal::{parse_link_info, Portal};
+pub use portal::{parse_link_info, LinkOptionsArg, Portal};
 pub use record::PatientRecord;
 
 use wasm_bindgen::prelude::*;
