@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod consent;
 pub mod error;
 pub mod fhir;
 pub mod pipeline;

@@ -76,6 +76,23 @@ impl DateTime {
         }
     }
 
+    /// The span the value covers, as `[start, end)` in seconds since 1970:
+    /// a whole year, month or day for partial dates (taken as UTC), one
+    /// second for a date-time. `None` for unparsed text.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        let day_start = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc().timestamp();
+        match self {
+            DateTime::Year(y) => Some((day_start(NaiveDate::from_ymd_opt(*y, 1, 1)?), day_start(NaiveDate::from_ymd_opt(*y + 1, 1, 1)?))),
+            DateTime::YearMonth(y, m) => {
+                let next = if *m == 12 { NaiveDate::from_ymd_opt(*y + 1, 1, 1)? } else { NaiveDate::from_ymd_opt(*y, *m + 1, 1)? };
+                Some((day_start(NaiveDate::from_ymd_opt(*y, *m, 1)?), day_start(next)))
+            }
+            DateTime::Date(d) => Some((day_start(*d), day_start(d.succ_opt()?))),
+            DateTime::Instant(_) | DateTime::Local(_) => self.sort_key().map(|t| (t, t + 1)),
+            DateTime::Unparsed(_) => None,
+        }
+    }
+
     /// Human-readable, at the precision written: `2019`, `Jul 2019`,
     /// `Jul 4, 2019`, `Jul 4, 2019, 10:30`.
     pub fn display(&self) -> String {

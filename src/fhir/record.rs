@@ -1,6 +1,6 @@
 //! A record: the resources of one Bundle (or a single resource), in order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{Reference, Resource};
 
@@ -40,6 +40,10 @@ pub struct Record {
     /// Bundle entries that carried no resource (a `request` only, say).
     pub entries_without_resource: usize,
     index: HashMap<String, usize>,
+    /// Keys (`fullUrl`, `Type/id`) of resources withheld from this viewer:
+    /// references to them are not followed (see `is_withheld`).
+    withheld: HashSet<String>,
+    withheld_entries: usize,
 }
 
 impl Record {
@@ -59,6 +63,54 @@ impl Record {
         let mut parts = r.rsplit('/');
         let (id, ty) = (parts.next()?, parts.next()?);
         self.index.get(&format!("{ty}/{id}")).map(|&i| &self.entries[i])
+    }
+
+    /// Whether `reference` points at a resource withheld from this viewer
+    /// (by `fullUrl`, `Type/id`, or an absolute URL ending in `Type/id`).
+    pub fn is_withheld(&self, reference: &Reference) -> bool {
+        let Some(r) = reference.reference.as_deref() else { return false };
+        if self.withheld.is_empty() {
+            return false;
+        }
+        if self.withheld.contains(r) {
+            return true;
+        }
+        let mut parts = r.rsplit('/');
+        matches!((parts.next(), parts.next()), (Some(id), Some(ty)) if self.withheld.contains(&format!("{ty}/{id}")))
+    }
+
+    /// Number of resources withheld from this viewer.
+    pub fn withheld_count(&self) -> usize {
+        self.withheld_entries
+    }
+
+    /// Keeps the entries whose flag in `keep` is true (in order); the others
+    /// are dropped and remembered as withheld.
+    pub fn retain(self, keep: &[bool]) -> Record {
+        let mut out = Record { bundle_type: self.bundle_type, entries_without_resource: self.entries_without_resource, ..Record::default() };
+        out.withheld = self.withheld;
+        out.withheld_entries = self.withheld_entries;
+        for (i, entry) in self.entries.into_iter().enumerate() {
+            if keep.get(i).copied().unwrap_or(false) {
+                let n = out.entries.len();
+                if let Some(url) = &entry.full_url {
+                    out.index.entry(url.clone()).or_insert(n);
+                }
+                if let Some(id) = &entry.id {
+                    out.index.entry(format!("{}/{id}", entry.resource_type)).or_insert(n);
+                }
+                out.entries.push(entry);
+            } else {
+                out.withheld_entries += 1;
+                if let Some(url) = &entry.full_url {
+                    out.withheld.insert(url.clone());
+                }
+                if let Some(id) = &entry.id {
+                    out.withheld.insert(format!("{}/{id}", entry.resource_type));
+                }
+            }
+        }
+        out
     }
 
     /// Adds the resources of another FHIR JSON document (a Bundle or a

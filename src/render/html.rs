@@ -58,6 +58,14 @@ pub fn to_html(chart: &Chart) -> String {
     if let Some(source) = &chart.source {
         render_source(&mut h, source);
     }
+    if let Some(notice) = chart.withheld {
+        let text = match notice.count {
+            Some(1) => "1 item in this record is not shown to you.".to_string(),
+            Some(n) => format!("{n} items in this record are not shown to you."),
+            None => "Some items in this record are not shown to you.".to_string(),
+        };
+        h.raw("<p class=\"withheld\" role=\"note\">").text(&text).raw("</p>");
+    }
     if chart.banners.is_empty() {
         h.raw("<header class=\"banner\"><h2>Health record</h2><p>This record does not name a patient.</p></header>");
     }

@@ -89,6 +89,9 @@ fn row(cells: Vec<Cell>, sort_key: Option<i64>) -> Row {
 /// resolved resource's name.
 fn reference_name(record: &Record, reference: &Option<Reference>) -> String {
     let Some(reference) = reference else { return String::new() };
+    if record.is_withheld(reference) {
+        return NOT_SHOWN.to_string();
+    }
     if let Some(d) = reference.display.as_deref().filter(|d| !d.trim().is_empty()) {
         return d.to_string();
     }
@@ -103,8 +106,25 @@ fn reference_name(record: &Record, reference: &Option<Reference>) -> String {
     }
 }
 
+/// What the chart says where a reference leads to a resource withheld from
+/// this viewer (its `display` is not shown either).
+const NOT_SHOWN: &str = "Not shown";
+
+/// "N results" or "N results (M not shown)", counting withheld references.
+fn result_count(record: &Record, references: &[Reference]) -> String {
+    let hidden = references.iter().filter(|r| record.is_withheld(r)).count();
+    let shown = references.len() - hidden;
+    let noun = |n: usize| if n == 1 { "result" } else { "results" };
+    match hidden {
+        0 => format!("{shown} {}", noun(shown)),
+        _ if shown == 0 => format!("{hidden} {} not shown", noun(hidden)),
+        _ => format!("{shown} {}; {hidden} not shown", noun(shown)),
+    }
+}
+
 fn medication_name(record: &Record, choice: Option<MedicationChoice<'_>>) -> String {
     match choice {
+        Some(MedicationChoice::Reference(r)) if record.is_withheld(r) => NOT_SHOWN.to_string(),
         Some(MedicationChoice::Code(c)) => c.label().unwrap_or_default().to_string(),
         Some(MedicationChoice::Reference(r)) => match record.resolve(r).map(|e| &e.resource) {
             Some(Resource::Medication(m)) => label(&m.code),
@@ -129,7 +149,7 @@ fn flag_of(concepts: &[CodeableConcept]) -> Option<Flag> {
     })
 }
 
-fn observation_value(o: &Observation) -> String {
+fn observation_value(record: &Record, o: &Observation) -> String {
     let status_note = match o.status.as_deref() {
         None | Some("final" | "amended" | "corrected") => String::new(),
         Some(s) => format!(" ({})", humanize(s).to_lowercase()),
@@ -150,7 +170,7 @@ fn observation_value(o: &Observation) -> String {
     } else if let Some(reason) = o.data_absent_reason.as_ref().and_then(|r| r.label()) {
         format!("Not available ({reason})")
     } else if !o.has_member.is_empty() {
-        format!("Panel of {} results", o.has_member.len())
+        format!("Panel of {}", result_count(record, &o.has_member))
     } else {
         String::new()
     };
@@ -261,12 +281,12 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
         Resource::Observation(o) => {
             let (on, key) = when(o.effective());
             if o.in_category("vital-signs") {
-                Placement::Section(VITALS, row(vec![label(&o.code).into(), observation_value(o).into(), on.into()], key))
+                Placement::Section(VITALS, row(vec![label(&o.code).into(), observation_value(record, o).into(), on.into()], key))
             } else {
                 let range = o.reference_range.iter().map(|r| r.display()).filter(|r| !r.is_empty()).collect::<Vec<_>>().join("; ");
                 let flag = flag_of(&o.interpretation);
                 let flag_cell = Cell { text: flag.as_ref().map(|f| f.label().to_string()).unwrap_or_default(), flag };
-                Placement::Section(RESULTS, row(vec![label(&o.code).into(), observation_value(o).into(), range.into(), flag_cell, on.into()], key))
+                Placement::Section(RESULTS, row(vec![label(&o.code).into(), observation_value(record, o).into(), range.into(), flag_cell, on.into()], key))
             }
         }
         Resource::Immunization(i) => {
@@ -297,7 +317,7 @@ pub fn place(record: &Record, entry: &Entry) -> Placement {
         Resource::DiagnosticReport(d) => {
             let mut description = label(&d.code);
             if !d.result.is_empty() {
-                description = format!("{description} ({} results, listed under Results)", d.result.len());
+                description = format!("{description} ({}, listed under Results)", result_count(record, &d.result));
             }
             let effective = match d.effective() {
                 Some(When::DateTime(dt)) => Some(dt),

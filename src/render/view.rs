@@ -14,12 +14,21 @@ pub struct RenderOptions {
     /// Where the record came from (a shared link's label, its files and
     /// health card signatures), shown above the banner. Empty for a plain JWE.
     pub source: Option<SourceSummary>,
+    /// Set when resources were withheld from this viewer: the chart says so.
+    pub withheld: Option<WithheldNotice>,
 }
 
 impl RenderOptions {
     pub fn new(today: NaiveDate) -> Self {
-        Self { today, source: None }
+        Self { today, source: None, withheld: None }
     }
+}
+
+/// "Some items are not shown": with their number for the patient or a
+/// clinician, without it (or anything about them) for a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WithheldNotice {
+    pub count: Option<usize>,
 }
 
 /// How far a part of the record can be trusted.
@@ -172,6 +181,7 @@ pub struct OtherGroup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chart {
     pub source: Option<SourceSummary>,
+    pub withheld: Option<WithheldNotice>,
     pub banners: Vec<Banner>,
     pub sections: Vec<Section>,
     pub other: Vec<OtherGroup>,
@@ -237,7 +247,7 @@ fn banner(patient: &Patient, options: &RenderOptions) -> Banner {
 /// Builds the view model for every resource of `record`. Each entry is
 /// shown exactly once: in the banner, a section, or "Other records".
 pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
-    let mut chart = Chart { source: options.source.clone(), banners: Vec::new(), sections: sections::empty(), other: Vec::new() };
+    let mut chart = Chart { source: options.source.clone(), withheld: options.withheld, banners: Vec::new(), sections: sections::empty(), other: Vec::new() };
     for entry in &record.entries {
         if let Resource::Patient(p) = &entry.resource {
             chart.banners.push(banner(p, options));

@@ -1,0 +1,68 @@
+//! The audit trail of a consent evaluation as a FHIR R4 `AuditEvent`: who
+//! viewed (agent), why (purposeOfEvent), when (recorded), and one entity per
+//! resource with the decision, its reason and rule in `entity.detail`.
+
+use serde_json::{json, Value};
+
+use super::{Decision, Role, Viewer};
+use crate::fhir::Record;
+
+fn entity(record: &Record, decision: &Decision) -> Value {
+    let entry = &record.entries[decision.entry];
+    let what = match (&entry.id, &entry.full_url) {
+        (Some(id), _) => json!({ "reference": format!("{}/{id}", entry.resource_type) }),
+        (None, Some(url)) => json!({ "reference": url }),
+        (None, None) => json!({ "display": format!("{} (entry {})", entry.resource_type, decision.entry) }),
+    };
+    let labels: Vec<Value> = decision.labels.iter().map(|l| json!({ "system": l.system, "code": l.code })).collect();
+    let mut entity = json!({
+        "what": what,
+        "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object" },
+        "detail": [
+            { "type": "decision", "valueString": if decision.permit { "permit" } else { "withhold" } },
+            { "type": "reason", "valueString": decision.reason.name() },
+            { "type": "rule", "valueString": decision.rule },
+        ]
+    });
+    if !labels.is_empty() {
+        entity["securityLabel"] = Value::Array(labels);
+    }
+    entity
+}
+
+/// The `AuditEvent` for showing `record` (the record as received, before
+/// filtering) to `viewer` with `decisions`.
+pub fn audit_event(record: &Record, viewer: &Viewer, decisions: &[Decision]) -> Value {
+    let recorded = chrono::DateTime::from_timestamp(viewer.at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let role = match viewer.role {
+        Role::Patient => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "SELF", "display": "self" }),
+        Role::Proxy => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "AGNT", "display": "agent" }),
+        Role::Clinician => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "PROV", "display": "healthcare provider" }),
+    };
+    let mut agent = json!({ "type": { "coding": [role] }, "requestor": true });
+    agent["who"] = match &viewer.actor {
+        Some(actor) => json!({ "reference": actor }),
+        None => json!({ "display": viewer.role.name() }),
+    };
+    if let Some(relationship) = &viewer.relationship {
+        agent["role"] = json!([{ "text": relationship }]);
+    }
+    let mut event = json!({
+        "resourceType": "AuditEvent",
+        "type": { "system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110", "display": "Patient Record" },
+        "subtype": [{ "system": "http://hl7.org/fhir/restful-interaction", "code": "read", "display": "read" }],
+        "action": "R",
+        "recorded": recorded,
+        "outcome": "0",
+        "agent": [agent],
+        "source": {
+            "observer": { "display": "Patient Portal SDK" },
+            "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }]
+        },
+        "entity": decisions.iter().map(|d| entity(record, d)).collect::<Vec<_>>()
+    });
+    if let Some(purpose) = &viewer.purpose {
+        event["purposeOfEvent"] = json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose }] }]);
+    }
+    event
+}

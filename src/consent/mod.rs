@@ -1,0 +1,330 @@
+//! Consent and proxy access: decide, resource by resource, what this viewer
+//! may see, before anything is rendered or handed to JavaScript. Fails
+//! closed: what cannot be evaluated is withheld.
+//!
+//! Order of a decision (ARCHITECTURE.md, "Consent rules", has the full
+//! table with spec references):
+//! 1. The patient sees their whole record (right of access); consents are
+//!    the patient's own choices about others.
+//! 2. For anyone else, every applicable Consent is evaluated
+//!    ([`rules`]); a deny from any of them withholds.
+//! 3. The host policy's restrictions for the viewer's role (sensitive
+//!    labels, confidentiality R/V, an adolescent's record for a parent or
+//!    guardian, Consent resources for proxies) withhold unless a Consent
+//!    provision that names this viewer permits.
+//! 4. Otherwise a Consent permit, else the role's default: permit.
+
+mod audit;
+pub mod labels;
+pub mod rules;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+pub use audit::audit_event;
+use labels::{level_name, Facts};
+use rules::{evaluate, in_force, reference_key, Context, Effect, InForce};
+
+use crate::fhir::{age_in_years, DateTime, Record};
+
+/// Who is viewing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Patient,
+    /// A parent, guardian, caregiver or other person acting for the patient.
+    Proxy,
+    Clinician,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Proxy => "proxy",
+            Role::Clinician => "clinician",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "patient" => Some(Role::Patient),
+            "proxy" => Some(Role::Proxy),
+            "clinician" => Some(Role::Clinician),
+            _ => None,
+        }
+    }
+}
+
+/// The viewing context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub role: Role,
+    /// For proxies: `parent`, `guardian`, `caregiver`, … (lower case).
+    pub relationship: Option<String>,
+    /// `RelatedPerson/…`, `Practitioner/…`, `Organization/…`.
+    pub actor: Option<String>,
+    /// Purpose of use, a v3-ActReason code (`TREAT`, `ETREAT`, …).
+    pub purpose: Option<String>,
+    /// Evaluation time, seconds since 1970.
+    pub at: i64,
+}
+
+impl Viewer {
+    pub fn patient(at: i64) -> Self {
+        Viewer { role: Role::Patient, relationship: None, actor: None, purpose: None, at }
+    }
+
+    fn is_parental(&self) -> bool {
+        self.role == Role::Proxy && matches!(self.relationship.as_deref(), Some("parent" | "guardian" | "mother" | "father" | "legal-guardian"))
+    }
+}
+
+/// The sensitivity codes (v3-ActCode) a proxy never sees unless a Consent
+/// naming them permits it.
+pub const DEFAULT_PROXY_SENSITIVE: &[&str] =
+    &["PSY", "MH", "SUD", "ETH", "ETHUD", "OPIOIDUD", "HIV", "STD", "SDV", "SEX", "GDIS", "PSYTHPN", "TBOO"];
+/// … and those a clinician does not see without a Consent (42 CFR Part 2
+/// substance-use records, psychotherapy notes).
+pub const DEFAULT_CLINICIAN_SENSITIVE: &[&str] = &["SUD", "ETHUD", "OPIOIDUD", "PSYTHPN"];
+/// What a parent or guardian still sees once the patient reaches the
+/// adolescent age.
+pub const DEFAULT_ADOLESCENT_VISIBLE: &[&str] = &["Patient", "Immunization", "AllergyIntolerance"];
+
+/// The host's policy. `Default` is the safe default described above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub proxy_sensitive: Vec<String>,
+    pub clinician_sensitive: Vec<String>,
+    /// From this age, a parent's or guardian's access narrows to
+    /// `adolescent_visible` (an unknown age counts as reached).
+    pub adolescent_age: u32,
+    pub adolescent_visible: Vec<String>,
+    /// Roles that do not see confidentiality `R` data without a Consent.
+    pub restricted_hidden_from: Vec<Role>,
+    /// Roles that do not see confidentiality `V` data without a Consent.
+    pub very_restricted_hidden_from: Vec<Role>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        Policy {
+            proxy_sensitive: strings(DEFAULT_PROXY_SENSITIVE),
+            clinician_sensitive: strings(DEFAULT_CLINICIAN_SENSITIVE),
+            adolescent_age: 12,
+            adolescent_visible: strings(DEFAULT_ADOLESCENT_VISIBLE),
+            restricted_hidden_from: vec![Role::Proxy],
+            very_restricted_hidden_from: vec![Role::Proxy, Role::Clinician],
+        }
+    }
+}
+
+/// Why a resource is shown or withheld.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The patient's own record.
+    PatientAccess,
+    /// No Consent or restriction applied: the role's default.
+    Default,
+    ConsentPermit,
+    ConsentDeny,
+    /// A Consent applied that could not be fully evaluated.
+    Unevaluable,
+    /// A sensitivity label the policy reserves (the code).
+    Sensitive(String),
+    /// Confidentiality `R` or `V`.
+    Confidentiality(&'static str),
+    /// A parent's or guardian's view of an adolescent's record.
+    Adolescent,
+    /// Consent resources themselves are not shown to proxies.
+    ConsentResource,
+}
+
+impl Reason {
+    /// The machine-readable name JavaScript sees.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reason::PatientAccess => "patientAccess",
+            Reason::Default => "default",
+            Reason::ConsentPermit => "consentPermit",
+            Reason::ConsentDeny => "consentDeny",
+            Reason::Unevaluable => "unevaluable",
+            Reason::Sensitive(_) => "sensitive",
+            Reason::Confidentiality(_) => "confidentiality",
+            Reason::Adolescent => "adolescent",
+            Reason::ConsentResource => "consentResource",
+        }
+    }
+}
+
+/// The decision on one entry of the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Index in the record's entries.
+    pub entry: usize,
+    pub permit: bool,
+    pub reason: Reason,
+    /// The rule that decided, e.g. `Consent/x provision.provision[1]`,
+    /// `policy.proxySensitive: PSY`, `default: proxy`.
+    pub rule: String,
+    /// The resource's security labels (for the audit record).
+    pub labels: Vec<labels::Code>,
+}
+
+fn keys(full_url: Option<&str>, resource_type: &str, id: Option<&str>) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(id) = id {
+        keys.push(format!("{resource_type}/{id}"));
+    }
+    if let Some(url) = full_url {
+        keys.push(url.to_string());
+    }
+    keys
+}
+
+/// Decides every entry of `record` for `viewer`. Consents are those in the
+/// record plus `host_consents`.
+pub fn decide(record: &Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Vec<Decision> {
+    let facts: Vec<Facts> = record.entries.iter().map(|e| labels::facts(&e.raw)).collect();
+    let label_list = |i: usize| facts[i].labels.clone();
+    if viewer.role == Role::Patient {
+        return (0..record.entries.len())
+            .map(|i| Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: label_list(i) })
+            .collect();
+    }
+
+    let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
+    let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
+    let birth = patient.and_then(|p| p.raw.get("birthDate")).and_then(Value::as_str).and_then(|b| DateTime::parse(b).start_date());
+    let today = chrono::DateTime::from_timestamp(viewer.at, 0).map(|d| d.date_naive());
+    let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
+
+    let consents: Vec<(&Value, bool)> = record
+        .entries
+        .iter()
+        .filter(|e| e.resource_type == "Consent")
+        .map(|e| &e.raw)
+        .chain(host_consents.iter().filter(|c| c.get("resourceType").and_then(Value::as_str) == Some("Consent")))
+        .filter_map(|c| match in_force(c, &patient_keys) {
+            InForce::Yes => Some((c, true)),
+            InForce::No => None,
+            InForce::PatientUnconfirmed => Some((c, false)),
+        })
+        .collect();
+
+    // References each entry makes, by its keys (for `data.meaning = related`).
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for (i, e) in record.entries.iter().enumerate() {
+        for k in keys(e.full_url.as_deref(), &e.resource_type, e.id.as_deref()) {
+            by_key.entry(reference_key(&k)).or_insert(i);
+            by_key.entry(k).or_insert(i);
+        }
+    }
+    let references_of = |key: &str| by_key.get(key).or_else(|| by_key.get(&reference_key(key))).map(|&i| facts[i].references.clone());
+
+    record
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
+            let ctx = Context { patient_keys: &patient_keys, resource_keys: &resource_keys, resource_type: &entry.resource_type, facts: &facts[i], references_of: &references_of };
+            let verdicts: Vec<rules::Verdict> = consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
+            let deny = verdicts.iter().find(|v| v.effect != Effect::Permit);
+            let permit = verdicts.iter().filter(|v| v.effect == Effect::Permit).max_by_key(|v| v.names_viewer);
+            let decision = |permit: bool, reason: Reason, rule: String| Decision { entry: i, permit, reason, rule, labels: label_list(i) };
+            if let Some(d) = deny {
+                let reason = if d.uncertain { Reason::Unevaluable } else { Reason::ConsentDeny };
+                return decision(false, reason, d.rule.clone());
+            }
+            if let Some((reason, rule)) = restriction(viewer, policy, &entry.resource_type, &facts[i], age) {
+                return match permit.filter(|p| p.names_viewer && reason != Reason::ConsentResource) {
+                    Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
+                    None => decision(false, reason, rule),
+                };
+            }
+            match permit {
+                Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
+                None => decision(true, Reason::Default, format!("default: {}", viewer.role.name())),
+            }
+        })
+        .collect()
+}
+
+/// The policy's restriction on this resource for this viewer, if any.
+fn restriction(viewer: &Viewer, policy: &Policy, resource_type: &str, facts: &Facts, age: Option<u32>) -> Option<(Reason, String)> {
+    if viewer.role == Role::Proxy && resource_type == "Consent" {
+        return Some((Reason::ConsentResource, "policy: Consent resources are not shown to proxies".into()));
+    }
+    let sensitive = match viewer.role {
+        Role::Proxy => &policy.proxy_sensitive,
+        Role::Clinician => &policy.clinician_sensitive,
+        Role::Patient => return None,
+    };
+    if let Some(label) = facts.labels.iter().find(|l| sensitive.contains(&l.code)) {
+        let list = if viewer.role == Role::Proxy { "proxySensitive" } else { "clinicianSensitive" };
+        return Some((Reason::Sensitive(label.code.clone()), format!("policy.{list}: {}", label.code)));
+    }
+    let level = facts.confidentiality;
+    if level >= 5 && policy.very_restricted_hidden_from.contains(&viewer.role) {
+        return Some((Reason::Confidentiality("V"), "policy.veryRestricted: confidentiality V".into()));
+    }
+    if level >= 4 && policy.restricted_hidden_from.contains(&viewer.role) {
+        return Some((Reason::Confidentiality(level_name(level)), format!("policy.restricted: confidentiality {}", level_name(level))));
+    }
+    if viewer.is_parental() && age.is_none_or(|a| a >= policy.adolescent_age) && !policy.adolescent_visible.iter().any(|t| t == resource_type) {
+        let rule = match age {
+            Some(a) => format!("policy.adolescentAge: patient is {a} (from {})", policy.adolescent_age),
+            None => format!("policy.adolescentAge: patient's age unknown (from {})", policy.adolescent_age),
+        };
+        return Some((Reason::Adolescent, rule));
+    }
+    None
+}
+
+/// Applies decisions: the permitted entries, in order, as a new record that
+/// remembers which references lead to withheld resources.
+pub fn apply(record: Record, decisions: &[Decision]) -> Record {
+    let permitted: Vec<bool> = decisions.iter().map(|d| d.permit).collect();
+    record.retain(&permitted)
+}
+
+/// One decision as the host sees it: which resource, the effect, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionReport {
+    pub resource_type: String,
+    pub id: Option<String>,
+    pub full_url: Option<String>,
+    pub permit: bool,
+    pub reason: Reason,
+    pub rule: String,
+}
+
+/// A record screened for one viewer: what may be shown, every decision,
+/// the audit event, and the chart's notice.
+#[derive(Debug, Clone)]
+pub struct Screened {
+    /// Only the permitted resources.
+    pub record: Record,
+    pub decisions: Vec<DecisionReport>,
+    pub audit: Value,
+    pub notice: Option<crate::render::WithheldNotice>,
+}
+
+/// Decides, audits and filters in one step.
+pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Screened {
+    let decisions = decide(&record, viewer, policy, host_consents);
+    let audit = audit_event(&record, viewer, &decisions);
+    let reports = decisions
+        .iter()
+        .map(|d| {
+            let e = &record.entries[d.entry];
+            DecisionReport { resource_type: e.resource_type.clone(), id: e.id.clone(), full_url: e.full_url.clone(), permit: d.permit, reason: d.reason.clone(), rule: d.rule.clone() }
+        })
+        .collect();
+    let record = apply(record, &decisions);
+    let withheld = record.withheld_count();
+    let notice = (withheld > 0).then_some(crate::render::WithheldNotice { count: (viewer.role != Role::Proxy).then_some(withheld) });
+    Screened { record, decisions: reports, audit, notice }
+}
