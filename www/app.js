@@ -16,6 +16,39 @@ const STAGE_TEXT = {
   ready: "Reading the record…",
 };
 
+// Who is viewing, for consent decisions: from the query string
+// (`?viewer=proxy&relationship=parent`, optional `actor` and `purpose`) or
+// the selector, which rewrites the query string and reopens the record.
+const viewerSelect = document.getElementById("viewer-select");
+
+function readViewer() {
+  const q = new URLSearchParams(location.search);
+  const role = ["patient", "proxy", "clinician"].includes(q.get("viewer")) ? q.get("viewer") : "patient";
+  const viewer = { role };
+  for (const name of ["relationship", "actor", "purpose"]) {
+    const value = q.get(name);
+    if (value) viewer[name] = value;
+  }
+  if (role === "proxy" && !viewer.relationship) viewer.relationship = "caregiver";
+  return viewer;
+}
+
+function syncSelector(viewer) {
+  const value = viewer.role === "proxy" ? `proxy:${viewer.relationship}` : viewer.role;
+  if ([...viewerSelect.options].some((o) => o.value === value)) viewerSelect.value = value;
+}
+
+viewerSelect.addEventListener("change", () => {
+  const [role, relationship] = viewerSelect.value.split(":");
+  const q = new URLSearchParams(location.search);
+  q.set("viewer", role);
+  if (relationship) q.set("relationship", relationship);
+  else q.delete("relationship");
+  history.replaceState(null, "", `${location.pathname}?${q}${location.hash}`);
+  show();
+});
+document.getElementById("viewer-form").addEventListener("submit", (e) => e.preventDefault());
+
 // Who is viewing, as the sharer will see it (the SHL protocol requires one).
 // `?recipient=…` in the page's query string overrides it.
 const RECIPIENT = new URLSearchParams(location.search).get("recipient") || "Patient Portal demo viewer";
@@ -193,6 +226,7 @@ function showError(err) {
 async function show() {
   const mine = ++generation;
   clearRecord();
+  syncSelector(readViewer());
   let link;
   try {
     link = readLink();
@@ -278,14 +312,16 @@ async function open(mine, link, passcode) {
   const { PatientPortal } = await loadSdk();
   if (mine !== generation) return;
   portal ??= new PatientPortal();
+  const viewer = readViewer();
   const record = link.shlink
     ? await portal.openLink(link.shlink, {
         recipient: RECIPIENT,
         passcode: passcode ?? undefined,
         fetchIssuerKeys: true,
+        viewer,
         onProgress: onProgress(mine),
       })
-    : await portal.openUrl(link.url, link.key, { onProgress: onProgress(mine) });
+    : await portal.openUrl(link.url, link.key, { viewer, onProgress: onProgress(mine) });
   if (mine !== generation) {
     record.free();
     return;

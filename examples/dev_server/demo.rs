@@ -24,6 +24,7 @@ use crate::store::Store;
 pub const SAMPLES: &[(&str, &[u8])] = &[
     ("Christian Balistreri", include_bytes!("../data/christian-balistreri.json")),
     ("Dusty Stracke", include_bytes!("../data/dusty-stracke.json")),
+    ("Alex Rivera", include_bytes!("../data/alex-rivera.json")),
 ];
 
 /// Passcode of the `passcode` demo link, and its attempts.

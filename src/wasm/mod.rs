@@ -5,6 +5,7 @@
 mod http;
 mod portal;
 mod record;
+mod screening;
 
 pub use portal::{parse_link_info, LinkOptionsArg, Portal};
 pub use record::PatientRecord;
@@ -50,6 +51,54 @@ export interface PortalOptions {
   maxRecordBytes?: number;
   /** Extra attempts after a network error or a 502/503/504 (default 2). */
   retries?: number;
+  /** What each kind of viewer may see; every field has a safe default. */
+  policy?: ConsentPolicy;
+}
+
+/** Who is viewing. */
+export type ViewerRole = "patient" | "proxy" | "clinician";
+
+/** The viewing context, given per open (default: the patient, now). */
+export interface Viewer {
+  role: ViewerRole;
+  /** For proxies: "parent", "guardian", "caregiver", … */
+  relationship?: string;
+  /** The viewer as a FHIR reference: "RelatedPerson/…", "Practitioner/…", "Organization/…". */
+  actor?: string;
+  /** Purpose of use, a v3-ActReason code ("TREAT", "ETREAT", …). */
+  purpose?: string;
+  /** When the decision is made (default: now): a Date, milliseconds, or RFC 3339 text. */
+  at?: Date | number | string;
+}
+
+/** The host's consent policy. Defaults in brackets. */
+export interface ConsentPolicy {
+  /** Sensitivity codes (v3-ActCode) a proxy sees only when a Consent naming them permits it
+   *  [PSY, MH, SUD, ETH, ETHUD, OPIOIDUD, HIV, STD, SDV, SEX, GDIS, PSYTHPN, TBOO]. */
+  proxySensitive?: string[];
+  /** Codes a clinician sees only with such a Consent [SUD, ETHUD, OPIOIDUD, PSYTHPN]. */
+  clinicianSensitive?: string[];
+  /** From this age a parent's or guardian's access narrows [12]; an unknown age counts as reached. */
+  adolescentAge?: number;
+  /** Resource types a parent or guardian still sees after that age [Patient, Immunization, AllergyIntolerance]. */
+  adolescentVisible?: string[];
+  /** Roles that do not see confidentiality R data without a Consent [proxy]. */
+  restrictedHiddenFrom?: ViewerRole[];
+  /** Roles that do not see confidentiality V data without a Consent [proxy, clinician]. */
+  veryRestrictedHiddenFrom?: ViewerRole[];
+}
+
+/** The decision on one resource. */
+export interface ConsentDecision {
+  resourceType: string;
+  id?: string;
+  fullUrl?: string;
+  effect: "permit" | "withhold";
+  reason:
+    | "patientAccess" | "default" | "consentPermit" | "consentDeny" | "unevaluable"
+    | "sensitive" | "confidentiality" | "adolescent" | "consentResource";
+  /** The rule that decided, e.g. "Consent/x provision.provision[1]", "policy.proxySensitive: PSY". */
+  rule: string;
 }
 
 /** A stage of opening a record. */
@@ -60,10 +109,14 @@ export interface Progress {
   stage: Stage;
 }
 
-/** Options for `openUrl` and `openJwe`. */
+/** Options for `openUrl`, `openJwe` and `openLink`. */
 export interface OpenOptions {
   /** Called as each stage starts. */
   onProgress?: (progress: Progress) => void;
+  /** Who is viewing (default: the patient). What they may not see never leaves WebAssembly. */
+  viewer?: Viewer;
+  /** Consent resources from the host, evaluated with those in the record. */
+  consents?: FhirResource[];
 }
 
 /** A JSON Web Key Set, as an issuer publishes at `<iss>/.well-known/jwks.json`. */

@@ -8,7 +8,9 @@ use zeroize::Zeroizing;
 
 use super::http::BrowserHttp;
 use super::record::PatientRecord;
+use super::screening::{self, absent, member, now_seconds};
 use super::{bad_input, to_js_error};
+use crate::consent::{screen, Policy, Viewer};
 use crate::pipeline::{open_jwe, open_url, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
@@ -34,23 +36,6 @@ extern "C" {
     /// `LinkOptions` from the TypeScript section.
     #[wasm_bindgen(typescript_type = "LinkOptions")]
     pub type LinkOptionsArg;
-}
-
-fn member(options: &JsValue, name: &str) -> JsValue {
-    if options.is_object() {
-        js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
-fn absent(value: &JsValue) -> bool {
-    value.is_undefined() || value.is_null()
-}
-
-/// Seconds since 1970, by this device's clock.
-fn now_seconds() -> i64 {
-    (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
 /// `LinkOptions` from JavaScript into the core's options.
@@ -108,6 +93,25 @@ pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer
 #[wasm_bindgen(js_name = PatientPortal)]
 pub struct Portal {
     options: Rc<OpenOptions>,
+    policy: Rc<Policy>,
+}
+
+/// Who is viewing, and the host's Consents, from one open's options.
+struct Audience {
+    viewer: Viewer,
+    consents: Vec<serde_json::Value>,
+}
+
+impl Audience {
+    fn from(options: &JsValue) -> Result<Self, JsValue> {
+        Ok(Audience { viewer: screening::viewer(options)?, consents: screening::consents(options)? })
+    }
+
+    /// Screens `record` for this viewer and wraps it for JavaScript.
+    fn record(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy) -> PatientRecord {
+        let screened = screen(record, &self.viewer, policy, &self.consents);
+        PatientRecord::new(screened, source)
+    }
 }
 
 fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
@@ -157,7 +161,9 @@ impl Portal {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<PortalOptionsArg>) -> Result<Portal, JsValue> {
         let mut open = OpenOptions::default();
-        if let Some(options) = options.map(JsValue::from).filter(|o| o.is_object()) {
+        let options = options.map(JsValue::from).filter(|o| o.is_object());
+        let policy = screening::policy(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
+        if let Some(options) = options {
             if let Some(max) = number_option(&options, "maxRecordBytes")? {
                 let max = max.min(usize::MAX as f64) as usize;
                 open.unseal.max_plaintext = max;
@@ -167,7 +173,7 @@ impl Portal {
                 open.fetch.retries = retries.min(10.0) as u32;
             }
         }
-        Ok(Portal { options: Rc::new(open) })
+        Ok(Portal { options: Rc::new(open), policy: Rc::new(policy) })
     }
 
     /// Decrypts and reads a record given as a compact JWE string.
@@ -180,9 +186,11 @@ impl Portal {
         options: Option<OpenOptionsArg>,
     ) -> Result<PatientRecord, JsValue> {
         let key = content_key(&key)?;
-        let mut progress = progress_callback(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let audience = Audience::from(&options)?;
+        let mut progress = progress_callback(&options)?;
         let record = open_jwe(jwe, &key, &self.options, &mut progress).map_err(|e| to_js_error(&e))?;
-        Ok(PatientRecord::new(record, None))
+        Ok(audience.record(record, None, &self.policy))
     }
 
     /// Fetches a compact JWE from `url` (relative URLs resolve against the
@@ -194,13 +202,14 @@ impl Portal {
         #[wasm_bindgen(unchecked_param_type = "ContentKeyInput")] key: JsValue,
         options: Option<OpenOptionsArg>,
     ) -> js_sys::Promise {
-        let prepared = content_key(&key).and_then(|key| Ok((key, progress_callback(&options.map_or(JsValue::UNDEFINED, JsValue::from))?)));
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
-        let open = Rc::clone(&self.options);
+        let (open, policy) = (Rc::clone(&self.options), Rc::clone(&self.policy));
         wasm_bindgen_futures::future_to_promise(async move {
-            let (key, mut progress) = prepared?;
+            let (key, audience, mut progress) = prepared?;
             let record = open_url(&BrowserHttp, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(PatientRecord::new(record, None).into())
+            Ok(audience.record(record, None, &policy).into())
         })
     }
 
@@ -215,12 +224,13 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let prepared = (|| {
             let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
-            Ok::<_, JsValue>((link, link_options(&options, &self.options)?, progress_callback(&options)?))
+            Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?))
         })();
+        let policy = Rc::clone(&self.policy);
         wasm_bindgen_futures::future_to_promise(async move {
-            let (link, options, mut progress) = prepared?;
+            let (link, options, audience, mut progress) = prepared?;
             let shared = shl::open_link(&BrowserHttp, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(PatientRecord::new(shared.record, Some(shared.source)).into())
+            Ok(audience.record(shared.record, Some(shared.source), &policy).into())
         })
     }
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 
 use super::bad_input;
+use crate::consent::{DecisionReport, Screened};
 use crate::fhir::{Record, Resource};
 use crate::render::{build_chart, to_html, RenderOptions};
 use crate::shl::{LinkSource, Unverified, Verification};
@@ -15,13 +16,23 @@ use crate::shl::{LinkSource, Unverified, Verification};
 /// finalizers).
 #[wasm_bindgen]
 pub struct PatientRecord {
+    /// Only what this viewer may see.
     record: Rc<Record>,
     source: Option<Rc<LinkSource>>,
+    decisions: Rc<Vec<DecisionReport>>,
+    audit: Rc<serde_json::Value>,
+    notice: Option<crate::render::WithheldNotice>,
 }
 
 impl PatientRecord {
-    pub(crate) fn new(record: Record, source: Option<LinkSource>) -> Self {
-        Self { record: Rc::new(record), source: source.map(Rc::new) }
+    pub(crate) fn new(screened: Screened, source: Option<LinkSource>) -> Self {
+        Self {
+            record: Rc::new(screened.record),
+            source: source.map(Rc::new),
+            decisions: Rc::new(screened.decisions),
+            audit: Rc::new(screened.audit),
+            notice: screened.notice,
+        }
     }
 }
 
@@ -113,6 +124,7 @@ impl PatientRecord {
     pub fn to_html(&self) -> String {
         let mut options = RenderOptions::new(today());
         options.source = self.source.as_ref().map(|s| s.summary());
+        options.withheld = self.notice;
         to_html(&build_chart(&self.record, &options))
     }
 
@@ -151,6 +163,43 @@ impl PatientRecord {
     #[wasm_bindgen(getter, js_name = bundleType)]
     pub fn bundle_type(&self) -> Option<String> {
         self.record.bundle_type.clone()
+    }
+
+    /// The consent decision on every resource of the record as received,
+    /// withheld ones included (for the host, never rendered): type, id,
+    /// `fullUrl`, `effect` (`permit` or `withhold`), `reason` and `rule`.
+    #[wasm_bindgen(unchecked_return_type = "ConsentDecision[]")]
+    pub fn decisions(&self) -> js_sys::Array {
+        self.decisions
+            .iter()
+            .map(|d| {
+                let o = js_sys::Object::new();
+                set(&o, "resourceType", d.resource_type.as_str().into());
+                if let Some(id) = &d.id {
+                    set(&o, "id", id.as_str().into());
+                }
+                if let Some(url) = &d.full_url {
+                    set(&o, "fullUrl", url.as_str().into());
+                }
+                set(&o, "effect", if d.permit { "permit" } else { "withhold" }.into());
+                set(&o, "reason", d.reason.name().into());
+                set(&o, "rule", d.rule.as_str().into());
+                JsValue::from(o)
+            })
+            .collect()
+    }
+
+    /// The audit trail of this viewing as a FHIR R4 `AuditEvent`: the viewer
+    /// (agent), purpose, time, and one entity per resource with its decision.
+    #[wasm_bindgen(js_name = auditEvent, unchecked_return_type = "FhirResource")]
+    pub fn audit_event(&self) -> JsValue {
+        to_plain_object(&self.audit)
+    }
+
+    /// How many resources were withheld from this viewer.
+    #[wasm_bindgen(getter, js_name = withheldCount)]
+    pub fn withheld_count(&self) -> usize {
+        self.record.withheld_count()
     }
 
     /// Where a record opened with `openLink` came from: the link's label, its

@@ -492,4 +492,54 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       }
     }
   });
+  // Consent: the viewer comes from the query string (or the selector).
+  test("a parent opens a 14-year-old's record: labelled and adolescent-restricted resources are nowhere in the page", { timeout: TEST_TIMEOUT }, async () => {
+    const link = links.records.find((r) => r.name === "Alex Rivera");
+    assert.ok(link, "the server offers the adolescent sample");
+    const bundle = JSON.parse(await readFile(new URL("alex-rivera.json", SAMPLES), "utf8"));
+    const patient = bundle.entry.find((e) => e.resource.resourceType === "Patient").resource;
+    const age = (Date.now() - Date.parse(patient.birthDate)) / (365.25 * 24 * 3600 * 1000);
+    assert.ok(age >= 12 && age < 18, `the sample patient is an adolescent (${age.toFixed(1)} years)`);
+    // What a parent may still see at that age, by the SDK's default policy; every text of the rest must be absent.
+    const visibleTypes = ["Patient", "Immunization", "AllergyIntolerance"];
+    const secrets = new Set();
+    const collect = (value, key) => {
+      if (typeof value === "string" && ["text", "display"].includes(key) && value.length > 3) secrets.add(value);
+      else if (Array.isArray(value)) value.forEach((v) => collect(v, key));
+      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (k !== "meta") collect(v, k);
+    };
+    for (const { resource } of bundle.entry) if (!visibleTypes.includes(resource.resourceType)) collect(resource, "");
+    assert.ok(secrets.size > 15, `texts to look for: ${[...secrets]}`);
+    const labelled = bundle.entry.filter((e) => e.resource.meta?.security?.length).length;
+    assert.ok(labelled >= 5, "the sample has labelled resources");
+
+    const url = new URL(link.url);
+    url.search = "?viewer=proxy&relationship=parent";
+    const { page, context, problems } = await newPage(320);
+    try {
+      await page.goto(url.href);
+      assert.equal(await settled(page), "ready", await errorText(page));
+      assert.equal(await page.locator("#viewer-select").inputValue(), "proxy:parent");
+      assert.ok((await page.locator("#chart .patient-name").textContent()).includes("Rivera"));
+      assert.equal(await page.locator("#chart section#immunizations tbody tr").count(), 3);
+      assert.equal(await page.locator("#chart section#allergies tbody tr").count(), 1);
+      assert.equal(await page.locator("#chart .withheld").textContent(), "Some items in this record are not shown to you.");
+      const html = await wholePage(page);
+      for (const secret of secrets) assert.ok(!html.includes(htmlText(secret)) && !html.includes(secret), `the page shows ${JSON.stringify(secret)}`);
+      await page.screenshot({ path: `${SCREENSHOTS}consent-parent-adolescent-320.png`, fullPage: true });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
+
+      // Control: the same record for the patient herself shows them.
+      await page.selectOption("#viewer-select", "patient");
+      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient");
+      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#problems"));
+      const own = await wholePage(page);
+      assert.ok(own.includes("Generalized anxiety disorder") && own.includes("Sertraline 50 mg tablet"), "the patient sees her whole record");
+      assert.equal(await page.locator("#chart .withheld").count(), 0);
+      assertClean(problems, "parent view");
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -13,6 +13,9 @@ import init, {
   type LinkOptions,
   type RecordSource,
   type CardVerification,
+  type ConsentPolicy,
+  type ConsentDecision,
+  type Viewer,
 } from "../../pkg/patient_portal_sdk.js";
 
 export async function open(url: string, key: string, host: Element): Promise<string | undefined> {
@@ -70,4 +73,15 @@ export async function openShared(text: string, passcode: string | undefined, jwk
   } finally {
     portal.free();
   }
+}
+
+export async function openAsProxy(url: string, key: string, consent: FhirResource): Promise<number> {
+  const policy: ConsentPolicy = { adolescentAge: 13, restrictedHiddenFrom: ["proxy"] };
+  const portal = new PatientPortal({ policy });
+  const viewer: Viewer = { role: "proxy", relationship: "parent", actor: "RelatedPerson/mom", at: new Date() };
+  const record = await portal.openUrl(url, key, { viewer, consents: [consent] });
+  const decisions: ConsentDecision[] = record.decisions();
+  const withheld = decisions.filter((d) => d.effect === "withhold").map((d) => `${d.reason}:${d.rule}`);
+  const audit: FhirResource = record.auditEvent();
+  return withheld.length + record.withheldCount + audit.resourceType.length;
 }

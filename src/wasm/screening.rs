@@ -1,0 +1,131 @@
+//! Consent options from JavaScript: the portal's `policy` and each open's
+//! `viewer` and `consents`, into the core's types.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::bad_input;
+use crate::consent::{Policy, Role, Viewer};
+
+pub(crate) fn member(options: &JsValue, name: &str) -> JsValue {
+    if options.is_object() {
+        js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+pub(crate) fn absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
+fn optional_string(options: &JsValue, name: &str, what: &str) -> Result<Option<String>, JsValue> {
+    let value = member(options, name);
+    if absent(&value) {
+        return Ok(None);
+    }
+    value.as_string().filter(|s| !s.trim().is_empty()).map(Some).ok_or_else(|| bad_input(&format!("{what} must be a non-empty string")))
+}
+
+fn string_list(options: &JsValue, name: &str) -> Result<Option<Vec<String>>, JsValue> {
+    let value = member(options, name);
+    if absent(&value) {
+        return Ok(None);
+    }
+    let array: &js_sys::Array = value.dyn_ref().ok_or_else(|| bad_input(&format!("policy.{name} must be an array of strings")))?;
+    array.iter().map(|v| v.as_string().ok_or_else(|| bad_input(&format!("policy.{name} must be an array of strings")))).collect::<Result<_, _>>().map(Some)
+}
+
+fn role_list(options: &JsValue, name: &str) -> Result<Option<Vec<Role>>, JsValue> {
+    string_list(options, name)?
+        .map(|l| l.iter().map(|r| Role::parse(r).ok_or_else(|| bad_input(&format!("policy.{name}: unknown role {r:?}")))).collect())
+        .transpose()
+}
+
+/// Seconds since 1970, by this device's clock.
+pub(crate) fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+/// `PortalOptions.policy` over the safe defaults.
+pub(crate) fn policy(options: &JsValue) -> Result<Policy, JsValue> {
+    let p = member(options, "policy");
+    let mut policy = Policy::default();
+    if absent(&p) {
+        return Ok(policy);
+    }
+    if !p.is_object() {
+        return Err(bad_input("policy must be an object"));
+    }
+    if let Some(l) = string_list(&p, "proxySensitive")? {
+        policy.proxy_sensitive = l;
+    }
+    if let Some(l) = string_list(&p, "clinicianSensitive")? {
+        policy.clinician_sensitive = l;
+    }
+    if let Some(l) = string_list(&p, "adolescentVisible")? {
+        policy.adolescent_visible = l;
+    }
+    if let Some(l) = role_list(&p, "restrictedHiddenFrom")? {
+        policy.restricted_hidden_from = l;
+    }
+    if let Some(l) = role_list(&p, "veryRestrictedHiddenFrom")? {
+        policy.very_restricted_hidden_from = l;
+    }
+    let age = member(&p, "adolescentAge");
+    if !absent(&age) {
+        match age.as_f64() {
+            Some(a) if a.is_finite() && (0.0..=150.0).contains(&a) => policy.adolescent_age = a as u32,
+            _ => return Err(bad_input("policy.adolescentAge must be a number of years")),
+        }
+    }
+    Ok(policy)
+}
+
+/// `OpenOptions.viewer`; the patient, now, when absent.
+pub(crate) fn viewer(options: &JsValue) -> Result<Viewer, JsValue> {
+    let v = member(options, "viewer");
+    if absent(&v) {
+        return Ok(Viewer::patient(now_seconds()));
+    }
+    if !v.is_object() {
+        return Err(bad_input("viewer must be an object with a role"));
+    }
+    let role = member(&v, "role").as_string().and_then(|r| Role::parse(&r)).ok_or_else(|| bad_input("viewer.role must be \"patient\", \"proxy\" or \"clinician\""))?;
+    let at = member(&v, "at");
+    let at = if absent(&at) {
+        now_seconds()
+    } else if let Some(date) = at.dyn_ref::<js_sys::Date>() {
+        let ms = date.get_time();
+        if !ms.is_finite() {
+            return Err(bad_input("viewer.at is an invalid Date"));
+        }
+        (ms / 1000.0).floor() as i64
+    } else if let Some(ms) = at.as_f64().filter(|m| m.is_finite()) {
+        (ms / 1000.0).floor() as i64
+    } else if let Some(text) = at.as_string() {
+        chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| bad_input("viewer.at must be a Date, milliseconds, or RFC 3339 text"))?.timestamp()
+    } else {
+        return Err(bad_input("viewer.at must be a Date, milliseconds, or RFC 3339 text"));
+    };
+    Ok(Viewer {
+        role,
+        relationship: optional_string(&v, "relationship", "viewer.relationship")?.map(|r| r.to_lowercase()),
+        actor: optional_string(&v, "actor", "viewer.actor")?,
+        purpose: optional_string(&v, "purpose", "viewer.purpose")?,
+        at,
+    })
+}
+
+/// `OpenOptions.consents`: Consent resources from the host.
+pub(crate) fn consents(options: &JsValue) -> Result<Vec<serde_json::Value>, JsValue> {
+    let c = member(options, "consents");
+    if absent(&c) {
+        return Ok(Vec::new());
+    }
+    if !js_sys::Array::is_array(&c) {
+        return Err(bad_input("consents must be an array of FHIR Consent resources"));
+    }
+    let text = js_sys::JSON::stringify(&c).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("consents must be JSON"))?;
+    serde_json::from_str(&text).map_err(|_| bad_input("consents must be an array of FHIR Consent resources"))
+}
