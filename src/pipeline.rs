@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fhir::{parse_record, Record};
 use crate::source::{fetch_jwe, FetchOptions, HttpClient};
-use crate::unseal::{unseal, ContentKey, Header, UnsealOptions};
+use crate::unseal::{unseal, unseal_async, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
 
 /// Limits for opening a record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,9 +58,13 @@ fn check_content_type(header: &Header) -> Result<(), Error> {
 pub fn open_jwe(jwe: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
     progress(Stage::Decrypt);
     let (header, plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(jwe, key, &options.unseal)?;
-    check_content_type(&header)?;
+    read(&header, &plaintext, progress)
+}
+
+fn read(header: &Header, plaintext: &[u8], progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
+    check_content_type(header)?;
     progress(Stage::Parse);
-    let record = parse_record(&plaintext)?;
+    let record = parse_record(plaintext)?;
     progress(Stage::Ready);
     Ok(record)
 }
@@ -73,7 +77,21 @@ pub async fn open_url<C: HttpClient>(
     options: &OpenOptions,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Record, Error> {
+    open_url_with(client, &RustCryptoCipher, url, key, options, progress).await
+}
+
+/// [`open_url`] with a chosen AES-GCM backend (WebCrypto in the browser).
+pub async fn open_url_with<C: HttpClient, A: AsyncCipher>(
+    client: &C,
+    cipher: &A,
+    url: &str,
+    key: &ContentKey,
+    options: &OpenOptions,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Record, Error> {
     progress(Stage::Fetch);
     let jwe = fetch_jwe(client, url, &options.fetch).await?;
-    open_jwe(&jwe, key, options, progress)
+    progress(Stage::Decrypt);
+    let (header, plaintext) = unseal_async(cipher, &jwe, key, &options.unseal).await?;
+    read(&header, &plaintext, progress)
 }

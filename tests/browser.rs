@@ -191,7 +191,7 @@ async fn smart_health_links_parse_and_refuse_before_any_request() {
     // Each of these is refused by the SDK itself: ehr.example.org does not
     // resolve here, so any request would have ended as a network error.
     let recipient = ("recipient", JsValue::from_str("Browser test"));
-    assert_eq!(link_error(viewer_url, &[recipient.clone()]).await.1, "passcodeRequired");
+    assert_eq!(link_error(viewer_url, std::slice::from_ref(&recipient)).await.1, "passcodeRequired");
     assert_eq!(link_error(viewer_url, &[]).await.1, "badInput");
     let mut payload = vector["decoded_payload"].clone();
     payload["exp"] = serde_json::json!(1_000_000_000);
@@ -199,4 +199,47 @@ async fn smart_health_links_parse_and_refuse_before_any_request() {
     let (name, code, message) = link_error(&format!("shlink:/{encoded}"), &[recipient]).await;
     assert_eq!((name.as_str(), code.as_str()), ("PatientPortalError", "expired"));
     assert!(!message.contains("rxTgYlOa"), "no key in the message");
+}
+
+const WYCHEPROOF_GCM: &str = include_str!("../../shared/data/wycheproof/aes_gcm_test.json");
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// The WebCrypto fast path and the portable backend, on every Wycheproof
+/// AES-GCM vector the JWE layer can meet (128- and 256-bit keys, 96-bit IV,
+/// 128-bit tag), in the same browser: same plaintext, same refusals.
+#[wasm_bindgen_test]
+async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
+    use patient_portal_sdk::unseal::{AeadFailure, ContentCipher, RustCryptoCipher};
+    use patient_portal_sdk::wasm::webcrypto::{subtle, webcrypto_decrypt};
+    let subtle = subtle().expect("crypto.subtle in the test page (a secure context)");
+    let doc: serde_json::Value = serde_json::from_str(WYCHEPROOF_GCM).unwrap();
+    let (mut valid, mut invalid) = (0, 0);
+    for group in doc["testGroups"].as_array().unwrap() {
+        if !(group["keySize"] == 256 || group["keySize"] == 128) || group["ivSize"] != 96 || group["tagSize"] != 128 {
+            continue;
+        }
+        for t in group["tests"].as_array().unwrap() {
+            let field = |name: &str| unhex(t[name].as_str().unwrap());
+            let key = ContentKey::from_bytes(&field("key")).unwrap();
+            let iv: [u8; 12] = field("iv").try_into().unwrap();
+            let tag: [u8; 16] = field("tag").try_into().unwrap();
+            let (aad, ct) = (field("aad"), field("ct"));
+            let web = webcrypto_decrypt(&subtle, &key, &iv, &aad, &ct, &tag).await;
+            let wasm = RustCryptoCipher.decrypt(&key, &iv, &aad, &ct, &tag);
+            let id = &t["tcId"];
+            if t["result"] == "invalid" {
+                assert_eq!((web, wasm), (Err(AeadFailure), Err(AeadFailure)), "tcId {id} must be refused by both");
+                invalid += 1;
+            } else {
+                let msg = field("msg");
+                assert_eq!(web.as_ref(), Ok(&msg), "tcId {id}: WebCrypto");
+                assert_eq!(wasm.as_ref(), Ok(&msg), "tcId {id}: wasm");
+                valid += 1;
+            }
+        }
+    }
+    assert_eq!((valid, invalid), (79, 54), "the 128- and 256-bit key, 96-bit IV subset");
 }

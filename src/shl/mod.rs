@@ -28,7 +28,7 @@ use crate::fhir::Record;
 use crate::pipeline::Stage;
 use crate::render::{SourceNote, SourceSummary, Trust};
 use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest};
-use crate::unseal::{unseal, UnsealOptions};
+use crate::unseal::{unseal_async, AsyncCipher, RustCryptoCipher, UnsealOptions};
 use resolve::{FHIR_JSON, HEALTH_CARD};
 
 /// Why a link did not resolve. Messages never include the passcode or key.
@@ -176,12 +176,17 @@ fn file_kind(manifest: Option<&str>, cty: Option<&str>, json: &Value) -> Result<
 
 /// Decrypts and reads resolved files into one record. Cards are decoded
 /// here; their signatures are checked by [`check_cards`].
-pub fn read_files(link: &Link, resolved: Resolved, unseal_options: &UnsealOptions) -> Result<(SharedRecord, Vec<Credential>), Error> {
+pub async fn read_files<A: AsyncCipher>(
+    cipher: &A,
+    link: &Link,
+    resolved: Resolved,
+    unseal_options: &UnsealOptions,
+) -> Result<(SharedRecord, Vec<Credential>), Error> {
     let mut record = Record::default();
     let mut files = Vec::new();
     let mut credentials = Vec::new();
     for file in resolved.files {
-        let (header, plaintext) = unseal(&file.jwe, &link.key, unseal_options)?;
+        let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options).await?;
         let json: Value = serde_json::from_slice(&plaintext).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
         let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &json)?;
         if kind == HEALTH_CARD {
@@ -263,10 +268,22 @@ pub async fn open_link<C: HttpClient>(
     now: i64,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<SharedRecord, Error> {
+    open_link_with(client, &RustCryptoCipher, link, options, now, progress).await
+}
+
+/// [`open_link`] with a chosen AES-GCM backend (WebCrypto in the browser).
+pub async fn open_link_with<C: HttpClient, A: AsyncCipher>(
+    client: &C,
+    cipher: &A,
+    link: &Link,
+    options: &LinkOptions,
+    now: i64,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<SharedRecord, Error> {
     progress(Stage::Fetch);
     let resolved = resolve(client, link, &options.resolve, now).await?;
     progress(Stage::Decrypt);
-    let (mut shared, credentials) = read_files(link, resolved, &options.unseal)?;
+    let (mut shared, credentials) = read_files(cipher, link, resolved, &options.unseal).await?;
     if !credentials.is_empty() {
         progress(Stage::Verify);
         check_cards(client, &mut shared, &credentials, &options.issuer_keys, &options.resolve.fetch).await;

@@ -25,6 +25,33 @@ pub trait ContentCipher {
     ) -> Result<Vec<u8>, AeadFailure>;
 }
 
+/// An AES-GCM backend that may finish later (WebCrypto's `crypto.subtle` is
+/// promise-based). Every [`ContentCipher`] is one that finishes at once.
+pub trait AsyncCipher {
+    /// As [`ContentCipher::decrypt`].
+    fn decrypt_async(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; 16],
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
+}
+
+impl<T: ContentCipher> AsyncCipher for T {
+    fn decrypt_async(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; 16],
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
+        std::future::ready(self.decrypt(key, iv, aad, ciphertext, tag))
+    }
+}
+
 /// The portable backend: RustCrypto's `aes-gcm`, constant-time, works in every
 /// JavaScript engine and natively.
 #[derive(Debug, Default, Clone, Copy)]

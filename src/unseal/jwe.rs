@@ -6,7 +6,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::inflate::{deflate, inflate};
-use super::{clip, ContentCipher, ContentKey, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
+use super::{clip, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
 
 /// The content-encryption algorithms accepted with `alg: "dir"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +154,35 @@ pub fn unseal(compact: &str, key: &ContentKey, options: &UnsealOptions) -> Resul
     unseal_with(&RustCryptoCipher, compact, key, options)
 }
 
+/// Parses `compact` and checks it against the key and the size limit.
+fn prepare<'a>(compact: &'a str, key: &ContentKey, options: &UnsealOptions) -> Result<ParsedJwe<'a>, UnsealError> {
+    let jwe = parse(compact)?;
+    jwe.check_key(key)?;
+    // Refuse obviously oversized input before spending time on it (without
+    // zip the plaintext is as long as the ciphertext).
+    if !jwe.header.deflated && jwe.ciphertext.len() > options.max_plaintext {
+        return Err(UnsealError::TooLarge { limit: options.max_plaintext });
+    }
+    Ok(jwe)
+}
+
+/// Decrypts a compact JWE with an asynchronous backend (WebCrypto in the
+/// browser); the same checks and limits as [`unseal_with`].
+pub async fn unseal_async<C: AsyncCipher>(
+    cipher: &C,
+    compact: &str,
+    key: &ContentKey,
+    options: &UnsealOptions,
+) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+    let jwe = prepare(compact, key, options)?;
+    let plaintext = cipher
+        .decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
+        .await
+        .map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
+    Ok((jwe.header, plaintext))
+}
+
 /// Decrypts a compact JWE with the given cipher backend.
 pub fn unseal_with(
     cipher: &dyn ContentCipher,
@@ -161,13 +190,7 @@ pub fn unseal_with(
     key: &ContentKey,
     options: &UnsealOptions,
 ) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
-    let jwe = parse(compact)?;
-    jwe.check_key(key)?;
-    // Refuse obviously oversized input before spending time on it (DEFLATE
-    // cannot shrink below ~1/1032, so a larger ciphertext cannot fit either way).
-    if !jwe.header.deflated && jwe.ciphertext.len() > options.max_plaintext {
-        return Err(UnsealError::TooLarge { limit: options.max_plaintext });
-    }
+    let jwe = prepare(compact, key, options)?;
     let plaintext = cipher
         .decrypt(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
         .map_err(|_| UnsealError::Decrypt)?;

@@ -12,8 +12,8 @@ mod inflate;
 mod jwe;
 mod key;
 
-pub use cipher::{AeadFailure, ContentCipher, RustCryptoCipher};
-pub use jwe::{parse, seal, unseal, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
+pub use cipher::{AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
+pub use jwe::{parse, seal, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
 pub use key::ContentKey;
 
 pub(crate) use inflate::inflate;

@@ -6,6 +6,7 @@ mod http;
 mod portal;
 mod record;
 mod screening;
+pub mod webcrypto;
 
 pub use portal::{parse_link_info, LinkOptionsArg, Portal};
 pub use record::PatientRecord;
@@ -53,6 +54,8 @@ export interface PortalOptions {
   retries?: number;
   /** What each kind of viewer may see; every field has a safe default. */
   policy?: ConsentPolicy;
+  /** AES-GCM backend for openUrl/openLink: "auto" (WebCrypto where available, default) or "wasm". */
+  crypto?: "auto" | "wasm";
 }
 
 /** Who is viewing. */

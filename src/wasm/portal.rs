@@ -11,7 +11,8 @@ use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
 use super::{bad_input, to_js_error};
 use crate::consent::{screen, Policy, Viewer};
-use crate::pipeline::{open_jwe, open_url, OpenOptions, Stage};
+use super::webcrypto::{Backend, PlatformCipher};
+use crate::pipeline::{open_jwe, open_url_with, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
 
@@ -94,6 +95,7 @@ pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer
 pub struct Portal {
     options: Rc<OpenOptions>,
     policy: Rc<Policy>,
+    cipher: PlatformCipher,
 }
 
 /// Who is viewing, and the host's Consents, from one open's options.
@@ -163,17 +165,34 @@ impl Portal {
         let mut open = OpenOptions::default();
         let options = options.map(JsValue::from).filter(|o| o.is_object());
         let policy = screening::policy(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
-        if let Some(options) = options {
-            if let Some(max) = number_option(&options, "maxRecordBytes")? {
+        if let Some(options) = &options {
+            if let Some(max) = number_option(options, "maxRecordBytes")? {
                 let max = max.min(usize::MAX as f64) as usize;
                 open.unseal.max_plaintext = max;
                 open.fetch.max_bytes = max;
             }
-            if let Some(retries) = number_option(&options, "retries")? {
+            if let Some(retries) = number_option(options, "retries")? {
                 open.fetch.retries = retries.min(10.0) as u32;
             }
         }
-        Ok(Portal { options: Rc::new(open), policy: Rc::new(policy) })
+        let backend = match options.as_ref().map(|o| member(o, "crypto")).filter(|c| !absent(c)) {
+            None => Backend::Auto,
+            Some(c) => match c.as_string().as_deref() {
+                Some("auto") => Backend::Auto,
+                Some("wasm") => Backend::Wasm,
+                _ => return Err(bad_input("option crypto must be \"auto\" or \"wasm\"")),
+            },
+        };
+        Ok(Portal { options: Rc::new(open), policy: Rc::new(policy), cipher: PlatformCipher { backend } })
+    }
+
+    /// The AES-GCM backend `openUrl` and `openLink` decrypt with:
+    /// `"webcrypto"` (hardware AES through `crypto.subtle`) or `"wasm"`
+    /// (portable; used where `crypto.subtle` is missing, or with
+    /// `crypto: "wasm"`). `openJwe` is synchronous and always uses `"wasm"`.
+    #[wasm_bindgen(getter, js_name = cryptoBackend)]
+    pub fn crypto_backend(&self) -> String {
+        self.cipher.effective().to_string()
     }
 
     /// Decrypts and reads a record given as a compact JWE string.
@@ -205,10 +224,10 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
-        let (open, policy) = (Rc::clone(&self.options), Rc::clone(&self.policy));
+        let (open, policy, cipher) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher);
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, audience, mut progress) = prepared?;
-            let record = open_url(&BrowserHttp, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
+            let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
             Ok(audience.record(record, None, &policy).into())
         })
     }
@@ -226,10 +245,10 @@ impl Portal {
             let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
             Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?))
         })();
-        let policy = Rc::clone(&self.policy);
+        let (policy, cipher) = (Rc::clone(&self.policy), self.cipher);
         wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress) = prepared?;
-            let shared = shl::open_link(&BrowserHttp, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
+            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
             Ok(audience.record(shared.record, Some(shared.source), &policy).into())
         })
     }

@@ -368,6 +368,22 @@ describe("openUrl against a loopback HTTP server", () => {
     }
   });
 
+  test("WebCrypto and WebAssembly backends open the same record and refuse the same tampering", async () => {
+    const fast = new PatientPortal();
+    const portable = new PatientPortal({ crypto: "wasm" });
+    assert.equal(fast.cryptoBackend, "webcrypto", "Node 20 has crypto.subtle");
+    assert.equal(portable.cryptoBackend, "wasm");
+    const a = await fast.openUrl(`${base}/ok.jwe`, base64url.encode(key));
+    const b = await portable.openUrl(`${base}/big.jwe`, key);
+    assert.deepStrictEqual(a.resources(), bundle.entry.map((e) => e.resource));
+    assert.deepStrictEqual(b.resources(), a.resources());
+    const wrong = newKey();
+    for (const portal of [fast, portable]) {
+      await expectError(() => portal.openUrl(`${base}/ok.jwe`, wrong), "decrypt");
+    }
+    assert.throws(() => new PatientPortal({ crypto: "fast" }), (e) => e.code === "badInput");
+  });
+
   test("404 → httpStatus with status 404, not retried", async () => {
     const portal = new PatientPortal();
     await expectError(() => portal.openUrl(`${base}/missing.jwe`, key), "httpStatus", { status: 404 });
