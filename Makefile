@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: demo test pkg tools tools-browser test-native test-browser test-js clean
+.PHONY: demo test bench pkg tools tools-browser test-native test-browser test-js clean
 
 ## Build the SDK into pkg/, start the development backend, print the demo URLs.
 demo: pkg
@@ -12,6 +12,12 @@ demo: pkg
 ## Every test: native, wasm-bindgen-test in headless Chromium, the built npm
 ## package from Node, and the end-to-end browser test of the demo.
 test: tools-browser test-native pkg test-browser test-js
+
+## The SDK against a JavaScript peer (jose + JSON.parse + a table) in headless
+## Chromium, per stage, over loopback; writes bench/results.md and bench/results.json.
+bench: tools-browser pkg
+	cd bench && npm ci --no-audit --no-fund
+	cd bench && node run.mjs
 
 tools:
 	scripts/ensure-tools.sh
@@ -37,4 +43,4 @@ test-js:
 	cd tests/js && node --test --test-reporter=spec --test-reporter-destination=stdout
 
 clean:
-	rm -rf pkg target tools/node_modules tests/js/node_modules
+	rm -rf pkg target tools/node_modules tests/js/node_modules bench/node_modules

@@ -637,7 +637,7 @@ fn withheld_references_are_not_followed_into_the_chart() {
     assert!(html.contains("Some items in this record are not shown to you."));
     assert_eq!(screened.notice.unwrap().count, None);
     // The audit event lists every resource with its decision.
-    let audit = &screened.audit;
+    let audit = &screened.audit();
     assert_eq!(audit["resourceType"], "AuditEvent");
     assert_eq!(audit["entity"].as_array().unwrap().len(), 12);
     let hiv_entity = audit["entity"].as_array().unwrap().iter().find(|e| e["what"]["reference"] == "Observation/hiv").unwrap();

@@ -4,15 +4,13 @@
 
 use serde_json::{json, Value};
 
-use super::{Decision, Role, Viewer};
-use crate::fhir::Record;
+use super::{DecisionReport, Role, Viewer};
 
-fn entity(record: &Record, decision: &Decision) -> Value {
-    let entry = &record.entries[decision.entry];
-    let what = match (&entry.id, &entry.full_url) {
-        (Some(id), _) => json!({ "reference": format!("{}/{id}", entry.resource_type) }),
+fn entity(index: usize, decision: &DecisionReport) -> Value {
+    let what = match (&decision.id, &decision.full_url) {
+        (Some(id), _) => json!({ "reference": format!("{}/{id}", decision.resource_type) }),
         (None, Some(url)) => json!({ "reference": url }),
-        (None, None) => json!({ "display": format!("{} (entry {})", entry.resource_type, decision.entry) }),
+        (None, None) => json!({ "display": format!("{} (entry {index})", decision.resource_type) }),
     };
     let labels: Vec<Value> = decision.labels.iter().map(|l| json!({ "system": l.system, "code": l.code })).collect();
     let mut entity = json!({
@@ -30,9 +28,9 @@ fn entity(record: &Record, decision: &Decision) -> Value {
     entity
 }
 
-/// The `AuditEvent` for showing `record` (the record as received, before
-/// filtering) to `viewer` with `decisions`.
-pub fn audit_event(record: &Record, viewer: &Viewer, decisions: &[Decision]) -> Value {
+/// The `AuditEvent` for showing a record to `viewer` with `decisions` (one
+/// per resource of the record as received).
+pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
     let recorded = chrono::DateTime::from_timestamp(viewer.at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let role = match viewer.role {
         Role::Patient => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "SELF", "display": "self" }),
@@ -59,7 +57,7 @@ pub fn audit_event(record: &Record, viewer: &Viewer, decisions: &[Decision]) -> 
             "observer": { "display": "Patient Portal SDK" },
             "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }]
         },
-        "entity": decisions.iter().map(|d| entity(record, d)).collect::<Vec<_>>()
+        "entity": decisions.iter().enumerate().map(|(i, d)| entity(i, d)).collect::<Vec<_>>()
     });
     if let Some(purpose) = &viewer.purpose {
         event["purposeOfEvent"] = json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose }] }]);

@@ -142,24 +142,50 @@ fn span_of(text: Option<&Value>) -> Option<(i64, i64)> {
     DateTime::parse(text?.as_str()?).span()
 }
 
+fn inline_labels(value: &Value, out: &mut Vec<Code>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(extensions)) = map.get("extension") {
+                out.extend(extensions.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(INLINE_LABEL)).filter_map(|e| e.get("valueCoding").and_then(Code::from_coding)));
+            }
+            map.values().for_each(|v| inline_labels(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| inline_labels(v, out)),
+        _ => {}
+    }
+}
+
+/// The security labels alone (as in [`Facts::labels`]), without the rest of
+/// the facts: what an audit record needs when no rule has to be evaluated.
+pub fn labels(resource: &Value) -> Vec<Code> {
+    let mut labels = Vec::new();
+    resource_labels(resource, &mut labels);
+    inline_labels(resource, &mut labels);
+    labels
+}
+
+fn resource_labels(resource: &Value, labels: &mut Vec<Code>) {
+    for label in resource.get("meta").and_then(|m| m.get("security")).and_then(Value::as_array).into_iter().flatten() {
+        labels.extend(Code::from_coding(label));
+    }
+    for concept in resource.get("securityLabel").and_then(Value::as_array).into_iter().flatten() {
+        for coding in concept.get("coding").and_then(Value::as_array).into_iter().flatten() {
+            labels.extend(Code::from_coding(coding));
+        }
+    }
+    if resource.get("resourceType").and_then(Value::as_str) == Some("Composition") {
+        if let Some(code) = resource.get("confidentiality").and_then(Value::as_str) {
+            labels.push(Code { system: CONFIDENTIALITY.to_string(), code: code.to_string() });
+        }
+    }
+}
+
 /// Reads the facts of one resource.
 pub fn facts(resource: &Value) -> Facts {
     let mut facts = Facts::default();
     collect(resource, &mut facts);
     let meta = resource.get("meta");
-    for label in meta.and_then(|m| m.get("security")).and_then(Value::as_array).into_iter().flatten() {
-        facts.labels.extend(Code::from_coding(label));
-    }
-    for concept in resource.get("securityLabel").and_then(Value::as_array).into_iter().flatten() {
-        for coding in concept.get("coding").and_then(Value::as_array).into_iter().flatten() {
-            facts.labels.extend(Code::from_coding(coding));
-        }
-    }
-    if resource.get("resourceType").and_then(Value::as_str) == Some("Composition") {
-        if let Some(code) = resource.get("confidentiality").and_then(Value::as_str) {
-            facts.labels.push(Code { system: CONFIDENTIALITY.to_string(), code: code.to_string() });
-        }
-    }
+    resource_labels(resource, &mut facts.labels);
     facts.confidentiality = facts
         .labels
         .iter()

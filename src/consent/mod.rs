@@ -186,13 +186,13 @@ fn keys(full_url: Option<&str>, resource_type: &str, id: Option<&str>) -> Vec<St
 /// Decides every entry of `record` for `viewer`. Consents are those in the
 /// record plus `host_consents`.
 pub fn decide(record: &Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Vec<Decision> {
-    let facts: Vec<Facts> = record.entries.iter().map(|e| labels::facts(&e.raw)).collect();
-    let label_list = |i: usize| facts[i].labels.clone();
     if viewer.role == Role::Patient {
-        return (0..record.entries.len())
-            .map(|i| Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: label_list(i) })
+        return (record.entries.iter().enumerate())
+            .map(|(i, e)| Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: labels::labels(&e.raw) })
             .collect();
     }
+    let facts: Vec<Facts> = record.entries.iter().map(|e| labels::facts(&e.raw)).collect();
+    let label_list = |i: usize| facts[i].labels.clone();
 
     let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
     let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
@@ -299,32 +299,40 @@ pub struct DecisionReport {
     pub permit: bool,
     pub reason: Reason,
     pub rule: String,
+    pub labels: Vec<labels::Code>,
 }
 
 /// A record screened for one viewer: what may be shown, every decision,
-/// the audit event, and the chart's notice.
+/// and the chart's notice.
 #[derive(Debug, Clone)]
 pub struct Screened {
     /// Only the permitted resources.
     pub record: Record,
     pub decisions: Vec<DecisionReport>,
-    pub audit: Value,
+    pub viewer: Viewer,
     pub notice: Option<crate::render::WithheldNotice>,
 }
 
-/// Decides, audits and filters in one step.
+impl Screened {
+    /// The audit trail of this viewing (built on request).
+    pub fn audit(&self) -> Value {
+        audit_event(&self.viewer, &self.decisions)
+    }
+}
+
+/// Decides and filters in one step.
 pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Screened {
     let decisions = decide(&record, viewer, policy, host_consents);
-    let audit = audit_event(&record, viewer, &decisions);
+    let permitted: Vec<bool> = decisions.iter().map(|d| d.permit).collect();
     let reports = decisions
-        .iter()
+        .into_iter()
         .map(|d| {
             let e = &record.entries[d.entry];
-            DecisionReport { resource_type: e.resource_type.clone(), id: e.id.clone(), full_url: e.full_url.clone(), permit: d.permit, reason: d.reason.clone(), rule: d.rule.clone() }
+            DecisionReport { resource_type: e.resource_type.clone(), id: e.id.clone(), full_url: e.full_url.clone(), permit: d.permit, reason: d.reason, rule: d.rule, labels: d.labels }
         })
         .collect();
-    let record = apply(record, &decisions);
+    let record = record.retain(&permitted);
     let withheld = record.withheld_count();
     let notice = (withheld > 0).then_some(crate::render::WithheldNotice { count: (viewer.role != Role::Proxy).then_some(withheld) });
-    Screened { record, decisions: reports, audit, notice }
+    Screened { record, decisions: reports, viewer: viewer.clone(), notice }
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 
 use super::bad_input;
-use crate::consent::{DecisionReport, Screened};
+use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
 use crate::fhir::{Record, Resource};
 use crate::render::{build_chart, to_html, RenderOptions};
 use crate::shl::{LinkSource, Unverified, Verification};
@@ -20,7 +20,7 @@ pub struct PatientRecord {
     record: Rc<Record>,
     source: Option<Rc<LinkSource>>,
     decisions: Rc<Vec<DecisionReport>>,
-    audit: Rc<serde_json::Value>,
+    viewer: Viewer,
     notice: Option<crate::render::WithheldNotice>,
 }
 
@@ -30,7 +30,7 @@ impl PatientRecord {
             record: Rc::new(screened.record),
             source: source.map(Rc::new),
             decisions: Rc::new(screened.decisions),
-            audit: Rc::new(screened.audit),
+            viewer: screened.viewer,
             notice: screened.notice,
         }
     }
@@ -193,7 +193,7 @@ impl PatientRecord {
     /// (agent), purpose, time, and one entity per resource with its decision.
     #[wasm_bindgen(js_name = auditEvent, unchecked_return_type = "FhirResource")]
     pub fn audit_event(&self) -> JsValue {
-        to_plain_object(&self.audit)
+        to_plain_object(&audit_event(&self.viewer, &self.decisions))
     }
 
     /// How many resources were withheld from this viewer.
