@@ -69,7 +69,8 @@ window.benchRun = async function benchRun(url, keyText, which) {
       consent: marks.opened - marks.ready,
       render: marks.rendered - marks.opened,
     };
-    return finish(out, t0, marks.rendered, resources, firstTask, marks.parse);
+    const windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.ready], consent: [marks.ready, marks.opened], render: [marks.opened, marks.rendered] };
+    return finish(out, t0, marks.rendered, resources, firstTask, marks.parse, windows);
   }
   // The peer.
   const response = await fetch(url);
@@ -88,7 +89,7 @@ window.benchRun = async function benchRun(url, keyText, which) {
   return finish(out, t0, marks.rendered, resources, firstTask, marks.parse);
 };
 
-function finish(stages, t0, end, resources, firstTask, plaintextAt) {
+function finish(stages, t0, end, resources, firstTask, plaintextAt, windows = {}) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -100,6 +101,8 @@ function finish(stages, t0, end, resources, firstTask, plaintextAt) {
         resources,
         longTasks: tasks.length,
         longestTask: tasks.reduce((m, t) => Math.max(m, t.duration), 0),
+        // The stage each long task started in.
+        longTaskStages: tasks.map((t) => `${Object.entries(windows).find(([, [a, b]]) => t.start >= a - 1 && t.start < b)?.[0] ?? "?"} ${Math.round(t.duration)}ms`),
         wasmMemory: wasm.memory.buffer.byteLength,
         jsHeap: performance.memory?.usedJSHeapSize ?? null,
       });

@@ -126,6 +126,7 @@ try {
         decryptMBps: round(record.jweBytes / 1e6 / (median(s.map((x) => x.stages.decrypt)) / 1000)),
         longestTask: round(Math.max(...s.map((x) => x.longestTask))),
         longTasks: Math.max(...s.map((x) => x.longTasks)),
+        longTaskStages: s.find((x) => x.longestTask === Math.max(...s.map((y) => y.longestTask)))?.longTaskStages ?? [],
         jsHeapMB: round(heap[side] / 1e6),
         wasmMemoryMB: side === "peer" ? 0 : round(Math.max(...s.map((x) => x.wasmMemory)) / 1e6),
       };

@@ -4,8 +4,8 @@
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::fhir::{parse_record, Record};
-use crate::source::{fetch_jwe, FetchOptions, HttpClient};
+use crate::fhir::{parse_record, parse_record_paced, Record};
+use crate::source::{fetch_jwe, FetchOptions, HttpClient, Pacer};
 use crate::unseal::{unseal, unseal_async, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
 
 /// Limits for opening a record.
@@ -91,7 +91,14 @@ pub async fn open_url_with<C: HttpClient, A: AsyncCipher>(
 ) -> Result<Record, Error> {
     progress(Stage::Fetch);
     let jwe = fetch_jwe(client, url, &options.fetch).await?;
+    Pacer::new(client).pause().await;
     progress(Stage::Decrypt);
     let (header, plaintext) = unseal_async(cipher, &jwe, key, &options.unseal).await?;
-    read(&header, &plaintext, progress)
+    drop(jwe);
+    check_content_type(&header)?;
+    Pacer::new(client).pause().await;
+    progress(Stage::Parse);
+    let record = parse_record_paced(&plaintext, client).await?;
+    progress(Stage::Ready);
+    Ok(record)
 }

@@ -56,8 +56,47 @@ pub trait HttpClient {
     /// exceeds `max_bytes`. Redirects are followed by the transport.
     fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> impl Future<Output = Result<HttpResponse, SourceError>>;
 
-    /// Waits before a retry.
+    /// Waits before a retry; `sleep(0)` gives the event loop a turn.
     fn sleep(&self, millis: u32) -> impl Future<Output = ()>;
+
+    /// A monotonic clock in milliseconds, for work that yields to the event
+    /// loop every few milliseconds (`None`: never yield, as natively).
+    fn now_ms(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Splits long work into slices of about `SLICE_MS`, giving the event loop
+/// a turn between them so the page stays responsive.
+pub(crate) struct Pacer<'a, C: HttpClient> {
+    client: &'a C,
+    slice_start: Option<f64>,
+}
+
+/// The longest stretch of work between two turns of the event loop.
+pub const SLICE_MS: f64 = 12.0;
+
+impl<'a, C: HttpClient> Pacer<'a, C> {
+    pub(crate) fn new(client: &'a C) -> Self {
+        Self { client, slice_start: client.now_ms() }
+    }
+
+    /// Yields if the current slice has run long enough.
+    pub(crate) async fn tick(&mut self) {
+        if let (Some(start), Some(now)) = (self.slice_start, self.client.now_ms()) {
+            if now - start >= SLICE_MS {
+                self.pause().await;
+            }
+        }
+    }
+
+    /// Yields now.
+    pub(crate) async fn pause(&mut self) {
+        if self.slice_start.is_some() {
+            self.client.sleep(0).await;
+            self.slice_start = self.client.now_ms();
+        }
+    }
 }
 
 /// Limits and retry policy for fetching.
@@ -115,6 +154,7 @@ pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOpti
     if !(200..300).contains(&response.status) {
         return Err(SourceError::Status { status: response.status });
     }
+    Pacer::new(client).pause().await;
     jwe_text(response.body)
 }
 

@@ -142,3 +142,46 @@ fn broken_fhir_gets_typed_errors_or_is_kept_as_invalid() {
     let err = parse_record(b"{\"resourceType\": \"Patient\", \"secret\": \"Jane Doe HIV+\" ").unwrap_err();
     assert!(!err.to_string().contains("Jane"));
 }
+
+/// A transport whose clock runs 20 ms per reading, so paced reading yields
+/// after every entry; it counts the yields.
+struct FastClock {
+    now: std::cell::Cell<f64>,
+    pauses: std::cell::Cell<usize>,
+}
+
+impl patient_portal_sdk::source::HttpClient for FastClock {
+    async fn send(&self, _: patient_portal_sdk::source::HttpRequest<'_>, _: usize) -> Result<patient_portal_sdk::source::HttpResponse, patient_portal_sdk::source::SourceError> {
+        unreachable!("no requests")
+    }
+    async fn sleep(&self, _millis: u32) {
+        self.pauses.set(self.pauses.get() + 1);
+    }
+    fn now_ms(&self) -> Option<f64> {
+        self.now.set(self.now.get() + 20.0);
+        Some(self.now.get())
+    }
+}
+
+/// Reading a Bundle entry by entry, with the event loop given turns, gives
+/// exactly what reading it whole gives, errors included.
+#[test]
+fn paced_reading_equals_whole_reading() {
+    use patient_portal_sdk::fhir::parse_record_paced;
+    for path in files_in("fhir/synthea").iter().take(2).chain(files_in("fhir/hl7-r4/consent").iter().take(1)) {
+        let bytes = std::fs::read(path).unwrap();
+        let clock = FastClock { now: 0.0.into(), pauses: 0.into() };
+        let paced = pollster::block_on(parse_record_paced(&bytes, &clock)).unwrap();
+        let whole = parse_record(&bytes).unwrap();
+        assert_eq!(paced.entries.len(), whole.entries.len());
+        assert!(paced.entries.iter().zip(&whole.entries).all(|(a, b)| a.raw == b.raw && a.full_url == b.full_url && a.resource == b.resource), "{}", path.display());
+        assert_eq!(paced.bundle_type, whole.bundle_type);
+        if whole.entries.len() > 1 {
+            assert!(clock.pauses.get() >= whole.entries.len() - 1, "{} yields for {} entries", clock.pauses.get(), whole.entries.len());
+        }
+    }
+    for broken in [&b"{\"resourceType\":\"Bundle\",\"entry\":{}}"[..], b"{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"id\":1}}]}", b"[1,", b"{\"a\":1}"] {
+        let clock = FastClock { now: 0.0.into(), pauses: 0.into() };
+        assert_eq!(pollster::block_on(parse_record_paced(broken, &clock)).map(|r| r.entries.len()), parse_record(broken).map(|r| r.entries.len()));
+    }
+}

@@ -183,73 +183,92 @@ fn keys(full_url: Option<&str>, resource_type: &str, id: Option<&str>) -> Vec<St
     keys
 }
 
+/// Decides entries one at a time (so long records can be decided in slices).
+pub struct Decider<'a> {
+    record: &'a Record,
+    viewer: &'a Viewer,
+    policy: &'a Policy,
+    patient_keys: Vec<String>,
+    age: Option<u32>,
+    consents: Vec<(&'a Value, bool)>,
+    by_key: HashMap<String, usize>,
+}
+
+impl<'a> Decider<'a> {
+    /// Prepares to decide `record` for `viewer`. Consents are those in the
+    /// record plus `host_consents`.
+    pub fn new(record: &'a Record, viewer: &'a Viewer, policy: &'a Policy, host_consents: &'a [Value]) -> Self {
+        let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
+        let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
+        let birth = patient.and_then(|p| p.raw.get("birthDate")).and_then(Value::as_str).and_then(|b| DateTime::parse(b).start_date());
+        let today = chrono::DateTime::from_timestamp(viewer.at, 0).map(|d| d.date_naive());
+        let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
+        let mut decider = Decider { record, viewer, policy, patient_keys, age, consents: Vec::new(), by_key: HashMap::new() };
+        if viewer.role == Role::Patient {
+            return decider;
+        }
+        decider.consents = record
+            .entries
+            .iter()
+            .filter(|e| e.resource_type == "Consent")
+            .map(|e| &e.raw)
+            .chain(host_consents.iter().filter(|c| c.get("resourceType").and_then(Value::as_str) == Some("Consent")))
+            .filter_map(|c| match in_force(c, &decider.patient_keys) {
+                InForce::Yes => Some((c, true)),
+                InForce::No => None,
+                InForce::PatientUnconfirmed => Some((c, false)),
+            })
+            .collect();
+        // Entries by their keys (for `data.meaning = related`).
+        for (i, e) in record.entries.iter().enumerate() {
+            for k in keys(e.full_url.as_deref(), &e.resource_type, e.id.as_deref()) {
+                decider.by_key.entry(reference_key(&k)).or_insert(i);
+                decider.by_key.entry(k).or_insert(i);
+            }
+        }
+        decider
+    }
+
+    /// The decision on entry `i`.
+    pub fn decide_one(&self, i: usize) -> Decision {
+        let entry = &self.record.entries[i];
+        let viewer = self.viewer;
+        if viewer.role == Role::Patient {
+            return Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: labels::labels(&entry.raw) };
+        }
+        let facts = labels::facts(&entry.raw);
+        let references_of = |key: &str| {
+            let j = self.by_key.get(key).or_else(|| self.by_key.get(&reference_key(key)))?;
+            Some(labels::facts(&self.record.entries[*j].raw).references)
+        };
+        let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
+        let ctx = Context { patient_keys: &self.patient_keys, resource_keys: &resource_keys, resource_type: &entry.resource_type, facts: &facts, references_of: &references_of };
+        let verdicts: Vec<rules::Verdict> = self.consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
+        let deny = verdicts.iter().find(|v| v.effect != Effect::Permit);
+        let permit = verdicts.iter().filter(|v| v.effect == Effect::Permit).max_by_key(|v| v.names_viewer);
+        let decision = |permit: bool, reason: Reason, rule: String| Decision { entry: i, permit, reason, rule, labels: facts.labels.clone() };
+        if let Some(d) = deny {
+            let reason = if d.uncertain { Reason::Unevaluable } else { Reason::ConsentDeny };
+            return decision(false, reason, d.rule.clone());
+        }
+        if let Some((reason, rule)) = restriction(viewer, self.policy, &entry.resource_type, &facts, self.age) {
+            return match permit.filter(|p| p.names_viewer && reason != Reason::ConsentResource) {
+                Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
+                None => decision(false, reason, rule),
+            };
+        }
+        match permit {
+            Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
+            None => decision(true, Reason::Default, format!("default: {}", viewer.role.name())),
+        }
+    }
+}
+
 /// Decides every entry of `record` for `viewer`. Consents are those in the
 /// record plus `host_consents`.
 pub fn decide(record: &Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Vec<Decision> {
-    if viewer.role == Role::Patient {
-        return (record.entries.iter().enumerate())
-            .map(|(i, e)| Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: labels::labels(&e.raw) })
-            .collect();
-    }
-    let facts: Vec<Facts> = record.entries.iter().map(|e| labels::facts(&e.raw)).collect();
-    let label_list = |i: usize| facts[i].labels.clone();
-
-    let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
-    let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
-    let birth = patient.and_then(|p| p.raw.get("birthDate")).and_then(Value::as_str).and_then(|b| DateTime::parse(b).start_date());
-    let today = chrono::DateTime::from_timestamp(viewer.at, 0).map(|d| d.date_naive());
-    let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
-
-    let consents: Vec<(&Value, bool)> = record
-        .entries
-        .iter()
-        .filter(|e| e.resource_type == "Consent")
-        .map(|e| &e.raw)
-        .chain(host_consents.iter().filter(|c| c.get("resourceType").and_then(Value::as_str) == Some("Consent")))
-        .filter_map(|c| match in_force(c, &patient_keys) {
-            InForce::Yes => Some((c, true)),
-            InForce::No => None,
-            InForce::PatientUnconfirmed => Some((c, false)),
-        })
-        .collect();
-
-    // References each entry makes, by its keys (for `data.meaning = related`).
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    for (i, e) in record.entries.iter().enumerate() {
-        for k in keys(e.full_url.as_deref(), &e.resource_type, e.id.as_deref()) {
-            by_key.entry(reference_key(&k)).or_insert(i);
-            by_key.entry(k).or_insert(i);
-        }
-    }
-    let references_of = |key: &str| by_key.get(key).or_else(|| by_key.get(&reference_key(key))).map(|&i| facts[i].references.clone());
-
-    record
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
-            let ctx = Context { patient_keys: &patient_keys, resource_keys: &resource_keys, resource_type: &entry.resource_type, facts: &facts[i], references_of: &references_of };
-            let verdicts: Vec<rules::Verdict> = consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
-            let deny = verdicts.iter().find(|v| v.effect != Effect::Permit);
-            let permit = verdicts.iter().filter(|v| v.effect == Effect::Permit).max_by_key(|v| v.names_viewer);
-            let decision = |permit: bool, reason: Reason, rule: String| Decision { entry: i, permit, reason, rule, labels: label_list(i) };
-            if let Some(d) = deny {
-                let reason = if d.uncertain { Reason::Unevaluable } else { Reason::ConsentDeny };
-                return decision(false, reason, d.rule.clone());
-            }
-            if let Some((reason, rule)) = restriction(viewer, policy, &entry.resource_type, &facts[i], age) {
-                return match permit.filter(|p| p.names_viewer && reason != Reason::ConsentResource) {
-                    Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
-                    None => decision(false, reason, rule),
-                };
-            }
-            match permit {
-                Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
-                None => decision(true, Reason::Default, format!("default: {}", viewer.role.name())),
-            }
-        })
-        .collect()
+    let decider = Decider::new(record, viewer, policy, host_consents);
+    (0..record.entries.len()).map(|i| decider.decide_one(i)).collect()
 }
 
 /// The policy's restriction on this resource for this viewer, if any.
@@ -323,6 +342,24 @@ impl Screened {
 /// Decides and filters in one step.
 pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Screened {
     let decisions = decide(&record, viewer, policy, host_consents);
+    finish(record, viewer, decisions)
+}
+
+/// [`screen`], giving the event loop a turn every few milliseconds.
+pub async fn screen_paced<C: crate::source::HttpClient>(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value], client: &C) -> Screened {
+    let mut decisions = Vec::with_capacity(record.entries.len());
+    {
+        let decider = Decider::new(&record, viewer, policy, host_consents);
+        let mut pacer = crate::source::Pacer::new(client);
+        for i in 0..record.entries.len() {
+            decisions.push(decider.decide_one(i));
+            pacer.tick().await;
+        }
+    }
+    finish(record, viewer, decisions)
+}
+
+fn finish(record: Record, viewer: &Viewer, decisions: Vec<Decision>) -> Screened {
     let permitted: Vec<bool> = decisions.iter().map(|d| d.permit).collect();
     let reports = decisions
         .into_iter()

@@ -8,7 +8,7 @@ mod resources;
 mod types;
 
 pub use date::{age_in_years, DateTime};
-pub use record::{parse_record, Entry, ParseError, Record};
+pub use record::{parse_record, parse_record_paced, Entry, ParseError, Record};
 pub use resources::*;
 pub use types::*;
 

@@ -168,6 +168,62 @@ impl Record {
     }
 }
 
+/// The parts of a Bundle that matter here, with entries left as raw JSON
+/// text so they can be read one at a time.
+#[derive(serde::Deserialize)]
+struct Shell<'a> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    entry: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+fn json_error(e: serde_json::Error) -> ParseError {
+    ParseError::Json { line: e.line(), column: e.column() }
+}
+
+impl Record {
+    /// Like [`Record::merge_json`] (or, with `dedupe` false, like
+    /// [`parse_record`]) from bytes, reading a Bundle's entries one at a time
+    /// and giving the event loop a turn every few milliseconds.
+    pub(crate) async fn add_bytes_paced<C: crate::source::HttpClient>(&mut self, bytes: &[u8], dedupe: bool, client: &C) -> Result<(), ParseError> {
+        let shell: Shell<'_> = match serde_json::from_slice(bytes) {
+            Ok(shell) => shell,
+            // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
+            Err(_) => return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe),
+        };
+        if shell.resource_type.as_deref() != Some("Bundle") {
+            return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
+        }
+        if self.bundle_type.is_none() {
+            self.bundle_type = shell.kind.map(|k| k.into_owned());
+        }
+        let entries = shell.entry.unwrap_or_default();
+        self.entries.reserve(entries.len());
+        let mut pacer = crate::source::Pacer::new(client);
+        for raw in entries {
+            let mut entry: serde_json::Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+            let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
+            match entry.get_mut("resource").map(serde_json::Value::take) {
+                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
+                _ => self.entries_without_resource += 1,
+            }
+            pacer.tick().await;
+        }
+        Ok(())
+    }
+}
+
+/// [`parse_record`], reading a Bundle's entries one at a time and giving the
+/// event loop a turn every few milliseconds (in the browser).
+pub async fn parse_record_paced<C: crate::source::HttpClient>(bytes: &[u8], client: &C) -> Result<Record, ParseError> {
+    let mut record = Record::default();
+    record.add_bytes_paced(bytes, false, client).await?;
+    Ok(record)
+}
+
 /// Parses a FHIR JSON resource. A Bundle becomes one entry per
 /// `entry.resource` (in order); any other resource becomes a record of one.
 /// Unknown types and fields never fail the record; an entry whose resource

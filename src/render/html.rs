@@ -140,17 +140,19 @@ fn render_cell(h: &mut Html, cell: &Cell) {
     }
 }
 
-fn render_section(h: &mut Html, s: &Section) {
-    if s.rows.is_empty() {
-        return;
-    }
-    let _ = write!(h.0, "<section id=\"{}\" aria-labelledby=\"{}-h\"><h2 id=\"{}-h\">{}</h2>", s.id, s.id, s.id, s.title);
-    let _ = write!(h.0, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-labelledby=\"{}-h\"><table><caption class=\"sr\">{}, newest first</caption><thead><tr>", s.id, s.title);
+/// Rows shown at first in each section (newest first); older ones are in a
+/// closed `<details>` below the table. The browser parses them but does not
+/// lay them out until the viewer opens it, so a record of thousands of
+/// entries appears as fast as a small one, and nothing is left out.
+pub const SECTION_ROWS: usize = 20;
+
+fn render_table(h: &mut Html, s: &Section, rows: &[crate::render::Row], caption: &str, labelled_by: &str) {
+    let _ = write!(h.0, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-labelledby=\"{labelled_by}\"><table><caption class=\"sr\">{caption}</caption><thead><tr>");
     for c in s.columns {
         let _ = write!(h.0, "<th scope=\"col\">{c}</th>");
     }
     h.raw("</tr></thead><tbody>");
-    for row in &s.rows {
+    for row in rows {
         h.raw("<tr>");
         for (i, cell) in row.cells.iter().enumerate() {
             if i == 0 {
@@ -161,7 +163,22 @@ fn render_section(h: &mut Html, s: &Section) {
         }
         h.raw("</tr>");
     }
-    h.raw("</tbody></table></div></section>");
+    h.raw("</tbody></table></div>");
+}
+
+fn render_section(h: &mut Html, s: &Section) {
+    if s.rows.is_empty() {
+        return;
+    }
+    let _ = write!(h.0, "<section id=\"{}\" aria-labelledby=\"{}-h\"><h2 id=\"{}-h\">{}</h2>", s.id, s.id, s.id, s.title);
+    let (recent, older) = s.rows.split_at(s.rows.len().min(SECTION_ROWS));
+    render_table(h, s, recent, &format!("{}, newest first", s.title), &format!("{}-h", s.id));
+    if !older.is_empty() {
+        let _ = write!(h.0, "<details class=\"older\"><summary id=\"{}-older\">Show {} older</summary>", s.id, older.len());
+        render_table(h, s, older, &format!("{}, older, newest first", s.title), &format!("{}-older", s.id));
+        h.raw("</details>");
+    }
+    h.raw("</section>");
 }
 
 fn render_other(h: &mut Html, groups: &[OtherGroup]) {

@@ -153,22 +153,30 @@ pub struct LinkOptions {
 
 /// What a decrypted file is, from the manifest, the JWE `cty`, or (when both
 /// are silent) its JSON shape.
-fn file_kind(manifest: Option<&str>, cty: Option<&str>, json: &Value) -> Result<&'static str, ShlError> {
+fn file_kind(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8]) -> Result<&'static str, Error> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[serde(rename = "verifiableCredential")]
+        credentials: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "resourceType")]
+        resource_type: Option<serde::de::IgnoredAny>,
+    }
     let known = |t: &str| match essence(t).as_str() {
         FHIR_JSON | "application/json" => Some(FHIR_JSON),
         HEALTH_CARD => Some(HEALTH_CARD),
         _ => None,
     };
-    let sniffed = if json.get("verifiableCredential").is_some() {
+    let shape: Shape = serde_json::from_slice(bytes).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
+    let sniffed = if shape.credentials.is_some() {
         HEALTH_CARD
-    } else if json.get("resourceType").is_some() {
+    } else if shape.resource_type.is_some() {
         FHIR_JSON
     } else {
-        return Err(ShlError::UnknownContent);
+        return Err(ShlError::UnknownContent.into());
     };
     match (manifest.map(known), cty.map(known)) {
-        (Some(Some(m)), Some(Some(c))) if m != c => Err(ShlError::ContentTypeMismatch),
-        (Some(Some(_)), Some(None)) | (None, Some(None)) => Err(ShlError::ContentTypeMismatch),
+        (Some(Some(m)), Some(Some(c))) if m != c => Err(ShlError::ContentTypeMismatch.into()),
+        (Some(Some(_)), Some(None)) | (None, Some(None)) => Err(ShlError::ContentTypeMismatch.into()),
         (Some(Some(m)), _) | (None, Some(Some(m))) => Ok(m),
         (Some(None), _) | (None, None) => Ok(sniffed),
     }
@@ -176,7 +184,8 @@ fn file_kind(manifest: Option<&str>, cty: Option<&str>, json: &Value) -> Result<
 
 /// Decrypts and reads resolved files into one record. Cards are decoded
 /// here; their signatures are checked by [`check_cards`].
-pub async fn read_files<A: AsyncCipher>(
+pub async fn read_files<C: HttpClient, A: AsyncCipher>(
+    client: &C,
     cipher: &A,
     link: &Link,
     resolved: Resolved,
@@ -187,14 +196,13 @@ pub async fn read_files<A: AsyncCipher>(
     let mut credentials = Vec::new();
     for file in resolved.files {
         let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options).await?;
-        let json: Value = serde_json::from_slice(&plaintext).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
-        let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &json)?;
+        let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext)?;
         if kind == HEALTH_CARD {
             for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {
                 credentials.push(credential);
             }
         } else {
-            record.merge_json(json)?;
+            record.add_bytes_paced(&plaintext, true, client).await?;
         }
         files.push(FileReport { content_type: kind.to_string(), delivery: file.delivery });
     }
@@ -283,7 +291,7 @@ pub async fn open_link_with<C: HttpClient, A: AsyncCipher>(
     progress(Stage::Fetch);
     let resolved = resolve(client, link, &options.resolve, now).await?;
     progress(Stage::Decrypt);
-    let (mut shared, credentials) = read_files(cipher, link, resolved, &options.unseal).await?;
+    let (mut shared, credentials) = read_files(client, cipher, link, resolved, &options.unseal).await?;
     if !credentials.is_empty() {
         progress(Stage::Verify);
         check_cards(client, &mut shared, &credentials, &options.issuer_keys, &options.resolve.fetch).await;

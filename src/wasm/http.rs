@@ -35,6 +35,10 @@ impl HttpClient for BrowserHttp {
         Ok(HttpResponse { status, content_type, retry_after, body })
     }
 
+    fn now_ms(&self) -> Option<f64> {
+        Some(js_sys::Date::now())
+    }
+
     async fn sleep(&self, millis: u32) {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             let global = js_sys::global();

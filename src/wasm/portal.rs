@@ -10,7 +10,7 @@ use super::http::BrowserHttp;
 use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
 use super::{bad_input, to_js_error};
-use crate::consent::{screen, Policy, Viewer};
+use crate::consent::{screen, screen_paced, Policy, Viewer};
 use super::webcrypto::{Backend, PlatformCipher};
 use crate::pipeline::{open_jwe, open_url_with, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
@@ -113,6 +113,17 @@ impl Audience {
     fn record(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy) -> PatientRecord {
         let screened = screen(record, &self.viewer, policy, &self.consents);
         PatientRecord::new(screened, source)
+    }
+
+    /// [`Audience::record`] in its own turn of the event loop, and resolving
+    /// in another, so the host's rendering starts a fresh task.
+    async fn record_paced(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy) -> PatientRecord {
+        use crate::source::HttpClient as _;
+        BrowserHttp.sleep(0).await;
+        let screened = screen_paced(record, &self.viewer, policy, &self.consents, &BrowserHttp).await;
+        let record = PatientRecord::new(screened, source);
+        BrowserHttp.sleep(0).await;
+        record
     }
 }
 
@@ -228,7 +239,7 @@ impl Portal {
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, audience, mut progress) = prepared?;
             let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record(record, None, &policy).into())
+            Ok(audience.record_paced(record, None, &policy).await.into())
         })
     }
 
@@ -249,7 +260,7 @@ impl Portal {
         wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress) = prepared?;
             let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record(shared.record, Some(shared.source), &policy).into())
+            Ok(audience.record_paced(shared.record, Some(shared.source), &policy).await.into())
         })
     }
 }
