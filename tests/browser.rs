@@ -243,3 +243,37 @@ async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
     }
     assert_eq!((valid, invalid), (79, 54), "the 128- and 256-bit key, 96-bit IV subset");
 }
+
+/// A long section shows its newest rows; the older ones are added when
+/// their disclosure first opens, and a dropped record stops listening.
+#[wasm_bindgen_test]
+async fn older_rows_arrive_when_their_disclosure_opens() {
+    let observations: Vec<serde_json::Value> = (0..45)
+        .map(|i| {
+            serde_json::json!({"resource": {"resourceType": "Observation", "id": format!("o{i}"), "status": "final",
+                "code": {"text": format!("Test number {i}")}, "valueString": "ok", "effectiveDateTime": format!("2020-01-{:02}", 1 + i % 28)}})
+        })
+        .collect();
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": observations});
+    let key = ContentKey::from_bytes(&[5; 32]).unwrap();
+    let jwe = seal(bundle.to_string().as_bytes(), &key, [1; 12], &SealOptions::default()).unwrap();
+    let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from(js_sys::Uint8Array::from(&[5u8; 32][..])), None).unwrap();
+    let host = host();
+    record.render(host.clone().into()).unwrap();
+    let root = host.shadow_root().unwrap();
+    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 20);
+    let details = root.query_selector("details[data-fill]").unwrap().unwrap();
+    assert!(details.text_content().unwrap().contains("Show 25 older"));
+    js_sys::Reflect::set(&details, &"open".into(), &JsValue::TRUE).unwrap();
+    // `toggle` is dispatched as a task: wait a turn.
+    let tick = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(tick).await.unwrap();
+    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 45);
+    assert!(details.has_attribute("data-filled"));
+    // The eager string form has every row at once.
+    assert_eq!(record.to_html().matches("Test number").count(), 45);
+    drop(record);
+    js_sys::Reflect::set(&details, &"open".into(), &JsValue::FALSE).unwrap();
+}

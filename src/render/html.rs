@@ -52,7 +52,35 @@ impl Html {
 
 /// Renders the chart, its stylesheet included, as one HTML fragment.
 pub fn to_html(chart: &Chart) -> String {
-    let mut h = Html(String::with_capacity(4096 + chart.shown() * 200));
+    to_html_with(chart, false)
+}
+
+/// The chart with the older rows of long sections and the lists of "Other
+/// records" left empty (their disclosures carry `data-fill`): a host that
+/// fills them when opened ([`fill_html`]) commits far less markup at first.
+pub fn to_html_lazy(chart: &Chart) -> String {
+    to_html_with(chart, true)
+}
+
+/// The markup that fills the disclosure whose `data-fill` is `key`:
+/// `s<i>` the older rows of section `i`, `o<i>` the items of other group `i`.
+pub fn fill_html(chart: &Chart, key: &str) -> Option<String> {
+    let (kind, index) = key.split_at(1);
+    let index: usize = index.parse().ok()?;
+    let mut h = Html(String::new());
+    match kind {
+        "s" => {
+            let section = chart.sections.get(index)?;
+            rows_html(&mut h, section.rows.get(SECTION_ROWS..)?);
+        }
+        "o" => items_html(&mut h, &chart.other.get(index)?.items),
+        _ => return None,
+    }
+    Some(h.0)
+}
+
+fn to_html_with(chart: &Chart, lazy: bool) -> String {
+    let mut h = Html(String::with_capacity(4096 + if lazy { SECTION_ROWS * 8 * 200 } else { chart.shown() * 200 }));
     h.raw("<style>").raw(STYLESHEET).raw("</style>");
     h.raw("<article class=\"chart\" aria-label=\"Health record\">");
     if let Some(source) = &chart.source {
@@ -80,10 +108,10 @@ pub fn to_html(chart: &Chart) -> String {
         h.raw("<li><a href=\"#other\">Other records</a></li>");
     }
     h.raw("</ul></nav>");
-    for section in &chart.sections {
-        render_section(&mut h, section);
+    for (i, section) in chart.sections.iter().enumerate() {
+        render_section(&mut h, section, lazy.then_some(i));
     }
-    render_other(&mut h, &chart.other);
+    render_other(&mut h, &chart.other, lazy);
     h.raw("</article>");
     h.0
 }
@@ -152,6 +180,11 @@ fn render_table(h: &mut Html, s: &Section, rows: &[crate::render::Row], caption:
         let _ = write!(h.0, "<th scope=\"col\">{c}</th>");
     }
     h.raw("</tr></thead><tbody>");
+    rows_html(h, rows);
+    h.raw("</tbody></table></div>");
+}
+
+fn rows_html(h: &mut Html, rows: &[crate::render::Row]) {
     for row in rows {
         h.raw("<tr>");
         for (i, cell) in row.cells.iter().enumerate() {
@@ -163,10 +196,9 @@ fn render_table(h: &mut Html, s: &Section, rows: &[crate::render::Row], caption:
         }
         h.raw("</tr>");
     }
-    h.raw("</tbody></table></div>");
 }
 
-fn render_section(h: &mut Html, s: &Section) {
+fn render_section(h: &mut Html, s: &Section, lazy: Option<usize>) {
     if s.rows.is_empty() {
         return;
     }
@@ -174,31 +206,50 @@ fn render_section(h: &mut Html, s: &Section) {
     let (recent, older) = s.rows.split_at(s.rows.len().min(SECTION_ROWS));
     render_table(h, s, recent, &format!("{}, newest first", s.title), &format!("{}-h", s.id));
     if !older.is_empty() {
-        let _ = write!(h.0, "<details class=\"older\"><summary id=\"{}-older\">Show {} older</summary>", s.id, older.len());
-        render_table(h, s, older, &format!("{}, older, newest first", s.title), &format!("{}-older", s.id));
+        match lazy {
+            Some(i) => {
+                let _ = write!(h.0, "<details class=\"older\" data-fill=\"s{i}\">");
+            }
+            None => {
+                h.raw("<details class=\"older\">");
+            }
+        }
+        let _ = write!(h.0, "<summary id=\"{}-older\">Show {} older</summary>", s.id, older.len());
+        render_table(h, s, if lazy.is_some() { &[] } else { older }, &format!("{}, older, newest first", s.title), &format!("{}-older", s.id));
         h.raw("</details>");
     }
     h.raw("</section>");
 }
 
-fn render_other(h: &mut Html, groups: &[OtherGroup]) {
+fn items_html(h: &mut Html, items: &[crate::render::OtherItem]) {
+    for item in items {
+        h.raw("<li>").text_or_dash(&item.description);
+        if let Some(date) = &item.date {
+            h.raw(" <span class=\"date\">").text(date).raw("</span>");
+        }
+        if let Some(note) = item.note {
+            h.raw(" <strong class=\"note\">").text(note).raw("</strong>");
+        }
+        h.raw("</li>");
+    }
+}
+
+fn render_other(h: &mut Html, groups: &[OtherGroup], lazy: bool) {
     if groups.is_empty() {
         return;
     }
     h.raw("<section id=\"other\" aria-labelledby=\"other-h\"><h2 id=\"other-h\">Other records</h2>");
     h.raw("<p class=\"hint\">Records this chart has no section for, listed so that nothing is left out.</p>");
-    for g in groups {
-        h.raw("<details><summary>").text(&g.resource_type);
+    for (i, g) in groups.iter().enumerate() {
+        if lazy {
+            let _ = write!(h.0, "<details data-fill=\"o{i}\"><summary>");
+        } else {
+            h.raw("<details><summary>");
+        }
+        h.text(&g.resource_type);
         let _ = write!(h.0, " <span class=\"count\">({})</span></summary><ul>", g.items.len());
-        for item in &g.items {
-            h.raw("<li>").text_or_dash(&item.description);
-            if let Some(date) = &item.date {
-                h.raw(" <span class=\"date\">").text(date).raw("</span>");
-            }
-            if let Some(note) = item.note {
-                h.raw(" <strong class=\"note\">").text(note).raw("</strong>");
-            }
-            h.raw("</li>");
+        if !lazy {
+            items_html(h, &g.items);
         }
         h.raw("</ul></details>");
     }

@@ -1,5 +1,6 @@
 //! `PatientRecord`: an opened record, rendered or read as plain objects.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use chrono::NaiveDate;
@@ -8,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::bad_input;
 use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
 use crate::fhir::{Record, Resource};
-use crate::render::{build_chart, to_html, RenderOptions};
+use crate::render::{build_chart, fill_html, to_html, to_html_lazy, Chart, RenderOptions};
 use crate::shl::{LinkSource, Unverified, Verification};
 
 /// An opened record. Holds decrypted health data in WebAssembly memory:
@@ -22,9 +23,46 @@ pub struct PatientRecord {
     decisions: Rc<Vec<DecisionReport>>,
     viewer: Viewer,
     notice: Option<crate::render::WithheldNotice>,
+    /// The listener that fills a rendered chart's disclosures when opened,
+    /// and the shadow root it listens on (removed on re-render and on free).
+    filler: RefCell<Option<(web_sys::ShadowRoot, Closure<dyn FnMut(web_sys::Event)>)>>,
+}
+
+impl Drop for PatientRecord {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+/// Fills a disclosure of the chart (`data-fill`) the first time it opens.
+fn fill(chart: &Chart, event: &web_sys::Event) {
+    let Some(details) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    let Some(key) = details.get_attribute("data-fill") else { return };
+    let open = js_sys::Reflect::get(&details, &"open".into()).ok().and_then(|o| o.as_bool()).unwrap_or(false);
+    if !open || details.has_attribute("data-filled") {
+        return;
+    }
+    let Some(html) = fill_html(chart, &key) else { return };
+    if let Ok(Some(target)) = details.query_selector("tbody, ul") {
+        let _ = target.insert_adjacent_html("beforeend", &html);
+        let _ = details.set_attribute("data-filled", "");
+    }
 }
 
 impl PatientRecord {
+    fn detach(&self) {
+        if let Some((root, listener)) = self.filler.borrow_mut().take() {
+            let _ = root.remove_event_listener_with_callback_and_bool("toggle", listener.as_ref().unchecked_ref(), true);
+        }
+    }
+
+    fn render_options(&self) -> RenderOptions {
+        let mut options = RenderOptions::new(today());
+        options.source = self.source.as_ref().map(|s| s.summary());
+        options.withheld = self.notice;
+        options
+    }
+
     pub(crate) fn new(screened: Screened, source: Option<LinkSource>) -> Self {
         Self {
             record: Rc::new(screened.record),
@@ -32,6 +70,7 @@ impl PatientRecord {
             decisions: Rc::new(screened.decisions),
             viewer: screened.viewer,
             notice: screened.notice,
+            filler: RefCell::new(None),
         }
     }
 }
@@ -104,17 +143,25 @@ fn to_plain_object(value: &serde_json::Value) -> JsValue {
 impl PatientRecord {
     /// Renders the chart into `host`, inside its (open) shadow root, so
     /// portal CSS and SDK CSS stay apart. The chart is built completely
-    /// first, then committed in one step. Rendering again replaces it.
+    /// first, then committed in one step; the older rows of long sections
+    /// and the "Other records" lists are added when their disclosure is
+    /// first opened. Rendering again replaces it.
     pub fn render(&self, #[wasm_bindgen(unchecked_param_type = "Element")] host: JsValue) -> Result<(), JsValue> {
         let host: web_sys::Element = host.dyn_into().map_err(|_| bad_input("render needs a DOM element to render into"))?;
-        let html = self.to_html();
+        let chart = Rc::new(build_chart(&self.record, &self.render_options()));
+        let html = to_html_lazy(&chart);
         let root = match host.shadow_root() {
             Some(root) => root,
             None => host
                 .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
                 .map_err(|_| bad_input("this element cannot host a shadow root (use a div, section or custom element)"))?,
         };
+        self.detach();
         root.set_inner_html(&html);
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| fill(&chart, &event));
+        // `toggle` does not bubble: listen in the capture phase.
+        let _ = root.add_event_listener_with_callback_and_bool("toggle", listener.as_ref().unchecked_ref(), true);
+        *self.filler.borrow_mut() = Some((root, listener));
         Ok(())
     }
 
@@ -122,10 +169,7 @@ impl PatientRecord {
     /// place it themselves. Every value from the record is escaped.
     #[wasm_bindgen(js_name = toHtml)]
     pub fn to_html(&self) -> String {
-        let mut options = RenderOptions::new(today());
-        options.source = self.source.as_ref().map(|s| s.summary());
-        options.withheld = self.notice;
-        to_html(&build_chart(&self.record, &options))
+        to_html(&build_chart(&self.record, &self.render_options()))
     }
 
     /// The record's resources as plain objects, exactly as received; only

@@ -169,6 +169,20 @@ async function settled(page) {
   return page.evaluate(() => document.body.dataset.state);
 }
 
+/**
+ * Opens every disclosure the chart fills on first opening (older rows of long
+ * sections, "Other records" lists) and waits until each is filled.
+ */
+async function openAllDisclosures(page) {
+  const count = await page.evaluate(() => {
+    const lazy = [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")];
+    for (const d of lazy) d.open = true;
+    return lazy.length;
+  });
+  await page.waitForFunction(() => [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")));
+  return count;
+}
+
 async function errorText(page) {
   return page.evaluate(() => `${document.getElementById("error-title")?.textContent}: ${document.getElementById("error-message")?.textContent}`);
 }
@@ -255,10 +269,16 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
           assert.ok(banner.includes(expected.given), `banner ${JSON.stringify(banner)} has the given name ${expected.given}`);
           assert.ok(banner.includes(expected.family), `banner ${JSON.stringify(banner)} has the family name ${expected.family}`);
 
+          // Long sections show their newest rows; the rest arrive when their disclosure opens.
+          const firstRows = await chart.locator("section tbody tr").count();
+          const lazy = await openAllDisclosures(page);
           const rows = async (id) => chart.locator(`section#${id} tbody tr`).count();
           const counts = {};
           for (const id of [...Object.keys(expected.sections), "results"]) counts[id] = await rows(id);
           for (const [id, n] of Object.entries(expected.sections)) assert.equal(counts[id], n, `rows in section#${id}`);
+          const sectionRows = Object.values(counts).reduce((a, b) => a + b, 0);
+          assert.ok(lazy > 0 || firstRows === sectionRows, "rows not shown at first are behind a disclosure");
+          assert.ok(firstRows <= 20 * Object.keys(counts).length, `at most 20 rows per section at first (${firstRows})`);
           assert.equal(counts.results + counts.vitals, expected.observations, "results + vitals rows = Observations");
           assert.equal(await chart.locator("section#other li").count(), expected.other, "items under Other records");
 
