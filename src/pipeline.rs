@@ -23,6 +23,10 @@ pub enum Stage {
     Parse,
     /// Checking SMART Health Card signatures.
     Verify,
+    /// Deciding what this viewer may see.
+    Consent,
+    /// Building the chart (in the browser, while opening).
+    Chart,
     Ready,
 }
 
@@ -34,6 +38,8 @@ impl Stage {
             Stage::Decrypt => "decrypt",
             Stage::Parse => "parse",
             Stage::Verify => "verify",
+            Stage::Consent => "consent",
+            Stage::Chart => "chart",
             Stage::Ready => "ready",
         }
     }

@@ -154,17 +154,45 @@ pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOpti
     if !(200..300).contains(&response.status) {
         return Err(SourceError::Status { status: response.status });
     }
-    Pacer::new(client).pause().await;
-    jwe_text(response.body)
+    let mut pacer = Pacer::new(client);
+    pacer.pause().await;
+    let body = trim(response.body);
+    // Checked a megabyte at a time, with turns of the event loop between.
+    for chunk in body.chunks(1 << 20) {
+        if !chunk.iter().all(|&b| jwe_byte(b)) {
+            return Err(SourceError::NotJwe);
+        }
+        pacer.tick().await;
+    }
+    token(body)
+}
+
+fn jwe_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// Strips leading and trailing ASCII whitespace in place.
+fn trim(mut body: Vec<u8>) -> Vec<u8> {
+    let end = body.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
+    body.truncate(end);
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
+    body.drain(..start);
+    body
+}
+
+/// Checked JWE bytes (base64url and dots only) as text.
+fn token(body: Vec<u8>) -> Result<String, SourceError> {
+    if body.is_empty() {
+        return Err(SourceError::NotJwe);
+    }
+    String::from_utf8(body).map_err(|_| SourceError::NotJwe)
 }
 
 /// The body as a compact JWE token: trimmed, only base64url and dots.
 pub(crate) fn jwe_text(body: Vec<u8>) -> Result<String, SourceError> {
-    let text = String::from_utf8(body).map_err(|_| SourceError::NotJwe)?;
-    let token = text.trim();
-    let well_formed = !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !well_formed {
+    let body = trim(body);
+    if !body.iter().all(|&b| jwe_byte(b)) {
         return Err(SourceError::NotJwe);
     }
-    Ok(token.to_string())
+    token(body)
 }

@@ -104,7 +104,7 @@ fn key_as_bytes_and_progress_callback() {
     let record = Portal::new(None).unwrap().open_jwe(IPS_JWE, key.into(), Some(options.unchecked_into())).unwrap();
     assert_eq!(record.resource_count(), 20);
     let stages: Vec<String> = stages.iter().map(|s| s.as_string().unwrap()).collect();
-    assert_eq!(stages, ["decrypt", "parse", "ready"]);
+    assert_eq!(stages, ["decrypt", "parse", "consent", "ready"]);
 }
 
 #[wasm_bindgen_test]

@@ -13,6 +13,8 @@ const STAGE_TEXT = {
   decrypt: "Decrypting…",
   parse: "Reading the record…",
   verify: "Checking signatures…",
+  consent: "Checking what you may see…",
+  chart: "Preparing the chart…",
   ready: "Reading the record…",
 };
 

@@ -247,22 +247,43 @@ fn banner(patient: &Patient, options: &RenderOptions) -> Banner {
 /// Builds the view model for every resource of `record`. Each entry is
 /// shown exactly once: in the banner, a section, or "Other records".
 pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
-    let mut chart = Chart { source: options.source.clone(), withheld: options.withheld, banners: Vec::new(), sections: sections::empty(), other: Vec::new() };
+    let mut chart = start(options);
     for entry in &record.entries {
-        if let Resource::Patient(p) = &entry.resource {
-            chart.banners.push(banner(p, options));
-            continue;
-        }
-        match sections::place(record, entry) {
-            sections::Placement::Section(index, row) => chart.sections[index].rows.push(row),
-            sections::Placement::Other(item) => {
-                match chart.other.iter_mut().find(|g| g.resource_type == entry.resource_type) {
-                    Some(group) => group.items.push(item),
-                    None => chart.other.push(OtherGroup { resource_type: entry.resource_type.clone(), items: vec![item] }),
-                }
-            }
-        }
+        add(&mut chart, record, entry, options);
     }
+    finish(chart)
+}
+
+/// [`build_chart`], giving the event loop a turn every few milliseconds.
+pub async fn build_chart_paced<C: crate::source::HttpClient>(record: &Record, options: &RenderOptions, client: &C) -> Chart {
+    let mut chart = start(options);
+    let mut pacer = crate::source::Pacer::new(client);
+    for entry in &record.entries {
+        add(&mut chart, record, entry, options);
+        pacer.tick().await;
+    }
+    finish(chart)
+}
+
+fn start(options: &RenderOptions) -> Chart {
+    Chart { source: options.source.clone(), withheld: options.withheld, banners: Vec::new(), sections: sections::empty(), other: Vec::new() }
+}
+
+fn add(chart: &mut Chart, record: &Record, entry: &crate::fhir::Entry, options: &RenderOptions) {
+    if let Resource::Patient(p) = &entry.resource {
+        chart.banners.push(banner(p, options));
+        return;
+    }
+    match sections::place(record, entry) {
+        sections::Placement::Section(index, row) => chart.sections[index].rows.push(row),
+        sections::Placement::Other(item) => match chart.other.iter_mut().find(|g| g.resource_type == entry.resource_type) {
+            Some(group) => group.items.push(item),
+            None => chart.other.push(OtherGroup { resource_type: entry.resource_type.clone(), items: vec![item] }),
+        },
+    }
+}
+
+fn finish(mut chart: Chart) -> Chart {
     for section in &mut chart.sections {
         section.rows.sort_by_key(|r| std::cmp::Reverse(r.sort_key));
     }

@@ -105,7 +105,7 @@ export interface ConsentDecision {
 }
 
 /** A stage of opening a record. */
-export type Stage = "fetch" | "decrypt" | "parse" | "verify" | "ready";
+export type Stage = "fetch" | "decrypt" | "parse" | "verify" | "consent" | "chart" | "ready";
 
 /** Reported to `onProgress`. */
 export interface Progress {

@@ -117,12 +117,17 @@ impl Audience {
 
     /// [`Audience::record`] in its own turn of the event loop, and resolving
     /// in another, so the host's rendering starts a fresh task.
-    async fn record_paced(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy) -> PatientRecord {
+    async fn record_paced(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy, progress: &mut dyn FnMut(Stage)) -> PatientRecord {
         use crate::source::HttpClient as _;
         BrowserHttp.sleep(0).await;
+        progress(Stage::Consent);
         let screened = screen_paced(record, &self.viewer, policy, &self.consents, &BrowserHttp).await;
         let record = PatientRecord::new(screened, source);
         BrowserHttp.sleep(0).await;
+        progress(Stage::Chart);
+        record.prepare_chart().await;
+        BrowserHttp.sleep(0).await;
+        progress(Stage::Ready);
         record
     }
 }
@@ -148,6 +153,16 @@ fn content_key(key: &JsValue) -> Result<ContentKey, JsValue> {
         return Err(bad_input("the key must be a base64url string or a Uint8Array"));
     };
     parsed.map_err(|e| to_js_error(&e.into()))
+}
+
+/// Passes on every stage but `ready`, which the binding reports itself once
+/// consent and the chart are done.
+fn until_ready(progress: &mut impl FnMut(Stage)) -> impl FnMut(Stage) + '_ {
+    move |stage| {
+        if stage != Stage::Ready {
+            progress(stage);
+        }
+    }
 }
 
 /// A progress reporter calling `options.onProgress({ stage })`, if given.
@@ -219,8 +234,11 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let audience = Audience::from(&options)?;
         let mut progress = progress_callback(&options)?;
-        let record = open_jwe(jwe, &key, &self.options, &mut progress).map_err(|e| to_js_error(&e))?;
-        Ok(audience.record(record, None, &self.policy))
+        let record = open_jwe(jwe, &key, &self.options, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
+        progress(Stage::Consent);
+        let record = audience.record(record, None, &self.policy);
+        progress(Stage::Ready);
+        Ok(record)
     }
 
     /// Fetches a compact JWE from `url` (relative URLs resolve against the
@@ -238,8 +256,8 @@ impl Portal {
         let (open, policy, cipher) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher);
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, audience, mut progress) = prepared?;
-            let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(record, None, &policy).await.into())
+            let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
+            Ok(audience.record_paced(record, None, &policy, &mut progress).await.into())
         })
     }
 
@@ -259,8 +277,8 @@ impl Portal {
         let (policy, cipher) = (Rc::clone(&self.policy), self.cipher);
         wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress) = prepared?;
-            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut progress).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(shared.record, Some(shared.source), &policy).await.into())
+            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
+            Ok(audience.record_paced(shared.record, Some(shared.source), &policy, &mut progress).await.into())
         })
     }
 }

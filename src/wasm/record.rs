@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::bad_input;
 use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
 use crate::fhir::{Record, Resource};
-use crate::render::{build_chart, fill_html, to_html, to_html_lazy, Chart, RenderOptions};
+use crate::render::{build_chart, build_chart_paced, fill_html, to_html, to_html_lazy, Chart, RenderOptions};
 use crate::shl::{LinkSource, Unverified, Verification};
 
 /// An opened record. Holds decrypted health data in WebAssembly memory:
@@ -25,8 +25,14 @@ pub struct PatientRecord {
     notice: Option<crate::render::WithheldNotice>,
     /// The listener that fills a rendered chart's disclosures when opened,
     /// and the shadow root it listens on (removed on re-render and on free).
-    filler: RefCell<Option<(web_sys::ShadowRoot, Closure<dyn FnMut(web_sys::Event)>)>>,
+    filler: RefCell<Option<Filler>>,
+    /// The chart's view model, built while opening (in slices) for the day
+    /// it was built; rebuilt by `render` if the viewer's date has changed.
+    chart: RefCell<Option<(NaiveDate, Rc<Chart>)>>,
 }
+
+/// A rendered chart's shadow root and its `toggle` listener.
+type Filler = (web_sys::ShadowRoot, Closure<dyn FnMut(web_sys::Event)>);
 
 impl Drop for PatientRecord {
     fn drop(&mut self) {
@@ -56,6 +62,24 @@ impl PatientRecord {
         }
     }
 
+    /// Builds the chart's view model in slices (while the record opens), so
+    /// that `render` only writes markup.
+    pub(crate) async fn prepare_chart(&self) {
+        let options = self.render_options();
+        let chart = build_chart_paced(&self.record, &options, &super::http::BrowserHttp).await;
+        *self.chart.borrow_mut() = Some((options.today, Rc::new(chart)));
+    }
+
+    fn chart(&self) -> Rc<Chart> {
+        let today = today();
+        if let Some((_, chart)) = self.chart.borrow().as_ref().filter(|(day, _)| *day == today) {
+            return Rc::clone(chart);
+        }
+        let chart = Rc::new(build_chart(&self.record, &self.render_options()));
+        *self.chart.borrow_mut() = Some((today, Rc::clone(&chart)));
+        chart
+    }
+
     fn render_options(&self) -> RenderOptions {
         let mut options = RenderOptions::new(today());
         options.source = self.source.as_ref().map(|s| s.summary());
@@ -71,6 +95,7 @@ impl PatientRecord {
             viewer: screened.viewer,
             notice: screened.notice,
             filler: RefCell::new(None),
+            chart: RefCell::new(None),
         }
     }
 }
@@ -148,7 +173,7 @@ impl PatientRecord {
     /// first opened. Rendering again replaces it.
     pub fn render(&self, #[wasm_bindgen(unchecked_param_type = "Element")] host: JsValue) -> Result<(), JsValue> {
         let host: web_sys::Element = host.dyn_into().map_err(|_| bad_input("render needs a DOM element to render into"))?;
-        let chart = Rc::new(build_chart(&self.record, &self.render_options()));
+        let chart = self.chart();
         let html = to_html_lazy(&chart);
         let root = match host.shadow_root() {
             Some(root) => root,
@@ -169,7 +194,7 @@ impl PatientRecord {
     /// place it themselves. Every value from the record is escaped.
     #[wasm_bindgen(js_name = toHtml)]
     pub fn to_html(&self) -> String {
-        to_html(&build_chart(&self.record, &self.render_options()))
+        to_html(&self.chart())
     }
 
     /// The record's resources as plain objects, exactly as received; only

@@ -97,8 +97,8 @@ describe("HL7 SHL IG example (IPS_IG-bundle-01)", () => {
   });
   after(() => record?.free());
 
-  test("reports the decrypt, parse and ready stages in order", () => {
-    assert.deepEqual(stages, ["decrypt", "parse", "ready"]);
+  test("reports the decrypt, parse, consent and ready stages in order", () => {
+    assert.deepEqual(stages, ["decrypt", "parse", "consent", "ready"]);
   });
 
   test("holds the 20 entries of the plaintext document", () => {
@@ -350,12 +350,12 @@ describe("openUrl against a loopback HTTP server", () => {
     }
   });
 
-  test("200 → opens; onProgress sees fetch, decrypt, parse, ready in order", async () => {
+  test("200 → opens; onProgress sees fetch, decrypt, parse, consent, chart, ready in order", async () => {
     const stages = [];
     const portal = new PatientPortal();
     const record = await portal.openUrl(`${base}/ok.jwe`, base64url.encode(key), { onProgress: (p) => stages.push(p.stage) });
     try {
-      assert.deepEqual(stages, ["fetch", "decrypt", "parse", "ready"]);
+      assert.deepEqual(stages, ["fetch", "decrypt", "parse", "consent", "chart", "ready"]);
       assert.equal(record.resourceCount, bundle.entry.length);
       assert.deepStrictEqual(record.resourceCounts(), countTypes(bundle));
       assert.equal(hits.get("/ok.jwe"), 1);
