@@ -99,7 +99,8 @@ pub async fn open_url_with<C: HttpClient, A: AsyncCipher>(
     let jwe = fetch_jwe(client, url, &options.fetch).await?;
     Pacer::new(client).pause().await;
     progress(Stage::Decrypt);
-    let (header, plaintext) = unseal_async(cipher, &jwe, key, &options.unseal).await?;
+    let pacer = Pacer::new(client);
+    let (header, plaintext) = unseal_async(cipher, &jwe, key, &options.unseal, || pacer.tick()).await?;
     drop(jwe);
     check_content_type(&header)?;
     Pacer::new(client).pause().await;

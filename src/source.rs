@@ -70,7 +70,7 @@ pub trait HttpClient {
 /// a turn between them so the page stays responsive.
 pub(crate) struct Pacer<'a, C: HttpClient> {
     client: &'a C,
-    slice_start: Option<f64>,
+    slice_start: std::cell::Cell<Option<f64>>,
 }
 
 /// The longest stretch of work between two turns of the event loop.
@@ -78,12 +78,12 @@ pub const SLICE_MS: f64 = 12.0;
 
 impl<'a, C: HttpClient> Pacer<'a, C> {
     pub(crate) fn new(client: &'a C) -> Self {
-        Self { client, slice_start: client.now_ms() }
+        Self { client, slice_start: client.now_ms().into() }
     }
 
     /// Yields if the current slice has run long enough.
-    pub(crate) async fn tick(&mut self) {
-        if let (Some(start), Some(now)) = (self.slice_start, self.client.now_ms()) {
+    pub(crate) async fn tick(&self) {
+        if let (Some(start), Some(now)) = (self.slice_start.get(), self.client.now_ms()) {
             if now - start >= SLICE_MS {
                 self.pause().await;
             }
@@ -91,10 +91,10 @@ impl<'a, C: HttpClient> Pacer<'a, C> {
     }
 
     /// Yields now.
-    pub(crate) async fn pause(&mut self) {
-        if self.slice_start.is_some() {
+    pub(crate) async fn pause(&self) {
+        if self.slice_start.get().is_some() {
             self.client.sleep(0).await;
-            self.slice_start = self.client.now_ms();
+            self.slice_start.set(self.client.now_ms());
         }
     }
 }
@@ -154,7 +154,7 @@ pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOpti
     if !(200..300).contains(&response.status) {
         return Err(SourceError::Status { status: response.status });
     }
-    let mut pacer = Pacer::new(client);
+    let pacer = Pacer::new(client);
     pacer.pause().await;
     let body = trim(response.body);
     // Checked a megabyte at a time, with turns of the event loop between.

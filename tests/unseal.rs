@@ -277,3 +277,33 @@ fn seal_raw(protected_b64: &str, plaintext: &[u8], key: &ContentKey) -> String {
     let tag = cipher.encrypt_inout_detached(&iv.into(), protected_b64.as_bytes(), buf.as_mut_slice().into()).unwrap();
     format!("{protected_b64}..{}.{}.{}", base64_url(&iv), base64_url(&buf), base64_url(&tag))
 }
+
+/// The asynchronous path decodes the ciphertext a megabyte at a time: same
+/// plaintext as the one-piece path, the same refusals, a pause per piece.
+#[test]
+fn paced_unseal_equals_unseal() {
+    use patient_portal_sdk::unseal::{unseal_async, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
+    let key = ContentKey::from_bytes(&[3; 32]).unwrap();
+    let plaintext: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let jwe = seal(&plaintext, &key, [4; 12], &SealOptions::default()).unwrap();
+    let pauses = std::cell::Cell::new(0);
+    let between = || {
+        pauses.set(pauses.get() + 1);
+        std::future::ready(())
+    };
+    let (_, paced) = pollster::block_on(unseal_async(&RustCryptoCipher, &jwe, &key, &UnsealOptions::default(), between)).unwrap();
+    assert_eq!(*paced, plaintext);
+    let ciphertext_chars = jwe.split('.').nth(3).unwrap().len();
+    assert_eq!(pauses.get(), ciphertext_chars.div_ceil(1 << 20), "one pause per megabyte of text");
+    // A bad character past the first piece, and a wrong key, are refused as before.
+    let mut bad = jwe.clone().into_bytes();
+    let at = jwe.find('.').unwrap() + 2 + jwe.split('.').nth(2).unwrap().len() + 1_500_000;
+    bad[at] = b'!';
+    let bad = String::from_utf8(bad).unwrap();
+    let err = pollster::block_on(unseal_async(&RustCryptoCipher, &bad, &key, &UnsealOptions::default(), || std::future::ready(()))).unwrap_err();
+    assert_eq!(err, UnsealError::Base64(Segment::Ciphertext));
+    assert_eq!(unseal(&bad, &key, &UnsealOptions::default()).unwrap_err(), err);
+    let wrong = ContentKey::from_bytes(&[9; 32]).unwrap();
+    let err = pollster::block_on(unseal_async(&RustCryptoCipher, &jwe, &wrong, &UnsealOptions::default(), || std::future::ready(()))).unwrap_err();
+    assert_eq!(err, UnsealError::Decrypt);
+}

@@ -350,7 +350,7 @@ pub async fn screen_paced<C: crate::source::HttpClient>(record: Record, viewer: 
     let mut decisions = Vec::with_capacity(record.entries.len());
     {
         let decider = Decider::new(&record, viewer, policy, host_consents);
-        let mut pacer = crate::source::Pacer::new(client);
+        let pacer = crate::source::Pacer::new(client);
         for i in 0..record.entries.len() {
             decisions.push(decider.decide_one(i));
             pacer.tick().await;

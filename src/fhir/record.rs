@@ -202,7 +202,7 @@ impl Record {
         }
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
-        let mut pacer = crate::source::Pacer::new(client);
+        let pacer = crate::source::Pacer::new(client);
         for raw in entries {
             let mut entry: serde_json::Value = serde_json::from_str(raw.get()).map_err(json_error)?;
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);

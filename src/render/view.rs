@@ -257,7 +257,7 @@ pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
 /// [`build_chart`], giving the event loop a turn every few milliseconds.
 pub async fn build_chart_paced<C: crate::source::HttpClient>(record: &Record, options: &RenderOptions, client: &C) -> Chart {
     let mut chart = start(options);
-    let mut pacer = crate::source::Pacer::new(client);
+    let pacer = crate::source::Pacer::new(client);
     for entry in &record.entries {
         add(&mut chart, record, entry, options);
         pacer.tick().await;

@@ -195,7 +195,8 @@ pub async fn read_files<C: HttpClient, A: AsyncCipher>(
     let mut files = Vec::new();
     let mut credentials = Vec::new();
     for file in resolved.files {
-        let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options).await?;
+        let pacer = crate::source::Pacer::new(client);
+        let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options, || pacer.tick()).await?;
         let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext)?;
         if kind == HEALTH_CARD {
             for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {

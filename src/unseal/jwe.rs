@@ -106,6 +106,14 @@ fn decode(segment: &str, which: Segment) -> Result<Vec<u8>, UnsealError> {
 /// Checks the structure and header of a compact JWE and decodes its parts.
 /// Leading and trailing whitespace (a trailing newline in a file) is ignored.
 pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
+    let (mut jwe, ciphertext) = parse_without_ciphertext(compact)?;
+    jwe.ciphertext = decode(ciphertext, Segment::Ciphertext)?;
+    Ok(jwe)
+}
+
+/// [`parse`] with the ciphertext left as base64url text (returned beside an
+/// empty `ciphertext`), for callers that decode it in pieces.
+pub fn parse_without_ciphertext(compact: &str) -> Result<(ParsedJwe<'_>, &str), UnsealError> {
     let compact = compact.trim();
     let parts: Vec<&str> = compact.split('.').collect();
     if parts.len() != 5 {
@@ -118,10 +126,25 @@ pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
     }
     let iv = decode(parts[2], Segment::Iv)?;
     let iv: [u8; 12] = iv.as_slice().try_into().map_err(|_| UnsealError::IvLength { bits: iv.len() * 8 })?;
-    let ciphertext = decode(parts[3], Segment::Ciphertext)?;
     let tag = decode(parts[4], Segment::Tag)?;
     let tag: [u8; 16] = tag.as_slice().try_into().map_err(|_| UnsealError::TagLength { bits: tag.len() * 8 })?;
-    Ok(ParsedJwe { header, aad: parts[0].as_bytes(), iv, ciphertext, tag })
+    Ok((ParsedJwe { header, aad: parts[0].as_bytes(), iv, ciphertext: Vec::new(), tag }, parts[3]))
+}
+
+/// Decodes base64url `text` in pieces of about a megabyte, calling `between`
+/// after each (the browser pipeline gives the event loop a turn there).
+pub async fn decode_ciphertext_paced<F: std::future::Future<Output = ()>>(text: &str, mut between: impl FnMut() -> F) -> Result<Vec<u8>, UnsealError> {
+    const PIECE: usize = 1 << 20; // a multiple of 4 characters: pieces decode on their own
+    if text.len() % 4 == 1 || !text.is_ascii() {
+        return Err(UnsealError::Base64(Segment::Ciphertext));
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for start in (0..text.len()).step_by(PIECE) {
+        let piece = &text[start..(start + PIECE).min(text.len())];
+        URL_SAFE_NO_PAD.decode_vec(piece, &mut out).map_err(|_| UnsealError::Base64(Segment::Ciphertext))?;
+        between().await;
+    }
+    Ok(out)
 }
 
 impl ParsedJwe<'_> {
@@ -168,13 +191,21 @@ fn prepare<'a>(compact: &'a str, key: &ContentKey, options: &UnsealOptions) -> R
 
 /// Decrypts a compact JWE with an asynchronous backend (WebCrypto in the
 /// browser); the same checks and limits as [`unseal_with`].
-pub async fn unseal_async<C: AsyncCipher>(
+/// The ciphertext is decoded in pieces, calling `between` after each (the
+/// browser pipeline gives the event loop a turn there).
+pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
     cipher: &C,
     compact: &str,
     key: &ContentKey,
     options: &UnsealOptions,
+    between: impl FnMut() -> F,
 ) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
-    let jwe = prepare(compact, key, options)?;
+    let (mut jwe, text) = parse_without_ciphertext(compact)?;
+    jwe.check_key(key)?;
+    if !jwe.header.deflated && text.len() * 3 / 4 > options.max_plaintext {
+        return Err(UnsealError::TooLarge { limit: options.max_plaintext });
+    }
+    jwe.ciphertext = decode_ciphertext_paced(text, between).await?;
     let plaintext = cipher
         .decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
         .await

@@ -13,7 +13,7 @@ mod jwe;
 mod key;
 
 pub use cipher::{AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
-pub use jwe::{parse, seal, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
+pub use jwe::{decode_ciphertext_paced, parse, parse_without_ciphertext, seal, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
 pub use key::ContentKey;
 
 pub(crate) use inflate::inflate;
