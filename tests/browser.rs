@@ -261,9 +261,9 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
     let host = host();
     record.render(host.clone().into()).unwrap();
     let root = host.shadow_root().unwrap();
-    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 20);
+    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 10);
     let details = root.query_selector("details[data-fill]").unwrap().unwrap();
-    assert!(details.text_content().unwrap().contains("Show 25 older"));
+    assert!(details.text_content().unwrap().contains("Show 35 older"));
     js_sys::Reflect::set(&details, &"open".into(), &JsValue::TRUE).unwrap();
     // `toggle` is dispatched as a task: wait a turn.
     let tick = js_sys::Promise::new(&mut |resolve, _| {

@@ -172,7 +172,7 @@ fn render_cell(h: &mut Html, cell: &Cell) {
 /// closed `<details>` below the table. The browser parses them but does not
 /// lay them out until the viewer opens it, so a record of thousands of
 /// entries appears as fast as a small one, and nothing is left out.
-pub const SECTION_ROWS: usize = 20;
+pub const SECTION_ROWS: usize = 10;
 
 fn render_table(h: &mut Html, s: &Section, rows: &[crate::render::Row], caption: &str, labelled_by: &str) {
     let _ = write!(h.0, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-labelledby=\"{labelled_by}\"><table><caption class=\"sr\">{caption}</caption><thead><tr>");

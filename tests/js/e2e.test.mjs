@@ -278,7 +278,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
           for (const [id, n] of Object.entries(expected.sections)) assert.equal(counts[id], n, `rows in section#${id}`);
           const sectionRows = Object.values(counts).reduce((a, b) => a + b, 0);
           assert.ok(lazy > 0 || firstRows === sectionRows, "rows not shown at first are behind a disclosure");
-          assert.ok(firstRows <= 20 * Object.keys(counts).length, `at most 20 rows per section at first (${firstRows})`);
+          assert.ok(firstRows <= 10 * Object.keys(counts).length, `at most 10 rows per section at first (${firstRows})`);
           assert.equal(counts.results + counts.vitals, expected.observations, "results + vitals rows = Observations");
           assert.equal(await chart.locator("section#other li").count(), expected.other, "items under Other records");
 
