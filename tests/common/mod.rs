@@ -37,3 +37,9 @@ pub fn files_in(rel: &str) -> Vec<PathBuf> {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod loopback;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dev_server;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod consent_fixtures;
