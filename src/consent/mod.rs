@@ -302,13 +302,6 @@ fn restriction(viewer: &Viewer, policy: &Policy, resource_type: &str, facts: &Fa
     None
 }
 
-/// Applies decisions: the permitted entries, in order, as a new record that
-/// remembers which references lead to withheld resources.
-pub fn apply(record: Record, decisions: &[Decision]) -> Record {
-    let permitted: Vec<bool> = decisions.iter().map(|d| d.permit).collect();
-    record.retain(&permitted)
-}
-
 /// One decision as the host sees it: which resource, the effect, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionReport {
