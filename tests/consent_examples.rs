@@ -190,7 +190,8 @@ fn random_provision(rng: &mut Rng, depth: u32, nested: bool) -> Value {
         p["actor"] = json!([actor(role, who)]);
     }
     if rng.chance(25) {
-        p["class"] = json!([{"system": "http://hl7.org/fhir/resource-types", "code": rng.pick(&["Observation", "Condition", "MedicationRequest", "Task", "Patient"])}]);
+        p["class"] =
+            json!([{"system": "http://hl7.org/fhir/resource-types", "code": rng.pick(&["Observation", "Condition", "MedicationRequest", "Task", "Patient"])}]);
     }
     if rng.chance(25) {
         let (system, code) = *rng.pick(&[(CONF, "N"), (CONF, "R"), (ACT, "PSY"), (ACT, "HIV")]);
@@ -253,7 +254,12 @@ fn property_a_deny_provision_never_reveals_more() {
             for v in &viewers {
                 let before = visible(r, v, &Policy::default(), &consents);
                 let after = visible(r, v, &Policy::default(), &with_deny);
-                assert!(after.iter().all(|id| before.contains(id)), "a deny revealed {:?}\nbefore: {before:?}\nconsents: {}", after, serde_json::to_string(&with_deny).unwrap());
+                assert!(
+                    after.iter().all(|id| before.contains(id)),
+                    "a deny revealed {:?}\nbefore: {before:?}\nconsents: {}",
+                    after,
+                    serde_json::to_string(&with_deny).unwrap()
+                );
                 cases += 1;
                 changed += usize::from(after.len() < before.len());
             }
@@ -270,7 +276,10 @@ fn property_a_deny_provision_never_reveals_more() {
 fn withheld_references_are_not_followed_into_the_chart() {
     let report = json!({"resourceType": "DiagnosticReport", "id": "dr", "status": "final", "code": {"text": "Panel"},
         "result": [{"reference": "Observation/o-normal"}, {"reference": "Observation/hiv", "display": "HIV 1 antibody"}]});
-    let hiv = labelled(json!({"resourceType": "Observation", "id": "hiv", "status": "final", "code": {"text": "HIV 1 antibody"}, "valueString": "Negative"}), &[(ACT, "HIV")]);
+    let hiv = labelled(
+        json!({"resourceType": "Observation", "id": "hiv", "status": "final", "code": {"text": "HIV 1 antibody"}, "valueString": "Negative"}),
+        &[(ACT, "HIV")],
+    );
     let order = json!({"resourceType": "MedicationRequest", "id": "m2", "status": "active", "intent": "order",
         "medicationReference": {"reference": "Medication/secret", "display": "Buprenorphine"}, "requester": {"reference": "Practitioner/x", "display": "Dr. Addiction Clinic"}});
     let med = labelled(json!({"resourceType": "Medication", "id": "secret", "code": {"text": "Buprenorphine"}}), &[(ACT, "SUD")]);
@@ -282,7 +291,7 @@ fn withheld_references_are_not_followed_into_the_chart() {
     for secret in ["HIV 1 antibody", "Negative", "Buprenorphine", "Depressive episode", "Restricted result"] {
         assert!(!html.contains(secret), "{secret} is in the chart");
     }
-    assert!(html.contains("Panel (1 result; 1 not shown, listed under Results)"), "the report says a result is not shown");
+    assert!(html.contains("<span class=\"group-title\">Panel</span> <span class=\"detail\">1 not shown</span>"), "the report says a result is not shown");
     assert!(html.contains("Some items in this record are not shown to you."));
     assert_eq!(screened.notice.unwrap().count, None);
     // The audit event lists every resource with its decision.
@@ -297,6 +306,11 @@ fn withheld_references_are_not_followed_into_the_chart() {
     // PSY condition, R result, HIV result, SUD medication.
     assert_eq!(screened.decisions.iter().filter(|d| !d.permit).count(), 4);
     // A clinician is told how many.
-    let screened = screen(record(), &clinician("Practitioner/p1"), &Policy::default(), &[consent(None, json!({"type": "deny", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Task"}]}))]);
+    let screened = screen(
+        record(),
+        &clinician("Practitioner/p1"),
+        &Policy::default(),
+        &[consent(None, json!({"type": "deny", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Task"}]}))],
+    );
     assert_eq!(screened.notice.unwrap().count, Some(1));
 }

@@ -14,8 +14,14 @@ fn options() -> RenderOptions {
     RenderOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
 }
 
+/// Resources listed in a section (for results: every result and report).
 fn section_rows(chart: &patient_portal_sdk::render::Chart, id: &str) -> usize {
-    chart.sections.iter().find(|s| s.id == id).unwrap().rows.len()
+    chart.section(id).unwrap().len()
+}
+
+/// The rows of the results, group by group, in display order.
+fn result_rows(chart: &patient_portal_sdk::render::Chart) -> Vec<&patient_portal_sdk::render::Row> {
+    chart.section("results").unwrap().groups.iter().flat_map(|g| &g.rows).collect()
 }
 
 #[test]
@@ -27,16 +33,27 @@ fn every_resource_of_every_synthea_record_is_shown_once() {
         let count = |t: &str| record.of_type(t).count();
         assert_eq!(section_rows(&chart, "immunizations"), count("Immunization"));
         assert_eq!(section_rows(&chart, "encounters"), count("Encounter"));
-        assert_eq!(section_rows(&chart, "results") + section_rows(&chart, "vitals"), count("Observation"));
+        assert_eq!(section_rows(&chart, "results") + section_rows(&chart, "vitals"), count("Observation") + count("DiagnosticReport"));
+        assert_eq!(section_rows(&chart, "care-plans"), count("CarePlan"));
         assert_eq!(section_rows(&chart, "problems"), count("Condition"));
         assert_eq!(section_rows(&chart, "allergies"), count("AllergyIntolerance"));
         assert_eq!(section_rows(&chart, "medications"), count("MedicationRequest") + count("MedicationStatement"));
         let other: usize = chart.other.iter().map(|g| g.items.len()).sum();
-        assert_eq!(other, count("Claim") + count("ExplanationOfBenefit") + count("Organization") + count("Practitioner") + count("CarePlan")
-            + count("DiagnosticReport") + count("ImagingStudy") + count("Goal") + count("CareTeam") + count("MedicationAdministration"));
+        assert_eq!(
+            other,
+            count("Claim")
+                + count("ExplanationOfBenefit")
+                + count("Organization")
+                + count("Practitioner")
+                + count("ImagingStudy")
+                + count("Goal")
+                + count("CareTeam")
+                + count("MedicationAdministration")
+        );
         // Newest first.
         for s in &chart.sections {
             assert!(s.rows.windows(2).all(|w| w[0].sort_key >= w[1].sort_key), "{} not sorted", s.id);
+            assert!(s.groups.windows(2).all(|w| w[0].sort_key >= w[1].sort_key), "{} groups not sorted", s.id);
         }
     }
 }
@@ -121,10 +138,10 @@ fn hostile_bundle(s: &str) -> Vec<u8> {
 /// Every `<` in the output is one of the renderer's own tags.
 fn assert_only_own_markup(html: &str, hostile: &str) {
     let own_tags = [
-        "style", "/style", "article", "/article", "header", "/header", "h2", "/h2", "p", "/p", "dl", "/dl", "div", "/div", "dt", "/dt", "dd",
-        "/dd", "nav", "/nav", "ul", "/ul", "li", "/li", "a", "/a", "span", "/span", "section", "/section", "table", "/table", "caption",
-        "/caption", "thead", "/thead", "tbody", "/tbody", "tr", "/tr", "th", "/th", "td", "/td", "details", "/details", "summary",
-        "/summary", "strong", "/strong",
+        "style", "/style", "article", "/article", "header", "/header", "h2", "/h2", "p", "/p", "dl", "/dl", "div", "/div", "dt", "/dt", "dd", "/dd", "nav",
+        "/nav", "ul", "/ul", "li", "/li", "a", "/a", "span", "/span", "section", "/section", "table", "/table", "caption", "/caption", "thead", "/thead",
+        "tbody", "/tbody", "tr", "/tr", "th", "/th", "td", "/td", "details", "/details", "summary", "/summary", "strong", "/strong", "aside", "/aside", "q",
+        "/q",
     ];
     let body = &html[html.find("</style>").unwrap()..];
     for (i, _) in body.match_indices('<') {
@@ -181,14 +198,14 @@ fn flags_comparators_and_ranges() {
           "interpretation":[{"coding":[{"code":"LL"}]}]}}]}"#;
     let record = parse_record(json).unwrap();
     let chart = build_chart(&record, &options());
-    let results = chart.sections.iter().find(|s| s.id == "results").unwrap();
-    let k = &results.rows[0].cells;
+    let results = result_rows(&chart);
+    let k = &results[0].cells;
     assert_eq!(k[0].text, "Potassium");
     assert_eq!(k[1].text, "5.90 mmol/L");
     assert_eq!(k[2].text, "3.5 mmol/L – 5.1 mmol/L");
     assert_eq!(k[3].text, "High");
     assert_eq!(k[4].text, "Jan 2, 2020");
-    let c = &results.rows[1].cells;
+    let c = &results[1].cells;
     assert_eq!(c[1].text, "<5 mg/L (preliminary)");
     assert_eq!(c[2].text, "≤ 10 mg/L");
     assert_eq!(c[3].text, "Critically low");
@@ -208,4 +225,186 @@ fn verification_status_is_shown_unless_confirmed() {
     let problems = chart.sections.iter().find(|s| s.id == "problems").unwrap();
     assert_eq!(problems.rows[0].cells[1].text, "Active");
     assert_eq!(problems.rows[1].cells[1].text, "Active (provisional)");
+}
+
+#[test]
+fn results_are_grouped_under_their_report_or_panel() {
+    for file in files_in("fhir/synthea") {
+        let record = parse_record(&std::fs::read(&file).unwrap()).unwrap();
+        let chart = build_chart(&record, &options());
+        let results = chart.section("results").unwrap();
+        assert!(results.rows.is_empty());
+        for report in record.of_type("DiagnosticReport") {
+            let title = report.raw["code"]["text"].as_str().or(report.raw["code"]["coding"][0]["display"].as_str()).unwrap();
+            let members: Vec<String> = report.raw["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| record.resolve(&serde_json::from_value(r.clone()).unwrap()).unwrap())
+                .map(|o| o.raw["code"]["text"].as_str().unwrap().to_string())
+                .collect();
+            // Some group with this title lists exactly these results, in order.
+            let found = results
+                .groups
+                .iter()
+                .any(|g| g.title == title && g.is_resource && g.rows.iter().map(|r| r.cells[0].text.clone()).collect::<Vec<_>>() == members);
+            assert!(found, "{}: report {title} with {members:?}", file.display());
+        }
+    }
+}
+
+#[test]
+fn labels_dates_and_numbers_follow_the_locale() {
+    use patient_portal_sdk::render::Locale;
+    let record = parse_record(&read("fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json")).unwrap();
+    let expect = [
+        (Locale::EnUs, "Allergies and intolerances", "Immunizations", "Born"),
+        (Locale::EsEs, "Alergias e intolerancias", "Vacunas", "Nacimiento"),
+        (Locale::FrFr, "Allergies et intolérances", "Vaccinations", "Naissance"),
+        (Locale::DeDe, "Allergien und Unverträglichkeiten", "Impfungen", "Geboren"),
+    ];
+    for (locale, allergies, immunizations, born) in expect {
+        let mut o = options();
+        o.locale = locale;
+        let chart = build_chart(&record, &o);
+        let html = to_html(&chart);
+        assert!(html.contains(&format!("lang=\"{}\"", locale.tag())));
+        for label in [allergies, immunizations, born] {
+            assert!(html.contains(&escape(label)), "{locale}: {label}");
+        }
+        let bmi = chart.section("vitals").unwrap().rows.iter().find(|r| r.cells[0].text == "Body Mass Index").unwrap();
+        let separator = if locale == Locale::EnUs { '.' } else { ',' };
+        assert!(
+            bmi.cells[1].text.contains(separator) && !bmi.cells[1].text.contains(if separator == '.' { ',' } else { '.' }),
+            "{locale}: {}",
+            bmi.cells[1].text
+        );
+        if locale != Locale::EnUs {
+            for english in ["Allergies and intolerances", "Vital signs", "Immunizations", "Show 1", "Reference range"] {
+                assert!(!html.contains(english), "{locale}: {english} left in English");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_viewer_time_zone_decides_the_day() {
+    use patient_portal_sdk::render::TimeZone;
+    let json = br#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"resource":{"resourceType":"Observation","status":"final","code":{"text":"Glucose"},"effectiveDateTime":"2019-07-04T23:30:00-05:00",
+          "valueQuantity":{"value":95,"unit":"mg/dL"}}}]}"#;
+    let record = parse_record(json).unwrap();
+    let cases = [
+        (TimeZone::fixed("America/Chicago", -5 * 3600), "Jul 4, 2019, 11:30\u{202f}PM", "Times are shown in the America/Chicago time zone."),
+        (TimeZone::fixed("Europe/Berlin", 2 * 3600), "Jul 5, 2019, 6:30\u{202f}AM", "Times are shown in the Europe/Berlin time zone."),
+        (TimeZone::recorded(), "Jul 4, 2019, 11:30\u{202f}PM", "Times are shown as recorded."),
+    ];
+    for (zone, shown, note) in cases {
+        let mut o = options();
+        o.time_zone = zone;
+        let chart = build_chart(&record, &o);
+        assert_eq!(result_rows(&chart)[0].cells[4].text, shown);
+        assert!(to_html(&chart).contains(note));
+    }
+}
+
+#[test]
+fn documents_offer_downloads_and_only_web_links() {
+    let json = br#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"resource":{"resourceType":"DocumentReference","status":"current","type":{"text":"Discharge summary"},"date":"2020-03-01T10:00:00Z",
+          "content":[{"attachment":{"contentType":"text/plain","data":"SGVs bG8=","title":"Discharge / summary"}}]}},
+        {"resource":{"resourceType":"DocumentReference","status":"superseded","description":"Imaging report","date":"2020-02-01",
+          "content":[{"attachment":{"contentType":"application/pdf","url":"https://example.org/r.pdf"}}]}},
+        {"resource":{"resourceType":"DocumentReference","description":"Hostile","date":"2020-01-01",
+          "content":[{"attachment":{"url":"javascript:alert(1)"}},{"attachment":{"url":"Binary/1"}},{"attachment":{"data":"\"><script>"}},
+            {"attachment":{"url":"https://x.org/\"onmouseover=alert(1)"}}]}}]}"#;
+    let chart = build_chart(&parse_record(json).unwrap(), &options());
+    let docs = chart.section("documents").unwrap();
+    assert_eq!(docs.rows.len(), 3);
+    let d = &docs.rows[0].cells;
+    assert_eq!(
+        (d[0].text.as_str(), d[1].text.as_str(), d[2].text.as_str(), d[3].text.as_str()),
+        ("Discharge / summary", "Discharge summary", "Mar 1, 2020", "Current")
+    );
+    assert_eq!(d[4].links[0].href, "data:application/octet-stream;base64,SGVsbG8=");
+    assert_eq!(d[4].links[0].download.as_deref(), Some("Discharge _ summary.txt"));
+    assert_eq!(d[4].links[0].label, "Download (text/plain, 5 B)");
+    let i = &docs.rows[1].cells;
+    assert_eq!((i[3].text.as_str(), i[4].links[0].href.as_str()), ("Superseded", "https://example.org/r.pdf"));
+    let hostile = &docs.rows[2].cells[4];
+    assert!(hostile.links.is_empty(), "{:?}", hostile.links);
+    assert_eq!(hostile.text, "Kept at the source");
+    let html = to_html(&chart);
+    assert!(html.contains("<a class=\"file\" href=\"https://example.org/r.pdf\" target=\"_blank\" rel=\"noopener noreferrer\">Open<span class=\"sr\"> (opens in a new tab)</span></a>"));
+    assert!(!html.contains("javascript:") && !html.contains("<script"));
+}
+
+#[test]
+fn care_plans_list_their_activities() {
+    let record = parse_record(&read("fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json")).unwrap();
+    let chart = build_chart(&record, &options());
+    let plans = chart.section("care-plans").unwrap();
+    assert_eq!(plans.rows.len(), 4);
+    let self_care = plans.rows.iter().find(|r| r.cells[0].text == "Self care").unwrap();
+    assert_eq!(self_care.cells[1].text, "Food allergy diet; Allergy education");
+    assert_eq!(self_care.cells[2].text, "Active");
+    assert!(self_care.cells[3].text.starts_with("since May 1, 2002"), "{}", self_care.cells[3].text);
+    // Synthea's generated narrative repeats the row: not shown again.
+    assert!(self_care.narrative.is_none());
+}
+
+#[test]
+fn trends_chart_repeated_numeric_results_with_a_table() {
+    let record = parse_record(&read("fhir/synthea/Vito_Feeney_63dd4423-56ec-4f40-9dd6-82bc133aaddc.json")).unwrap();
+    let chart = build_chart(&record, &options());
+    assert!(chart.trends.len() >= 10, "{} trends", chart.trends.len());
+    for t in &chart.trends {
+        assert!(t.rows.len() >= 2);
+        assert!(t.rows.windows(2).all(|w| w[0].point.at >= w[1].point.at), "{} newest first", t.title);
+        assert!(t.rows.iter().all(|r| r.value.ends_with(&t.unit)), "{}: one unit", t.title);
+    }
+    // Every numeric result of one test is in its trend.
+    let glucose = chart.trends.iter().find(|t| t.title == "Glucose").unwrap();
+    let expected = record.of_type("Observation").filter(|o| o.raw["code"]["text"] == "Glucose" && o.raw["valueQuantity"].is_object()).count();
+    assert_eq!(glucose.rows.len(), expected);
+    let html = to_html(&chart);
+    assert_eq!(html.matches("<svg class=\"trend\"").count(), chart.trends.len());
+    assert!(html.contains("Glucose: results over time, newest first"));
+    // A reference range becomes the band, in the chart and in words.
+    let json = br#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}],"text":"Potassium"},
+          "effectiveDateTime":"2020-01-02","valueQuantity":{"value":5.9,"unit":"mmol/L"},"interpretation":[{"coding":[{"code":"H"}]}],
+          "referenceRange":[{"low":{"value":3.5,"unit":"mmol/L"},"high":{"value":5.1,"unit":"mmol/L"}}]}},
+        {"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}],"text":"K"},
+          "effectiveDateTime":"2019-01-02","valueQuantity":{"value":4.2,"unit":"mmol/L"}}}]}"#;
+    let chart = build_chart(&parse_record(json).unwrap(), &options());
+    let k = &chart.trends[0];
+    assert_eq!((k.rows.len(), k.band.unwrap().low, k.band.unwrap().high), (2, Some(3.5), Some(5.1)));
+    assert!(k.rows[0].point.flagged && !k.rows[1].point.flagged);
+    let html = to_html(&chart);
+    assert!(html.contains("Shaded band: reference range 3.5 mmol/L – 5.1 mmol/L"));
+    assert!(html.contains("class=\"band\""));
+}
+
+#[test]
+fn narrative_is_sanitised_and_shown_only_where_it_adds() {
+    let json = br#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"resource":{"resourceType":"Condition","code":{"text":"Asthma"},"text":{"status":"additional",
+          "div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Uses <b>inhaler</b> daily<script>alert(1)</script></p><a href=\"javascript:alert(1)\">x</a><img src=x onerror=alert(1)></div>"}}},
+        {"resource":{"resourceType":"Condition","code":{"text":"Eczema"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Eczema</div>"}}},
+        {"resource":{"resourceType":"Goal","description":{"text":"Walk"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p style=\"position:fixed\" onclick=\"x()\">Walk 30 minutes</p></div>"}}}]}"#;
+    let chart = build_chart(&parse_record(json).unwrap(), &options());
+    let problems = chart.section("problems").unwrap();
+    let asthma = problems.rows.iter().find(|r| r.cells[0].text == "Asthma").unwrap();
+    let narrative = asthma.narrative.as_deref().unwrap();
+    assert!(narrative.contains("<p>Uses <b>inhaler</b> daily</p>"), "{narrative}");
+    for bad in ["script", "javascript", "onerror", "<img"] {
+        assert!(!narrative.contains(bad), "{bad} in {narrative}");
+    }
+    assert!(problems.rows.iter().find(|r| r.cells[0].text == "Eczema").unwrap().narrative.is_none());
+    let goal = &chart.other[0].items[0];
+    assert_eq!(goal.narrative.as_deref(), Some("<p>Walk 30 minutes</p>"));
+    let html = to_html(&chart);
+    assert!(html.contains("Details as written by the source"));
+    assert!(!html.contains("position:fixed") && !html.contains("onclick"));
 }

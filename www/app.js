@@ -51,6 +51,45 @@ viewerSelect.addEventListener("change", () => {
 });
 document.getElementById("viewer-form").addEventListener("submit", (e) => e.preventDefault());
 
+// How the chart is shown: `?lang=de-DE`, `?theme=dark`, `?tz=Europe/Berlin`
+// (default: the browser's language and time zone, the system theme), or
+// the selectors, which rewrite the query string and render again (the
+// record stays open).
+const localeSelect = document.getElementById("locale-select");
+const themeSelect = document.getElementById("theme-select");
+
+function readDisplay() {
+  const q = new URLSearchParams(location.search);
+  const display = {};
+  const lang = q.get("lang") ?? navigator.language;
+  const locale = [...localeSelect.options].find((o) => o.value.slice(0, 2) === (lang ?? "").slice(0, 2).toLowerCase());
+  display.locale = locale ? locale.value : "en-US";
+  localeSelect.value = display.locale;
+  display.theme = ["auto", "light", "dark"].includes(q.get("theme")) ? q.get("theme") : "auto";
+  themeSelect.value = display.theme;
+  if (q.get("tz")) display.timeZone = q.get("tz");
+  document.documentElement.dataset.theme = display.theme;
+  return display;
+}
+
+for (const [select, name] of [[localeSelect, "lang"], [themeSelect, "theme"]]) {
+  select.addEventListener("change", () => {
+    const q = new URLSearchParams(location.search);
+    q.set(name, select.value);
+    history.replaceState(null, "", `${location.pathname}?${q}${location.hash}`);
+    if (current) {
+      try {
+        current.render(chart, readDisplay());
+      } catch (err) {
+        showError(err);
+      }
+    } else {
+      readDisplay();
+    }
+  });
+}
+readDisplay();
+
 // Who is viewing, as the sharer will see it (the SHL protocol requires one).
 // `?recipient=…` in the page's query string overrides it.
 const RECIPIENT = new URLSearchParams(location.search).get("recipient") || "Patient Portal demo viewer";
@@ -329,7 +368,7 @@ async function open(mine, link, passcode) {
     return;
   }
   current = record;
-  record.render(chart);
+  record.render(chart, readDisplay());
   document.title = "Health record";
   setState("ready");
 }

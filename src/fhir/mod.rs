@@ -30,6 +30,7 @@ pub enum Resource {
     Procedure(Box<Procedure>),
     DiagnosticReport(Box<DiagnosticReport>),
     DocumentReference(Box<DocumentReference>),
+    CarePlan(Box<CarePlan>),
     /// A type the chart has no section for.
     Other,
     /// A rendered type whose JSON does not fit the R4 structure (a string
@@ -56,6 +57,7 @@ impl Resource {
             "Procedure" => typed(raw, Resource::Procedure),
             "DiagnosticReport" => typed(raw, Resource::DiagnosticReport),
             "DocumentReference" => typed(raw, Resource::DocumentReference),
+            "CarePlan" => typed(raw, Resource::CarePlan),
             _ => Resource::Other,
         }
     }

@@ -55,20 +55,27 @@ impl Record {
     /// Finds the entry a reference points to: by `fullUrl` (`urn:uuid:…`,
     /// absolute URLs) or by `Type/id`.
     pub fn resolve(&self, reference: &Reference) -> Option<&Entry> {
+        self.resolve_index(reference).map(|i| &self.entries[i])
+    }
+
+    /// Like [`Record::resolve`], the entry's index.
+    pub fn resolve_index(&self, reference: &Reference) -> Option<usize> {
         let r = reference.reference.as_deref()?;
         if let Some(&i) = self.index.get(r) {
-            return Some(&self.entries[i]);
+            return Some(i);
         }
         // An absolute URL whose tail is Type/id.
         let mut parts = r.rsplit('/');
         let (id, ty) = (parts.next()?, parts.next()?);
-        self.index.get(&format!("{ty}/{id}")).map(|&i| &self.entries[i])
+        self.index.get(&format!("{ty}/{id}")).copied()
     }
 
     /// Whether `reference` points at a resource withheld from this viewer
     /// (by `fullUrl`, `Type/id`, or an absolute URL ending in `Type/id`).
     pub fn is_withheld(&self, reference: &Reference) -> bool {
-        let Some(r) = reference.reference.as_deref() else { return false };
+        let Some(r) = reference.reference.as_deref() else {
+            return false;
+        };
         if self.withheld.is_empty() {
             return false;
         }

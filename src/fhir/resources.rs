@@ -246,10 +246,7 @@ pub struct MedicationRequest {
 
 impl MedicationRequest {
     pub fn medication(&self) -> Option<MedicationChoice<'_>> {
-        self.medication_codeable_concept
-            .as_ref()
-            .map(MedicationChoice::Code)
-            .or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
+        self.medication_codeable_concept.as_ref().map(MedicationChoice::Code).or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
     }
 }
 
@@ -270,17 +267,11 @@ pub struct MedicationStatement {
 
 impl MedicationStatement {
     pub fn medication(&self) -> Option<MedicationChoice<'_>> {
-        self.medication_codeable_concept
-            .as_ref()
-            .map(MedicationChoice::Code)
-            .or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
+        self.medication_codeable_concept.as_ref().map(MedicationChoice::Code).or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
     }
 
     pub fn effective(&self) -> Option<When<'_>> {
-        first_when([
-            self.effective_date_time.as_ref().map(When::DateTime),
-            self.effective_period.as_ref().map(When::Period),
-        ])
+        first_when([self.effective_date_time.as_ref().map(When::DateTime), self.effective_period.as_ref().map(When::Period)])
     }
 }
 
@@ -378,10 +369,7 @@ pub struct Immunization {
 
 impl Immunization {
     pub fn occurrence(&self) -> Option<When<'_>> {
-        first_when([
-            self.occurrence_date_time.as_ref().map(When::DateTime),
-            self.occurrence_string.as_deref().map(When::Text),
-        ])
+        first_when([self.occurrence_date_time.as_ref().map(When::DateTime), self.occurrence_string.as_deref().map(When::Text)])
     }
 }
 
@@ -466,4 +454,33 @@ pub struct DocumentReference {
     pub date: Option<DateTime>,
     pub description: Option<String>,
     pub content: Vec<DocumentContent>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CarePlanDetail {
+    pub code: Option<CodeableConcept>,
+    pub status: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CarePlanActivity {
+    pub detail: Option<CarePlanDetail>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CarePlan {
+    pub id: Option<String>,
+    pub meta: Option<Meta>,
+    pub status: Option<String>,
+    pub category: Vec<CodeableConcept>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub period: Option<Period>,
+    pub created: Option<DateTime>,
+    pub activity: Vec<CarePlanActivity>,
+    pub addresses: Vec<Reference>,
 }

@@ -26,7 +26,9 @@ impl Decimal {
         if fraction <= 4 || text.contains(['e', 'E']) {
             return text.to_string();
         }
-        let Some(v) = self.to_f64() else { return text.to_string() };
+        let Some(v) = self.to_f64() else {
+            return text.to_string();
+        };
         let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
         let decimals = (3 - magnitude).clamp(2, fraction as i32) as usize;
         format!("{v:.decimals$}")
@@ -62,9 +64,7 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 impl CodeableConcept {
     /// What to show: `text`, else the first coding's `display`, else its `code`.
     pub fn label(&self) -> Option<&str> {
-        non_empty(&self.text)
-            .or_else(|| self.coding.iter().find_map(|c| non_empty(&c.display)))
-            .or_else(|| self.coding.iter().find_map(|c| non_empty(&c.code)))
+        non_empty(&self.text).or_else(|| self.coding.iter().find_map(|c| non_empty(&c.display))).or_else(|| self.coding.iter().find_map(|c| non_empty(&c.code)))
     }
 
     /// Whether any coding has this code (any system).
@@ -241,6 +241,8 @@ pub struct Dosage {
 #[serde(default, rename_all = "camelCase")]
 pub struct Attachment {
     pub content_type: Option<String>,
+    /// Inline content, base64.
+    pub data: Option<String>,
     pub url: Option<String>,
     pub title: Option<String>,
     pub size: Option<u64>,

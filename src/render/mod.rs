@@ -3,11 +3,18 @@
 //! through [`html::escape`]; the markup around it is static.
 
 mod html;
+pub mod i18n;
+pub mod narrative;
 mod sections;
+pub mod trend;
 mod view;
 
-pub use html::{escape, fill_html, to_html, to_html_lazy, SECTION_ROWS};
-pub use view::{build_chart, build_chart_paced, Banner, Cell, Chart, Flag, OtherGroup, OtherItem, RenderOptions, Row, Section, SourceNote, SourceSummary, Trust, WithheldNotice};
+pub use html::{escape, fill_html, filter_status, results_html, to_html, to_html_lazy, SECTION_ROWS};
+pub use i18n::{Locale, TimeZone};
+pub use view::{
+    build_chart, build_chart_paced, Banner, Cell, Chart, Flag, Group, Link, OtherGroup, OtherItem, RenderOptions, Row, Section, SkippedWhy, SourceNote,
+    SourceNoteKind, SourceSummary, Theme, Trend, TrendRow, Trust, WithheldNotice,
+};
 
 /// The SDK's stylesheet (scoped by the shadow root it is rendered into).
 pub const STYLESHEET: &str = include_str!("chart.css");

@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 
 use crate::fhir::{age_in_years, Identifier, Patient, Record, Resource};
 
+use super::i18n::{Fmt, Locale, TimeZone, T};
 use super::sections;
+use super::trend::{Band, TrendPoint};
 
 /// Inputs to rendering besides the record.
 #[derive(Debug, Clone)]
@@ -16,11 +18,50 @@ pub struct RenderOptions {
     pub source: Option<SourceSummary>,
     /// Set when resources were withheld from this viewer: the chart says so.
     pub withheld: Option<WithheldNotice>,
+    /// The language of the SDK's labels, dates and numbers.
+    pub locale: Locale,
+    /// The viewer's time zone, for times of day.
+    pub time_zone: TimeZone,
+    /// Light, dark, or following the viewer's system setting.
+    pub theme: Theme,
 }
 
 impl RenderOptions {
     pub fn new(today: NaiveDate) -> Self {
-        Self { today, source: None, withheld: None }
+        Self { today, source: None, withheld: None, locale: Locale::EnUs, time_zone: TimeZone::recorded(), theme: Theme::Auto }
+    }
+
+    fn fmt(&self) -> Fmt<'_> {
+        Fmt { locale: self.locale, zone: &self.time_zone }
+    }
+}
+
+/// The chart's colour scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// Follows `prefers-color-scheme`.
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn from_name(name: &str) -> Option<Theme> {
+        match name {
+            "auto" => Some(Theme::Auto),
+            "light" => Some(Theme::Light),
+            "dark" => Some(Theme::Dark),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
     }
 }
 
@@ -59,7 +100,53 @@ impl Trust {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceNote {
     pub trust: Trust,
-    pub text: String,
+    pub what: SourceNoteKind,
+}
+
+/// What a source note says (worded by the renderer, in the viewer's language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceNoteKind {
+    /// A health card and its issuer; `why` says why it is unverified.
+    Card { issuer: String, keys_unavailable: bool },
+    /// This many unsigned FHIR files.
+    Unsigned(usize),
+    /// A file not opened, of this content type.
+    Skipped { content_type: String, reason: SkippedWhy },
+}
+
+/// Why a shared file was not opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkippedWhy {
+    NoLongerValid,
+    ApiAccess,
+    Unsupported,
+}
+
+impl SourceNote {
+    /// The note in the viewer's language.
+    pub fn text(&self, locale: Locale) -> String {
+        match &self.what {
+            SourceNoteKind::Card { issuer, keys_unavailable } => {
+                let key = match (self.trust, keys_unavailable) {
+                    (Trust::Verified, _) => T::CardVerified,
+                    (Trust::Invalid, _) => T::CardInvalid,
+                    (_, true) => T::CardKeysUnavailable,
+                    _ => T::CardNoKeys,
+                };
+                locale.t_with(key, issuer)
+            }
+            SourceNoteKind::Unsigned(1) => locale.t(T::UnsignedOne).to_string(),
+            SourceNoteKind::Unsigned(n) => locale.t_with(T::UnsignedMany, &n.to_string()),
+            SourceNoteKind::Skipped { content_type, reason } => {
+                let why = match reason {
+                    SkippedWhy::NoLongerValid => T::SkipNoLongerValid,
+                    SkippedWhy::ApiAccess => T::SkipApiAccess,
+                    SkippedWhy::Unsupported => T::SkipUnsupported,
+                };
+                format!("{} ({})", locale.t_with(T::SkippedFile, content_type), locale.t(why))
+            }
+        }
+    }
 }
 
 /// The record's source, as shown above the banner.
@@ -86,17 +173,18 @@ pub enum Flag {
 
 impl Flag {
     /// The visible (and spoken) text.
-    pub fn label(&self) -> &str {
-        match self {
-            Flag::High => "High",
-            Flag::Low => "Low",
-            Flag::CriticalHigh => "Critically high",
-            Flag::CriticalLow => "Critically low",
-            Flag::Abnormal => "Abnormal",
-            Flag::CriticalAbnormal => "Critically abnormal",
-            Flag::Normal => "Normal",
-            Flag::Other(label) => label,
-        }
+    pub fn label(&self, locale: Locale) -> &str {
+        let key = match self {
+            Flag::High => T::High,
+            Flag::Low => T::Low,
+            Flag::CriticalHigh => T::CriticalHigh,
+            Flag::CriticalLow => T::CriticalLow,
+            Flag::Abnormal => T::Abnormal,
+            Flag::CriticalAbnormal => T::CriticalAbnormal,
+            Flag::Normal => T::Normal,
+            Flag::Other(label) => return label,
+        };
+        locale.t(key)
     }
 
     /// A CSS class suffix.
@@ -112,24 +200,41 @@ impl Flag {
             Flag::Other(_) => "other",
         }
     }
+
+    /// Whether the result lies outside its range (drawn as such in trends).
+    pub fn is_out_of_range(&self) -> bool {
+        !matches!(self, Flag::Normal | Flag::Other(_))
+    }
 }
 
-/// One table cell: text, optionally with a flag.
+/// A link in a cell: a document's download or its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// `https://…`, `http://…`, or a `data:application/octet-stream;base64,…`
+    /// URL built by the SDK from the attachment's validated base64 data.
+    pub href: String,
+    pub label: String,
+    /// The file name, for a download.
+    pub download: Option<String>,
+}
+
+/// One table cell: text, optionally with a flag, or links.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cell {
     pub text: String,
     pub flag: Option<Flag>,
+    pub links: Vec<Link>,
 }
 
 impl From<String> for Cell {
     fn from(text: String) -> Self {
-        Cell { text, flag: None }
+        Cell { text, ..Cell::default() }
     }
 }
 
 impl From<&str> for Cell {
     fn from(text: &str) -> Self {
-        Cell { text: text.to_string(), flag: None }
+        Cell { text: text.to_string(), ..Cell::default() }
     }
 }
 
@@ -138,6 +243,31 @@ impl From<&str> for Cell {
 pub struct Row {
     pub cells: Vec<Cell>,
     pub sort_key: Option<i64>,
+    /// The resource's own narrative, sanitised, when it says more than the
+    /// row (FHIR `text.status` other than `generated`).
+    pub narrative: Option<String>,
+}
+
+/// Results under one heading: a DiagnosticReport or a panel with its
+/// members, or (with no title) a single result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The report's or panel's name; empty for a result on its own.
+    pub title: String,
+    /// Date, status and conclusion of the report.
+    pub detail: String,
+    pub sort_key: Option<i64>,
+    pub rows: Vec<Row>,
+    /// Whether the heading is itself a resource of the record.
+    pub is_resource: bool,
+}
+
+impl Group {
+    /// Whether the group or one of its results is named like `filter`
+    /// (already lower-cased).
+    pub fn matches(&self, filter: &str) -> bool {
+        self.title.to_lowercase().contains(filter) || self.rows.iter().any(|r| r.cells[0].text.to_lowercase().contains(filter))
+    }
 }
 
 /// A section of the chart: a table with a caption.
@@ -145,8 +275,21 @@ pub struct Row {
 pub struct Section {
     pub id: &'static str,
     pub title: &'static str,
-    pub columns: &'static [&'static str],
+    pub columns: Vec<&'static str>,
     pub rows: Vec<Row>,
+    /// Results only: the rows grouped by report or panel (then `rows` is empty).
+    pub groups: Vec<Group>,
+}
+
+impl Section {
+    /// Number of resources listed.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.groups.iter().map(|g| g.rows.len() + usize::from(g.is_resource)).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.groups.is_empty()
+    }
 }
 
 /// The patient banner.
@@ -168,6 +311,9 @@ pub struct OtherItem {
     pub date: Option<String>,
     pub note: Option<&'static str>,
     pub sort_key: Option<i64>,
+    /// The resource's narrative, sanitised (any status: it is the only
+    /// readable form of a resource without a section).
+    pub narrative: Option<String>,
 }
 
 /// Resources of one type with no section of their own.
@@ -177,36 +323,61 @@ pub struct OtherGroup {
     pub items: Vec<OtherItem>,
 }
 
+/// One result of a trend, as shown in its data table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendRow {
+    pub point: TrendPoint,
+    pub date: String,
+    pub value: String,
+    pub flag: Option<Flag>,
+}
+
+/// A test with several numeric results in one unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    pub title: String,
+    pub unit: String,
+    /// Newest first.
+    pub rows: Vec<TrendRow>,
+    /// The newest result's reference range.
+    pub band: Option<Band>,
+    pub band_text: String,
+}
+
 /// The whole chart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
+    pub locale: Locale,
+    pub theme: Theme,
+    /// The viewer's time zone name, when times are converted to it.
+    pub time_zone: Option<String>,
     pub source: Option<SourceSummary>,
     pub withheld: Option<WithheldNotice>,
     pub banners: Vec<Banner>,
     pub sections: Vec<Section>,
+    pub trends: Vec<Trend>,
     pub other: Vec<OtherGroup>,
 }
 
 impl Chart {
     /// Number of resources shown anywhere in the chart.
     pub fn shown(&self) -> usize {
-        self.banners.len() + self.sections.iter().map(|s| s.rows.len()).sum::<usize>() + self.other.iter().map(|g| g.items.len()).sum::<usize>()
+        self.banners.len() + self.sections.iter().map(Section::len).sum::<usize>() + self.other.iter().map(|g| g.items.len()).sum::<usize>()
+    }
+
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
     }
 }
 
 const SSN_SYSTEM: &str = "http://hl7.org/fhir/sid/us-ssn";
 
-fn identifier_row(id: &Identifier) -> Option<(String, String)> {
+fn identifier_row(id: &Identifier, fmt: &Fmt<'_>) -> Option<(String, String)> {
     let value = id.value.as_deref()?.trim();
     if value.is_empty() {
         return None;
     }
-    let label = id
-        .type_
-        .as_ref()
-        .and_then(|t| t.label())
-        .map(str::to_string)
-        .unwrap_or_else(|| "Identifier".to_string());
+    let label = id.type_.as_ref().and_then(|t| t.label()).map(str::to_string).unwrap_or_else(|| fmt.t(T::Identifier).to_string());
     let is_ssn = id.system.as_deref() == Some(SSN_SYSTEM) || id.type_.as_ref().is_some_and(|t| t.has_code("SS"));
     let value = if is_ssn {
         let digits: String = value.chars().filter(char::is_ascii_digit).collect();
@@ -218,64 +389,79 @@ fn identifier_row(id: &Identifier) -> Option<(String, String)> {
 }
 
 fn banner(patient: &Patient, options: &RenderOptions) -> Banner {
+    let fmt = options.fmt();
     let birth = patient.birth_date.as_ref();
     let death = patient.deceased_date_time.as_ref();
     let age_on = death.and_then(|d| d.start_date()).unwrap_or(options.today);
     let age = birth.filter(|b| matches!(b, crate::fhir::DateTime::Date(_))).and_then(|b| b.start_date()).and_then(|b| age_in_years(b, age_on));
     let deceased = match (death, patient.deceased_boolean) {
-        (Some(d), _) => Some(d.display_date()),
-        (None, Some(true)) => Some("Yes".to_string()),
+        (Some(d), _) => Some(fmt.date(d)),
+        (None, Some(true)) => Some(fmt.t(T::Yes).to_string()),
         _ => None,
     };
     let sex = patient.gender.as_deref().map(|g| match g {
-        "male" => "Male".to_string(),
-        "female" => "Female".to_string(),
-        "other" => "Other".to_string(),
-        "unknown" => "Unknown".to_string(),
+        "male" => fmt.t(T::Male).to_string(),
+        "female" => fmt.t(T::Female).to_string(),
+        "other" => fmt.t(T::OtherGender).to_string(),
+        "unknown" => fmt.t(T::UnknownGender).to_string(),
         other => other.to_string(),
     });
     Banner {
-        name: patient.display_name().unwrap_or_else(|| "Name not recorded".to_string()),
-        birth_date: birth.map(|b| b.display_date()),
+        name: patient.display_name().unwrap_or_else(|| fmt.t(T::NameNotRecorded).to_string()),
+        birth_date: birth.map(|b| fmt.date(b)),
         age,
         deceased,
         sex,
-        identifiers: patient.identifier.iter().filter_map(identifier_row).collect(),
+        identifiers: patient.identifier.iter().filter_map(|i| identifier_row(i, &fmt)).collect(),
     }
 }
 
 /// Builds the view model for every resource of `record`. Each entry is
 /// shown exactly once: in the banner, a section, or "Other records".
 pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
+    let mut builder = sections::Builder::new(record, options.fmt());
     let mut chart = start(options);
-    for entry in &record.entries {
-        add(&mut chart, record, entry, options);
+    for (index, entry) in record.entries.iter().enumerate() {
+        add(&mut chart, &mut builder, index, entry, options);
     }
-    finish(chart)
+    finish(chart, builder)
 }
 
 /// [`build_chart`], giving the event loop a turn every few milliseconds.
 pub async fn build_chart_paced<C: crate::source::HttpClient>(record: &Record, options: &RenderOptions, client: &C) -> Chart {
-    let mut chart = start(options);
     let pacer = crate::source::Pacer::new(client);
-    for entry in &record.entries {
-        add(&mut chart, record, entry, options);
+    let mut builder = sections::Builder::new(record, options.fmt());
+    pacer.tick().await;
+    let mut chart = start(options);
+    for (index, entry) in record.entries.iter().enumerate() {
+        add(&mut chart, &mut builder, index, entry, options);
         pacer.tick().await;
     }
-    finish(chart)
+    finish(chart, builder)
 }
 
 fn start(options: &RenderOptions) -> Chart {
-    Chart { source: options.source.clone(), withheld: options.withheld, banners: Vec::new(), sections: sections::empty(), other: Vec::new() }
+    Chart {
+        locale: options.locale,
+        theme: options.theme,
+        time_zone: options.time_zone.name().map(str::to_string),
+        source: options.source.clone(),
+        withheld: options.withheld,
+        banners: Vec::new(),
+        sections: sections::empty(options.locale),
+        trends: Vec::new(),
+        other: Vec::new(),
+    }
 }
 
-fn add(chart: &mut Chart, record: &Record, entry: &crate::fhir::Entry, options: &RenderOptions) {
+fn add(chart: &mut Chart, builder: &mut sections::Builder<'_, '_>, index: usize, entry: &crate::fhir::Entry, options: &RenderOptions) {
     if let Resource::Patient(p) = &entry.resource {
         chart.banners.push(banner(p, options));
         return;
     }
-    match sections::place(record, entry) {
+    match builder.place(index, entry) {
         sections::Placement::Section(index, row) => chart.sections[index].rows.push(row),
+        sections::Placement::Grouped => {}
         sections::Placement::Other(item) => match chart.other.iter_mut().find(|g| g.resource_type == entry.resource_type) {
             Some(group) => group.items.push(item),
             None => chart.other.push(OtherGroup { resource_type: entry.resource_type.clone(), items: vec![item] }),
@@ -283,7 +469,10 @@ fn add(chart: &mut Chart, record: &Record, entry: &crate::fhir::Entry, options: 
     }
 }
 
-fn finish(mut chart: Chart) -> Chart {
+fn finish(mut chart: Chart, builder: sections::Builder<'_, '_>) -> Chart {
+    let (groups, trends) = builder.finish();
+    chart.sections[sections::RESULTS].groups = groups;
+    chart.trends = trends;
     for section in &mut chart.sections {
         section.rows.sort_by_key(|r| std::cmp::Reverse(r.sort_key));
     }

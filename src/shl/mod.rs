@@ -26,7 +26,7 @@ pub use resolve::{resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipR
 use crate::error::Error;
 use crate::fhir::Record;
 use crate::pipeline::Stage;
-use crate::render::{SourceNote, SourceSummary, Trust};
+use crate::render::{SkippedWhy, SourceNote, SourceNoteKind, SourceSummary, Trust};
 use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest};
 use crate::unseal::{unseal_async, AsyncCipher, RustCryptoCipher, UnsealOptions};
 use resolve::{FHIR_JSON, HEALTH_CARD};
@@ -113,31 +113,25 @@ impl LinkSource {
     pub fn summary(&self) -> SourceSummary {
         let mut notes = Vec::new();
         for card in &self.cards {
-            let (trust, text) = match card.verification {
-                Verification::Verified => (Trust::Verified, format!("SMART Health Card: verified issuer: {}", card.issuer)),
-                Verification::Unverified(Unverified::NoKeys) => {
-                    (Trust::Unverified, format!("SMART Health Card: unverified (issuer {}; its keys were not available to check the signature)", card.issuer))
-                }
-                Verification::Unverified(Unverified::KeysUnavailable) => {
-                    (Trust::Unverified, format!("SMART Health Card: unverified (issuer {}; its keys could not be fetched)", card.issuer))
-                }
-                Verification::Invalid => (Trust::Invalid, format!("SMART Health Card: the signature does not match issuer {}; do not rely on it", card.issuer)),
+            let trust = match card.verification {
+                Verification::Verified => Trust::Verified,
+                Verification::Unverified(_) => Trust::Unverified,
+                Verification::Invalid => Trust::Invalid,
             };
-            notes.push(SourceNote { trust, text });
+            let keys_unavailable = card.verification == Verification::Unverified(Unverified::KeysUnavailable);
+            notes.push(SourceNote { trust, what: SourceNoteKind::Card { issuer: card.issuer.clone(), keys_unavailable } });
         }
         let unsigned = self.files.iter().filter(|f| f.content_type == FHIR_JSON).count();
         if unsigned > 0 {
-            let files = if unsigned == 1 { "1 file" } else { "files" };
-            let text = format!("FHIR data ({}): not signed by an issuer", if unsigned == 1 { files.to_string() } else { format!("{unsigned} {files}") });
-            notes.push(SourceNote { trust: Trust::Unsigned, text });
+            notes.push(SourceNote { trust: Trust::Unsigned, what: SourceNoteKind::Unsigned(unsigned) });
         }
         for skipped in &self.skipped {
-            let why = match skipped.reason {
-                SkipReason::NoLongerValid => "marked no longer valid by the sharer",
-                SkipReason::ApiAccessNotFollowed => "an access token for another server, which this viewer does not use",
-                SkipReason::UnsupportedType => "a kind of file this viewer does not open",
+            let reason = match skipped.reason {
+                SkipReason::NoLongerValid => SkippedWhy::NoLongerValid,
+                SkipReason::ApiAccessNotFollowed => SkippedWhy::ApiAccess,
+                SkipReason::UnsupportedType => SkippedWhy::Unsupported,
             };
-            notes.push(SourceNote { trust: Trust::Unverified, text: format!("Not shown: one {} file ({why})", skipped.content_type) });
+            notes.push(SourceNote { trust: Trust::Unverified, what: SourceNoteKind::Skipped { content_type: skipped.content_type.clone(), reason } });
         }
         SourceSummary { label: self.label.clone(), notes }
     }

@@ -2,6 +2,7 @@
 //! core modules; this layer turns JavaScript values into core types, calls
 //! the core, and turns results and errors back into JavaScript.
 
+mod display;
 mod http;
 mod portal;
 mod record;
@@ -56,6 +57,28 @@ export interface PortalOptions {
   policy?: ConsentPolicy;
   /** AES-GCM backend for openUrl/openLink: "auto" (WebCrypto where available, default) or "wasm". */
   crypto?: "auto" | "wasm";
+  /** How charts are shown by default; each `render`/`toHtml` call may override it. */
+  locale?: ChartLocale | string;
+  /** IANA time zone for times of day (default: the browser's), e.g. "America/Chicago". */
+  timeZone?: string;
+  /** Colour scheme (default "auto": follows `prefers-color-scheme`). */
+  theme?: Theme;
+}
+
+/** The languages of the chart's own labels, dates and numbers. Other tags
+ *  of the same language ("es-MX", "de-AT") use these; the default is the
+ *  first of the browser's languages the chart speaks, else "en-US". */
+export type ChartLocale = "en-US" | "es-ES" | "fr-FR" | "de-DE";
+
+/** The chart's colour scheme. */
+export type Theme = "auto" | "light" | "dark";
+
+/** Options for `render` and `toHtml`, over the portal's. */
+export interface DisplayOptions {
+  locale?: ChartLocale | string;
+  /** IANA time zone name; a result at 23:30-05:00 shows on that day for a viewer at -05:00. */
+  timeZone?: string;
+  theme?: Theme;
 }
 
 /** Who is viewing. */

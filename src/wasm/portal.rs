@@ -6,12 +6,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
 
+use super::display::Display;
 use super::http::BrowserHttp;
 use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
+use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
 use crate::consent::{screen, screen_paced, Policy, Viewer};
-use super::webcrypto::{Backend, PlatformCipher};
 use crate::pipeline::{open_jwe, open_url_with, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
@@ -57,7 +58,8 @@ fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, Js
     let mut issuer_keys = IssuerKeys { fetch: member(options, "fetchIssuerKeys").is_truthy(), ..IssuerKeys::default() };
     let keys = member(options, "issuerKeys");
     if !absent(&keys) {
-        let text = js_sys::JSON::stringify(&keys).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
+        let text =
+            js_sys::JSON::stringify(&keys).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
         let map: std::collections::HashMap<String, serde_json::Value> =
             serde_json::from_str(&text).map_err(|_| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
         issuer_keys.known = map;
@@ -94,6 +96,7 @@ pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer
 #[wasm_bindgen(js_name = PatientPortal)]
 pub struct Portal {
     options: Rc<OpenOptions>,
+    display: Display,
     policy: Rc<Policy>,
     cipher: PlatformCipher,
 }
@@ -110,19 +113,26 @@ impl Audience {
     }
 
     /// Screens `record` for this viewer and wraps it for JavaScript.
-    fn record(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy) -> PatientRecord {
+    fn record(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy, display: Display) -> PatientRecord {
         let screened = screen(record, &self.viewer, policy, &self.consents);
-        PatientRecord::new(screened, source)
+        PatientRecord::new(screened, source, display)
     }
 
     /// [`Audience::record`] in its own turn of the event loop, and resolving
     /// in another, so the host's rendering starts a fresh task.
-    async fn record_paced(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy, progress: &mut dyn FnMut(Stage)) -> PatientRecord {
+    async fn record_paced(
+        self,
+        record: crate::fhir::Record,
+        source: Option<crate::shl::LinkSource>,
+        policy: &Policy,
+        display: Display,
+        progress: &mut dyn FnMut(Stage),
+    ) -> PatientRecord {
         use crate::source::HttpClient as _;
         BrowserHttp.sleep(0).await;
         progress(Stage::Consent);
         let screened = screen_paced(record, &self.viewer, policy, &self.consents, &BrowserHttp).await;
-        let record = PatientRecord::new(screened, source);
+        let record = PatientRecord::new(screened, source, display);
         BrowserHttp.sleep(0).await;
         progress(Stage::Chart);
         record.prepare_chart().await;
@@ -209,7 +219,8 @@ impl Portal {
                 _ => return Err(bad_input("option crypto must be \"auto\" or \"wasm\"")),
             },
         };
-        Ok(Portal { options: Rc::new(open), policy: Rc::new(policy), cipher: PlatformCipher { backend } })
+        let display = Display::from_options(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
+        Ok(Portal { options: Rc::new(open), display, policy: Rc::new(policy), cipher: PlatformCipher { backend } })
     }
 
     /// The AES-GCM backend `openUrl` and `openLink` decrypt with:
@@ -236,7 +247,7 @@ impl Portal {
         let mut progress = progress_callback(&options)?;
         let record = open_jwe(jwe, &key, &self.options, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
         progress(Stage::Consent);
-        let record = audience.record(record, None, &self.policy);
+        let record = audience.record(record, None, &self.policy, self.display.clone());
         progress(Stage::Ready);
         Ok(record)
     }
@@ -253,11 +264,11 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
-        let (open, policy, cipher) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher);
+        let (open, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, audience, mut progress) = prepared?;
             let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(record, None, &policy, &mut progress).await.into())
+            Ok(audience.record_paced(record, None, &policy, display, &mut progress).await.into())
         })
     }
 
@@ -274,11 +285,13 @@ impl Portal {
             let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
             Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?))
         })();
-        let (policy, cipher) = (Rc::clone(&self.policy), self.cipher);
+        let (policy, cipher, display) = (Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress) = prepared?;
-            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(shared.record, Some(shared.source), &policy, &mut progress).await.into())
+            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut until_ready(&mut progress))
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            Ok(audience.record_paced(shared.record, Some(shared.source), &policy, display, &mut progress).await.into())
         })
     }
 }

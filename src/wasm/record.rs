@@ -7,9 +7,10 @@ use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 
 use super::bad_input;
+use super::display::Display;
 use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
 use crate::fhir::{Record, Resource};
-use crate::render::{build_chart, build_chart_paced, fill_html, to_html, to_html_lazy, Chart, RenderOptions};
+use crate::render::{build_chart, build_chart_paced, fill_html, filter_status, results_html, to_html, to_html_lazy, Chart, RenderOptions};
 use crate::shl::{LinkSource, Unverified, Verification};
 
 /// An opened record. Holds decrypted health data in WebAssembly memory:
@@ -23,16 +24,23 @@ pub struct PatientRecord {
     decisions: Rc<Vec<DecisionReport>>,
     viewer: Viewer,
     notice: Option<crate::render::WithheldNotice>,
-    /// The listener that fills a rendered chart's disclosures when opened,
-    /// and the shadow root it listens on (removed on re-render and on free).
-    filler: RefCell<Option<Filler>>,
+    /// The portal's display choices (locale, time zone, theme).
+    display: Display,
+    /// The listeners of a rendered chart (removed on re-render and on free).
+    live: RefCell<Option<Live>>,
     /// The chart's view model, built while opening (in slices) for the day
-    /// it was built; rebuilt by `render` if the viewer's date has changed.
-    chart: RefCell<Option<(NaiveDate, Rc<Chart>)>>,
+    /// and display it was built for; rebuilt by `render` when either changed.
+    chart: RefCell<Option<(NaiveDate, Display, Rc<Chart>)>>,
 }
 
-/// A rendered chart's shadow root and its `toggle` listener.
-type Filler = (web_sys::ShadowRoot, Closure<dyn FnMut(web_sys::Event)>);
+/// A rendered chart's shadow root and the listeners that make it live.
+struct Live {
+    root: web_sys::ShadowRoot,
+    toggle: Closure<dyn FnMut(web_sys::Event)>,
+    click: Closure<dyn FnMut(web_sys::Event)>,
+    input: Closure<dyn FnMut(web_sys::Event)>,
+    before_print: Closure<dyn FnMut(web_sys::Event)>,
+}
 
 impl Drop for PatientRecord {
     fn drop(&mut self) {
@@ -40,61 +48,168 @@ impl Drop for PatientRecord {
     }
 }
 
-/// Fills a disclosure of the chart (`data-fill`) the first time it opens.
-fn fill(chart: &Chart, event: &web_sys::Event) {
-    let Some(details) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
-    let Some(key) = details.get_attribute("data-fill") else { return };
-    let open = js_sys::Reflect::get(&details, &"open".into()).ok().and_then(|o| o.as_bool()).unwrap_or(false);
-    if !open || details.has_attribute("data-filled") {
+fn element(target: Option<web_sys::EventTarget>) -> Option<web_sys::Element> {
+    target.and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+}
+
+/// Fills a disclosure of the chart (`data-fill`) once.
+fn fill_details(chart: &Chart, details: &web_sys::Element) {
+    let Some(key) = details.get_attribute("data-fill") else {
+        return;
+    };
+    if details.has_attribute("data-filled") {
         return;
     }
-    let Some(html) = fill_html(chart, &key) else { return };
-    if let Ok(Some(target)) = details.query_selector("tbody, ul") {
+    let Some(html) = fill_html(chart, &key) else {
+        return;
+    };
+    if let Ok(Some(target)) = details.query_selector("[data-fill-here]") {
         let _ = target.insert_adjacent_html("beforeend", &html);
         let _ = details.set_attribute("data-filled", "");
     }
 }
 
+/// Fills a disclosure the first time it opens.
+fn on_toggle(chart: &Chart, event: &web_sys::Event) {
+    let Some(details) = element(event.target()) else {
+        return;
+    };
+    let open = js_sys::Reflect::get(&details, &"open".into()).ok().and_then(|o| o.as_bool()).unwrap_or(false);
+    if open {
+        fill_details(chart, &details);
+    }
+}
+
+/// Section collapse buttons, and the table of contents (fragment links do
+/// not reach into a shadow root: the chart scrolls to the section itself).
+fn on_click(root: &web_sys::ShadowRoot, event: &web_sys::Event) {
+    let Some(target) = element(event.target()) else {
+        return;
+    };
+    if let Ok(Some(button)) = target.closest("button.toggle") {
+        let expanded = button.get_attribute("aria-expanded").as_deref() == Some("true");
+        let _ = button.set_attribute("aria-expanded", if expanded { "false" } else { "true" });
+        if let Some(body) = button.get_attribute("aria-controls").and_then(|id| root.get_element_by_id(&id)) {
+            let _ = body.toggle_attribute_with_force("hidden", expanded);
+        }
+        return;
+    }
+    let Ok(Some(link)) = target.closest("a[href^=\"#ppsdk-\"]") else {
+        return;
+    };
+    let Some(id) = link.get_attribute("href").map(|h| h[1..].to_string()) else {
+        return;
+    };
+    event.prevent_default();
+    if let Some(button) = root.get_element_by_id(&format!("{id}-h")).and_then(|h| h.query_selector("button.toggle").ok().flatten()) {
+        if button.get_attribute("aria-expanded").as_deref() == Some("false") {
+            if let Some(b) = button.dyn_ref::<web_sys::HtmlElement>() {
+                b.click();
+            }
+        }
+    }
+    if let Some(heading) = root.get_element_by_id(&format!("{id}-h")) {
+        heading.scroll_into_view();
+        if let Some(h) = heading.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = h.focus();
+        }
+    }
+}
+
+/// The results filter: all results whose name matches, or the first ones
+/// again (as first rendered) when the filter is emptied.
+fn on_input(root: &web_sys::ShadowRoot, chart: &Chart, first: &RefCell<Option<String>>, event: &web_sys::Event) {
+    let Some(input) = element(event.target()).and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        return;
+    };
+    if input.id() != "ppsdk-results-filter" {
+        return;
+    }
+    let (Ok(Some(list)), Ok(Some(status))) = (root.query_selector(".results-list"), root.query_selector(".filter-status")) else {
+        return;
+    };
+    let filter = input.value();
+    if filter.trim().is_empty() {
+        if let Some(markup) = first.borrow_mut().take() {
+            list.set_inner_html(&markup);
+        }
+        status.set_text_content(None);
+        return;
+    }
+    if first.borrow().is_none() {
+        *first.borrow_mut() = Some(list.inner_html());
+    }
+    let (markup, count) = results_html(chart, &filter);
+    list.set_inner_html(&markup);
+    status.set_text_content(Some(&filter_status(chart, count)));
+}
+
+/// Before printing: every disclosure filled and open, so that the paper
+/// copy is complete.
+fn before_print(root: &web_sys::ShadowRoot, chart: &Chart) {
+    let Ok(all) = root.query_selector_all("details") else {
+        return;
+    };
+    for i in 0..all.length() {
+        if let Some(details) = all.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+            fill_details(chart, &details);
+            let _ = details.set_attribute("open", "");
+        }
+    }
+}
+
 impl PatientRecord {
     fn detach(&self) {
-        if let Some((root, listener)) = self.filler.borrow_mut().take() {
-            let _ = root.remove_event_listener_with_callback_and_bool("toggle", listener.as_ref().unchecked_ref(), true);
+        if let Some(live) = self.live.borrow_mut().take() {
+            let _ = live.root.remove_event_listener_with_callback_and_bool("toggle", live.toggle.as_ref().unchecked_ref(), true);
+            let _ = live.root.remove_event_listener_with_callback("click", live.click.as_ref().unchecked_ref());
+            let _ = live.root.remove_event_listener_with_callback("input", live.input.as_ref().unchecked_ref());
+            if let Some(window) = web_sys::window() {
+                let _ = window.remove_event_listener_with_callback("beforeprint", live.before_print.as_ref().unchecked_ref());
+            }
         }
     }
 
     /// Builds the chart's view model in slices (while the record opens), so
     /// that `render` only writes markup.
     pub(crate) async fn prepare_chart(&self) {
-        let options = self.render_options();
+        let display = self.display.resolved();
+        let options = self.render_options(&display);
         let chart = build_chart_paced(&self.record, &options, &super::http::BrowserHttp).await;
-        *self.chart.borrow_mut() = Some((options.today, Rc::new(chart)));
+        *self.chart.borrow_mut() = Some((options.today, display, Rc::new(chart)));
     }
 
-    fn chart(&self) -> Rc<Chart> {
+    /// The chart for `options` (a `render`/`toHtml` argument) over the portal's choices.
+    fn chart_for(&self, options: &JsValue) -> Result<Rc<Chart>, JsValue> {
+        let display = self.display.overridden_by(&Display::from_options(options)?).resolved();
         let today = today();
-        if let Some((_, chart)) = self.chart.borrow().as_ref().filter(|(day, _)| *day == today) {
-            return Rc::clone(chart);
+        if let Some((_, _, chart)) = self.chart.borrow().as_ref().filter(|(day, shown, _)| *day == today && *shown == display) {
+            return Ok(Rc::clone(chart));
         }
-        let chart = Rc::new(build_chart(&self.record, &self.render_options()));
-        *self.chart.borrow_mut() = Some((today, Rc::clone(&chart)));
-        chart
+        let chart = Rc::new(build_chart(&self.record, &self.render_options(&display)));
+        *self.chart.borrow_mut() = Some((today, display, Rc::clone(&chart)));
+        Ok(chart)
     }
 
-    fn render_options(&self) -> RenderOptions {
+    fn render_options(&self, display: &Display) -> RenderOptions {
         let mut options = RenderOptions::new(today());
         options.source = self.source.as_ref().map(|s| s.summary());
         options.withheld = self.notice;
+        options.locale = display.locale();
+        options.time_zone = display.zone();
+        options.theme = display.theme();
         options
     }
 
-    pub(crate) fn new(screened: Screened, source: Option<LinkSource>) -> Self {
+    pub(crate) fn new(screened: Screened, source: Option<LinkSource>, display: Display) -> Self {
         Self {
             record: Rc::new(screened.record),
             source: source.map(Rc::new),
             decisions: Rc::new(screened.decisions),
             viewer: screened.viewer,
             notice: screened.notice,
-            filler: RefCell::new(None),
+            display,
+            live: RefCell::new(None),
             chart: RefCell::new(None),
         }
     }
@@ -167,13 +282,19 @@ fn to_plain_object(value: &serde_json::Value) -> JsValue {
 #[wasm_bindgen]
 impl PatientRecord {
     /// Renders the chart into `host`, inside its (open) shadow root, so
-    /// portal CSS and SDK CSS stay apart. The chart is built completely
-    /// first, then committed in one step; the older rows of long sections
-    /// and the "Other records" lists are added when their disclosure is
-    /// first opened. Rendering again replaces it.
-    pub fn render(&self, #[wasm_bindgen(unchecked_param_type = "Element")] host: JsValue) -> Result<(), JsValue> {
+    /// portal CSS and SDK CSS stay apart. `options` may choose `locale`,
+    /// `timeZone` and `theme` for this rendering (over the portal's). The
+    /// chart is built completely first, then committed in one step; the
+    /// older rows of long sections, closed trends and the "Other records"
+    /// lists are added when their disclosure is first opened (and all of
+    /// them before printing). Rendering again replaces it.
+    pub fn render(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Element")] host: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DisplayOptions")] options: Option<JsValue>,
+    ) -> Result<(), JsValue> {
         let host: web_sys::Element = host.dyn_into().map_err(|_| bad_input("render needs a DOM element to render into"))?;
-        let chart = self.chart();
+        let chart = self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
         let html = to_html_lazy(&chart);
         let root = match host.shadow_root() {
             Some(root) => root,
@@ -183,30 +304,46 @@ impl PatientRecord {
         };
         self.detach();
         root.set_inner_html(&html);
-        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| fill(&chart, &event));
+        let toggle = {
+            let chart = Rc::clone(&chart);
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_toggle(&chart, &event))
+        };
+        let click = {
+            let root = root.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_click(&root, &event))
+        };
+        let input = {
+            let (root, chart, first) = (root.clone(), Rc::clone(&chart), RefCell::new(None));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_input(&root, &chart, &first, &event))
+        };
+        let print = {
+            let (root, chart) = (root.clone(), Rc::clone(&chart));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| before_print(&root, &chart))
+        };
         // `toggle` does not bubble: listen in the capture phase.
-        let _ = root.add_event_listener_with_callback_and_bool("toggle", listener.as_ref().unchecked_ref(), true);
-        *self.filler.borrow_mut() = Some((root, listener));
+        let _ = root.add_event_listener_with_callback_and_bool("toggle", toggle.as_ref().unchecked_ref(), true);
+        let _ = root.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
+        let _ = root.add_event_listener_with_callback("input", input.as_ref().unchecked_ref());
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback("beforeprint", print.as_ref().unchecked_ref());
+        }
+        *self.live.borrow_mut() = Some(Live { root, toggle, click, input, before_print: print });
         Ok(())
     }
 
-    /// The chart as an HTML string (stylesheet included), for hosts that
-    /// place it themselves. Every value from the record is escaped.
+    /// The chart as an HTML string (stylesheet included), complete and
+    /// working without script, for hosts that place it themselves. `options`
+    /// as for `render`. Every value from the record is escaped.
     #[wasm_bindgen(js_name = toHtml)]
-    pub fn to_html(&self) -> String {
-        to_html(&self.chart())
+    pub fn to_html(&self, #[wasm_bindgen(unchecked_optional_param_type = "DisplayOptions")] options: Option<JsValue>) -> Result<String, JsValue> {
+        Ok(to_html(&*self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?))
     }
 
     /// The record's resources as plain objects, exactly as received; only
     /// those of `resourceType` when given.
     #[wasm_bindgen(unchecked_return_type = "FhirResource[]")]
     pub fn resources(&self, #[wasm_bindgen(js_name = resourceType)] resource_type: Option<String>) -> js_sys::Array {
-        self.record
-            .entries
-            .iter()
-            .filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t))
-            .map(|e| to_plain_object(&e.raw))
-            .collect()
+        self.record.entries.iter().filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t)).map(|e| to_plain_object(&e.raw)).collect()
     }
 
     /// How many resources of each type the record holds.

@@ -1,0 +1,149 @@
+//! How the chart is shown: `locale`, `timeZone` and `theme`, from the
+//! portal's options and each `render`/`toHtml` call; the viewer's time zone
+//! through `Intl.DateTimeFormat`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::bad_input;
+use super::screening::{absent, member};
+use crate::render::{Locale, Theme, TimeZone};
+
+/// Display choices; `None` means "not chosen here".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Display {
+    pub locale: Option<Locale>,
+    pub time_zone: Option<String>,
+    pub theme: Option<Theme>,
+}
+
+impl Display {
+    /// Reads `locale`, `timeZone` and `theme` from an options object,
+    /// refusing values the SDK cannot honour.
+    pub fn from_options(options: &JsValue) -> Result<Display, JsValue> {
+        let text = |name: &str| -> Result<Option<String>, JsValue> {
+            let value = member(options, name);
+            if absent(&value) {
+                return Ok(None);
+            }
+            value.as_string().filter(|s| !s.trim().is_empty()).map(Some).ok_or_else(|| bad_input(&format!("option {name} must be a non-empty string")))
+        };
+        let locale = match text("locale")? {
+            Some(tag) => {
+                Some(Locale::from_tag(&tag).ok_or_else(|| bad_input("option locale must be one of en-US, es-ES, fr-FR, de-DE (or the same language)"))?)
+            }
+            None => None,
+        };
+        let time_zone = match text("timeZone")? {
+            Some(zone) => {
+                formatter(&zone).ok_or_else(|| bad_input("option timeZone must be an IANA time zone name such as \"America/Chicago\""))?;
+                Some(zone)
+            }
+            None => None,
+        };
+        let theme = match text("theme")? {
+            Some(name) => Some(Theme::from_name(&name).ok_or_else(|| bad_input("option theme must be \"auto\", \"light\" or \"dark\""))?),
+            None => None,
+        };
+        Ok(Display { locale, time_zone, theme })
+    }
+
+    /// `self`, with `other`'s choices where it makes them.
+    pub fn overridden_by(&self, other: &Display) -> Display {
+        Display {
+            locale: other.locale.or(self.locale),
+            time_zone: other.time_zone.clone().or_else(|| self.time_zone.clone()),
+            theme: other.theme.or(self.theme),
+        }
+    }
+
+    /// Every choice made: unset ones from the browser (its languages, its
+    /// time zone) or the defaults (en-US, following the system theme).
+    pub fn resolved(&self) -> Display {
+        Display {
+            locale: self.locale.or_else(browser_locale).or(Some(Locale::EnUs)),
+            time_zone: self.time_zone.clone().or_else(browser_zone),
+            theme: self.theme.or(Some(Theme::Auto)),
+        }
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.locale.unwrap_or_default()
+    }
+
+    pub fn theme(&self) -> Theme {
+        self.theme.unwrap_or_default()
+    }
+
+    /// The time zone for rendering (times as recorded when none is known).
+    pub fn zone(&self) -> TimeZone {
+        match self.time_zone.as_deref().and_then(|name| formatter(name).map(|f| (name, f))) {
+            Some((name, format)) => {
+                let days: RefCell<HashMap<i64, i32>> = RefCell::new(HashMap::new());
+                TimeZone::new(name, move |t| {
+                    let day = t.div_euclid(86_400);
+                    if let Some(&offset) = days.borrow().get(&day) {
+                        return Some(offset);
+                    }
+                    let (start, end) = (offset_at(&format, day * 86_400)?, offset_at(&format, day * 86_400 + 86_399)?);
+                    if start == end {
+                        days.borrow_mut().insert(day, start);
+                        return Some(start);
+                    }
+                    // A day with a change of offset: this instant's own.
+                    offset_at(&format, t)
+                })
+            }
+            None => TimeZone::recorded(),
+        }
+    }
+}
+
+/// The first of the browser's languages the chart speaks.
+fn browser_locale() -> Option<Locale> {
+    let navigator = web_sys::window()?.navigator();
+    navigator.languages().iter().filter_map(|l| l.as_string()).find_map(|tag| Locale::from_tag(&tag))
+}
+
+fn browser_zone() -> Option<String> {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    let options = format.resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()
+}
+
+/// An `Intl.DateTimeFormat` giving a zone's wall-clock fields, or `None`
+/// when the browser does not know the zone (it throws a RangeError).
+fn formatter(zone: &str) -> Option<js_sys::Intl::DateTimeFormat> {
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into()).ok();
+    set("timeZone", zone)?;
+    set("hourCycle", "h23")?;
+    for field in ["year", "month", "day", "hour", "minute", "second"] {
+        set(field, "numeric")?;
+    }
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+    let args = js_sys::Array::of2(&"en-US".into(), &options);
+    js_sys::Reflect::construct(&constructor, &args).ok().map(JsCast::unchecked_into)
+}
+
+/// The zone's offset from UTC (seconds east) at `t` (seconds since 1970).
+fn offset_at(format: &js_sys::Intl::DateTimeFormat, t: i64) -> Option<i32> {
+    let date = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
+    let mut fields = [0i64; 6];
+    for part in format.format_to_parts(&date).iter() {
+        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
+        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
+        let slot = ["year", "month", "day", "hour", "minute", "second"].iter().position(|k| *k == kind);
+        if let Some(i) = slot {
+            fields[i] = value.parse().ok()?;
+        }
+    }
+    let local =
+        NaiveDate::from_ymd_opt(fields[0] as i32, fields[1] as u32, fields[2] as u32)?.and_hms_opt(fields[3] as u32, fields[4] as u32, fields[5] as u32)?;
+    i32::try_from(local.and_utc().timestamp() - t).ok()
+}
