@@ -50,9 +50,13 @@ function expectations(bundle) {
     immunizations: ofType("Immunization").length,
     procedures: ofType("Procedure").length,
     encounters: ofType("Encounter").length,
+    documents: ofType("DocumentReference").length,
+    "care-plans": ofType("CarePlan").length,
     vitals: observations.filter((o) => hasCategory(o, "vital-signs")).length,
   };
-  const inSections = Object.values(sections).reduce((a, b) => a + b, 0) + observations.length - sections.vitals;
+  // Results are listed under their DiagnosticReport (a heading row) or alone.
+  const reports = ofType("DiagnosticReport").length;
+  const inSections = Object.values(sections).reduce((a, b) => a + b, 0) + observations.length - sections.vitals + reports;
   // Three specific Observation names (the longest distinct code texts).
   const codeTexts = [...new Set(observations.map((o) => o.code?.text).filter(Boolean))].sort((a, b) => b.length - a.length).slice(0, 3);
   assert.equal(codeTexts.length, 3, "the sample has three distinct Observation code texts");
@@ -270,9 +274,11 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
           assert.ok(banner.includes(expected.family), `banner ${JSON.stringify(banner)} has the family name ${expected.family}`);
 
           // Long sections show their newest rows; the rest arrive when their disclosure opens.
-          const firstRows = await chart.locator("section tbody tr").count();
+          // Rows of resources: not the report headings, not the narrative disclosures.
+          const rows = async (id) => chart.locator(`section#ppsdk-${id} tbody tr:not(.group):not(.narrative-row)`).count();
+          let firstRows = 0;
+          for (const id of [...Object.keys(expected.sections), "results"]) firstRows += await rows(id);
           const lazy = await openAllDisclosures(page);
-          const rows = async (id) => chart.locator(`section#${id} tbody tr`).count();
           const counts = {};
           for (const id of [...Object.keys(expected.sections), "results"]) counts[id] = await rows(id);
           for (const [id, n] of Object.entries(expected.sections)) assert.equal(counts[id], n, `rows in section#${id}`);
@@ -280,7 +286,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
           assert.ok(lazy > 0 || firstRows === sectionRows, "rows not shown at first are behind a disclosure");
           assert.ok(firstRows <= 10 * Object.keys(counts).length, `at most 10 rows per section at first (${firstRows})`);
           assert.equal(counts.results + counts.vitals, expected.observations, "results + vitals rows = Observations");
-          assert.equal(await chart.locator("section#other li").count(), expected.other, "items under Other records");
+          assert.equal(await chart.locator("section#ppsdk-other details > ul > li").count(), expected.other, "items under Other records");
 
           const html = await wholePage(page);
           for (const text of expected.codeTexts) assert.ok(html.includes(htmlText(text)), `the chart shows ${JSON.stringify(text)}`);
@@ -291,10 +297,14 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
           await page.screenshot({ path: `${SCREENSHOTS}${slug(link.name)}-320.png`, fullPage: true });
           assertClean(problems, link.name);
 
-          // A phone-width chart fits the screen: wide tables scroll inside
-          // their own region, the page itself never scrolls sideways.
+          // A phone-width chart fits the screen: table rows become cards, and
+          // neither the page nor any table scrolls sideways.
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
           assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
+          const wide = await page.evaluate(() =>
+            [...document.getElementById("chart").shadowRoot.querySelectorAll(".scroll")].filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1).length,
+          );
+          assert.equal(wide, 0, "tables that scroll sideways at 320px");
           const bannerHeight = await chart.locator(".banner").evaluate((el) => el.getBoundingClientRect().height);
           assert.ok(bannerHeight < 600, `at 320px the patient banner is ${bannerHeight}px tall`);
         } finally {
@@ -304,11 +314,8 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
     }
   });
 
-  // Known SDK bug: `th, td { overflow-wrap: anywhere }` in src/render/chart.css
-  // lets table columns shrink below their words, so words and numbers are
-  // split across lines ("Ambulator|y" at 1280px, "10.|34" at 320px) instead
-  // of the table scrolling inside its `.scroll` region. Remove the `todo`
-  // once fixed.
+  // Words and numbers are never broken inside a table cell: at 1280px the
+  // columns are wide enough, at 320px each row is a card of label: value.
   test(
     "table words and numbers are never split across lines (1280px and 320px)",
     { timeout: TEST_TIMEOUT },
@@ -323,6 +330,8 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
             const split = await page.evaluate(() => {
               const found = new Set();
               for (const cell of document.getElementById("chart").shadowRoot.querySelectorAll("table th, table td")) {
+                // Column headings of a narrow (stacked) table are for screen readers only.
+                if (getComputedStyle(cell.closest("tr")).position === "absolute") continue;
                 const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
                 for (let node; (node = walker.nextNode()); ) {
                   // Words between spaces, hyphens, dashes and slashes (where a line may break).
@@ -466,8 +475,8 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       assert.equal(await settled(page), "ready", await errorText(page));
       const verified = await page.locator("#chart .source .trust-verified").textContent();
       assert.equal(verified, `SMART Health Card: verified issuer: ${links.base.replace(/\/$/, "")}`);
-      assert.equal(await page.locator("#chart section#immunizations tbody tr").count(), expected.sections.immunizations);
-      assert.equal(await page.locator("#chart section#problems tbody tr").count(), expected.sections.problems);
+      assert.equal(await page.locator("#chart section#ppsdk-immunizations tbody tr").count(), expected.sections.immunizations);
+      assert.equal(await page.locator("#chart section#ppsdk-problems tbody tr").count(), expected.sections.problems);
       assert.equal(await page.locator("#chart .patient-name").count(), 1, "the patient in both files is shown once");
       await page.screenshot({ path: `${SCREENSHOTS}shl-multi-1280.png`, fullPage: true });
       assertClean(problems, "multi-file link");
@@ -541,8 +550,8 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       assert.equal(await settled(page), "ready", await errorText(page));
       assert.equal(await page.locator("#viewer-select").inputValue(), "proxy:parent");
       assert.ok((await page.locator("#chart .patient-name").textContent()).includes("Rivera"));
-      assert.equal(await page.locator("#chart section#immunizations tbody tr").count(), 3);
-      assert.equal(await page.locator("#chart section#allergies tbody tr").count(), 1);
+      assert.equal(await page.locator("#chart section#ppsdk-immunizations tbody tr").count(), 3);
+      assert.equal(await page.locator("#chart section#ppsdk-allergies tbody tr").count(), 1);
       assert.equal(await page.locator("#chart .withheld").textContent(), "Some items in this record are not shown to you.");
       const html = await wholePage(page);
       for (const secret of secrets) assert.ok(!html.includes(htmlText(secret)) && !html.includes(secret), `the page shows ${JSON.stringify(secret)}`);
@@ -553,7 +562,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       // Control: the same record for the patient herself shows them.
       await page.selectOption("#viewer-select", "patient");
       await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient");
-      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#problems"));
+      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#ppsdk-problems"));
       const own = await wholePage(page);
       assert.ok(own.includes("Generalized anxiety disorder") && own.includes("Sertraline 50 mg tablet"), "the patient sees her whole record");
       assert.equal(await page.locator("#chart .withheld").count(), 0);
