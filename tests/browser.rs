@@ -42,7 +42,7 @@ fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
     assert_eq!(record.resource_count(), 20);
     assert_eq!(record.bundle_type().as_deref(), Some("document"));
     let host = host();
-    record.render(host.clone().into()).unwrap();
+    record.render(host.clone().into(), None).unwrap();
     let root = host.shadow_root().expect("an open shadow root");
     let name = root.query_selector(".patient-name").unwrap().unwrap().text_content().unwrap();
     assert_eq!(Some(name.clone()), record.patient_name());
@@ -53,7 +53,7 @@ fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
     assert!(root.query_selector("style").unwrap().is_some());
     assert!(document().head().unwrap().query_selector("style").unwrap().is_none());
     // Rendering again replaces the chart.
-    record.render(host.clone().into()).unwrap();
+    record.render(host.clone().into(), None).unwrap();
     assert_eq!(root.query_selector_all(".patient-name").unwrap().length(), 1);
 }
 
@@ -91,7 +91,7 @@ fn errors_are_real_error_objects_with_stable_codes() {
     assert_eq!(error_fields(&open(&parts.join("."), IPS_KEY).err().unwrap()).1, "decrypt");
     // Rendering into something that is not an element.
     let record = open(IPS_JWE, IPS_KEY).unwrap();
-    assert_eq!(error_fields(&record.render(JsValue::NULL).err().unwrap()).1, "badInput");
+    assert_eq!(error_fields(&record.render(JsValue::NULL, None).err().unwrap()).1, "badInput");
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +147,7 @@ fn hostile_strings_never_execute() {
         let jwe = seal(bundle.as_bytes(), &key, [2; 12], &SealOptions::default()).unwrap();
         let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from_str(&key.to_base64url()), None).unwrap();
         let host = host();
-        record.render(host.clone().into()).unwrap();
+        record.render(host.clone().into(), None).unwrap();
         let root = host.shadow_root().unwrap();
         for tag in ["script", "img", "svg", "iframe"] {
             assert!(root.query_selector(tag).unwrap().is_none(), "<{tag}> created for {p}");
@@ -259,9 +259,9 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
     let jwe = seal(bundle.to_string().as_bytes(), &key, [1; 12], &SealOptions::default()).unwrap();
     let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from(js_sys::Uint8Array::from(&[5u8; 32][..])), None).unwrap();
     let host = host();
-    record.render(host.clone().into()).unwrap();
+    record.render(host.clone().into(), None).unwrap();
     let root = host.shadow_root().unwrap();
-    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 10);
+    assert_eq!(root.query_selector_all("#ppsdk-results tbody tr").unwrap().length(), 10);
     let details = root.query_selector("details[data-fill]").unwrap().unwrap();
     assert!(details.text_content().unwrap().contains("Show 35 older"));
     js_sys::Reflect::set(&details, &"open".into(), &JsValue::TRUE).unwrap();
@@ -270,10 +270,10 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
         web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20).unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(tick).await.unwrap();
-    assert_eq!(root.query_selector_all("#results tbody tr").unwrap().length(), 45);
+    assert_eq!(root.query_selector_all("#ppsdk-results tbody tr").unwrap().length(), 45);
     assert!(details.has_attribute("data-filled"));
     // The eager string form has every row at once.
-    assert_eq!(record.to_html().matches("Test number").count(), 45);
+    assert_eq!(record.to_html(None).unwrap().matches("Test number").count(), 45);
     drop(record);
     js_sys::Reflect::set(&details, &"open".into(), &JsValue::FALSE).unwrap();
 }
