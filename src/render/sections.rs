@@ -1,6 +1,6 @@
 //! Where each resource goes in the chart, and the row it becomes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -62,6 +62,8 @@ pub struct Builder<'r, 'f> {
     fmt: Fmt<'f>,
     /// Entry index of a result → entry index of the report or panel it is listed under.
     owner: HashMap<usize, usize>,
+    /// Entry indexes of the reports and panels that list results.
+    owners: HashSet<usize>,
     /// Entry index of a group's owner (or of a lone result) → its group.
     groups: Vec<Group>,
     group_of: HashMap<usize, usize>,
@@ -110,7 +112,8 @@ impl<'r, 'f> Builder<'r, 'f> {
                 }
             }
         }
-        Self { record, fmt, owner, groups: Vec::new(), group_of: HashMap::new(), trends: Vec::new(), trend_of: HashMap::new() }
+        let owners = owner.values().copied().collect();
+        Self { record, fmt, owner, owners, groups: Vec::new(), group_of: HashMap::new(), trends: Vec::new(), trend_of: HashMap::new() }
     }
 
     fn group(&mut self, owner: usize) -> &mut Group {
@@ -214,7 +217,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 let result = row(vec![label(&o.code).into(), observation_value(fmt, record, o).into(), range.into(), flag_cell, on.clone().into()], key);
                 if let Some(&owner) = self.owner.get(&index) {
                     self.group(owner).rows.push(result);
-                } else if self.owner.values().any(|&o| o == index) {
+                } else if self.owners.contains(&index) {
                     let g = self.group(index);
                     g.title = result.cells[0].text.clone();
                     g.detail = on;
