@@ -35,8 +35,8 @@ if [ "$want_browser" = 1 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
-  if [ ! -d tests/js/node_modules/playwright-core ] || [ ! -d tests/js/node_modules/jose ]; then
-    echo "==> npm install (tests: playwright-core, jose)"
+  if [ ! -d tests/js/node_modules/playwright-core ] || [ ! -d tests/js/node_modules/jose ] || [ ! -d tests/js/node_modules/axe-core ] || [ ! -d tests/js/node_modules/kill-the-clipboard ]; then
+    echo "==> npm install (tests: playwright-core, jose, axe-core, kill-the-clipboard)"
     (cd tests/js && npm ci --no-audit --no-fund)
   fi
 fi

@@ -323,7 +323,7 @@ fn groups_html(h: &mut Html, s: &Section, groups: &[Group]) {
     for g in groups {
         h.raw("<tbody>");
         if g.is_resource || !g.title.is_empty() {
-            let _ = write!(h.out, "<tr class=\"group\"><th scope=\"colgroup\" colspan=\"{}\">", s.columns.len());
+            let _ = write!(h.out, "<tr class=\"group\"><th scope=\"rowgroup\" colspan=\"{}\">", s.columns.len());
             h.raw("<span class=\"group-title\">").text_or_dash(&g.title).raw("</span>");
             if !g.detail.is_empty() {
                 h.raw(" <span class=\"detail\">").text(&g.detail).raw("</span>");

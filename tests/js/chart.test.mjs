@@ -1,0 +1,276 @@
+// The chart as a viewer uses it, in headless Chromium: the viewer's time
+// zone and language, right-to-left pages, the results filter, collapsing
+// sections by keyboard, the table of contents, themes, printing, document
+// downloads and trends. Records are sealed here and opened with the SDK
+// served by the development backend (see harness.mjs).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+import { assertNoPageProblems, launchBrowser, newHostPage, openAllDetails, seal, startServer } from "./harness.mjs";
+
+const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const readJson = async (path) => JSON.parse(await readFile(new URL(path, import.meta.url), "utf8"));
+
+const bundle = (...resources) => ({ resourceType: "Bundle", type: "collection", entry: resources.map((resource) => ({ resource })) });
+const patient = { resourceType: "Patient", id: "p", name: [{ given: ["Ana"], family: "Ruiz" }], birthDate: "2001-01-06" };
+const lateResult = {
+  resourceType: "Observation",
+  status: "final",
+  category: [{ coding: [{ code: "laboratory" }] }],
+  code: { text: "Glucose" },
+  effectiveDateTime: "2019-07-04T23:30:00-05:00",
+  valueQuantity: { value: 95.5, unit: "mg/dL" },
+};
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A host page in the given browser time zone and scheme, with `record` opened; `render` options from `display`. */
+async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", width = 1280, display, hostDir } = {}) {
+  const { jwe, key } = await seal(record);
+  const { page, context, problems } = await newHostPage(browser, server, { width, colorScheme, contextOptions: { timezoneId } });
+  await page.evaluate(
+    ({ jwe, key, display, hostDir }) => {
+      const host = document.querySelector("#chart");
+      if (hostDir) host.dir = hostDir;
+      window.__record = new window.__ppsdk.PatientPortal().openJwe(jwe, key);
+      window.__record.render(host, display);
+    },
+    { jwe, key, display, hostDir },
+  );
+  const root = (selector) => page.locator(`#chart ${selector}`);
+  return { page, context, problems, root };
+}
+
+describe("the chart in the browser", () => {
+  test("a result at 23:30-05:00 falls on the viewer's day, in the browser's zone or the host's choice", async () => {
+    const record = bundle(patient, lateResult);
+    const cases = [
+      { timezoneId: "America/Chicago", day: "Jul 4, 2019", time: "11:30", zone: "America/Chicago" },
+      { timezoneId: "Europe/Berlin", day: "Jul 5, 2019", time: "6:30", zone: "Europe/Berlin" },
+      { timezoneId: "Europe/Berlin", display: { timeZone: "America/Chicago" }, day: "Jul 4, 2019", time: "11:30", zone: "America/Chicago" },
+      // ICU names this zone by its older alias.
+      { timezoneId: "Asia/Kolkata", day: "Jul 5, 2019", time: "10:00", zone: /Asia\/(Kolkata|Calcutta)/ },
+    ];
+    for (const c of cases) {
+      const { context, problems, root } = await chartPage(record, c);
+      try {
+        const when = await root("section#ppsdk-results tbody tr:not(.group) td:last-child").first().textContent();
+        assert.ok(when.startsWith(c.day) && when.includes(c.time), `${c.timezoneId} ${JSON.stringify(c.display ?? {})}: ${when}`);
+        const note = await root(".zone").textContent();
+        assert.match(note, c.zone instanceof RegExp ? c.zone : new RegExp(c.zone), `${c.timezoneId}: ${note}`);
+        assertNoPageProblems(problems, c.timezoneId);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  test("labels, dates and numbers follow the chosen locale (dates as Intl writes them)", async () => {
+    const record = bundle(patient, lateResult);
+    const titles = { "en-US": "Results", "es-ES": "Resultados", "fr-FR": "Résultats", "de-DE": "Befunde" };
+    for (const [locale, title] of Object.entries(titles)) {
+      const { page, context, problems, root } = await chartPage(record, { display: { locale } });
+      try {
+        assert.equal(await root("article.chart").getAttribute("lang"), locale);
+        assert.ok((await root("#ppsdk-results-h").textContent()).includes(title), `${locale} heading`);
+        const born = await root(".banner dd").first().textContent();
+        const intl = await page.evaluate(
+          (locale) => new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(Date.UTC(2001, 0, 6)),
+          locale,
+        );
+        assert.ok(born.startsWith(intl), `${locale}: born ${JSON.stringify(born)}, Intl says ${JSON.stringify(intl)}`);
+        const value = await root("section#ppsdk-results tbody tr:not(.group) td").first().textContent();
+        assert.equal(value, locale === "en-US" ? "95.5 mg/dL" : "95,5 mg/dL");
+        assertNoPageProblems(problems, locale);
+      } finally {
+        await context.close();
+      }
+    }
+    const { page, context } = await chartPage(record);
+    try {
+      const error = await page.evaluate(() => {
+        try {
+          window.__record.render(document.querySelector("#chart"), { locale: "ja-JP" });
+        } catch (e) {
+          return { name: e.name, code: e.code };
+        }
+      });
+      assert.deepEqual(error, { name: "PatientPortalError", code: "badInput" });
+      const zone = await page.evaluate(() => {
+        try {
+          window.__record.toHtml({ timeZone: "Mars/Olympus_Mons" });
+        } catch (e) {
+          return e.code;
+        }
+      });
+      assert.equal(zone, "badInput");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a right-to-left page keeps the chart within 320 px", async () => {
+    const dusty = await readJson("../../examples/data/dusty-stracke.json");
+    const { page, context, problems, root } = await chartPage(dusty, { width: 320, hostDir: "rtl" });
+    try {
+      assert.equal(await root("article.chart").evaluate((el) => getComputedStyle(el).direction), "rtl");
+      await openAllDetails(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
+      await page.screenshot({ path: `${SCREENSHOTS}rtl-dusty-stracke-320.png`, fullPage: false });
+      assertNoPageProblems(problems, "rtl");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("the results filter finds every result of that name, and clearing it restores the list", async () => {
+    const vito = await readJson("../../../shared/data/fhir/synthea/Vito_Feeney_63dd4423-56ec-4f40-9dd6-82bc133aaddc.json");
+    const glucose = vito.entry.filter((e) => e.resource.resourceType === "Observation" && /glucose/i.test(e.resource.code?.text ?? "")).length;
+    assert.ok(glucose > 5);
+    const { page, context, problems, root } = await chartPage(vito);
+    try {
+      const rows = root(".results-list tbody tr:not(.group):not(.narrative-row)");
+      const before = await rows.count();
+      await root("#ppsdk-results-filter").fill("GLUCOSE");
+      await page.waitForFunction(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent !== "");
+      const names = await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector("th").textContent));
+      const groups = await root(".results-list tr.group").evaluateAll((trs) => trs.map((tr) => tr.textContent));
+      assert.ok(names.length >= glucose, `${names.length} rows for ${glucose} glucose results`);
+      // A row is there because its name matches, or its report's name does.
+      assert.ok(names.filter((n) => /glucose/i.test(n)).length === glucose, "every glucose result is listed");
+      assert.ok(names.every((n) => /glucose/i.test(n)) || groups.some((g) => /glucose/i.test(g)));
+      assert.equal(await root(".filter-status").textContent(), `${names.length} results match.`);
+      await root("#ppsdk-results-filter").fill("no such test");
+      assert.equal(await root(".filter-status").textContent(), "No results match.");
+      await root("#ppsdk-results-filter").fill("");
+      assert.equal(await rows.count(), before);
+      assert.equal(await root(".filter-status").textContent(), "");
+      assertNoPageProblems(problems, "filter");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("sections collapse from the keyboard, and the table of contents moves focus to its section", async () => {
+    const dusty = await readJson("../../examples/data/dusty-stracke.json");
+    const { page, context, problems, root } = await chartPage(dusty);
+    try {
+      const toggle = root("#ppsdk-allergies-h button.toggle");
+      await toggle.focus();
+      await page.keyboard.press("Enter");
+      assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+      assert.equal(await root("#ppsdk-allergies-body").isHidden(), true);
+      const outline = await toggle.evaluate((el) => getComputedStyle(el).outlineStyle);
+      assert.notEqual(outline, "none", "the focused button shows where focus is");
+      await page.keyboard.press(" ");
+      assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+      assert.equal(await root("#ppsdk-allergies-body").isVisible(), true);
+      // The contents: a link into the shadow root moves focus to the heading.
+      await root(".toc a[href='#ppsdk-immunizations']").click();
+      const focused = await page.evaluate(() => document.querySelector("#chart").shadowRoot.activeElement?.id);
+      assert.equal(focused, "ppsdk-immunizations-h");
+      assertNoPageProblems(problems, "keyboard");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("the host's theme overrides the system's, and printing opens every disclosure", async () => {
+    const dusty = await readJson("../../examples/data/dusty-stracke.json");
+    const luminance = (root) =>
+      root("article.chart").evaluate((el) => {
+        const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+      });
+    for (const [colorScheme, theme, dark] of [["light", "dark", true], ["dark", "light", false], ["dark", "auto", true], ["light", "auto", false]]) {
+      const { page, context, root } = await chartPage(dusty, { colorScheme, display: { theme } });
+      try {
+        const l = await luminance(root);
+        assert.equal(l < 0.3, dark, `${theme} theme in a ${colorScheme} browser: background luminance ${l}`);
+        if (theme !== "auto") await page.screenshot({ path: `${SCREENSHOTS}theme-${theme}-1280.png` });
+      } finally {
+        await context.close();
+      }
+    }
+    const { page, context, problems, root } = await chartPage(dusty);
+    try {
+      assert.ok((await root("details:not([open])").count()) > 0);
+      await page.emulateMedia({ media: "print" });
+      await page.evaluate(() => window.dispatchEvent(new Event("beforeprint")));
+      assert.equal(await root("details:not([open])").count(), 0, "every disclosure is open for printing");
+      assert.equal(await root("details[data-fill]:not([data-filled])").count(), 0, "and filled");
+      assert.equal(await root(".toc").isHidden(), true, "the contents are not printed");
+      assertNoPageProblems(problems, "print");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a document's inline data downloads as a file; a URL opens in a new tab", async () => {
+    const record = bundle(patient, {
+      resourceType: "DocumentReference",
+      status: "current",
+      type: { text: "Clinical note" },
+      date: "2020-03-01",
+      content: [
+        { attachment: { contentType: "text/plain", data: Buffer.from("Hello from the clinic").toString("base64"), title: "Visit note" } },
+        { attachment: { contentType: "application/pdf", url: "https://example.org/letter.pdf" } },
+      ],
+    });
+    const { page, context, problems, root } = await chartPage(record);
+    try {
+      const [download] = await Promise.all([page.waitForEvent("download"), root("a.file[download]").click()]);
+      assert.equal(download.suggestedFilename(), "Visit note.txt");
+      const chunks = [];
+      for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+      assert.equal(Buffer.concat(chunks).toString("utf8"), "Hello from the clinic");
+      const link = root("a.file[target='_blank']");
+      assert.equal(await link.getAttribute("href"), "https://example.org/letter.pdf");
+      assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+      assertNoPageProblems(problems, "documents");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("trends draw each repeated test as an image with a data table of the same results", async () => {
+    const vito = await readJson("../../../shared/data/fhir/synthea/Vito_Feeney_63dd4423-56ec-4f40-9dd6-82bc133aaddc.json");
+    const { page, context, problems, root } = await chartPage(vito);
+    try {
+      await openAllDetails(page);
+      const trends = await root("details.trend").evaluateAll((all) =>
+        all.map((d) => ({
+          label: d.querySelector("svg")?.getAttribute("aria-label"),
+          role: d.querySelector("svg")?.getAttribute("role"),
+          points: d.querySelector("svg polyline")?.getAttribute("points").trim().split(/\s+/).length,
+          rows: d.querySelectorAll("table tbody tr").length,
+          caption: d.querySelector("table caption")?.textContent,
+        })),
+      );
+      assert.ok(trends.length >= 10, `${trends.length} trends`);
+      for (const t of trends) {
+        assert.equal(t.role, "img");
+        assert.ok(t.label && t.caption, "named image and captioned table");
+        assert.equal(t.points, t.rows, `${t.label}: one point per table row`);
+      }
+      assertNoPageProblems(problems, "trends");
+    } finally {
+      await context.close();
+    }
+  });
+});
