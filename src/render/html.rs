@@ -231,7 +231,8 @@ fn render_banner(h: &mut Html, b: &Banner) {
         h.raw("<div><dt>").t(T::Sex).raw("</dt><dd>").text(sex).raw("</dd></div>");
     }
     for (label, value) in &b.identifiers {
-        h.raw("<div><dt>").text(label).raw("</dt><dd>").text(value).raw("</dd></div>");
+        // Identifiers read left to right even on a right-to-left page.
+        h.raw("<div><dt>").text(label).raw("</dt><dd><span class=\"ltr\">").text(value).raw("</span></dd></div>");
     }
     h.raw("</dl></header>");
 }
