@@ -408,3 +408,15 @@ fn narrative_is_sanitised_and_shown_only_where_it_adds() {
     assert!(html.contains("Details as written by the source"));
     assert!(!html.contains("position:fixed") && !html.contains("onclick"));
 }
+
+#[test]
+fn sections_say_how_many_rows_have_each_status() {
+    let record = parse_record(&read("fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json")).unwrap();
+    let html = to_html(&build_chart(&record, &options()));
+    let count = |status: &str| record.of_type("MedicationRequest").filter(|m| m.raw["status"] == status).count();
+    let (stopped, active) = (count("stopped"), count("active"));
+    assert!(stopped > 0 && active > 0 && stopped + active == record.of_type("MedicationRequest").count());
+    let (first, second) = if stopped > active { (("Stopped", stopped), ("Active", active)) } else { (("Active", active), ("Stopped", stopped)) };
+    let summary = format!("<p class=\"summary\">{} <strong>{}</strong> · {} <strong>{}</strong></p>", first.0, first.1, second.0, second.1);
+    assert!(html.contains(&summary), "{summary}");
+}

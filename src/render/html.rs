@@ -357,6 +357,7 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
     let _ = write!(h.out, "<section id=\"{ID}{id}\" aria-labelledby=\"{ID}{id}-h\">");
     section_heading(h, id, s.title, s.len());
     let _ = write!(h.out, "<div class=\"body\" id=\"{ID}{id}-body\">");
+    status_summary(h, s);
     let grouped = !s.groups.is_empty();
     if grouped && h.live {
         let _ = write!(h.out, "<div class=\"filter\"><label for=\"{ID}results-filter\">");
@@ -408,6 +409,35 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
         h.raw("</div>");
     }
     h.raw("</div></section>");
+}
+
+/// "Active 2 · Stopped 70": how many rows have each status, most first, for
+/// sections with a status column and more than one row.
+fn status_summary(h: &mut Html, s: &Section) {
+    let status = h.locale.t(T::Status);
+    let Some(column) = s.columns.iter().position(|c| *c == status) else { return };
+    if s.rows.len() < 2 {
+        return;
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for row in &s.rows {
+        let text = row.cells.get(column).map(|c| c.text.trim()).unwrap_or_default();
+        let text = if text.is_empty() { h.locale.t(T::NotRecorded) } else { text };
+        match counts.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((text, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    h.raw("<p class=\"summary\">");
+    for (i, (text, n)) in counts.iter().enumerate() {
+        if i > 0 {
+            h.raw(" · ");
+        }
+        h.text(text);
+        let _ = write!(h.out, " <strong>{n}</strong>");
+    }
+    h.raw("</p>");
 }
 
 /// Trends open at first; the others are filled when opened.
