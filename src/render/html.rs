@@ -10,7 +10,8 @@ use super::view::{Banner, Cell, Chart, Group, OtherGroup, Row, Section, SourceSu
 use super::STYLESHEET;
 
 /// Escapes text for HTML element content and double- or single-quoted
-/// attribute values.
+/// attribute values; control characters other than tab, newline and
+/// carriage return become U+FFFD.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     escape_into(&mut out, text);
@@ -25,8 +26,8 @@ fn escape_into(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters other than tab/newline have no place in a chart.
-            c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
+            // Control characters other than tab and line ends have no place in a chart.
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -2,6 +2,7 @@
 //! escaped HTML string. Every string that comes from the record passes
 //! through [`html::escape`]; the markup around it is static.
 
+mod attachments;
 mod html;
 pub mod i18n;
 pub mod narrative;

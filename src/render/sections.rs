@@ -9,9 +9,10 @@ use crate::fhir::{
 };
 
 use super::i18n::{Fmt, Locale, T};
+use super::attachments::file_cell;
 use super::narrative;
 use super::trend::{Band, TrendPoint};
-use super::view::{Cell, Flag, Group, Link, OtherItem, Row, Section, Trend, TrendRow};
+use super::view::{Cell, Flag, Group, OtherItem, Row, Section, Trend, TrendRow};
 
 const ALLERGIES: usize = 0;
 const PROBLEMS: usize = 1;
@@ -504,76 +505,6 @@ fn blood_pressure(fmt: Fmt<'_>, o: &Observation) -> Option<String> {
     let (sys, dia) = (part("8480-6")?, part("8462-4")?);
     let number = |q: &crate::fhir::Quantity| q.value.as_ref().and_then(|v| v.to_f64()).map(|v| fmt.number(v, 0)).unwrap_or_default();
     Some(format!("{}/{} {}", number(sys), number(dia), sys.unit_label().unwrap_or("mm[Hg]")))
-}
-
-/// Base64 as FHIR writes it (whitespace allowed between groups).
-fn clean_base64(data: &str) -> Option<String> {
-    let clean: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let valid = !clean.is_empty() && clean.len() % 4 == 0 && clean.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
-    valid.then_some(clean)
-}
-
-/// A file name safe on every system: letters, digits, spaces and `-_.`.
-fn file_name(title: &str, content_type: Option<&str>) -> String {
-    let stem: String = title.chars().map(|c| if c.is_alphanumeric() || matches!(c, ' ' | '-' | '_') { c } else { '_' }).take(60).collect();
-    let stem = stem.trim();
-    let extension = match content_type.and_then(|t| t.split(';').next()).map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        Some("application/pdf") => "pdf",
-        Some("image/png") => "png",
-        Some("image/jpeg") => "jpg",
-        Some("application/json" | "application/fhir+json") => "json",
-        Some("application/xml" | "text/xml" | "application/fhir+xml") => "xml",
-        Some("text/rtf" | "application/rtf") => "rtf",
-        // HTML and anything else that could run is saved as text.
-        Some(t) if t.starts_with("text/") => "txt",
-        _ => "bin",
-    };
-    format!("{}.{extension}", if stem.is_empty() { "document" } else { stem })
-}
-
-fn size_text(fmt: Fmt<'_>, bytes: usize) -> String {
-    match bytes {
-        0..=1023 => format!("{bytes} B"),
-        1024..=1_048_575 => format!("{} KB", bytes.div_ceil(1024)),
-        _ => format!("{} MB", fmt.number(bytes as f64 / 1_048_576.0, 1)),
-    }
-}
-
-/// Each attachment: a download for inline data, a link for an http(s) URL,
-/// otherwise a note that the file is kept where the document came from.
-fn file_cell(fmt: Fmt<'_>, title: &str, attachments: &[&Attachment]) -> Cell {
-    let mut cell = Cell::default();
-    let mut kept = false;
-    for a in attachments {
-        let kind = a.content_type.as_deref().and_then(|t| t.split(';').next()).map(str::trim).unwrap_or_default();
-        if let Some(data) = a.data.as_deref().and_then(clean_base64) {
-            let size = data.len() / 4 * 3 - data.bytes().rev().take_while(|&b| b == b'=').count();
-            let details = [kind.to_string(), size_text(fmt, size)].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ");
-            cell.links.push(Link {
-                href: format!("data:application/octet-stream;base64,{data}"),
-                label: format!("{} ({details})", fmt.t(T::Download)),
-                download: Some(file_name(a.title.as_deref().unwrap_or(title), a.content_type.as_deref())),
-            });
-        } else if let Some(url) = a.url.as_deref().map(str::trim).filter(|u| is_web_url(u)) {
-            cell.links.push(Link { href: url.to_string(), label: fmt.t(T::OpenLink).to_string(), download: None });
-        } else if a.url.is_some() || a.data.is_some() {
-            kept = true;
-        }
-    }
-    cell.text = match (cell.links.is_empty(), kept) {
-        (_, true) => fmt.t(T::StoredAtSource).to_string(),
-        (true, false) => fmt.t(T::NoFile).to_string(),
-        (false, false) => String::new(),
-    };
-    cell
-}
-
-/// An absolute http(s) URL with nothing that could change its meaning.
-fn is_web_url(url: &str) -> bool {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://"))
-        && url.len() < 4096
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
 }
 
 /// A description and date for a resource with no section, from its raw JSON.
