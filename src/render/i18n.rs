@@ -322,7 +322,7 @@ impl Fmt<'_> {
 }
 
 /// `entered-in-error` → `Entered in error` (for codes without a translation).
-pub fn humanize(code: &str) -> String {
+fn humanize(code: &str) -> String {
     let text = code.replace('-', " ");
     let mut chars = text.chars();
     match chars.next() {

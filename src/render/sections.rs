@@ -545,13 +545,14 @@ fn is_entered_in_error(entry: &Entry) -> bool {
         || entry.raw["verificationStatus"]["coding"].as_array().is_some_and(|c| c.iter().any(|c| c["code"] == "entered-in-error"))
 }
 
-/// HL7 v3 ActCode encounter classes, by code, when the coding has no
-/// display of its own.
+/// An encounter class (HL7 v3 ActCode): the record's display in English,
+/// else the code in the viewer's words when it is a known one.
 fn encounter_class(fmt: Fmt<'_>, code: Option<&str>, label: Option<&str>) -> String {
-    match (code.and_then(|c| fmt.locale.code(c)), label) {
-        (Some(known), Some(l)) if Some(l) == code => known.to_string(),
-        (_, Some(l)) if fmt.locale == Locale::EnUs || code.and_then(|c| fmt.locale.code(c)).is_none() => l.to_string(),
-        (Some(known), _) => known.to_string(),
-        (None, l) => l.map(super::i18n::humanize).unwrap_or_default(),
+    let known = code.and_then(|c| fmt.locale.code(c));
+    match (known, label) {
+        (Some(known), Some(label)) if Some(label) == code || fmt.locale != Locale::EnUs => known.to_string(),
+        (_, Some(label)) => label.to_string(),
+        (Some(known), None) => known.to_string(),
+        (None, None) => String::new(),
     }
 }
