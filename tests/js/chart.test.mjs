@@ -138,12 +138,27 @@ describe("the chart in the browser", () => {
     }
   });
 
-  test("the results filter finds every result of that name, and clearing it restores the list", async () => {
-    const vito = await readJson("../../../shared/data/fhir/synthea/Vito_Feeney_63dd4423-56ec-4f40-9dd6-82bc133aaddc.json");
-    const glucose = vito.entry.filter((e) => e.resource.resourceType === "Observation" && /glucose/i.test(e.resource.code?.text ?? "")).length;
+  test("the 2,332-entry record: newest first, older rows behind a disclosure, and a filter that finds every result of a name", async () => {
+    const big = await readJson("../../../shared/data/fhir/synthea/Zackary401_Nader710_ddd3b584-f0e6-4e6f-9700-0502ea9261c5.json");
+    assert.equal(big.entry.length, 2332);
+    const glucose = big.entry.filter((e) => e.resource.resourceType === "Observation" && /glucose/i.test(e.resource.code?.text ?? "")).length;
     assert.ok(glucose > 5);
-    const { page, context, problems, root } = await chartPage(vito);
+    const { page, context, problems, root } = await chartPage(big);
     try {
+      // Each section: its newest rows first, at most 10 before "Show N older".
+      const sections = await page.evaluate(() =>
+        [...document.querySelector("#chart").shadowRoot.querySelectorAll("section")].map((s) => ({
+          id: s.id,
+          first: s.querySelectorAll(":scope > .body > .scroll tbody tr:not(.group):not(.narrative-row), :scope > .body > .results-list > .scroll tbody tr:not(.group):not(.narrative-row)").length,
+          older: s.querySelector(":scope details.older > summary")?.textContent ?? null,
+        })),
+      );
+      const medications = sections.find((s) => s.id === "ppsdk-medications");
+      assert.equal(medications.first, 10);
+      assert.equal(medications.older, `Show ${72 - 10} older`);
+      for (const s of sections.filter((s) => !["ppsdk-results", "ppsdk-trends", "ppsdk-other"].includes(s.id))) assert.ok(s.first <= 10, `${s.id}: ${s.first} rows at first`);
+      const stamps = await root("#ppsdk-procedures-body > .scroll tbody tr td:last-child").evaluateAll((tds) => tds.map((td) => Date.parse(td.textContent)));
+      assert.ok(stamps.every((t, i) => i === 0 || t <= stamps[i - 1]), "procedures newest first");
       const rows = root(".results-list tbody tr:not(.group):not(.narrative-row)");
       const before = await rows.count();
       await root("#ppsdk-results-filter").fill("GLUCOSE");
@@ -151,6 +166,7 @@ describe("the chart in the browser", () => {
       const names = await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector("th").textContent));
       const groups = await root(".results-list tr.group").evaluateAll((trs) => trs.map((tr) => tr.textContent));
       assert.ok(names.length >= glucose, `${names.length} rows for ${glucose} glucose results`);
+      assert.ok(names.length > 10, "the filter lists older results too");
       // A row is there because its name matches, or its report's name does.
       assert.ok(names.filter((n) => /glucose/i.test(n)).length === glucose, "every glucose result is listed");
       assert.ok(names.every((n) => /glucose/i.test(n)) || groups.some((g) => /glucose/i.test(g)));
