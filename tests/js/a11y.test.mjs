@@ -254,4 +254,30 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
       }
     });
   }
+
+  // The other languages, in the theme the host chose (dark in a light browser).
+  const dusty = samples.find((s) => s.slug === "dusty-stracke");
+  for (const locale of ["es-ES", "fr-FR", "de-DE"]) {
+    test(`${dusty.name} in ${locale}, dark theme chosen by the host: no axe violations`, { timeout: SAMPLE_TIMEOUT }, async () => {
+      const { jwe, key } = await seal(dusty.text);
+      const { page, context, problems } = await newHostPage(browser, server, { width: 1280 });
+      try {
+        await openRecord(page, { jwe, key });
+        await page.evaluate((locale) => window.__record.render(document.getElementById("chart"), { locale, theme: "dark" }), locale);
+        assert.equal(await page.evaluate(() => document.getElementById("chart").shadowRoot.querySelector("article").lang), locale);
+        await openAllDetails(page);
+        await page.evaluate(axeSource);
+        const axeResult = await page.evaluate(
+          (tags) => window.axe.run({ include: [["#chart"]] }, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations", "incomplete"] }),
+          TAGS,
+        );
+        const summary = summarise({ ...dusty, name: `${dusty.name} (${locale}, theme dark)` }, "light browser, dark theme", 1280, axeResult);
+        results.push(summary);
+        assert.equal(axeResult.violations.length, 0, `${locale}: ${axeResult.violations.length} axe-core violation(s):\n${describeViolations(axeResult.violations)}`);
+        assertNoPageProblems(problems, locale);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });
