@@ -138,7 +138,7 @@ pub fn filter_status(chart: &Chart, count: usize) -> String {
     match count {
         0 => chart.locale.t(T::FilterNone).to_string(),
         1 => chart.locale.t(T::FilterOne).to_string(),
-        n => chart.locale.t_with(T::FilterMany, &n.to_string()),
+        n => chart.locale.t_with(T::FilterMany, &chart.locale.integer(n)),
     }
 }
 
@@ -153,7 +153,7 @@ fn to_html_with(chart: &Chart, live: bool) -> String {
     if let Some(notice) = chart.withheld {
         let text = match notice.count {
             Some(1) => h.locale.t(T::WithheldOne).to_string(),
-            Some(n) => h.locale.t_with(T::WithheldMany, &n.to_string()),
+            Some(n) => h.locale.t_with(T::WithheldMany, &h.locale.integer(n)),
             None => h.locale.t(T::WithheldSome).to_string(),
         };
         h.raw("<p class=\"withheld\" role=\"note\">").text(&text).raw("</p>");
@@ -195,7 +195,7 @@ fn to_html_with(chart: &Chart, live: bool) -> String {
 fn toc_item(h: &mut Html, id: &str, title: &str, count: usize) {
     let _ = write!(h.out, "<li><a href=\"#{ID}{id}\">");
     h.text(title);
-    let _ = write!(h.out, " <span class=\"count\">({count})</span></a></li>");
+    let _ = write!(h.out, " <span class=\"count\">({})</span></a></li>", h.locale.integer(count));
 }
 
 fn render_source(h: &mut Html, source: &SourceSummary) {
@@ -343,7 +343,7 @@ fn section_heading(h: &mut Html, id: &str, title: &str, count: usize) {
         let _ = write!(h.out, "<button type=\"button\" class=\"toggle\" aria-expanded=\"true\" aria-controls=\"{ID}{id}-body\">");
     }
     h.text(title);
-    let _ = write!(h.out, " <span class=\"count\">({count})</span>");
+    let _ = write!(h.out, " <span class=\"count\">({})</span>", h.locale.integer(count));
     if h.live {
         h.raw("</button>");
     }
@@ -386,7 +386,7 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
             h.raw("<details class=\"older\">");
         }
         let _ = write!(h.out, "<summary id=\"{ID}{id}-older\">");
-        let show = h.locale.t_with(T::ShowOlder, &older.to_string());
+        let show = h.locale.t_with(T::ShowOlder, &h.locale.integer(older));
         h.text(&show).raw("</summary>");
         let caption = h.locale.t_with(T::OlderNewestFirst, s.title);
         let live = h.live;
@@ -436,7 +436,7 @@ fn status_summary(h: &mut Html, s: &Section) {
             h.raw(" · ");
         }
         h.text(text);
-        let _ = write!(h.out, " <strong>{n}</strong>");
+        let _ = write!(h.out, " <strong>{}</strong>", h.locale.integer(*n));
     }
     h.raw("</p>");
 }
@@ -460,7 +460,7 @@ fn render_trends(h: &mut Html, trends: &[Trend]) {
         };
         let latest = trend.rows.first().map(|r| format!("{} ({})", r.value, r.date)).unwrap_or_default();
         h.raw("<summary><span class=\"trend-title\">").text(&trend.title).raw("</span> <span class=\"detail\">");
-        let count = h.locale.t_with(T::ResultMany, &trend.rows.len().to_string());
+        let count = h.locale.t_with(T::ResultMany, &h.locale.integer(trend.rows.len()));
         let latest = h.locale.t_with(T::Latest, &latest);
         h.text(&count).raw(" · ").text(&latest).raw("</span></summary>");
         h.raw(if open || !h.live { "<div class=\"trend-body\">" } else { "<div class=\"trend-body\" data-fill-here>" });
@@ -545,7 +545,7 @@ fn render_other(h: &mut Html, groups: &[OtherGroup]) {
             h.raw("<details><summary>");
         }
         h.text(&g.resource_type);
-        let _ = write!(h.out, " <span class=\"count\">({})</span></summary><ul{}>", g.items.len(), if h.live { " data-fill-here" } else { "" });
+        let _ = write!(h.out, " <span class=\"count\">({})</span></summary><ul{}>", h.locale.integer(g.items.len()), if h.live { " data-fill-here" } else { "" });
         if !h.live {
             items_html(h, &g.items);
         }

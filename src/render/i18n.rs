@@ -52,6 +52,26 @@ impl Locale {
         self.t(key).replace("{n}", value).replace("{x}", value)
     }
 
+    /// A count, grouped as the locale groups it: `1,692`, `1692` (Spanish
+    /// groups from five digits), `1 692` (narrow no-break space), `1.692`.
+    pub fn integer(self, n: usize) -> String {
+        let digits = n.to_string();
+        let separator = match self {
+            Locale::EnUs => ",",
+            Locale::EsEs if digits.len() < 5 => return digits,
+            Locale::EsEs | Locale::DeDe => ".",
+            Locale::FrFr => "\u{202f}",
+        };
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(separator);
+            }
+            out.push(c);
+        }
+        out
+    }
+
     fn decimal_separator(self) -> char {
         if self == Locale::EnUs {
             '.'
@@ -175,7 +195,7 @@ impl Fmt<'_> {
         if n == 1 {
             self.t(one).to_string()
         } else {
-            self.t_with(many, &n.to_string())
+            self.t_with(many, &self.locale.integer(n))
         }
     }
 
@@ -545,6 +565,16 @@ mod tests {
                 assert_eq!(marks(text), marks(texts[0]), "{key:?}: {text}");
             }
         }
+    }
+
+    #[test]
+    fn counts_are_grouped_by_locale() {
+        let grouped: Vec<String> = Locale::ALL.iter().map(|l| l.integer(1692)).collect();
+        assert_eq!(grouped, ["1,692", "1692", "1\u{202f}692", "1.692"]);
+        assert_eq!(Locale::EsEs.integer(12345), "12.345");
+        assert_eq!(Locale::EnUs.integer(1_234_567), "1,234,567");
+        assert_eq!(Locale::DeDe.integer(999), "999");
+        assert_eq!(Locale::EnUs.integer(0), "0");
     }
 
     #[test]
