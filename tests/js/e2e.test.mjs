@@ -9,23 +9,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { mkdir, readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
+import { STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SERVER = fileURLToPath(new URL("../../target/debug/examples/dev_server", import.meta.url));
 const SAMPLES = new URL("../../examples/data/", import.meta.url);
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const STEP_TIMEOUT = 30_000; // one page load or wait
 const TEST_TIMEOUT = 90_000; // one test
 
 // ---------------------------------------------------------------------------
@@ -98,60 +89,12 @@ function assertNoRecordContent(html, expected, what) {
 }
 
 // ---------------------------------------------------------------------------
-// The server and the browser.
+// The server and the browser (started as in harness.mjs).
 
 let server;
-let dbDir;
-let serverLog = "";
 let links;
 let browser;
 const samples = new Map(); // "Given Family" → expectations
-
-function startServer() {
-  if (!existsSync(SERVER)) {
-    throw new Error(`the development backend is not built: ${SERVER} is missing. Run \`cargo build --example dev_server\` first.`);
-  }
-  if (!existsSync(new URL("../../pkg/patient_portal_sdk.js", import.meta.url))) {
-    throw new Error("pkg/ is not built: run `make pkg` (scripts/build-pkg.sh) first.");
-  }
-  // A database of its own: each start replaces the demo links of its database.
-  server = spawn(SERVER, ["--port", "0", "--json", "--root", ROOT, "--db", join(dbDir, "links.sqlite3")], { stdio: ["ignore", "pipe", "pipe"] });
-  server.stderr.on("data", (chunk) => {
-    serverLog = (serverLog + chunk).slice(-20_000);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev_server printed no DEMO_LINKS line within ${STEP_TIMEOUT} ms\n${serverLog}`)), STEP_TIMEOUT);
-    const onExit = (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`dev_server exited early (code ${code}, signal ${signal})\n${serverLog}`));
-    };
-    server.once("exit", onExit);
-    server.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`could not start ${SERVER}: ${err.message}`));
-    });
-    createInterface({ input: server.stdout }).on("line", (line) => {
-      if (!line.startsWith("DEMO_LINKS ")) return;
-      clearTimeout(timer);
-      server.off("exit", onExit);
-      resolve(JSON.parse(line.slice("DEMO_LINKS ".length)));
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.once("exit", resolve));
-  server.kill("SIGTERM");
-  const timer = setTimeout(() => server.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// If the runner dies mid-test, do not leave the server behind.
-process.once("exit", () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
-});
 
 /** A fresh page that records page errors and console errors. */
 async function newPage(width = 1280) {
@@ -220,14 +163,10 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
         samples.set(`${expected.given} ${expected.family}`, expected);
       }
       await mkdir(SCREENSHOTS, { recursive: true });
-      dbDir = await mkdtemp(join(tmpdir(), "ppsdk-e2e-"));
-      links = await startServer();
+      server = await startServer();
+      links = server.links;
       assert.ok(links.records.length >= 2, "the server offers the demo records");
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-        timeout: STEP_TIMEOUT,
-      });
+      browser = await launchBrowser();
     },
     { timeout: 2 * STEP_TIMEOUT },
   );
@@ -237,8 +176,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       try {
         await browser?.close();
       } finally {
-        await stopServer();
-        if (dbDir) await rm(dbDir, { recursive: true, force: true });
+        await server?.stop();
       }
     },
     { timeout: STEP_TIMEOUT },

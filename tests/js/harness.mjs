@@ -1,5 +1,4 @@
-// Shared by the browser tests that open records themselves (a11y.test.mjs,
-// xss.test.mjs): the development backend, headless Chromium, sealing a FHIR
+// Shared by the browser tests (e2e, chart, a11y and xss): the development backend, headless Chromium, sealing a FHIR
 // bundle as a compact JWE, and opening it with the SDK in a page of the
 // server's origin.
 //
