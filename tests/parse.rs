@@ -116,7 +116,9 @@ fn decimals_keep_trailing_zeros() {
     let json = br#"{"resourceType":"Observation","code":{"text":"K"},"valueQuantity":{"value":4.10,"unit":"mmol/L","comparator":"<"}}"#;
     let record = parse_record(json).unwrap();
     let Resource::Observation(o) = &record.entries[0].resource else { panic!() };
-    assert_eq!(o.value().unwrap().display(), "<4.10 mmol/L");
+    let zone = patient_portal_sdk::render::TimeZone::recorded();
+    let fmt = patient_portal_sdk::render::i18n::Fmt { locale: patient_portal_sdk::render::Locale::EnUs, zone: &zone };
+    assert_eq!(fmt.value(o.value().unwrap()), "<4.10 mmol/L");
 }
 
 #[test]

@@ -93,27 +93,6 @@ impl DateTime {
         }
     }
 
-    /// Human-readable, at the precision written: `2019`, `Jul 2019`,
-    /// `Jul 4, 2019`, `Jul 4, 2019, 10:30`.
-    pub fn display(&self) -> String {
-        match self {
-            DateTime::Year(y) => y.to_string(),
-            DateTime::YearMonth(y, m) => NaiveDate::from_ymd_opt(*y, *m, 1).map(|d| d.format("%b %Y").to_string()).unwrap_or_default(),
-            DateTime::Date(d) => d.format("%b %-d, %Y").to_string(),
-            DateTime::Instant(dt) => dt.format("%b %-d, %Y, %H:%M").to_string(),
-            DateTime::Local(dt) => dt.format("%b %-d, %Y, %H:%M").to_string(),
-            DateTime::Unparsed(text) => text.clone(),
-        }
-    }
-
-    /// Just the day (or coarser), without a time of day.
-    pub fn display_date(&self) -> String {
-        match self {
-            DateTime::Instant(dt) => dt.format("%b %-d, %Y").to_string(),
-            DateTime::Local(dt) => dt.format("%b %-d, %Y").to_string(),
-            other => other.display(),
-        }
-    }
 }
 
 /// Whole years from `birth` to `on`, when both are known to the day.
@@ -140,10 +119,7 @@ mod tests {
     fn partial_and_full_dates() {
         assert_eq!(DateTime::parse("2019"), DateTime::Year(2019));
         assert_eq!(DateTime::parse("2019-07"), DateTime::YearMonth(2019, 7));
-        assert_eq!(DateTime::parse("2019-07").display(), "Jul 2019");
-        assert_eq!(DateTime::parse("2019-07-04").display(), "Jul 4, 2019");
         let i = DateTime::parse("2019-07-04T23:30:00-05:00");
-        assert_eq!(i.display(), "Jul 4, 2019, 23:30");
         assert_eq!(i.start_date(), NaiveDate::from_ymd_opt(2019, 7, 4));
         assert!(matches!(DateTime::parse("2019-13"), DateTime::Unparsed(_)));
         assert!(matches!(DateTime::parse("yesterday"), DateTime::Unparsed(_)));

@@ -19,24 +19,6 @@ pub enum When<'a> {
 }
 
 impl When<'_> {
-    pub fn display(&self) -> String {
-        match self {
-            When::DateTime(d) => d.display(),
-            When::Period(p) => p.display(),
-            When::Age(q) => format!("age {}", q.display()),
-            When::Range(r) => format!("age {}", r.display()),
-            When::Text(t) => (*t).to_string(),
-        }
-    }
-
-    /// Like `display`, without times of day.
-    pub fn display_date(&self) -> String {
-        match self {
-            When::DateTime(d) => d.display_date(),
-            other => other.display(),
-        }
-    }
-
     pub fn sort_key(&self) -> Option<i64> {
         match self {
             When::DateTime(d) => d.sort_key(),
@@ -63,22 +45,6 @@ pub enum ObservationValue<'a> {
     Time(&'a str),
     DateTime(&'a DateTime),
     Period(&'a Period),
-}
-
-impl ObservationValue<'_> {
-    pub fn display(&self) -> String {
-        match self {
-            ObservationValue::Quantity(q) => q.display(),
-            ObservationValue::CodeableConcept(c) => c.label().unwrap_or_default().to_string(),
-            ObservationValue::String(s) | ObservationValue::Time(s) => (*s).to_string(),
-            ObservationValue::Boolean(b) => if *b { "Yes" } else { "No" }.to_string(),
-            ObservationValue::Integer(i) => i.to_string(),
-            ObservationValue::Range(r) => r.display(),
-            ObservationValue::Ratio(r) => r.display(),
-            ObservationValue::DateTime(d) => d.display(),
-            ObservationValue::Period(p) => p.display(),
-        }
-    }
 }
 
 /// Declares a struct with the `value[x]` fields of an Observation and a
@@ -291,16 +257,6 @@ pub struct ReferenceRange {
     #[serde(rename = "type")]
     pub type_: Option<CodeableConcept>,
     pub text: Option<String>,
-}
-
-impl ReferenceRange {
-    /// `text`, else `low – high`, `≥ low` or `≤ high`.
-    pub fn display(&self) -> String {
-        if let Some(t) = self.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            return t.to_string();
-        }
-        Range { low: self.low.clone(), high: self.high.clone() }.display()
-    }
 }
 
 with_value_x! {

@@ -95,24 +95,6 @@ pub struct Quantity {
 }
 
 impl Quantity {
-    /// `<5.0 mmol/L`: comparator, value as written, unit (or UCUM code).
-    pub fn display(&self) -> String {
-        let mut out = String::new();
-        if let Some(c) = non_empty(&self.comparator) {
-            out.push_str(c);
-        }
-        if let Some(v) = &self.value {
-            out.push_str(&v.display());
-        }
-        if let Some(u) = non_empty(&self.unit).or_else(|| non_empty(&self.code)) {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(u);
-        }
-        out
-    }
-
     pub fn unit_label(&self) -> Option<&str> {
         non_empty(&self.unit).or_else(|| non_empty(&self.code))
     }
@@ -125,17 +107,6 @@ pub struct Range {
     pub high: Option<Quantity>,
 }
 
-impl Range {
-    pub fn display(&self) -> String {
-        match (&self.low, &self.high) {
-            (Some(l), Some(h)) => format!("{} – {}", l.display(), h.display()),
-            (Some(l), None) => format!("≥ {}", l.display()),
-            (None, Some(h)) => format!("≤ {}", h.display()),
-            (None, None) => String::new(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Ratio {
@@ -143,30 +114,11 @@ pub struct Ratio {
     pub denominator: Option<Quantity>,
 }
 
-impl Ratio {
-    pub fn display(&self) -> String {
-        let part = |q: &Option<Quantity>| q.as_ref().map(Quantity::display).unwrap_or_default();
-        format!("{} / {}", part(&self.numerator), part(&self.denominator))
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Period {
     pub start: Option<DateTime>,
     pub end: Option<DateTime>,
-}
-
-impl Period {
-    pub fn display(&self) -> String {
-        match (&self.start, &self.end) {
-            (Some(s), Some(e)) if s.display_date() == e.display_date() => s.display(),
-            (Some(s), Some(e)) => format!("{} – {}", s.display_date(), e.display_date()),
-            (Some(s), None) => format!("since {}", s.display_date()),
-            (None, Some(e)) => format!("until {}", e.display_date()),
-            (None, None) => String::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -410,6 +410,9 @@ mod tests {
         let en = Fmt { locale: Locale::EnUs, zone: &recorded };
         let de = Fmt { locale: Locale::DeDe, zone: &recorded };
         assert_eq!(en.date(&late), "Jul 4, 2019");
+        assert_eq!(en.date(&DateTime::parse("2019-07")), "Jul 2019");
+        assert_eq!(en.date(&DateTime::parse("2019-07-04")), "Jul 4, 2019");
+        assert_eq!(en.date_time(&late), "Jul 4, 2019, 11:30\u{202f}PM");
         assert_eq!(de.date(&DateTime::parse("2019-03")), "März 2019");
         assert_eq!(de.date(&DateTime::parse("2019")), "2019");
         assert_eq!(en.decimal(&serde_json::from_str("7.20").unwrap()), "7.20");
