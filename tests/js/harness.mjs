@@ -1,6 +1,6 @@
-// Shared by the browser tests (e2e, chart, a11y and xss): the development backend, headless Chromium, sealing a FHIR
-// bundle as a compact JWE, and opening it with the SDK in a page of the
-// server's origin.
+// Shared by the browser tests (e2e, chart, a11y and xss): the development
+// backend, headless Chromium, sealing a FHIR bundle as a compact JWE, and
+// opening it with the SDK in a page of the server's origin.
 //
 // The page is a small host page (a <main>, an <h1> and empty containers),
 // answered by the test itself at HOST_PATH on the server's origin, so the SDK
