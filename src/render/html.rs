@@ -300,7 +300,7 @@ fn table_html_with(h: &mut Html, s: &Section, caption: &str, labelled_by: &str, 
 }
 
 fn row_html(h: &mut Html, s: &Section, row: &Row) {
-    h.raw("<tr>");
+    let _ = write!(h.out, "<tr data-entry=\"{}\">", row.entry);
     for (i, cell) in row.cells.iter().enumerate() {
         if i == 0 {
             h.raw("<th scope=\"row\">").text_or_dash(&cell.text).raw("</th>");
@@ -325,7 +325,15 @@ fn groups_html(h: &mut Html, s: &Section, groups: &[Group]) {
     for g in groups {
         h.raw("<tbody>");
         if g.is_resource || !g.title.is_empty() {
-            let _ = write!(h.out, "<tr class=\"group\"><th scope=\"rowgroup\" colspan=\"{}\">", s.columns.len());
+            match g.entry {
+                Some(entry) => {
+                    let _ = write!(h.out, "<tr class=\"group\" data-entry=\"{entry}\">");
+                }
+                None => {
+                    h.raw("<tr class=\"group\">");
+                }
+            }
+            let _ = write!(h.out, "<th scope=\"rowgroup\" colspan=\"{}\">", s.columns.len());
             h.raw("<span class=\"group-title\">").text_or_dash(&g.title).raw("</span>");
             if !g.detail.is_empty() {
                 h.raw(" <span class=\"detail\">").text(&g.detail).raw("</span>");
@@ -515,7 +523,8 @@ fn trend_body(h: &mut Html, trend: &Trend) {
 
 fn items_html(h: &mut Html, items: &[crate::render::OtherItem]) {
     for item in items {
-        h.raw("<li>").text_or_dash(&item.description);
+        let _ = write!(h.out, "<li data-entry=\"{}\">", item.entry);
+        h.text_or_dash(&item.description);
         if let Some(date) = &item.date {
             h.raw(" <span class=\"date\">").text(date).raw("</span>");
         }

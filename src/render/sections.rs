@@ -121,7 +121,7 @@ impl<'r, 'f> Builder<'r, 'f> {
         let next = self.groups.len();
         let i = *self.group_of.entry(owner).or_insert(next);
         if i == next {
-            self.groups.push(Group { title: String::new(), detail: String::new(), sort_key: None, rows: Vec::new(), is_resource: false });
+            self.groups.push(Group { title: String::new(), detail: String::new(), sort_key: None, rows: Vec::new(), is_resource: false, entry: None });
         }
         &mut self.groups[i]
     }
@@ -150,12 +150,12 @@ impl<'r, 'f> Builder<'r, 'f> {
     pub fn place(&mut self, index: usize, entry: &Entry) -> Placement {
         let (record, fmt) = (self.record, self.fmt);
         if matches!(entry.resource, Resource::Invalid) {
-            return other(fmt, entry, Some(fmt.t(T::CouldNotRead)));
+            return other(fmt, index, entry, Some(fmt.t(T::CouldNotRead)));
         }
         if is_entered_in_error(entry) {
-            return other(fmt, entry, Some(fmt.t(T::EnteredInError)));
+            return other(fmt, index, entry, Some(fmt.t(T::EnteredInError)));
         }
-        let row = |cells: Vec<Cell>, sort_key: Option<i64>| Row { cells, sort_key, narrative: narrative_of(entry, false) };
+        let row = |cells: Vec<Cell>, sort_key: Option<i64>| Row { entry: index, cells, sort_key, narrative: narrative_of(entry, false) };
         match &entry.resource {
             Resource::AllergyIntolerance(a) => {
                 let reactions = a
@@ -224,6 +224,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                     g.detail = on;
                     g.sort_key = key;
                     g.is_resource = true;
+                    g.entry = Some(index);
                 } else {
                     self.group(index).rows.push(result);
                 }
@@ -253,6 +254,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 g.detail = detail.join(" · ");
                 g.sort_key = effective.and_then(DateTime::sort_key);
                 g.is_resource = true;
+                    g.entry = Some(index);
                 Placement::Grouped
             }
             Resource::Immunization(i) => {
@@ -319,7 +321,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 };
                 Placement::Section(CARE_PLANS, row(vec![title.into(), activities.join("; ").into(), fmt.code(c.status.as_deref()).into(), on.into()], key))
             }
-            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, entry, None),
+            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, index, entry, None),
         }
     }
 
@@ -529,9 +531,10 @@ fn raw_summary(raw: &serde_json::Value) -> (String, Option<DateTime>) {
     (description, date)
 }
 
-fn other(fmt: Fmt<'_>, entry: &Entry, note: Option<&'static str>) -> Placement {
+fn other(fmt: Fmt<'_>, index: usize, entry: &Entry, note: Option<&'static str>) -> Placement {
     let (description, date) = raw_summary(&entry.raw);
     Placement::Other(OtherItem {
+        entry: index,
         description,
         date: date.as_ref().map(|d| fmt.date(d)),
         note,

@@ -241,6 +241,8 @@ impl From<&str> for Cell {
 /// One table row, with a sort key (newest first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// Index of the resource in the record (`data-entry` in the markup).
+    pub entry: usize,
     pub cells: Vec<Cell>,
     pub sort_key: Option<i64>,
     /// The resource's own narrative, sanitised, when it says more than the
@@ -260,6 +262,8 @@ pub struct Group {
     pub rows: Vec<Row>,
     /// Whether the heading is itself a resource of the record.
     pub is_resource: bool,
+    /// Index of that resource in the record.
+    pub entry: Option<usize>,
 }
 
 impl Group {
@@ -307,6 +311,8 @@ pub struct Banner {
 /// One resource listed under "Other records".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherItem {
+    /// Index of the resource in the record (`data-entry` in the markup).
+    pub entry: usize,
     pub description: String,
     pub date: Option<String>,
     pub note: Option<&'static str>,
