@@ -103,10 +103,10 @@ fn observation_shapes_from_real_data() {
 fn ips_resolves_medication_references_and_uuid_full_urls() {
     let record = parse_record(&read("shl/hl7-ig/IPS_IG-bundle-01.json")).unwrap();
     assert_eq!(record.bundle_type.as_deref(), Some("document"));
-    for e in record.of_type("MedicationStatement") {
+    for (from, e) in record.entries.iter().enumerate().filter(|(_, e)| e.resource_type == "MedicationStatement") {
         let Resource::MedicationStatement(m) = &e.resource else { panic!() };
         let Some(patient_portal_sdk::fhir::MedicationChoice::Reference(r)) = m.medication() else { panic!("reference") };
-        let target = record.resolve(r).expect("resolves");
+        let target = record.resolve(from, r).expect("resolves");
         assert_eq!(target.resource_type, "Medication");
     }
 }
@@ -153,7 +153,11 @@ struct FastClock {
 }
 
 impl patient_portal_sdk::source::HttpClient for FastClock {
-    async fn send(&self, _: patient_portal_sdk::source::HttpRequest<'_>, _: usize) -> Result<patient_portal_sdk::source::HttpResponse, patient_portal_sdk::source::SourceError> {
+    async fn send(
+        &self,
+        _: patient_portal_sdk::source::HttpRequest<'_>,
+        _: usize,
+    ) -> Result<patient_portal_sdk::source::HttpResponse, patient_portal_sdk::source::SourceError> {
         unreachable!("no requests")
     }
     async fn sleep(&self, _millis: u32) {
@@ -176,13 +180,19 @@ fn paced_reading_equals_whole_reading() {
         let paced = pollster::block_on(parse_record_paced(&bytes, &clock)).unwrap();
         let whole = parse_record(&bytes).unwrap();
         assert_eq!(paced.entries.len(), whole.entries.len());
-        assert!(paced.entries.iter().zip(&whole.entries).all(|(a, b)| a.raw == b.raw && a.full_url == b.full_url && a.resource == b.resource), "{}", path.display());
+        assert!(
+            paced.entries.iter().zip(&whole.entries).all(|(a, b)| a.raw == b.raw && a.full_url == b.full_url && a.resource == b.resource),
+            "{}",
+            path.display()
+        );
         assert_eq!(paced.bundle_type, whole.bundle_type);
         if whole.entries.len() > 1 {
             assert!(clock.pauses.get() >= whole.entries.len() - 1, "{} yields for {} entries", clock.pauses.get(), whole.entries.len());
         }
     }
-    for broken in [&b"{\"resourceType\":\"Bundle\",\"entry\":{}}"[..], b"{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"id\":1}}]}", b"[1,", b"{\"a\":1}"] {
+    for broken in
+        [&b"{\"resourceType\":\"Bundle\",\"entry\":{}}"[..], b"{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"id\":1}}]}", b"[1,", b"{\"a\":1}"]
+    {
         let clock = FastClock { now: 0.0.into(), pauses: 0.into() };
         assert_eq!(pollster::block_on(parse_record_paced(broken, &clock)).map(|r| r.entries.len()), parse_record(broken).map(|r| r.entries.len()));
     }

@@ -72,12 +72,13 @@ fn dusty_stracke_chart_content() {
     let html = to_html(&chart);
     assert!(!html.contains(ssn), "full SSN shown");
     assert!(html.contains(&ssn[ssn.len() - 4..]));
-    // Blood pressure from its components: "123/87 mm[Hg]" style.
+    // Blood pressure from its components: "123/87 mm[Hg]" style, the
+    // digits as recorded (Synthea writes machine-long decimals: rounded).
     let vitals = chart.sections.iter().find(|s| s.id == "vitals").unwrap();
     let bp = vitals.rows.iter().find(|r| r.cells[0].text == "Blood Pressure").expect("a blood pressure row");
     let (sys, dia) = bp.cells[1].text.split_once('/').unwrap();
     let dia = dia.split_once(' ').unwrap().0;
-    assert!(sys.parse::<u32>().unwrap() > dia.parse::<u32>().unwrap());
+    assert!(sys.parse::<f64>().unwrap() > dia.parse::<f64>().unwrap());
     assert!(bp.cells[1].text.ends_with(" mm[Hg]"));
     // Encounter class (a Coding in R4) is named.
     assert!(html.contains("Ambulatory"));
@@ -234,13 +235,13 @@ fn results_are_grouped_under_their_report_or_panel() {
         let chart = build_chart(&record, &options());
         let results = chart.section("results").unwrap();
         assert!(results.rows.is_empty());
-        for report in record.of_type("DiagnosticReport") {
+        for (from, report) in record.entries.iter().enumerate().filter(|(_, e)| e.resource_type == "DiagnosticReport") {
             let title = report.raw["code"]["text"].as_str().or(report.raw["code"]["coding"][0]["display"].as_str()).unwrap();
             let members: Vec<String> = report.raw["result"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| record.resolve(&serde_json::from_value(r.clone()).unwrap()).unwrap())
+                .map(|r| record.resolve(from, &serde_json::from_value(r.clone()).unwrap()).unwrap())
                 .map(|o| o.raw["code"]["text"].as_str().unwrap().to_string())
                 .collect();
             // Some group with this title lists exactly these results, in order.

@@ -66,21 +66,10 @@ fn code_of(coding: &Value) -> Option<Code> {
     Some(Code { system: coding.get("system").and_then(Value::as_str).unwrap_or_default().to_string(), code: code.to_string() })
 }
 
-/// `Type/id` of a reference (relative, or the tail of an absolute URL);
-/// `urn:` references as they are.
+/// `Type/id` of a reference (relative, absolute, versioned); `urn:` and
+/// contained references as they are. The record's own normaliser.
 pub fn reference_key(reference: &str) -> String {
-    let r = reference.trim();
-    if r.starts_with("urn:") || r.starts_with('#') {
-        return r.to_string();
-    }
-    let r = r.split(['?', '#']).next().unwrap_or_default();
-    let parts: Vec<&str> = r.trim_end_matches('/').rsplit('/').take(4).collect();
-    // …/Type/id or …/Type/id/_history/n
-    match parts.as_slice() {
-        [_, "_history", id, ty, ..] => format!("{ty}/{id}"),
-        [id, ty, ..] => format!("{ty}/{id}"),
-        _ => r.to_string(),
-    }
+    crate::fhir::reference::key(reference)
 }
 
 fn same_party(a: &str, b: &str) -> bool {

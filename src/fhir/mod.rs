@@ -4,6 +4,7 @@
 
 mod date;
 mod record;
+pub mod reference;
 mod resources;
 mod types;
 

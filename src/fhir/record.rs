@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::reference::{target, Target};
 use super::{Reference, Resource};
 
 /// Why bytes could not be read as FHIR JSON. Messages never quote the input.
@@ -28,6 +29,30 @@ pub struct Entry {
     pub raw: serde_json::Value,
     /// The typed form.
     pub resource: Resource,
+    /// Which file (or health card) of the record this came from: a
+    /// `fullUrl` such as `resource:0` is only meaningful within its own.
+    pub source: usize,
+    /// The resource's `contained` resources, reachable only by `#id`
+    /// references from inside it.
+    pub contained: Vec<Entry>,
+}
+
+impl Entry {
+    fn new(full_url: Option<String>, raw: serde_json::Value, source: usize) -> Option<Entry> {
+        let resource_type = raw.get("resourceType").and_then(|t| t.as_str())?.to_string();
+        let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
+        let contained = match raw.get("contained") {
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|c| Entry::new(None, c.clone(), source)).collect(),
+            _ => Vec::new(),
+        };
+        let resource = Resource::from_json(&resource_type, &raw);
+        Some(Entry { full_url, resource_type, id, raw, resource, source, contained })
+    }
+
+    /// The contained resource with this id.
+    pub fn contained(&self, id: &str) -> Option<&Entry> {
+        self.contained.iter().find(|c| c.id.as_deref() == Some(id))
+    }
 }
 
 /// The resources of a record, in their original order.
@@ -39,11 +64,17 @@ pub struct Record {
     pub entries: Vec<Entry>,
     /// Bundle entries that carried no resource (a `request` only, say).
     pub entries_without_resource: usize,
-    index: HashMap<String, usize>,
-    /// Keys (`fullUrl`, `Type/id`) of resources withheld from this viewer:
-    /// references to them are not followed (see `is_withheld`).
-    withheld: HashSet<String>,
+    /// `Type/id` → entries (any file), in order.
+    by_key: HashMap<String, Vec<usize>>,
+    /// (file, `fullUrl`) → entry.
+    by_url: HashMap<(usize, String), usize>,
+    /// Resources withheld from this viewer: references to them are not
+    /// followed (see `is_withheld`). `Type/id` in any file, `fullUrl` per file.
+    withheld_keys: HashSet<String>,
+    withheld_urls: HashSet<(usize, String)>,
     withheld_entries: usize,
+    /// Files (or health cards) read so far.
+    sources: usize,
 }
 
 impl Record {
@@ -52,38 +83,49 @@ impl Record {
         self.entries.iter().filter(move |e| e.resource_type == resource_type)
     }
 
-    /// Finds the entry a reference points to: by `fullUrl` (`urn:uuid:…`,
-    /// absolute URLs) or by `Type/id`.
-    pub fn resolve(&self, reference: &Reference) -> Option<&Entry> {
-        self.resolve_index(reference).map(|i| &self.entries[i])
+    /// Finds the resource a reference made by the entry at `from` points
+    /// to: `#id` among that entry's contained resources; a `fullUrl`
+    /// (`urn:uuid:…`, absolute URLs) within the same file; `Type/id`
+    /// (relative, absolute, versioned) in the same file first, then any.
+    pub fn resolve(&self, from: usize, reference: &Reference) -> Option<&Entry> {
+        let r = reference.reference.as_deref()?;
+        if let Some(Target::Contained(id)) = target(r) {
+            let container = self.entries.get(from)?;
+            return if id.is_empty() { Some(container) } else { container.contained(&id) };
+        }
+        self.resolve_index(from, reference).map(|i| &self.entries[i])
     }
 
-    /// Like [`Record::resolve`], the entry's index.
-    pub fn resolve_index(&self, reference: &Reference) -> Option<usize> {
+    /// Like [`Record::resolve`], for top-level entries: the entry's index.
+    pub fn resolve_index(&self, from: usize, reference: &Reference) -> Option<usize> {
         let r = reference.reference.as_deref()?;
-        if let Some(&i) = self.index.get(r) {
+        let source = self.entries.get(from).map_or(0, |e| e.source);
+        if let Some(&i) = self.by_url.get(&(source, r.trim().to_string())) {
             return Some(i);
         }
-        // An absolute URL whose tail is Type/id.
-        let mut parts = r.rsplit('/');
-        let (id, ty) = (parts.next()?, parts.next()?);
-        self.index.get(&format!("{ty}/{id}")).copied()
+        match target(r)? {
+            Target::Key(key) => {
+                let found = self.by_key.get(&key)?;
+                found.iter().copied().find(|&i| self.entries[i].source == source).or_else(|| found.first().copied())
+            }
+            Target::Contained(_) | Target::FullUrl(_) => None,
+        }
     }
 
-    /// Whether `reference` points at a resource withheld from this viewer
-    /// (by `fullUrl`, `Type/id`, or an absolute URL ending in `Type/id`).
-    pub fn is_withheld(&self, reference: &Reference) -> bool {
+    /// Whether `reference`, made by the entry at `from`, points at a
+    /// resource withheld from this viewer.
+    pub fn is_withheld(&self, from: usize, reference: &Reference) -> bool {
         let Some(r) = reference.reference.as_deref() else {
             return false;
         };
-        if self.withheld.is_empty() {
+        if self.withheld_entries == 0 {
             return false;
         }
-        if self.withheld.contains(r) {
+        let source = self.entries.get(from).map_or(0, |e| e.source);
+        if self.withheld_urls.contains(&(source, r.trim().to_string())) {
             return true;
         }
-        let mut parts = r.rsplit('/');
-        matches!((parts.next(), parts.next()), (Some(id), Some(ty)) if self.withheld.contains(&format!("{ty}/{id}")))
+        matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains(&key))
     }
 
     /// Number of resources withheld from this viewer.
@@ -95,29 +137,44 @@ impl Record {
     /// are dropped and remembered as withheld.
     pub fn retain(self, keep: &[bool]) -> Record {
         let mut out = Record { bundle_type: self.bundle_type, entries_without_resource: self.entries_without_resource, ..Record::default() };
-        out.withheld = self.withheld;
+        out.withheld_keys = self.withheld_keys;
+        out.withheld_urls = self.withheld_urls;
         out.withheld_entries = self.withheld_entries;
+        out.sources = self.sources;
         for (i, entry) in self.entries.into_iter().enumerate() {
             if keep.get(i).copied().unwrap_or(false) {
-                let n = out.entries.len();
-                if let Some(url) = &entry.full_url {
-                    out.index.entry(url.clone()).or_insert(n);
-                }
-                if let Some(id) = &entry.id {
-                    out.index.entry(format!("{}/{id}", entry.resource_type)).or_insert(n);
-                }
+                out.index_entry(&entry, out.entries.len());
                 out.entries.push(entry);
             } else {
                 out.withheld_entries += 1;
                 if let Some(url) = &entry.full_url {
-                    out.withheld.insert(url.clone());
+                    out.withheld_urls.insert((entry.source, url.trim().to_string()));
+                    if let Some(Target::Key(key)) = target(url) {
+                        out.withheld_keys.insert(key);
+                    }
                 }
                 if let Some(id) = &entry.id {
-                    out.withheld.insert(format!("{}/{id}", entry.resource_type));
+                    out.withheld_keys.insert(format!("{}/{id}", entry.resource_type));
                 }
             }
         }
         out
+    }
+
+    fn index_entry(&mut self, entry: &Entry, i: usize) {
+        if let Some(url) = &entry.full_url {
+            self.by_url.entry((entry.source, url.trim().to_string())).or_insert(i);
+            if let Some(Target::Key(key)) = target(url) {
+                self.by_key.entry(key).or_default().push(i);
+            }
+        }
+        if let Some(id) = &entry.id {
+            let key = format!("{}/{id}", entry.resource_type);
+            let list = self.by_key.entry(key).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
     }
 
     /// Adds the resources of another FHIR JSON document (a Bundle or a
@@ -129,6 +186,7 @@ impl Record {
     }
 
     fn add_root(&mut self, mut root: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
+        self.sources += 1;
         let is_bundle = root.get("resourceType").and_then(|t| t.as_str()) == Some("Bundle");
         if !is_bundle {
             return self.push(None, root, dedupe);
@@ -154,23 +212,29 @@ impl Record {
     }
 
     fn push(&mut self, full_url: Option<String>, raw: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
-        let resource_type = raw.get("resourceType").and_then(|t| t.as_str()).ok_or(ParseError::NotFhir)?.to_string();
-        let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
+        let source = self.sources.saturating_sub(1);
+        let entry = Entry::new(full_url, raw, source).ok_or(ParseError::NotFhir)?;
         if dedupe {
-            let same = id.as_ref().and_then(|id| self.index.get(&format!("{resource_type}/{id}"))).is_some_and(|&i| self.entries[i].raw == raw);
-            if same {
+            // The same resource from another file or card (same type and
+            // JSON; by id, or among those of its type when it has none) is
+            // kept once, and this file's `fullUrl` leads to the one kept.
+            let same = match &entry.id {
+                Some(id) => self
+                    .by_key
+                    .get(&format!("{}/{id}", entry.resource_type))
+                    .and_then(|found| found.iter().copied().find(|&i| self.entries[i].raw == entry.raw)),
+                None => self.entries.iter().position(|e| e.id.is_none() && e.resource_type == entry.resource_type && e.raw == entry.raw),
+            };
+            if let Some(i) = same {
+                if let Some(url) = &entry.full_url {
+                    self.by_url.entry((source, url.trim().to_string())).or_insert(i);
+                }
                 return Ok(());
             }
         }
-        let resource = Resource::from_json(&resource_type, &raw);
         let i = self.entries.len();
-        if let Some(url) = &full_url {
-            self.index.entry(url.clone()).or_insert(i);
-        }
-        if let Some(id) = &id {
-            self.index.entry(format!("{resource_type}/{id}")).or_insert(i);
-        }
-        self.entries.push(Entry { full_url, resource_type, id, raw, resource });
+        self.index_entry(&entry, i);
+        self.entries.push(entry);
         Ok(())
     }
 }
@@ -207,6 +271,7 @@ impl Record {
         if self.bundle_type.is_none() {
             self.bundle_type = shell.kind.map(|k| k.into_owned());
         }
+        self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
         let pacer = crate::source::Pacer::new(client);

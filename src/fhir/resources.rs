@@ -161,7 +161,9 @@ pub struct Condition {
     onset_range: Option<Range>,
     onset_string: Option<String>,
     abatement_date_time: Option<DateTime>,
+    abatement_age: Option<Quantity>,
     abatement_period: Option<Period>,
+    abatement_range: Option<Range>,
     abatement_string: Option<String>,
     pub recorded_date: Option<DateTime>,
     pub note: Vec<Annotation>,
@@ -182,9 +184,19 @@ impl Condition {
         first_when([
             self.abatement_date_time.as_ref().map(When::DateTime),
             self.abatement_period.as_ref().map(When::Period),
+            self.abatement_age.as_ref().map(When::Age),
+            self.abatement_range.as_ref().map(When::Range),
             self.abatement_string.as_deref().map(When::Text),
         ])
     }
+}
+
+/// `Procedure.performer`, `Immunization.performer`: who did it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Performer {
+    pub actor: Option<Reference>,
+    pub function: Option<CodeableConcept>,
 }
 
 /// A `medication[x]`: a code, or a reference to a Medication resource.
@@ -201,6 +213,8 @@ pub struct MedicationRequest {
     pub meta: Option<Meta>,
     pub status: Option<String>,
     pub intent: Option<String>,
+    /// A modifier: the request is that this medication NOT be given.
+    pub do_not_perform: Option<bool>,
     medication_codeable_concept: Option<CodeableConcept>,
     medication_reference: Option<Reference>,
     pub authored_on: Option<DateTime>,
@@ -319,6 +333,7 @@ pub struct Immunization {
     occurrence_date_time: Option<DateTime>,
     occurrence_string: Option<String>,
     pub primary_source: Option<bool>,
+    pub performer: Vec<Performer>,
     pub lot_number: Option<String>,
     pub note: Vec<Annotation>,
 }
@@ -350,7 +365,9 @@ pub struct Procedure {
     pub id: Option<String>,
     pub meta: Option<Meta>,
     pub status: Option<String>,
+    pub status_reason: Option<CodeableConcept>,
     pub code: Option<CodeableConcept>,
+    pub performer: Vec<Performer>,
     performed_date_time: Option<DateTime>,
     performed_period: Option<Period>,
     performed_string: Option<String>,
@@ -379,7 +396,11 @@ pub struct DiagnosticReport {
     effective_period: Option<Period>,
     pub issued: Option<DateTime>,
     pub result: Vec<Reference>,
+    pub performer: Vec<Reference>,
+    pub results_interpreter: Vec<Reference>,
     pub conclusion: Option<String>,
+    /// The report as the lab or clinician wrote it (a PDF, XHTML, text).
+    pub presented_form: Vec<Attachment>,
 }
 
 impl DiagnosticReport {
@@ -416,6 +437,7 @@ pub struct DocumentReference {
 #[serde(default, rename_all = "camelCase")]
 pub struct CarePlanDetail {
     pub code: Option<CodeableConcept>,
+    pub do_not_perform: Option<bool>,
     pub status: Option<String>,
     pub description: Option<String>,
 }

@@ -9,6 +9,10 @@ use super::DateTime;
 pub struct Decimal(String);
 
 impl Decimal {
+    /// A decimal from its text (for computed values).
+    pub fn from_text(text: &str) -> Decimal {
+        Decimal(text.to_string())
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -184,9 +188,47 @@ pub struct Meta {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Dosage {
     pub text: Option<String>,
+    pub timing: Option<Timing>,
+    pub as_needed_boolean: Option<bool>,
+    pub as_needed_codeable_concept: Option<CodeableConcept>,
+    pub route: Option<CodeableConcept>,
+    pub method: Option<CodeableConcept>,
+    pub site: Option<CodeableConcept>,
+    pub dose_and_rate: Vec<DoseAndRate>,
+    pub patient_instruction: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Timing {
+    pub repeat: Option<TimingRepeat>,
+    pub code: Option<CodeableConcept>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TimingRepeat {
+    pub frequency: Option<u32>,
+    pub frequency_max: Option<u32>,
+    pub period: Option<Decimal>,
+    pub period_max: Option<Decimal>,
+    pub period_unit: Option<String>,
+    pub when: Vec<String>,
+    pub time_of_day: Vec<String>,
+    pub day_of_week: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DoseAndRate {
+    pub dose_quantity: Option<Quantity>,
+    pub dose_range: Option<Range>,
+    pub rate_quantity: Option<Quantity>,
+    pub rate_range: Option<Range>,
+    pub rate_ratio: Option<Ratio>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -75,3 +75,38 @@ fn is_web_url(url: &str) -> bool {
         && url.len() < 4096
         && !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
 }
+
+/// A report's `presentedForm`: each file as a link labelled with its title,
+/// and the first text or XHTML form as safe HTML to show inline (text
+/// escaped, XHTML through the narrative sanitiser; never raw).
+pub fn report_form(fmt: Fmt<'_>, title: &str, forms: &[Attachment]) -> (Vec<Link>, Option<String>) {
+    let mut links = Vec::new();
+    let mut inline = None;
+    for a in forms {
+        let name = a.title.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or(title);
+        let cell = file_cell(fmt, name, &[a]);
+        for mut link in cell.links {
+            link.label = format!("{name}: {}", link.label);
+            links.push(link);
+        }
+        if inline.is_none() {
+            inline = inline_text(a);
+        }
+    }
+    (links, inline)
+}
+
+/// An attachment's inline text as safe HTML: `text/plain` escaped (line
+/// breaks kept by the stylesheet), `text/html` and XHTML sanitised.
+fn inline_text(a: &Attachment) -> Option<String> {
+    use base64::Engine as _;
+    let kind = a.content_type.as_deref()?.split(';').next()?.trim().to_ascii_lowercase();
+    let data = clean_base64(a.data.as_deref()?)?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    match kind.as_str() {
+        "text/plain" => Some(super::html::escape(text.trim())),
+        "text/html" | "application/xhtml+xml" => super::narrative::sanitize(&text),
+        _ => None,
+    }
+}

@@ -238,6 +238,29 @@ fn render_banner(h: &mut Html, b: &Banner) {
     h.raw("</dl></header>");
 }
 
+/// A file: a download of inline data, or a web address opening in a new tab.
+fn link_html(h: &mut Html, link: &crate::render::Link) {
+    h.raw("<a class=\"file\" href=\"").text(&link.href).raw("\"");
+    match &link.download {
+        Some(name) => {
+            h.raw(" download=\"").text(name).raw("\">").text(&link.label);
+        }
+        None => {
+            h.raw(" target=\"_blank\" rel=\"noopener noreferrer\">").text(&link.label).raw("<span class=\"sr\"> ").t(T::NewTab).raw("</span>");
+        }
+    }
+    h.raw("</a>");
+}
+
+/// The marker of a negated statement ("Do not give", "Not done"), read
+/// first by screen readers as part of the row's name.
+fn negation_html(h: &mut Html, negation: Option<crate::render::Negation>) {
+    if let Some(n) = negation {
+        let locale = h.locale;
+        h.raw("<strong class=\"negation\">").text(n.label(locale)).raw("</strong> ");
+    }
+}
+
 fn render_cell(h: &mut Html, cell: &Cell, column: &str) {
     h.raw("<td data-label=\"").text(column).raw("\">");
     if let Some(flag) = &cell.flag {
@@ -245,16 +268,8 @@ fn render_cell(h: &mut Html, cell: &Cell, column: &str) {
         h.raw("<span class=\"flag flag-").raw(flag.class()).raw("\">").text(flag.label(locale)).raw("</span>");
     } else if !cell.links.is_empty() {
         for link in &cell.links {
-            h.raw("<a class=\"file\" href=\"").text(&link.href).raw("\"");
-            match &link.download {
-                Some(name) => {
-                    h.raw(" download=\"").text(name).raw("\">").text(&link.label);
-                }
-                None => {
-                    h.raw(" target=\"_blank\" rel=\"noopener noreferrer\">").text(&link.label).raw("<span class=\"sr\"> ").t(T::NewTab).raw("</span>");
-                }
-            }
-            h.raw("</a> ");
+            link_html(h, link);
+            h.raw(" ");
         }
         h.text(&cell.text);
     } else {
@@ -303,7 +318,9 @@ fn row_html(h: &mut Html, s: &Section, row: &Row) {
     let _ = write!(h.out, "<tr data-entry=\"{}\">", row.entry);
     for (i, cell) in row.cells.iter().enumerate() {
         if i == 0 {
-            h.raw("<th scope=\"row\">").text_or_dash(&cell.text).raw("</th>");
+            h.raw("<th scope=\"row\">");
+            negation_html(h, row.negation);
+            h.text_or_dash(&cell.text).raw("</th>");
         } else {
             render_cell(h, cell, s.columns.get(i).copied().unwrap_or_default());
         }
@@ -334,9 +351,17 @@ fn groups_html(h: &mut Html, s: &Section, groups: &[Group]) {
                 }
             }
             let _ = write!(h.out, "<th scope=\"rowgroup\" colspan=\"{}\">", s.columns.len());
+            negation_html(h, g.negation);
             h.raw("<span class=\"group-title\">").text_or_dash(&g.title).raw("</span>");
             if !g.detail.is_empty() {
                 h.raw(" <span class=\"detail\">").text(&g.detail).raw("</span>");
+            }
+            for link in &g.links {
+                h.raw(" ");
+                link_html(h, link);
+            }
+            if let Some(text) = &g.report_text {
+                h.raw("<details class=\"report-text\"><summary>").t(T::ReportText).raw("</summary><div class=\"narrative\">").raw(text).raw("</div></details>");
             }
             h.raw("</th></tr>");
         }
@@ -424,7 +449,9 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
 /// sections with a status column and more than one row.
 fn status_summary(h: &mut Html, s: &Section) {
     let status = h.locale.t(T::Status);
-    let Some(column) = s.columns.iter().position(|c| *c == status) else { return };
+    let Some(column) = s.columns.iter().position(|c| *c == status) else {
+        return;
+    };
     if s.rows.len() < 2 {
         return;
     }
@@ -524,6 +551,7 @@ fn trend_body(h: &mut Html, trend: &Trend) {
 fn items_html(h: &mut Html, items: &[crate::render::OtherItem]) {
     for item in items {
         let _ = write!(h.out, "<li data-entry=\"{}\">", item.entry);
+        negation_html(h, item.negation);
         h.text_or_dash(&item.description);
         if let Some(date) = &item.date {
             h.raw(" <span class=\"date\">").text(date).raw("</span>");
@@ -554,7 +582,8 @@ fn render_other(h: &mut Html, groups: &[OtherGroup]) {
             h.raw("<details><summary>");
         }
         h.text(&g.resource_type);
-        let _ = write!(h.out, " <span class=\"count\">({})</span></summary><ul{}>", h.locale.integer(g.items.len()), if h.live { " data-fill-here" } else { "" });
+        let _ =
+            write!(h.out, " <span class=\"count\">({})</span></summary><ul{}>", h.locale.integer(g.items.len()), if h.live { " data-fill-here" } else { "" });
         if !h.live {
             items_html(h, &g.items);
         }

@@ -119,6 +119,11 @@ impl Locale {
     pub fn code(self, code: &str) -> Option<&'static str> {
         code_texts(code).map(|t| t[self as usize])
     }
+
+    /// An identifier type code (v2-0203, CARIN), in words.
+    pub fn identifier_type(self, code: &str) -> Option<&'static str> {
+        catalogue::identifier_type_texts(code).map(|t| t[self as usize])
+    }
 }
 
 impl fmt::Display for Locale {

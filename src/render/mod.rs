@@ -3,9 +3,13 @@
 //! through [`html::escape`]; the markup around it is static.
 
 mod attachments;
+mod describe;
+mod dosage;
 mod html;
 pub mod i18n;
+mod names;
 pub mod narrative;
+mod observation;
 mod sections;
 pub mod trend;
 mod view;
@@ -13,8 +17,8 @@ mod view;
 pub use html::{escape, fill_html, filter_status, results_html, to_html, to_html_lazy, SECTION_ROWS};
 pub use i18n::{Locale, TimeZone};
 pub use view::{
-    build_chart, build_chart_paced, Banner, Cell, Chart, Flag, Group, Link, OtherGroup, OtherItem, RenderOptions, Row, Section, SkippedWhy, SourceNote,
-    SourceNoteKind, SourceSummary, Theme, Trend, TrendRow, Trust, WithheldNotice,
+    build_chart, build_chart_paced, Banner, Cell, Chart, Flag, Group, Link, Negation, OtherGroup, OtherItem, RenderOptions, Row, Section, SkippedWhy,
+    SourceNote, SourceNoteKind, SourceSummary, Theme, Trend, TrendRow, Trust, WithheldNotice,
 };
 
 /// The SDK's stylesheet (scoped by the shadow root it is rendered into).

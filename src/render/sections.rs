@@ -2,17 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-
 use crate::fhir::{
-    first_label, Attachment, CodeableConcept, DateTime, Entry, HumanName, MedicationChoice, Observation, ObservationValue, Record, Reference, Resource, When,
+    first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
 };
 
 use super::i18n::{Fmt, Locale, T};
-use super::attachments::file_cell;
-use super::narrative;
 use super::trend::{Band, TrendPoint};
-use super::view::{Cell, Flag, Group, OtherItem, Row, Section, Trend, TrendRow};
+use super::view::{Cell, Flag, Group, Negation, OtherItem, Row, Section, Trend, TrendRow};
+use super::{attachments, describe, dosage, names, narrative, observation};
 
 const ALLERGIES: usize = 0;
 const PROBLEMS: usize = 1;
@@ -39,9 +36,9 @@ pub fn empty(locale: Locale) -> Vec<Section> {
         s("problems", T::Problems, &[T::Problem, T::Status, T::Onset, T::Resolved]),
         s("medications", T::Medications, &[T::Medication, T::Dosage, T::Status, T::Date, T::Prescriber]),
         s("results", T::Results, &[T::Test, T::Result, T::ReferenceRange, T::Flag, T::Date]),
-        s("vitals", T::Vitals, &[T::Measurement, T::Value, T::Date]),
+        s("vitals", T::Vitals, &[T::Measurement, T::Value, T::ReferenceRange, T::Flag, T::Date]),
         s("immunizations", T::Immunizations, &[T::Vaccine, T::Status, T::Date]),
-        s("procedures", T::Procedures, &[T::Procedure, T::Status, T::Date]),
+        s("procedures", T::Procedures, &[T::Procedure, T::Status, T::Date, T::Performer]),
         s("encounters", T::Encounters, &[T::Visit, T::Class, T::Date, T::Reason, T::Provider]),
         s("documents", T::Documents, &[T::Document, T::DocumentType, T::Date, T::Status, T::File]),
         s("care-plans", T::CarePlans, &[T::CarePlan, T::Activities, T::Status, T::Period]),
@@ -87,7 +84,7 @@ impl<'r, 'f> Builder<'r, 'f> {
     pub fn new(record: &'r Record, fmt: Fmt<'f>) -> Self {
         let mut owner = HashMap::new();
         let claim = |owner: &mut HashMap<usize, usize>, by: usize, reference: &Reference| {
-            let i = record.resolve_index(reference).filter(|&i| i != by && is_lab(&record.entries[i]))?;
+            let i = record.resolve_index(by, reference).filter(|&i| i != by && is_lab(&record.entries[i]))?;
             owner.entry(i).or_insert(by);
             Some(i)
         };
@@ -121,7 +118,17 @@ impl<'r, 'f> Builder<'r, 'f> {
         let next = self.groups.len();
         let i = *self.group_of.entry(owner).or_insert(next);
         if i == next {
-            self.groups.push(Group { title: String::new(), detail: String::new(), sort_key: None, rows: Vec::new(), is_resource: false, entry: None });
+            self.groups.push(Group {
+                title: String::new(),
+                detail: String::new(),
+                sort_key: None,
+                rows: Vec::new(),
+                is_resource: false,
+                entry: None,
+                links: Vec::new(),
+                report_text: None,
+                negation: None,
+            });
         }
         &mut self.groups[i]
     }
@@ -150,12 +157,18 @@ impl<'r, 'f> Builder<'r, 'f> {
     pub fn place(&mut self, index: usize, entry: &Entry) -> Placement {
         let (record, fmt) = (self.record, self.fmt);
         if matches!(entry.resource, Resource::Invalid) {
-            return other(fmt, index, entry, Some(fmt.t(T::CouldNotRead)));
+            return other(fmt, record, index, entry, Some(fmt.t(T::CouldNotRead)));
         }
         if is_entered_in_error(entry) {
-            return other(fmt, index, entry, Some(fmt.t(T::EnteredInError)));
+            return other(fmt, record, index, entry, Some(fmt.t(T::EnteredInError)));
         }
-        let row = |cells: Vec<Cell>, sort_key: Option<i64>| Row { entry: index, cells, sort_key, narrative: narrative_of(entry, false) };
+        let row = |cells: Vec<Cell>, sort_key: Option<i64>, negation: Option<Negation>| Row {
+            entry: index,
+            cells,
+            sort_key,
+            negation,
+            narrative: narrative_of(entry, false),
+        };
         match &entry.resource {
             Resource::AllergyIntolerance(a) => {
                 let reactions = a
@@ -175,56 +188,84 @@ impl<'r, 'f> Builder<'r, 'f> {
                 let (recorded, key) = date(fmt, &a.recorded_date);
                 let (recorded, key) = if recorded.is_empty() { day(fmt, a.onset()) } else { (recorded, key) };
                 let criticality = fmt.code(a.criticality.as_deref());
-                Placement::Section(ALLERGIES, row(vec![label(&a.code).into(), reactions.into(), criticality.into(), status.into(), recorded.into()], key))
+                let negation = refuted(&a.verification_status);
+                Placement::Section(
+                    ALLERGIES,
+                    row(vec![label(&a.code).into(), reactions.into(), criticality.into(), status.into(), recorded.into()], key, negation),
+                )
             }
             Resource::Condition(c) => {
                 let status = clinical_status(fmt, &c.clinical_status, &c.verification_status);
+                // Onset, else when it was recorded (saying so).
+                // Onset; when that is not a date (none, an age, text), also
+                // when it was recorded, saying so.
                 let (onset, key) = day(fmt, c.onset());
-                let key = key.or_else(|| c.recorded_date.as_ref().and_then(DateTime::sort_key));
+                let (onset, key) = match (&c.recorded_date, key) {
+                    (Some(d), None) => {
+                        let recorded = fmt.t_with(T::RecordedOn, &fmt.date(d));
+                        (if onset.is_empty() { recorded } else { format!("{onset} · {recorded}") }, d.sort_key())
+                    }
+                    _ => (onset, key),
+                };
                 let (resolved, _) = day(fmt, c.abatement());
-                Placement::Section(PROBLEMS, row(vec![label(&c.code).into(), status.into(), onset.into(), resolved.into()], key))
+                let negation = refuted(&c.verification_status);
+                Placement::Section(PROBLEMS, row(vec![label(&c.code).into(), status.into(), onset.into(), resolved.into()], key, negation))
             }
             Resource::MedicationRequest(m) => {
-                let dosage = m.dosage_instruction.iter().filter_map(|d| d.text.clone()).collect::<Vec<_>>().join("; ");
                 let (on, key) = date(fmt, &m.authored_on);
+                let do_not = m.do_not_perform == Some(true);
+                // A "do not give" order is never shown with an ordinary status.
+                let status = if do_not { fmt.t(T::DoNotGive).to_string() } else { fmt.code(m.status.as_deref()) };
                 let cells = vec![
-                    medication_name(fmt, record, m.medication()).into(),
-                    dosage.into(),
-                    fmt.code(m.status.as_deref()).into(),
+                    names::medication_name(fmt, record, index, m.medication()).into(),
+                    dosage::dosages(fmt, &m.dosage_instruction).into(),
+                    status.into(),
                     on.into(),
-                    reference_name(fmt, record, &m.requester).into(),
+                    names::reference_name(fmt, record, index, &m.requester).into(),
                 ];
-                Placement::Section(MEDICATIONS, row(cells, key))
+                Placement::Section(MEDICATIONS, row(cells, key, do_not.then_some(Negation::DoNotGive)))
             }
             Resource::MedicationStatement(m) => {
-                let dosage = m.dosage.iter().filter_map(|d| d.text.clone()).collect::<Vec<_>>().join("; ");
                 let (on, key) = day(fmt, m.effective());
                 let (on, key) = if on.is_empty() { date(fmt, &m.date_asserted) } else { (on, key) };
-                let cells =
-                    vec![medication_name(fmt, record, m.medication()).into(), dosage.into(), fmt.code(m.status.as_deref()).into(), on.into(), Cell::default()];
-                Placement::Section(MEDICATIONS, row(cells, key))
-            }
-            Resource::Observation(o) if o.in_category("vital-signs") => {
-                let (on, key) = when(fmt, o.effective());
-                Placement::Section(VITALS, row(vec![label(&o.code).into(), observation_value(fmt, record, o).into(), on.into()], key))
+                let negation = (m.status.as_deref() == Some("not-taken")).then_some(Negation::NotTaken);
+                let cells = vec![
+                    names::medication_name(fmt, record, index, m.medication()).into(),
+                    dosage::dosages(fmt, &m.dosage).into(),
+                    fmt.code(m.status.as_deref()).into(),
+                    on.into(),
+                    Cell::default(),
+                ];
+                Placement::Section(MEDICATIONS, row(cells, key, negation))
             }
             Resource::Observation(o) => {
+                let vital = o.in_category("vital-signs");
                 let (on, key) = when(fmt, o.effective());
-                let range = o.reference_range.iter().map(|r| reference_range(fmt, r)).filter(|r| !r.is_empty()).collect::<Vec<_>>().join("; ");
-                let flag = flag_of(&o.interpretation);
+                let flag = observation::flag(o);
                 let flag_cell =
                     Cell { text: flag.as_ref().map(|f| f.label(fmt.locale).to_string()).unwrap_or_default(), flag: flag.clone(), links: Vec::new() };
-                self.add_to_trend(o, &on, flag);
-                let result = row(vec![label(&o.code).into(), observation_value(fmt, record, o).into(), range.into(), flag_cell, on.clone().into()], key);
+                self.add_to_trends(o, &on);
+                let value = observation::value(fmt, record, index, o);
+                let range = observation::all_ranges(fmt, o);
+                let negation = cancelled(o.status.as_deref());
+                let result = row(vec![label(&o.code).into(), value.clone().into(), range.clone().into(), flag_cell, on.clone().into()], key, negation);
+                if vital {
+                    return Placement::Section(VITALS, result);
+                }
                 if let Some(&owner) = self.owner.get(&index) {
                     self.group(owner).rows.push(result);
                 } else if self.owners.contains(&index) {
+                    // A panel heading keeps the panel's own value, flag and range.
+                    let flag = flag.map(|f| f.label(fmt.locale).to_string());
+                    let panel_of = o.value().is_none() && o.component.is_empty();
+                    let detail = [(!panel_of).then_some(value), flag, Some(range), Some(on)];
                     let g = self.group(index);
                     g.title = result.cells[0].text.clone();
-                    g.detail = on;
+                    g.detail = detail.into_iter().flatten().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" · ");
                     g.sort_key = key;
                     g.is_resource = true;
                     g.entry = Some(index);
+                    g.negation = negation;
                 } else {
                     self.group(index).rows.push(result);
                 }
@@ -237,27 +278,38 @@ impl<'r, 'f> Builder<'r, 'f> {
                     _ => d.issued.as_ref(),
                 };
                 let mut detail: Vec<String> = effective.map(|e| fmt.date_time(e)).into_iter().collect();
-                if let Some(s) = d.status.as_deref().filter(|s| !matches!(*s, "final" | "amended" | "corrected" | "appended")) {
+                if let Some(s) = d.status.as_deref().filter(|s| !matches!(*s, "final" | "amended" | "corrected" | "appended" | "cancelled")) {
                     detail.push(fmt.code(Some(s)));
                 }
-                let hidden = d.result.iter().filter(|r| record.is_withheld(r)).count();
+                let who = names::names(fmt, record, index, d.performer.iter().chain(&d.results_interpreter).cloned());
+                if !who.is_empty() {
+                    detail.push(fmt.t_with(T::By, &who));
+                }
+                let hidden = d.result.iter().filter(|r| record.is_withheld(index, r)).count();
                 if d.result.is_empty() {
-                    detail.push(fmt.t(T::NoResultsHere).to_string());
+                    let attached = d.presented_form.iter().any(|a| a.data.is_some() || a.url.is_some());
+                    detail.push(fmt.t(if attached { T::ReportAttached } else { T::NoResultsHere }).to_string());
                 } else if hidden > 0 {
                     detail.push(fmt.t_with(T::CountNotShown, &hidden.to_string()));
                 }
                 if let Some(c) = d.conclusion.as_deref().filter(|c| !c.trim().is_empty()) {
                     detail.push(fmt.t_with(T::Conclusion, c));
                 }
+                let title = label(&d.code);
+                let (links, report_text) = attachments::report_form(fmt, &title, &d.presented_form);
                 let g = self.group(index);
-                g.title = label(&d.code);
+                g.title = title;
                 g.detail = detail.join(" · ");
                 g.sort_key = effective.and_then(DateTime::sort_key);
                 g.is_resource = true;
-                    g.entry = Some(index);
+                g.entry = Some(index);
+                g.links = links;
+                g.report_text = report_text;
+                g.negation = cancelled(d.status.as_deref());
                 Placement::Grouped
             }
             Resource::Immunization(i) => {
+                let not_done = i.status.as_deref() == Some("not-done");
                 let status = match i.status.as_deref() {
                     Some("completed") => fmt.t(T::Given).to_string(),
                     Some("not-done") => match i.status_reason.as_ref().and_then(|r| r.label()) {
@@ -267,11 +319,19 @@ impl<'r, 'f> Builder<'r, 'f> {
                     other => fmt.code(other),
                 };
                 let (on, key) = day(fmt, i.occurrence());
-                Placement::Section(IMMUNIZATIONS, row(vec![label(&i.vaccine_code).into(), status.into(), on.into()], key))
+                let negation = not_done.then_some(Negation::NotGiven);
+                Placement::Section(IMMUNIZATIONS, row(vec![label(&i.vaccine_code).into(), status.into(), on.into()], key, negation))
             }
             Resource::Procedure(p) => {
                 let (on, key) = day(fmt, p.performed());
-                Placement::Section(PROCEDURES, row(vec![label(&p.code).into(), fmt.code(p.status.as_deref()).into(), on.into()], key))
+                let not_done = p.status.as_deref() == Some("not-done");
+                let status = match (not_done, p.status_reason.as_ref().and_then(|r| r.label())) {
+                    (true, Some(reason)) => format!("{} ({reason})", fmt.t(T::NotDone)),
+                    _ => fmt.code(p.status.as_deref()),
+                };
+                let who = names::names(fmt, record, index, p.performer.iter().filter_map(|p| p.actor.clone()));
+                let negation = not_done.then_some(Negation::NotDone);
+                Placement::Section(PROCEDURES, row(vec![label(&p.code).into(), status.into(), on.into(), who.into()], key, negation))
             }
             Resource::Encounter(e) => {
                 let class = e.class.as_ref().map(|c| encounter_class(fmt, c.code.as_deref(), c.label())).unwrap_or_default();
@@ -282,9 +342,10 @@ impl<'r, 'f> Builder<'r, 'f> {
                     class.into(),
                     on.into(),
                     reason.into(),
-                    reference_name(fmt, record, &e.service_provider).into(),
+                    names::reference_name(fmt, record, index, &e.service_provider).into(),
                 ];
-                Placement::Section(ENCOUNTERS, row(cells, key))
+                let negation = cancelled(e.status.as_deref());
+                Placement::Section(ENCOUNTERS, row(cells, key, negation))
             }
             Resource::DocumentReference(d) => {
                 let attachments: Vec<&Attachment> = d.content.iter().map(|c| &c.attachment).collect();
@@ -297,8 +358,8 @@ impl<'r, 'f> Builder<'r, 'f> {
                 let kind = d.type_.as_ref().and_then(|t| t.label()).or_else(|| first_label(&d.category)).unwrap_or_default();
                 let when = d.date.as_ref().or_else(|| attachments.iter().find_map(|a| a.creation.as_ref()));
                 let (on, key) = date(fmt, &when.cloned());
-                let files = file_cell(fmt, &title, &attachments);
-                Placement::Section(DOCUMENTS, row(vec![title.into(), kind.into(), on.into(), fmt.code(d.status.as_deref()).into(), files], key))
+                let files = attachments::file_cell(fmt, &title, &attachments);
+                Placement::Section(DOCUMENTS, row(vec![title.into(), kind.into(), on.into(), fmt.code(d.status.as_deref()).into(), files], key, None))
             }
             Resource::CarePlan(c) => {
                 let title = c
@@ -311,6 +372,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 let mut activities: Vec<String> = Vec::new();
                 for a in c.activity.iter().filter_map(|a| a.detail.as_ref()) {
                     let what = a.code.as_ref().and_then(|c| c.label()).or(a.description.as_deref()).unwrap_or_default().to_string();
+                    let what = if a.do_not_perform == Some(true) && !what.is_empty() { format!("{}: {what}", fmt.t(T::DoNotPerform)) } else { what };
                     if !what.is_empty() && !activities.contains(&what) {
                         activities.push(what);
                     }
@@ -319,20 +381,35 @@ impl<'r, 'f> Builder<'r, 'f> {
                     Some(p) => (fmt.period(p), p.start.as_ref().or(p.end.as_ref()).and_then(DateTime::sort_key)),
                     None => date(fmt, &c.created),
                 };
-                Placement::Section(CARE_PLANS, row(vec![title.into(), activities.join("; ").into(), fmt.code(c.status.as_deref()).into(), on.into()], key))
+                Placement::Section(
+                    CARE_PLANS,
+                    row(vec![title.into(), activities.join("; ").into(), fmt.code(c.status.as_deref()).into(), on.into()], key, None),
+                )
             }
-            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, index, entry, None),
+            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, record, index, entry, None),
         }
     }
 
-    fn add_to_trend(&mut self, o: &Observation, date_text: &str, flag: Option<Flag>) {
-        let (Some(ObservationValue::Quantity(q)), Some(at)) = (o.value(), o.effective().and_then(|w| w.sort_key())) else {
+    /// Numeric results into trends: the observation's own value, and each
+    /// numeric component (so blood pressure gives systolic and diastolic).
+    fn add_to_trends(&mut self, o: &Observation, date_text: &str) {
+        let Some(at) = o.effective().and_then(|w| w.sort_key()) else {
             return;
         };
+        if let (Some(ObservationValue::Quantity(q)), Some(code)) = (o.value(), o.code.as_ref()) {
+            self.add_point(code, q, at, date_text, observation::flag_of(&o.interpretation), o.reference_range.first());
+        }
+        for c in &o.component {
+            if let (Some(ObservationValue::Quantity(q)), Some(code)) = (c.value(), c.code.as_ref()) {
+                self.add_point(code, q, at, date_text, observation::flag_of(&c.interpretation), c.reference_range.first());
+            }
+        }
+    }
+
+    fn add_point(&mut self, code: &CodeableConcept, q: &Quantity, at: i64, date_text: &str, flag: Option<Flag>, range: Option<&ReferenceRange>) {
         let (Some(value), None, Some(unit)) = (q.value.as_ref().and_then(|v| v.to_f64()), q.comparator.as_deref(), q.unit_label()) else {
             return;
         };
-        let Some(code) = o.code.as_ref() else { return };
         let Some(title) = code.label() else { return };
         let id = code
             .coding
@@ -348,11 +425,11 @@ impl<'r, 'f> Builder<'r, 'f> {
         let trend = &mut self.trends[i];
         let point = TrendPoint { at, value, flagged: flag.as_ref().is_some_and(Flag::is_out_of_range) };
         trend.rows.push(TrendRow { point, date: date_text.to_string(), value: fmt.quantity(q), flag });
-        if let Some(range) = o.reference_range.first() {
-            let bound = |q: &Option<crate::fhir::Quantity>| q.as_ref().and_then(|q| q.value.as_ref()).and_then(|v| v.to_f64());
+        if let Some(range) = range {
+            let bound = |q: &Option<Quantity>| q.as_ref().and_then(|q| q.value.as_ref()).and_then(|v| v.to_f64());
             let band = Band { low: bound(&range.low), high: bound(&range.high) };
             if (band.low.is_some() || band.high.is_some()) && trend.band.as_ref().is_none_or(|(t, _, _)| *t <= at) {
-                trend.band = Some((at, band, reference_range(fmt, range)));
+                trend.band = Some((at, band, observation::reference_range(fmt, range)));
             }
         }
     }
@@ -371,6 +448,14 @@ fn narrative_of(entry: &Entry, any_status: bool) -> Option<String> {
 
 fn label(concept: &Option<CodeableConcept>) -> String {
     concept.as_ref().and_then(CodeableConcept::label).unwrap_or_default().to_string()
+}
+
+fn refuted(verification: &Option<CodeableConcept>) -> Option<Negation> {
+    verification.as_ref().is_some_and(|v| v.has_code("refuted")).then_some(Negation::Refuted)
+}
+
+fn cancelled(status: Option<&str>) -> Option<Negation> {
+    (status == Some("cancelled")).then_some(Negation::Cancelled)
 }
 
 /// `Active`, or `Active (unconfirmed)` when the verification status is
@@ -397,148 +482,15 @@ fn date(fmt: Fmt<'_>, d: &Option<DateTime>) -> (String, Option<i64>) {
     d.as_ref().map(|d| (fmt.date(d), d.sort_key())).unwrap_or_default()
 }
 
-/// The name of what a reference points to: its `display`, else the
-/// resolved resource's name.
-fn reference_name(fmt: Fmt<'_>, record: &Record, reference: &Option<Reference>) -> String {
-    let Some(reference) = reference else {
-        return String::new();
-    };
-    if record.is_withheld(reference) {
-        return fmt.t(T::NotShown).to_string();
-    }
-    if let Some(d) = reference.display.as_deref().filter(|d| !d.trim().is_empty()) {
-        return d.to_string();
-    }
-    let Some(target) = record.resolve(reference) else {
-        return String::new();
-    };
-    match &target.raw["name"] {
-        serde_json::Value::String(s) => s.clone(),
-        names @ serde_json::Value::Array(_) => {
-            Vec::<HumanName>::deserialize(names).ok().and_then(|n| n.iter().find_map(HumanName::display)).unwrap_or_default()
-        }
-        _ => String::new(),
-    }
-}
-
-/// "N results" or "N results; M not shown", counting withheld references.
-fn result_count(fmt: Fmt<'_>, record: &Record, references: &[Reference]) -> String {
-    let hidden = references.iter().filter(|r| record.is_withheld(r)).count();
-    let shown = fmt.count(references.len() - hidden, T::ResultOne, T::ResultMany);
-    match hidden {
-        0 => shown,
-        _ if hidden == references.len() => fmt.t_with(T::CountNotShown, &hidden.to_string()),
-        _ => format!("{shown}; {}", fmt.t_with(T::CountNotShown, &hidden.to_string())),
-    }
-}
-
-fn medication_name(fmt: Fmt<'_>, record: &Record, choice: Option<MedicationChoice<'_>>) -> String {
-    match choice {
-        Some(MedicationChoice::Reference(r)) if record.is_withheld(r) => fmt.t(T::NotShown).to_string(),
-        Some(MedicationChoice::Code(c)) => c.label().unwrap_or_default().to_string(),
-        Some(MedicationChoice::Reference(r)) => match record.resolve(r).map(|e| &e.resource) {
-            Some(Resource::Medication(m)) => label(&m.code),
-            _ => r.display.clone().unwrap_or_default(),
-        },
-        None => String::new(),
-    }
-}
-
-fn flag_of(concepts: &[CodeableConcept]) -> Option<Flag> {
-    let c = concepts.first()?;
-    let code = c.coding.iter().find_map(|c| c.code.as_deref());
-    Some(match code {
-        Some("H") => Flag::High,
-        Some("L") => Flag::Low,
-        Some("HH" | "HU" | ">") => Flag::CriticalHigh,
-        Some("LL" | "LU" | "<") => Flag::CriticalLow,
-        Some("A") => Flag::Abnormal,
-        Some("AA") => Flag::CriticalAbnormal,
-        Some("N") => Flag::Normal,
-        _ => Flag::Other(c.label()?.to_string()),
-    })
-}
-
-/// `text`, else `low – high`, `≥ low` or `≤ high`.
-fn reference_range(fmt: Fmt<'_>, r: &crate::fhir::ReferenceRange) -> String {
-    match r.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        Some(t) => t.to_string(),
-        None => fmt.range(&crate::fhir::Range { low: r.low.clone(), high: r.high.clone() }),
-    }
-}
-
-fn observation_value(fmt: Fmt<'_>, record: &Record, o: &Observation) -> String {
-    let status_note = match o.status.as_deref() {
-        None | Some("final" | "amended" | "corrected") => String::new(),
-        Some(s) => format!(" ({})", fmt.lower(&fmt.code(Some(s)))),
-    };
-    let value = if let Some(v) = o.value() {
-        fmt.value(v)
-    } else if let Some(bp) = blood_pressure(fmt, o) {
-        bp
-    } else if !o.component.is_empty() {
-        o.component
-            .iter()
-            .map(|c| {
-                let v =
-                    c.value().map(|v| fmt.value(v)).or_else(|| c.data_absent_reason.as_ref().and_then(|r| r.label()).map(|r| fmt.t_with(T::NotAvailable, r)));
-                format!("{}: {}", label(&c.code), v.unwrap_or_default())
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    } else if let Some(reason) = o.data_absent_reason.as_ref().and_then(|r| r.label()) {
-        fmt.t_with(T::NotAvailable, reason)
-    } else if !o.has_member.is_empty() {
-        fmt.t_with(T::PanelOf, &result_count(fmt, record, &o.has_member))
-    } else {
-        String::new()
-    };
-    value + &status_note
-}
-
-/// `120/80 mm[Hg]` from the systolic (8480-6) and diastolic (8462-4) components.
-fn blood_pressure(fmt: Fmt<'_>, o: &Observation) -> Option<String> {
-    let part = |loinc: &str| {
-        o.component.iter().find(|c| c.code.as_ref().is_some_and(|k| k.has_code(loinc))).and_then(|c| match c.value() {
-            Some(ObservationValue::Quantity(q)) => Some(q),
-            _ => None,
-        })
-    };
-    let (sys, dia) = (part("8480-6")?, part("8462-4")?);
-    let number = |q: &crate::fhir::Quantity| q.value.as_ref().and_then(|v| v.to_f64()).map(|v| fmt.number(v, 0)).unwrap_or_default();
-    Some(format!("{}/{} {}", number(sys), number(dia), sys.unit_label().unwrap_or("mm[Hg]")))
-}
-
-/// A description and date for a resource with no section, from its raw JSON.
-fn raw_summary(raw: &serde_json::Value) -> (String, Option<DateTime>) {
-    let concept = |v: &serde_json::Value| -> Option<String> {
-        let v = if let serde_json::Value::Array(a) = v { a.first()? } else { v };
-        CodeableConcept::deserialize(v).ok()?.label().map(str::to_string)
-    };
-    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
-    let description = concept(&raw["code"])
-        .or_else(|| text(&raw["title"]))
-        .or_else(|| text(&raw["name"]))
-        .or_else(|| text(&raw["description"]))
-        .or_else(|| concept(&raw["type"]))
-        .or_else(|| concept(&raw["category"]))
-        .unwrap_or_default();
-    let date = ["date", "authoredOn", "created", "recorded", "issued", "started", "effectiveDateTime", "occurrenceDateTime"]
-        .iter()
-        .find_map(|k| raw[*k].as_str())
-        .or_else(|| ["period", "billablePeriod", "effectivePeriod"].iter().find_map(|k| raw[*k]["start"].as_str()))
-        .map(DateTime::parse);
-    (description, date)
-}
-
-fn other(fmt: Fmt<'_>, index: usize, entry: &Entry, note: Option<&'static str>) -> Placement {
-    let (description, date) = raw_summary(&entry.raw);
+fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, note: Option<&'static str>) -> Placement {
+    let described = describe::describe(fmt, record, index, entry);
     Placement::Other(OtherItem {
         entry: index,
-        description,
-        date: date.as_ref().map(|d| fmt.date(d)),
+        description: described.description,
+        negation: described.negation,
+        date: described.date.as_ref().map(|d| fmt.date(d)),
         note,
-        sort_key: date.as_ref().and_then(DateTime::sort_key),
+        sort_key: described.date.as_ref().and_then(DateTime::sort_key),
         narrative: if note.is_none() { narrative_of(entry, true) } else { None },
     })
 }

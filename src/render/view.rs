@@ -207,6 +207,44 @@ impl Flag {
     }
 }
 
+/// A statement that something was NOT done or is NOT to be done, or is
+/// not true: shown as a marker before the row's name, never as if it
+/// happened or was ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Negation {
+    /// `MedicationRequest.doNotPerform`.
+    DoNotGive,
+    /// `ServiceRequest.doNotPerform`, `DeviceRequest` / `CarePlan` activity `doNotPerform`.
+    DoNotPerform,
+    /// `Procedure` / `MedicationAdministration` status `not-done`.
+    NotDone,
+    /// `Immunization` status `not-done`.
+    NotGiven,
+    /// `MedicationStatement` status `not-taken`.
+    NotTaken,
+    /// `MedicationDispense` status `declined`.
+    Declined,
+    /// `Condition` / `AllergyIntolerance` verification status `refuted`.
+    Refuted,
+    /// `Observation` / `DiagnosticReport` status `cancelled`.
+    Cancelled,
+}
+
+impl Negation {
+    pub fn label(self, locale: Locale) -> &'static str {
+        locale.t(match self {
+            Negation::DoNotGive => T::DoNotGive,
+            Negation::DoNotPerform => T::DoNotPerform,
+            Negation::NotDone => T::NotDone,
+            Negation::NotGiven => T::NotGiven,
+            Negation::NotTaken => T::NotTaken,
+            Negation::Declined => T::Declined,
+            Negation::Refuted => T::Refuted,
+            Negation::Cancelled => T::Cancelled,
+        })
+    }
+}
+
 /// A link in a cell: a document's download or its address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -245,6 +283,8 @@ pub struct Row {
     pub entry: usize,
     pub cells: Vec<Cell>,
     pub sort_key: Option<i64>,
+    /// Shown before the first cell: the row states a negation.
+    pub negation: Option<Negation>,
     /// The resource's own narrative, sanitised, when it says more than the
     /// row (FHIR `text.status` other than `generated`).
     pub narrative: Option<String>,
@@ -264,6 +304,12 @@ pub struct Group {
     pub is_resource: bool,
     /// Index of that resource in the record.
     pub entry: Option<usize>,
+    /// The report as written: its `presentedForm` files.
+    pub links: Vec<Link>,
+    /// The report as written, when it is text or XHTML: safe HTML (escaped
+    /// text, or sanitised XHTML).
+    pub report_text: Option<String>,
+    pub negation: Option<Negation>,
 }
 
 impl Group {
@@ -314,6 +360,7 @@ pub struct OtherItem {
     /// Index of the resource in the record (`data-entry` in the markup).
     pub entry: usize,
     pub description: String,
+    pub negation: Option<Negation>,
     pub date: Option<String>,
     pub note: Option<&'static str>,
     pub sort_key: Option<i64>,
@@ -383,7 +430,7 @@ fn identifier_row(id: &Identifier, fmt: &Fmt<'_>) -> Option<(String, String)> {
     if value.is_empty() {
         return None;
     }
-    let label = id.type_.as_ref().and_then(|t| t.label()).map(str::to_string).unwrap_or_else(|| fmt.t(T::Identifier).to_string());
+    let label = identifier_type(id, fmt);
     let is_ssn = id.system.as_deref() == Some(SSN_SYSTEM) || id.type_.as_ref().is_some_and(|t| t.has_code("SS"));
     let value = if is_ssn {
         let digits: String = value.chars().filter(char::is_ascii_digit).collect();
@@ -392,6 +439,32 @@ fn identifier_row(id: &Identifier, fmt: &Fmt<'_>) -> Option<(String, String)> {
         value.to_string()
     };
     Some((label, value))
+}
+
+/// An identifier's type in words: the record's text or display, else the
+/// meaning of a known v2-0203 or CARIN code, else the code; "Identifier"
+/// when there is no type.
+fn identifier_type(id: &Identifier, fmt: &Fmt<'_>) -> String {
+    let Some(t) = id.type_.as_ref() else {
+        return fmt.t(T::Identifier).to_string();
+    };
+    let text = t.text.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let display = t.coding.iter().find_map(|c| c.display.as_deref().map(str::trim).filter(|s| !s.is_empty()));
+    let known = t.coding.iter().find_map(|c| c.code.as_deref().and_then(|code| fmt.locale.identifier_type(code.trim())));
+    match (text, display, known) {
+        (Some(text), _, _) => text.to_string(),
+        // A code's display is English; a known code reads in the viewer's language.
+        (None, Some(d), Some(k)) => {
+            if fmt.locale == Locale::EnUs {
+                d.to_string()
+            } else {
+                k.to_string()
+            }
+        }
+        (None, Some(d), None) => d.to_string(),
+        (None, None, Some(k)) => k.to_string(),
+        (None, None, None) => t.label().map_or_else(|| fmt.t(T::Identifier).to_string(), str::to_string),
+    }
 }
 
 fn banner(patient: &Patient, options: &RenderOptions) -> Banner {

@@ -1,0 +1,108 @@
+//! What references and people are called in the chart. Every reference is
+//! resolved through the record's one resolver ([`Record::resolve`]), from
+//! the resource that makes it (so `#id` finds its contained resources and a
+//! `fullUrl` stays within its own file or card); a reference to a resource
+//! withheld from this viewer is "Not shown", never its `display`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::fhir::{CodeableConcept, HumanName, MedicationChoice, Record, Reference, Resource};
+
+use super::i18n::{Fmt, T};
+
+/// A person's or organisation's name from raw JSON: `name` as a string
+/// (Organization, Location, CareTeam) or a list of HumanName (official first).
+pub fn name_of(raw: &Value) -> Option<String> {
+    match &raw["name"] {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        names @ Value::Array(_) => {
+            let names = Vec::<HumanName>::deserialize(names).ok()?;
+            let official = names.iter().find(|n| n.use_.as_deref() == Some("official"));
+            official.into_iter().chain(&names).find_map(HumanName::display)
+        }
+        _ => None,
+    }
+}
+
+/// The name of what a reference made by entry `from` points to: its
+/// `display`, else the resolved resource's name (or code, for things).
+pub fn reference_name(fmt: Fmt<'_>, record: &Record, from: usize, reference: &Option<Reference>) -> String {
+    reference.as_ref().map(|r| name(fmt, record, from, r)).unwrap_or_default()
+}
+
+pub fn name(fmt: Fmt<'_>, record: &Record, from: usize, reference: &Reference) -> String {
+    if record.is_withheld(from, reference) {
+        return fmt.t(T::NotShown).to_string();
+    }
+    if let Some(d) = reference.display.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        return d.to_string();
+    }
+    let Some(target) = record.resolve(from, reference) else {
+        return String::new();
+    };
+    name_of(&target.raw).or_else(|| concept(&target.raw["code"])).unwrap_or_default()
+}
+
+/// Names of several references, `, `-separated, without repeats.
+pub fn names(fmt: Fmt<'_>, record: &Record, from: usize, references: impl IntoIterator<Item = Reference>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for r in references {
+        let n = name(fmt, record, from, &r);
+        if !n.is_empty() && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out.join(", ")
+}
+
+/// The label of a CodeableConcept (or the first of a list) in raw JSON.
+pub fn concept(v: &Value) -> Option<String> {
+    let v = if let Value::Array(a) = v { a.iter().find(|c| c.is_object())? } else { v };
+    CodeableConcept::deserialize(v).ok()?.label().map(str::to_string)
+}
+
+/// "N results" or "N results; M not shown", counting withheld references.
+pub fn result_count(fmt: Fmt<'_>, record: &Record, from: usize, references: &[Reference]) -> String {
+    let hidden = references.iter().filter(|r| record.is_withheld(from, r)).count();
+    let shown = fmt.count(references.len() - hidden, T::ResultOne, T::ResultMany);
+    match hidden {
+        0 => shown,
+        _ if hidden == references.len() => fmt.t_with(T::CountNotShown, &hidden.to_string()),
+        _ => format!("{shown}; {}", fmt.t_with(T::CountNotShown, &hidden.to_string())),
+    }
+}
+
+/// The medication of a request, statement, dispense or administration: its
+/// code, or the Medication it refers to (contained ones included), else the
+/// reference's `display`.
+pub fn medication_name(fmt: Fmt<'_>, record: &Record, from: usize, choice: Option<MedicationChoice<'_>>) -> String {
+    match choice {
+        Some(MedicationChoice::Reference(r)) if record.is_withheld(from, r) => fmt.t(T::NotShown).to_string(),
+        Some(MedicationChoice::Code(c)) => c.label().unwrap_or_default().to_string(),
+        Some(MedicationChoice::Reference(r)) => {
+            let resolved = match record.resolve(from, r).map(|e| &e.resource) {
+                Some(Resource::Medication(m)) => m.code.as_ref().and_then(CodeableConcept::label).map(str::to_string),
+                _ => None,
+            };
+            resolved.or_else(|| r.display.clone().filter(|d| !d.trim().is_empty())).unwrap_or_default()
+        }
+        None => String::new(),
+    }
+}
+
+/// `medication[x]` of a resource given as raw JSON.
+pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &Value) -> String {
+    if let Some(c) = raw.get("medicationCodeableConcept").and_then(|c| CodeableConcept::deserialize(c).ok()) {
+        return medication_name(fmt, record, from, Some(MedicationChoice::Code(&c)));
+    }
+    match raw.get("medicationReference").and_then(|r| Reference::deserialize(r).ok()) {
+        Some(r) => medication_name(fmt, record, from, Some(MedicationChoice::Reference(&r))),
+        None => String::new(),
+    }
+}
+
+/// A Reference in raw JSON.
+pub fn reference(v: &Value) -> Option<Reference> {
+    Reference::deserialize(v).ok().filter(|r| r.reference.is_some() || r.display.is_some())
+}
