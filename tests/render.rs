@@ -421,3 +421,103 @@ fn sections_say_how_many_rows_have_each_status() {
     let summary = format!("<p class=\"summary\">{} <strong>{}</strong> · {} <strong>{}</strong></p>", first.0, first.1, second.0, second.1);
     assert!(html.contains(&summary), "{summary}");
 }
+
+/// Two health cards in one link both number their resources `resource:0`,
+/// `resource:1`, …: each card's references stay within that card, and the
+/// same patient in both is one banner.
+#[test]
+fn full_urls_are_per_card() {
+    let card = |result: &str, value: u32| {
+        serde_json::json!({
+            "resourceType": "Bundle", "type": "collection",
+            "entry": [
+                {"fullUrl": "resource:0", "resource": {"resourceType": "Patient", "name": [{"family": "Anyperson", "given": ["John", "B."]}], "birthDate": "1951-01-20"}},
+                {"fullUrl": "resource:1", "resource": {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": format!("{result} report")}, "subject": {"reference": "resource:0"}, "result": [{"reference": "resource:2"}]}},
+                {"fullUrl": "resource:2", "resource": {"resourceType": "Observation", "status": "final", "code": {"text": result}, "subject": {"reference": "resource:0"}, "effectiveDateTime": "2021-01-01", "valueQuantity": {"value": value, "unit": "mg/dL"}}}
+            ]
+        })
+    };
+    let mut record = patient_portal_sdk::fhir::Record::default();
+    record.merge_json(card("Glucose", 95)).unwrap();
+    record.merge_json(card("Cholesterol", 180)).unwrap();
+    let chart = build_chart(&record, &options());
+    assert_eq!(chart.banners.len(), 1, "the same patient in both cards is shown once");
+    let results = chart.section("results").unwrap();
+    for name in ["Glucose", "Cholesterol"] {
+        let group = results.groups.iter().find(|g| g.title == format!("{name} report")).unwrap();
+        assert_eq!(group.rows.len(), 1);
+        assert_eq!(group.rows[0].cells[0].text, name, "{name} report lists another card's result");
+    }
+}
+
+/// Contained resources resolve inside their container only, and versioned
+/// and absolute references resolve like relative ones.
+#[test]
+fn contained_versioned_and_absolute_references() {
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle", "type": "collection",
+        "entry": [
+            {"fullUrl": "https://ehr.example/fhir/Practitioner/p1", "resource": {"resourceType": "Practitioner", "id": "p1", "name": [{"given": ["Ronald"], "family": "Bone"}]}},
+            {"resource": {"resourceType": "MedicationRequest", "id": "a", "status": "active", "intent": "order",
+                "contained": [{"resourceType": "Medication", "id": "med0320", "code": {"text": "Amoxicillin 250 mg capsule"}}],
+                "medicationReference": {"reference": "#med0320"}, "requester": {"reference": "Practitioner/p1/_history/2"}}},
+            {"resource": {"resourceType": "MedicationRequest", "id": "b", "status": "active", "intent": "order",
+                "medicationReference": {"reference": "#med0320"}, "requester": {"reference": "https://ehr.example/fhir/Practitioner/p1"}}}
+        ]
+    });
+    let record = parse_record(bundle.to_string().as_bytes()).unwrap();
+    let chart = build_chart(&record, &options());
+    let meds = chart.section("medications").unwrap();
+    let row = |entry: usize| meds.rows.iter().find(|r| r.entry == entry).unwrap();
+    assert_eq!(row(1).cells[0].text, "Amoxicillin 250 mg capsule");
+    assert_eq!(row(1).cells[4].text, "Ronald Bone");
+    // `#med0320` inside another resource is not the first one's medication.
+    assert_eq!(row(2).cells[0].text, "");
+    assert_eq!(row(2).cells[4].text, "Ronald Bone");
+}
+
+/// Vital signs read like results: flag and range columns, every
+/// component, and trends (weight, blood pressure's two parts).
+#[test]
+fn vitals_have_flags_ranges_components_and_trends() {
+    let record = parse_record(&read("fhir/us-core/patient-example.collection.json")).unwrap();
+    let chart = build_chart(&record, &options());
+    let vitals = chart.section("vitals").unwrap();
+    assert_eq!(vitals.columns.len(), 5);
+    let html = to_html(&chart);
+    // Pulse oximetry with its inhaled-oxygen flow component.
+    let ox = record
+        .entries
+        .iter()
+        .position(|e| {
+            e.resource_type == "Observation" && e.raw["component"].as_array().is_some_and(|c| c.iter().any(|c| c["code"]["coding"][0]["code"] == "3151-8"))
+        })
+        .expect("a pulse oximetry reading with oxygen flow");
+    let row = vitals.rows.iter().find(|r| r.entry == ox).unwrap();
+    assert_eq!(row.cells[1].text, "95 %; Inhaled oxygen flow rate: 6 liters/min");
+    assert!(html.contains(&format!("data-entry=\"{ox}\"")));
+    let dusty = parse_record(&read("fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json")).unwrap();
+    let chart = build_chart(&dusty, &options());
+    for title in ["Body Weight", "Systolic Blood Pressure", "Diastolic Blood Pressure"] {
+        assert!(chart.trends.iter().any(|t| t.title == title && t.rows.len() >= 2), "no {title} trend");
+    }
+}
+
+/// A report's own document: the PDF as a download, a note-only report
+/// says its report is attached, never "no results".
+#[test]
+fn reports_offer_their_presented_form() {
+    let record = parse_record(&read("fhir/us-core/patient-example.collection.json")).unwrap();
+    let chart = build_chart(&record, &options());
+    let results = chart.section("results").unwrap();
+    let with_form: Vec<usize> =
+        record.entries.iter().enumerate().filter(|(_, e)| e.raw["presentedForm"].as_array().is_some_and(|f| !f.is_empty())).map(|(i, _)| i).collect();
+    assert!(!with_form.is_empty());
+    for i in with_form {
+        let group = results.groups.iter().find(|g| g.entry == Some(i)).expect("the report is shown");
+        let forms = record.entries[i].raw["presentedForm"].as_array().unwrap();
+        let offered = forms.iter().filter(|f| f["data"].is_string() || f["url"].as_str().is_some_and(|u| u.starts_with("http"))).count();
+        assert!(group.links.len() >= offered.min(1) || group.report_text.is_some(), "report {i} offers none of its {} forms", forms.len());
+        assert!(!group.detail.contains("no results"), "{}", group.detail);
+    }
+}

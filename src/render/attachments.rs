@@ -106,7 +106,7 @@ fn inline_text(a: &Attachment) -> Option<String> {
     let text = String::from_utf8(bytes).ok()?;
     match kind.as_str() {
         "text/plain" => Some(super::html::escape(text.trim())),
-        "text/html" | "application/xhtml+xml" => super::narrative::sanitize(&text),
+        "text/html" | "application/xhtml+xml" => super::narrative::sanitize_in_cell(&text),
         _ => None,
     }
 }

@@ -93,6 +93,13 @@ const DROP_CONTENT: &[&str] = &[
 /// Returns the sanitised children of the outer `<div xmlns="…">` (or of the
 /// whole input when it does not start with a div); `None` also for empty
 /// input and input over 512 KiB.
+/// [`sanitize`], for a place inside a table cell: narrative whose markup
+/// would leave the cell when a browser parses it is shown as its text.
+pub fn sanitize_in_cell(xhtml: &str) -> Option<String> {
+    let html = sanitize(xhtml)?;
+    Some(if fit::fits(&html) { html } else { fit::text_only(&html) })
+}
+
 pub fn sanitize(xhtml: &str) -> Option<String> {
     if xhtml.is_empty() || xhtml.len() > MAX_INPUT {
         return None;
@@ -272,7 +279,6 @@ fn decode(s: &str) -> String {
     out + rest
 }
 
-
 /// An `href` that is `http(s):` or `mailto:` once trimmed, else `None`.
 fn safe_href(href: &str) -> Option<String> {
     let href = href.trim_matches(|c: char| c.is_whitespace() || c.is_control());
@@ -398,6 +404,8 @@ impl Sanitizer {
         }
     }
 }
+
+mod fit;
 
 #[cfg(test)]
 mod tests;

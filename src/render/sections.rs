@@ -443,7 +443,7 @@ fn narrative_of(entry: &Entry, any_status: bool) -> Option<String> {
     if status == "empty" || (!any_status && status == "generated") {
         return None;
     }
-    narrative::sanitize(text["div"].as_str()?)
+    narrative::sanitize_in_cell(text["div"].as_str()?)
 }
 
 fn label(concept: &Option<CodeableConcept>) -> String {

@@ -262,3 +262,50 @@ fn fuzz() {
         }
     }
 }
+
+/// Every narrative of the reference data that sanitises keeps its markup
+/// inside a table cell: the text-only fallback is for hostile structure,
+/// not for what EHRs write.
+#[test]
+fn real_narratives_fit_in_a_cell() {
+    fn walk(v: &serde_json::Value, divs: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(div) = map.get("text").and_then(|t| t.get("div")).and_then(|d| d.as_str()) {
+                    divs.push(div.to_owned());
+                }
+                map.values().for_each(|v| walk(v, divs));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, divs)),
+            _ => {}
+        }
+    }
+    fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                json_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    json_files(std::path::Path::new("../shared/data/fhir"), &mut files);
+    let (mut checked, mut misfits) = (0, Vec::new());
+    for file in &files {
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(file).unwrap()) else { continue };
+        let mut divs = Vec::new();
+        walk(&json, &mut divs);
+        for div in divs {
+            if let Some(out) = super::sanitize(&div) {
+                checked += 1;
+                if !super::fit::fits(&out) {
+                    misfits.push(format!("{}: {}", file.display(), out.chars().take(300).collect::<String>()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 40, "{checked}");
+    assert!(misfits.is_empty(), "{} of {checked} do not fit:\n{}", misfits.len(), misfits.join("\n"));
+}
