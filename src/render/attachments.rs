@@ -25,7 +25,7 @@ fn file_name(title: &str, content_type: Option<&str>) -> String {
         Some("application/xml" | "text/xml" | "application/fhir+xml") => "xml",
         Some("text/rtf" | "application/rtf") => "rtf",
         // HTML and anything else that could run is saved as text.
-        Some(t) if t.starts_with("text/") => "txt",
+        Some(t) if t.starts_with("text/") || t.starts_with("application/xhtml") => "txt",
         _ => "bin",
     };
     format!("{}.{extension}", if stem.is_empty() { "document" } else { stem })
@@ -83,10 +83,12 @@ pub fn report_form(fmt: Fmt<'_>, title: &str, forms: &[Attachment]) -> (Vec<Link
     let mut links = Vec::new();
     let mut inline = None;
     for a in forms {
-        let name = a.title.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or(title);
-        let cell = file_cell(fmt, name, &[a]);
+        let own = a.title.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let cell = file_cell(fmt, own.unwrap_or(title), &[a]);
         for mut link in cell.links {
-            link.label = format!("{name}: {}", link.label);
+            // The attachment's own title, else "Report as written" (the
+            // report's name is the heading the link sits in).
+            link.label = format!("{}: {}", own.unwrap_or(fmt.t(T::ReportText)), link.label);
             links.push(link);
         }
         if inline.is_none() {
@@ -106,7 +108,7 @@ fn inline_text(a: &Attachment) -> Option<String> {
     let text = String::from_utf8(bytes).ok()?;
     match kind.as_str() {
         "text/plain" => Some(super::html::escape(text.trim())),
-        "text/html" | "application/xhtml+xml" => super::narrative::sanitize_in_cell(&text),
+        "text/html" | "application/xhtml+xml" | "application/xhtml" => super::narrative::sanitize_in_cell(&text),
         _ => None,
     }
 }

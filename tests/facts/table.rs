@@ -86,7 +86,14 @@ pub const TABLE: &[(&str, &[Extractor])] = &[
     ("Specimen", &[|s| s.concept("what", &["type"])]),
     ("Composition", &[|s| first_text(s, &[&["title"]], &[])]),
     ("ImagingStudy", &[|s| first_text(s, &[&["description"]], &[&["procedureCode", "0"]])]),
-    ("QuestionnaireResponse", &[]),
+    ("QuestionnaireResponse", &[|s| s.date(&[&["authored"]])]),
+    ("Medication", &[what_code]),
+    ("Claim", &[|s| s.concept("what", &["type"]), |s| s.date(&[&["created"]])]),
+    ("ExplanationOfBenefit", &[|s| s.concept("what", &["type"]), |s| s.date(&[&["created"]])]),
+    ("Consent", &[|s| s.concept("what", &["scope"]), |s| s.date(&[&["dateTime"]])]),
+    ("Media", &[|s| s.concept("what", &["modality"]), |s| s.date(&[&["createdDateTime"]])]),
+    ("PractitionerRole", &[|s| s.reference("who", &["practitioner"]), |s| s.concept("what", &["code", "0"])]),
+    ("Provenance", &[|s| s.date(&[&["recorded"]]), |s| s.reference("who", &["agent", "0", "who"])]),
 ];
 
 /// "what": the first present string field, else the first concept.

@@ -157,7 +157,7 @@ describe("the chart in the browser", () => {
       assert.equal(medications.first, 10);
       assert.equal(medications.older, `Show ${72 - 10} older`);
       for (const s of sections.filter((s) => !["ppsdk-results", "ppsdk-trends", "ppsdk-other"].includes(s.id))) assert.ok(s.first <= 10, `${s.id}: ${s.first} rows at first`);
-      const stamps = await root("#ppsdk-procedures-body > .scroll tbody tr td:last-child").evaluateAll((tds) => tds.map((td) => Date.parse(td.textContent)));
+      const stamps = await root('#ppsdk-procedures-body > .scroll tbody tr td[data-label="Date"]').evaluateAll((tds) => tds.map((td) => Date.parse(td.textContent)));
       assert.ok(stamps.every((t, i) => i === 0 || t <= stamps[i - 1]), "procedures newest first");
       const rows = root(".results-list tbody tr:not(.group):not(.narrative-row)");
       const before = await rows.count();

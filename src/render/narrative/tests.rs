@@ -309,3 +309,28 @@ fn real_narratives_fit_in_a_cell() {
     assert!(checked >= 40, "{checked}");
     assert!(misfits.is_empty(), "{} of {checked} do not fit:\n{}", misfits.len(), misfits.join("\n"));
 }
+
+/// The independent corpus (DOMPurify, H5SC, PortSwigger, PayloadsAllTheThings,
+/// OWASP, sanitize-html) as narrative placed in a table cell: whatever
+/// survives is allow-listed markup that stays in the cell (balanced, table
+/// parts only inside the narrative's own table), or plain text.
+#[test]
+fn corpus_in_a_cell() {
+    let corpus: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("../shared/data/xss/corpus.json").unwrap()).unwrap();
+    let payloads = corpus["payloads"].as_array().unwrap();
+    assert!(payloads.len() > 3000);
+    let (mut as_markup, mut as_text) = (0, 0);
+    for p in payloads {
+        let payload = p["payload"].as_str().unwrap();
+        let div = format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{payload}</div>");
+        let Some(out) = super::sanitize_in_cell(&div) else { continue };
+        assert_safe(&div, &out);
+        if out.contains('<') {
+            assert!(super::fit::fits(&out), "{div:?} -> {out:?}");
+            as_markup += 1;
+        } else {
+            as_text += 1;
+        }
+    }
+    assert!(as_markup > 100 && as_text > 100, "{as_markup} kept as markup, {as_text} as text");
+}
