@@ -6,9 +6,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
-import { ROOT, assertNoPageProblems, launchBrowser, newHostPage, seal, startServer } from "./harness.mjs";
+import { ROOT, assertNoPageProblems, launchBrowser, newHostPage, openAllDetails, seal, startServer } from "./harness.mjs";
 
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const US_CORE = `${ROOT}../shared/data/fhir/us-core/patient-example.collection.json`;
@@ -16,11 +17,14 @@ const US_CORE = `${ROOT}../shared/data/fhir/us-core/patient-example.collection.j
 let server;
 let browser;
 let usCore;
+let axeSource;
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   usCore = JSON.parse(await readFile(US_CORE, "utf8"));
+  axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 });
 
 after(async () => {
@@ -103,6 +107,14 @@ describe("the chart states what the record states", () => {
         // Nothing scrolls sideways on a phone.
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         assert.ok(overflow <= 0, `page scrolls sideways by ${overflow} px`);
+        // The markers, components and report links pass axe-core (WCAG 2.2 A/AA), every disclosure open.
+        await openAllDetails(page);
+        await page.evaluate(axeSource);
+        const violations = await page.evaluate(
+          (tags) => window.axe.run({ include: [["#chart"]] }, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }).then((r) => r.violations),
+          AXE_TAGS,
+        );
+        assert.deepEqual(violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`), []);
         assertNoPageProblems(problems, `faithful chart at ${width}`);
       } finally {
         await context.close();

@@ -40,6 +40,7 @@ export const slug = (name) => name.toLowerCase().replace(/\.json$/, "").replace(
 export const SHARED_SAMPLES = [
   "../shared/data/shl/hl7-ig/IPS_IG-bundle-01.json",
   "../shared/data/fhir/synthea/Vito_Feeney_63dd4423-56ec-4f40-9dd6-82bc133aaddc.json",
+  "../shared/data/fhir/us-core/patient-example.collection.json",
 ];
 
 /**
