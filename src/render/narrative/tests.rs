@@ -189,20 +189,22 @@ fn every_prefix_of_a_tricky_input() {
     }
 }
 
+/// Every `text.div` in a FHIR JSON document, nested ones included.
+fn walk(v: &serde_json::Value, divs: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(div) = map.get("text").and_then(|t| t.get("div")).and_then(|d| d.as_str()) {
+                divs.push(div.to_owned());
+            }
+            map.values().for_each(|v| walk(v, divs));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, divs)),
+        _ => {}
+    }
+}
+
 #[test]
 fn real_narratives() {
-    fn walk(v: &serde_json::Value, divs: &mut Vec<String>) {
-        match v {
-            serde_json::Value::Object(map) => {
-                if let Some(div) = map.get("text").and_then(|t| t.get("div")).and_then(|d| d.as_str()) {
-                    divs.push(div.to_owned());
-                }
-                map.values().for_each(|v| walk(v, divs));
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, divs)),
-            _ => {}
-        }
-    }
     let files = ["../shared/data/shl/hl7-ig/IPS_IG-bundle-01.json", "../shared/data/fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json"];
     for file in files {
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
@@ -268,18 +270,6 @@ fn fuzz() {
 /// not for what EHRs write.
 #[test]
 fn real_narratives_fit_in_a_cell() {
-    fn walk(v: &serde_json::Value, divs: &mut Vec<String>) {
-        match v {
-            serde_json::Value::Object(map) => {
-                if let Some(div) = map.get("text").and_then(|t| t.get("div")).and_then(|d| d.as_str()) {
-                    divs.push(div.to_owned());
-                }
-                map.values().for_each(|v| walk(v, divs));
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, divs)),
-            _ => {}
-        }
-    }
     fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
