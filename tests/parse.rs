@@ -197,3 +197,23 @@ fn paced_reading_equals_whole_reading() {
         assert_eq!(pollster::block_on(parse_record_paced(broken, &clock)).map(|r| r.entries.len()), parse_record(broken).map(|r| r.entries.len()));
     }
 }
+
+/// One lone surrogate escape (or a byte that is not UTF-8) in one string of
+/// a real record loses nothing else: that string shows U+FFFD where it was.
+#[test]
+fn imperfect_strings_lose_nothing_else() {
+    let text = read_text("fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json");
+    let whole = parse_record(text.as_bytes()).unwrap();
+    let family = whole.of_type("Patient").next().unwrap().raw["name"][0]["family"].as_str().unwrap().to_string();
+    let lone = text.replacen(&format!("\"family\": \"{family}\""), &format!("\"family\": \"{family}\\ud800\""), 1);
+    assert_ne!(lone, text);
+    let mut bad_byte = text.clone().into_bytes();
+    let at = bad_byte.windows(family.len()).position(|w| w == family.as_bytes()).unwrap();
+    bad_byte.insert(at + family.len(), 0xff);
+    for bytes in [lone.into_bytes(), bad_byte] {
+        let record = parse_record(&bytes).expect("the record still opens");
+        assert_eq!(record.entries.len(), whole.entries.len());
+        let name = record.of_type("Patient").next().unwrap().raw["name"][0]["family"].as_str().unwrap().to_string();
+        assert_eq!(name, format!("{family}\u{fffd}"));
+    }
+}

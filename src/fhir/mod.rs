@@ -3,12 +3,14 @@
 //! the JavaScript API can hand back the resources exactly as received).
 
 mod date;
+mod json;
 mod record;
 pub mod reference;
 mod resources;
 mod types;
 
 pub use date::{age_in_years, DateTime};
+pub use json::repair_unicode;
 pub use record::{parse_record, parse_record_paced, Entry, ParseError, Record};
 pub use resources::*;
 pub use types::*;

@@ -260,6 +260,7 @@ impl Record {
     /// [`parse_record`]) from bytes, reading a Bundle's entries one at a time
     /// and giving the event loop a turn every few milliseconds.
     pub(crate) async fn add_bytes_paced<C: crate::source::HttpClient>(&mut self, bytes: &[u8], dedupe: bool, client: &C) -> Result<(), ParseError> {
+        let bytes = &*super::repair_unicode(bytes);
         let shell: Shell<'_> = match serde_json::from_slice(bytes) {
             Ok(shell) => shell,
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
@@ -300,7 +301,10 @@ pub async fn parse_record_paced<C: crate::source::HttpClient>(bytes: &[u8], clie
 /// `entry.resource` (in order); any other resource becomes a record of one.
 /// Unknown types and fields never fail the record; an entry whose resource
 /// has no `resourceType` fails it, since it cannot be understood at all.
+/// Text that is not valid Unicode (a lone surrogate escape, bytes that are
+/// not UTF-8) becomes U+FFFD where it occurs, losing nothing else.
 pub fn parse_record(bytes: &[u8]) -> Result<Record, ParseError> {
+    let bytes = &*super::repair_unicode(bytes);
     let root: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ParseError::Json { line: e.line(), column: e.column() })?;
     let mut record = Record::default();
     record.add_root(root, false)?;

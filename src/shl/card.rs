@@ -112,7 +112,7 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
         Some(_) => return Err(CardError::Payload),
         None => raw_payload,
     };
-    let mut payload_json: Value = serde_json::from_slice(&payload_bytes).map_err(|_| CardError::Payload)?;
+    let mut payload_json: Value = serde_json::from_slice(&crate::fhir::repair_unicode(&payload_bytes)).map_err(|_| CardError::Payload)?;
     let issuer = payload_json.get("iss").and_then(Value::as_str).ok_or(CardError::Incomplete)?.to_string();
     let issued_at = payload_json.get("nbf").and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
     let vc = payload_json.get_mut("vc").ok_or(CardError::Incomplete)?;

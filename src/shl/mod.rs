@@ -160,7 +160,7 @@ fn file_kind(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8]) -> Result<
         HEALTH_CARD => Some(HEALTH_CARD),
         _ => None,
     };
-    let shape: Shape = serde_json::from_slice(bytes).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
+    let shape: Shape = serde_json::from_slice(&crate::fhir::repair_unicode(bytes)).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
     let sniffed = if shape.credentials.is_some() {
         HEALTH_CARD
     } else if shape.resource_type.is_some() {
