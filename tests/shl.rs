@@ -354,11 +354,26 @@ fn manifest_answers_and_multi_file_links() {
     assert_eq!(open(&host, &link, &opts).unwrap_err().remaining_attempts(), Some(0));
     assert_eq!(open(&host, &link, &opts).unwrap_err().code(), "linkInactive");
 
-    // 429 twice (Retry-After 1 s, then an HTTP date), then the manifest. The
-    // second location was already used: 410, so the manifest is asked again.
+    // With a passcode, the manifest POST is sent once: a 429, a 503 or a
+    // network error is reported, never retried (each try may spend one of
+    // the link's attempts).
     let retry = |after: &str| HttpResponse { status: 429, retry_after: Some(after.into()), ..HttpResponse::default() };
-    let patient_again = json!({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}, {"resource": single}]});
     opts.resolve.passcode = Some("1234".to_string().into());
+    let host = Host::default().on_with("POST", "https://h.example/m", retry("1")).on("POST", "https://h.example/m", 200, manifest.clone());
+    let err = open(&host, &link, &opts).unwrap_err();
+    assert_eq!((err.code(), err.status(), err.retry_after()), ("httpStatus", Some(429), Some(1)));
+    assert!(host.sleeps.borrow().is_empty());
+    assert_eq!(host.asked().len(), 1, "{:?}", host.asked());
+    let host = Host::default().on("POST", "https://h.example/m", 503, "").on("POST", "https://h.example/m", 200, manifest.clone());
+    assert_eq!(open(&host, &link, &opts).unwrap_err().status(), Some(503));
+    assert_eq!(host.asked().len(), 1, "{:?}", host.asked());
+
+    // Without a passcode (a link without P): 429 twice (Retry-After 1 s,
+    // then an HTTP date), then the manifest. The second location was
+    // already used: 410, so the manifest is asked again.
+    let link = link_from(&json!({"url": "https://h.example/m", "key": key.to_base64url().as_str()}));
+    opts.resolve.passcode = None;
+    let patient_again = json!({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}, {"resource": single}]});
     let renewed = manifest.replace("https://files.example/3", "https://files.example/3b");
     let host = Host::default()
         .on_with("POST", "https://h.example/m", retry("1"))

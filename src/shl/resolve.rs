@@ -140,9 +140,14 @@ fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
 /// maps the statuses every link request shares: `404` inactive, `401`
 /// passcode, `429` rate limited, other non-2xx `SourceError::Status`.
 async fn link_request<C: HttpClient>(client: &C, request: HttpRequest<'_>, options: &ResolveOptions, now: i64) -> Result<HttpResponse, Error> {
+    // A manifest POST with a passcode may spend one of the link's lifetime
+    // attempts each time it reaches the host: it is sent once, never
+    // retried (not after a network error, a 502-504 or a 429).
+    let spends_attempt = request.json_body.is_some() && options.passcode.as_ref().is_some_and(|p| !p.is_empty());
+    let fetch = FetchOptions { retries: if spends_attempt { 0 } else { options.fetch.retries }, ..options.fetch };
     let mut waits = 0;
     loop {
-        let response = send_with_retries(client, request, &options.fetch).await?;
+        let response = send_with_retries(client, request, &fetch).await?;
         match response.status {
             200..=299 => return Ok(response),
             401 => {
@@ -157,7 +162,7 @@ async fn link_request<C: HttpClient>(client: &C, request: HttpRequest<'_>, optio
             429 => {
                 let wait = retry_after_ms(response.retry_after.as_deref(), now);
                 let wait_ms = wait.unwrap_or(1000);
-                if waits < options.rate_limit_retries && wait_ms <= u64::from(options.max_wait_ms) {
+                if !spends_attempt && waits < options.rate_limit_retries && wait_ms <= u64::from(options.max_wait_ms) {
                     client.sleep(wait_ms as u32).await;
                     waits += 1;
                     continue;
