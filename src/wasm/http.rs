@@ -7,6 +7,42 @@ use crate::source::{HttpClient, HttpRequest, HttpResponse, SourceError};
 
 pub(crate) struct BrowserHttp;
 
+fn get(target: &wasm_bindgen::JsValue, key: &str) -> Option<wasm_bindgen::JsValue> {
+    js_sys::Reflect::get(target, &key.into()).ok()
+}
+
+/// Reads a response body chunk by chunk with a running byte count, and
+/// abandons it (cancelling the stream) once it passes `max_bytes`, whatever
+/// `Content-Length` said: a chunked or compressed body is never buffered
+/// past the limit.
+async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
+    let network = || SourceError::Network("the connection ended before the whole answer arrived".into());
+    let stream: wasm_bindgen::JsValue = stream.into();
+    let reader = get(&stream, "getReader").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?.call0(&stream).map_err(|_| network())?;
+    let read = get(&reader, "read").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?;
+    let mut body = Vec::new();
+    loop {
+        let promise = read.call0(&reader).map_err(|_| network())?.dyn_into::<js_sys::Promise>().map_err(|_| network())?;
+        let chunk = JsFuture::from(promise).await.map_err(|_| network())?;
+        if get(&chunk, "done").is_some_and(|d| d.is_truthy()) {
+            return Ok(body);
+        }
+        let Some(bytes) = get(&chunk, "value").and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()) else {
+            return Err(network());
+        };
+        let len = bytes.length() as usize;
+        if body.len() + len > max_bytes {
+            if let Some(cancel) = get(&reader, "cancel").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+                let _ = cancel.call0(&reader);
+            }
+            return Err(SourceError::TooLarge { limit: max_bytes });
+        }
+        let start = body.len();
+        body.resize(start + len, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
+}
+
 impl HttpClient for BrowserHttp {
     async fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
         let network = |_| SourceError::Network("the server could not be reached, or the browser blocked the request".into());
@@ -31,7 +67,10 @@ impl HttpClient for BrowserHttp {
         let status = response.status();
         let content_type = response.headers().get("content-type");
         let retry_after = response.headers().get("retry-after");
-        let body = response.binary().await.map_err(network)?;
+        let body = match response.body() {
+            Some(stream) => read_limited(stream, max_bytes).await?,
+            None => response.binary().await.map_err(network)?,
+        };
         Ok(HttpResponse { status, content_type, retry_after, body })
     }
 

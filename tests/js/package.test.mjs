@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { createServer } from "node:http";
-import { deflateRawSync } from "node:zlib";
+import { deflateRawSync, gzipSync } from "node:zlib";
 
 import { CompactEncrypt, base64url } from "jose";
 import init, { PatientPortal } from "patient-portal-sdk";
@@ -303,6 +303,8 @@ describe("openUrl against a loopback HTTP server", () => {
   let bigJwe;
   const hits = new Map();
   const requests = [];
+  const endless = [];
+  const gzipBomb = gzipSync(Buffer.alloc(64 << 20, "A"));
 
   before(async () => {
     const name = (await readdir(data("fhir/synthea/"))).find((n) => n.startsWith("Christian"));
@@ -332,6 +334,21 @@ describe("openUrl against a loopback HTTP server", () => {
           res.writeHead(200, { "content-type": "application/jose" });
           for (let i = 0; i < bigJwe.length; i += 65536) res.write(bigJwe.slice(i, i + 65536));
           return res.end();
+        case "/endless.jwe": {
+          // A chunked body that never ends: the client must stop reading.
+          res.writeHead(200, { "content-type": "application/jose" });
+          const chunk = "A".repeat(65536);
+          let written = 0;
+          const pump = () => {
+            while (!res.destroyed && res.write(chunk)) written += chunk.length;
+            if (!res.destroyed) res.once("drain", pump);
+          };
+          res.on("close", () => endless.push(written));
+          return pump();
+        }
+        case "/bomb.jwe":
+          // 64 MiB of "A" gzip-compressed to about 64 KiB: Content-Length is the compressed size.
+          return send(200, gzipBomb, { "content-encoding": "gzip", "content-length": String(gzipBomb.length) });
         default:
           return send(404, "not found", { "content-type": "text/plain" });
       }
@@ -422,6 +439,18 @@ describe("openUrl against a loopback HTTP server", () => {
     const open = new PatientPortal();
     (await open.openUrl(`${base}/big-chunked.jwe`, key)).free();
     open.free();
+  });
+
+  test("a body is read with a running count and abandoned past maxRecordBytes, whatever the headers say", async () => {
+    const portal = new PatientPortal({ maxRecordBytes: 1 << 20 });
+    // An endless chunked body: refused, and the connection is dropped early.
+    await expectError(() => portal.openUrl(`${base}/endless.jwe`, key), "tooLarge");
+    for (let i = 0; i < 100 && endless.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(endless.length, 1, "the client closed the endless response");
+    assert.ok(endless[0] < 64 << 20, `the server wrote ${endless[0]} bytes before the client stopped reading`);
+    // A small compressed body that inflates past the limit.
+    await expectError(() => portal.openUrl(`${base}/bomb.jwe`, key), "tooLarge");
+    portal.free();
   });
 
   test("a decrypted record over maxRecordBytes → tooLarge", async () => {
