@@ -210,7 +210,9 @@ fn spec_example_card_opens_and_verifies() {
     assert_eq!(raw, expected_resources, "the card's bundle, resource for resource");
     assert_eq!(shared.source.files[0].delivery, Delivery::Embedded);
 
-    // Host-supplied keys: verified. Fetched keys: verified, one request.
+    // Host-supplied keys (the trust list): verified. Keys fetched from the
+    // card's own `iss`: signed, but not verified (anyone with a domain can
+    // publish keys), one request.
     opts.issuer_keys.known.insert(issuer.clone(), jwks.clone());
     let host = Host::default().on("POST", url, 200, manifest.clone());
     assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Verified);
@@ -221,7 +223,14 @@ fn spec_example_card_opens_and_verifies() {
     let mut stages = vec![];
     let parsed = parse_link(link).unwrap();
     let shared = pollster::block_on(open_link(&host, &parsed, &opts, NOW, &mut |s| stages.push(s))).unwrap();
-    assert_eq!(shared.source.cards[0].verification, Verification::Verified);
+    assert_eq!(shared.source.cards[0].verification, Verification::SignedUntrusted);
+    let note = shared.source.summary().notes[0].text(patient_portal_sdk::render::Locale::EnUs);
+    assert_eq!(note, format!("SMART Health Card: signed by {issuer}; this issuer is not in your trust list"));
+    // The same fetch with the issuer in the trust list: verified.
+    opts.issuer_keys.known.insert(issuer.clone(), jwks.clone());
+    let host = Host::default().on("POST", url, 200, manifest.clone());
+    assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Verified);
+    opts.issuer_keys.known.clear();
     assert_eq!(stages, [Stage::Fetch, Stage::Decrypt, Stage::Verify, Stage::Ready]);
     // The issuer's key server is down: unverified, the record still opens.
     let host = Host::default().on("POST", url, 200, manifest.clone()).on("GET", &jwks_url, 500, "");

@@ -349,6 +349,20 @@ function askPasscode(mine, info, left) {
   };
 }
 
+let trusted;
+/** The issuers this portal trusts: the development backend that serves it (its JWKS). */
+async function trustedIssuers() {
+  if (!trusted) {
+    try {
+      const response = await fetch("/.well-known/jwks.json", { headers: { accept: "application/json" } });
+      trusted = response.ok ? { [location.origin]: await response.json() } : {};
+    } catch {
+      trusted = {};
+    }
+  }
+  return trusted;
+}
+
 async function open(mine, link, passcode) {
   const { PatientPortal } = await loadSdk();
   if (mine !== generation) return;
@@ -358,6 +372,10 @@ async function open(mine, link, passcode) {
     ? await portal.openLink(link.shlink, {
         recipient: RECIPIENT,
         passcode: passcode ?? undefined,
+        // The host's trust list: this backend's own issuer. Cards from other
+        // issuers are checked against their published keys and shown as
+        // "signed by …, not in your trust list".
+        issuerKeys: await trustedIssuers(),
         fetchIssuerKeys: true,
         viewer,
         onProgress: onProgress(mine),

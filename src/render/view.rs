@@ -75,8 +75,11 @@ pub struct WithheldNotice {
 /// How far a part of the record can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trust {
-    /// Signed, and the signature verifies with the issuer's key.
+    /// Signed, and the signature verifies with a key the host trusts.
     Verified,
+    /// Signed, and the signature verifies with the issuer's own published
+    /// key, but the issuer is not in the host's trust list.
+    Signed,
     /// Signed, but the signature could not be checked.
     Unverified,
     /// Signed, and the signature does not verify.
@@ -89,6 +92,7 @@ impl Trust {
     pub fn class(self) -> &'static str {
         match self {
             Trust::Verified => "verified",
+            Trust::Signed => "signed",
             Trust::Unverified => "unverified",
             Trust::Invalid => "invalid",
             Trust::Unsigned => "unsigned",
@@ -129,6 +133,7 @@ impl SourceNote {
             SourceNoteKind::Card { issuer, keys_unavailable } => {
                 let key = match (self.trust, keys_unavailable) {
                     (Trust::Verified, _) => T::CardVerified,
+                    (Trust::Signed, _) => T::CardUntrusted,
                     (Trust::Invalid, _) => T::CardInvalid,
                     (_, true) => T::CardKeysUnavailable,
                     _ => T::CardNoKeys,

@@ -54,8 +54,13 @@ pub struct Credential {
 /// The outcome of checking a credential's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    /// The signature verifies with a key the issuer publishes.
+    /// The signature verifies with a key the host trusts (its trust list,
+    /// `issuerKeys`).
     Verified,
+    /// The signature verifies with keys fetched from the card's own `iss`,
+    /// but the issuer is not in the host's trust list: anyone with a domain
+    /// can sign so. "Signed by <iss>", never "verified".
+    SignedUntrusted,
     /// The signature was not checked: no keys for the issuer.
     Unverified(Unverified),
     /// The issuer's keys were available and the signature does not verify
@@ -73,10 +78,11 @@ pub enum Unverified {
 }
 
 impl Verification {
-    /// The name JavaScript sees: `verified`, `unverified`, `invalid`.
+    /// The name JavaScript sees: `verified`, `untrustedIssuer`, `unverified`, `invalid`.
     pub fn name(&self) -> &'static str {
         match self {
             Verification::Verified => "verified",
+            Verification::SignedUntrusted => "untrustedIssuer",
             Verification::Unverified(_) => "unverified",
             Verification::Invalid => "invalid",
         }

@@ -115,6 +115,7 @@ impl LinkSource {
         for card in &self.cards {
             let trust = match card.verification {
                 Verification::Verified => Trust::Verified,
+                Verification::SignedUntrusted => Trust::Signed,
                 Verification::Unverified(_) => Trust::Unverified,
                 Verification::Invalid => Trust::Invalid,
             };
@@ -220,7 +221,10 @@ pub async fn read_files<C: HttpClient, A: AsyncCipher>(
 }
 
 /// Checks each card's signature with the host's keys, or the issuer's
-/// published JWKS when fetching is allowed (one request per issuer).
+/// published JWKS when fetching is allowed (one request per issuer). Only
+/// the host's keys (its trust list) make a card `Verified`; a signature
+/// that checks with keys fetched from the card's own `iss` is
+/// `SignedUntrusted`.
 pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, credentials: &[Credential], keys: &IssuerKeys, fetch: &FetchOptions) {
     let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
     for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
@@ -241,9 +245,11 @@ pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, c
             }
             None => None,
         };
-        report.verification = match jwks {
-            Some(jwks) => verify(credential, &jwks),
-            None => Verification::Unverified(Unverified::NoKeys),
+        let trusted = keys.known_for(&credential.issuer).is_some();
+        report.verification = match (jwks.map(|jwks| verify(credential, &jwks)), trusted) {
+            (Some(Verification::Verified), false) => Verification::SignedUntrusted,
+            (Some(v), _) => v,
+            (None, _) => Verification::Unverified(Unverified::NoKeys),
         };
     }
 }

@@ -182,7 +182,14 @@ export interface LinkInfo {
 }
 
 /** A SMART Health Card's signature check. */
-export type CardVerification = "verified" | "unverified" | "invalid";
+/**
+ * "verified": the signature checks with keys the host trusts (`issuerKeys`).
+ * "untrustedIssuer": it checks with keys fetched from the card's own `iss`
+ * (`fetchIssuerKeys`), but the issuer is not in the host's trust list.
+ * "unverified": not checked (see `reason`). "invalid": keys were available
+ * and the signature does not match them.
+ */
+export type CardVerification = "verified" | "untrustedIssuer" | "unverified" | "invalid";
 
 /** Where a record opened from a link came from. */
 export interface RecordSource {

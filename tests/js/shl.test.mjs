@@ -337,12 +337,19 @@ describe("the development backend hosts links", () => {
     assert.equal(record.resourceCount, (await sample("Dusty Stracke")).entry.length);
   });
 
-  test("multi-file: FHIR file plus a health card the backend signed, verified from its JWKS", async () => {
+  test("multi-file: FHIR file plus a health card the backend signed: signed by its issuer when fetched, verified when trusted", async () => {
     const portal = new PatientPortal();
     const { viewerUrl } = link("multi");
     const unverified = await portal.openLink(viewerUrl, { recipient: "Node test" });
     assert.equal(unverified.source.cards[0].verification, "unverified");
-    const record = await portal.openLink(viewerUrl, { recipient: "Node test", fetchIssuerKeys: true });
+    // Keys fetched from the card's own issuer: signed, but not in the host's trust list.
+    const fetched = await portal.openLink(viewerUrl, { recipient: "Node test", fetchIssuerKeys: true });
+    assert.equal(fetched.source.cards[0].verification, "untrustedIssuer");
+    assert.ok(fetched.toHtml().includes(`signed by ${demo.base.replace(/\/$/, "")}; this issuer is not in your trust list`));
+    assert.ok(!fetched.toHtml().includes("verified issuer"));
+    // The host's trust list names the issuer: verified.
+    const jwks = await (await fetch(`${demo.base.replace(/\/$/, "")}/.well-known/jwks.json`)).json();
+    const record = await portal.openLink(viewerUrl, { recipient: "Node test", issuerKeys: { [demo.base.replace(/\/$/, "")]: jwks } });
     const bundle = await sample("Christian Balistreri");
     assert.deepEqual(record.resourceCounts(), countTypes(bundle.entry.map((e) => e.resource)), "the two files make the whole record");
     assert.equal(record.source.files.length, 2);
