@@ -92,7 +92,6 @@ impl DateTime {
             DateTime::Unparsed(_) => None,
         }
     }
-
 }
 
 /// Whole years from `birth` to `on`, when both are known to the day.

@@ -10,7 +10,7 @@ mod resources;
 mod types;
 
 pub use date::{age_in_years, DateTime};
-pub use json::repair_unicode;
+pub use json::{repair_unicode, JsonAt};
 pub use record::{parse_record, parse_record_paced, Entry, ParseError, Record};
 pub use resources::*;
 pub use types::*;

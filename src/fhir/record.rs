@@ -93,7 +93,7 @@ impl Record {
             let container = self.entries.get(from)?;
             return if id.is_empty() { Some(container) } else { container.contained(&id) };
         }
-        self.resolve_index(from, reference).map(|i| &self.entries[i])
+        self.resolve_index(from, reference).and_then(|i| self.entries.get(i))
     }
 
     /// Like [`Record::resolve`], for top-level entries: the entry's index.
@@ -106,7 +106,7 @@ impl Record {
         match target(r)? {
             Target::Key(key) => {
                 let found = self.by_key.get(&key)?;
-                found.iter().copied().find(|&i| self.entries[i].source == source).or_else(|| found.first().copied())
+                found.iter().copied().find(|&i| self.entries.get(i).is_some_and(|e| e.source == source)).or_else(|| found.first().copied())
             }
             Target::Contained(_) | Target::FullUrl(_) => None,
         }
@@ -222,7 +222,7 @@ impl Record {
                 Some(id) => self
                     .by_key
                     .get(&format!("{}/{id}", entry.resource_type))
-                    .and_then(|found| found.iter().copied().find(|&i| self.entries[i].raw == entry.raw)),
+                    .and_then(|found| found.iter().copied().find(|&i| self.entries.get(i).is_some_and(|e| e.raw == entry.raw))),
                 None => self.entries.iter().position(|e| e.id.is_none() && e.resource_type == entry.resource_type && e.raw == entry.raw),
             };
             if let Some(i) = same {

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::fhir::JsonAt;
 use crate::fhir::{DateTime, Dosage, Entry, Quantity, Record};
 
 use super::dosage;
@@ -74,62 +75,66 @@ const DATES: &[&str] = &[
 
 /// The generic line: code, title, name, description, type or category.
 fn generic(raw: &Value) -> String {
-    concept(&raw["code"])
-        .or_else(|| text(&raw["title"]))
+    concept(raw.at("code"))
+        .or_else(|| text(raw.at("title")))
         .or_else(|| name_of(raw))
-        .or_else(|| text(&raw["description"]))
-        .or_else(|| concept(&raw["type"]))
-        .or_else(|| concept(&raw["category"]))
+        .or_else(|| text(raw.at("description")))
+        .or_else(|| concept(raw.at("type")))
+        .or_else(|| concept(raw.at("category")))
         .unwrap_or_default()
 }
 
 pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> Described {
     let raw = &entry.raw;
     let by = |v: &Value| Some(names(fmt, record, from, references(v))).filter(|n| !n.is_empty()).map(|n| fmt.t_with(T::By, &n));
-    let status = raw["status"].as_str();
+    let status = raw.at("status").as_str();
     let mut negation = None;
     let description = match entry.resource_type.as_str() {
         "Practitioner" | "Person" | "Organization" | "Location" | "HealthcareService" | "Group" => {
-            join([name_of(raw).or_else(|| Some(generic(raw))), concept(&raw["type"]).filter(|_| raw["name"].is_string())])
+            join([name_of(raw).or_else(|| Some(generic(raw))), concept(raw.at("type")).filter(|_| raw.at("name").is_string())])
         }
-        "RelatedPerson" => match (name_of(raw), concept(&raw["relationship"])) {
+        "RelatedPerson" => match (name_of(raw), concept(raw.at("relationship"))) {
             (Some(n), Some(r)) => format!("{n} ({r})"),
             (n, r) => n.or(r).unwrap_or_default(),
         },
         "PractitionerRole" => join([
-            names(fmt, record, from, references(&raw["practitioner"])).into(),
-            concept(&raw["code"]),
-            names(fmt, record, from, references(&raw["organization"])).into(),
+            names(fmt, record, from, references(raw.at("practitioner"))).into(),
+            concept(raw.at("code")),
+            names(fmt, record, from, references(raw.at("organization"))).into(),
         ]),
         "CareTeam" => {
-            let members = raw["participant"].as_array().map(|p| p.iter().map(|p| &p["member"]).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
+            let members =
+                raw.at("participant").as_array().map(|p| p.iter().map(|p| p.at("member")).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
             let members = names(fmt, record, from, members);
-            join([text(&raw["name"]).or_else(|| concept(&raw["category"])), Some(members).filter(|m| !m.is_empty()).map(|m| fmt.t_with(T::Members, &m))])
+            join([text(raw.at("name")).or_else(|| concept(raw.at("category"))), Some(members).filter(|m| !m.is_empty()).map(|m| fmt.t_with(T::Members, &m))])
         }
         "Coverage" => {
-            let payors = names(fmt, record, from, references(&raw["payor"]));
-            join([concept(&raw["type"]), Some(payors).filter(|p| !p.is_empty()).map(|p| fmt.t_with(T::Payor, &p)), text(&raw["subscriberId"])])
+            let payors = names(fmt, record, from, references(raw.at("payor")));
+            join([concept(raw.at("type")), Some(payors).filter(|p| !p.is_empty()).map(|p| fmt.t_with(T::Payor, &p)), text(raw.at("subscriberId"))])
         }
         "Provenance" => {
-            let targets = names(fmt, record, from, references(&raw["target"]));
-            let agents = raw["agent"].as_array().map(|a| a.iter().map(|a| &a["who"]).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
+            let targets = names(fmt, record, from, references(raw.at("target")));
+            let agents = raw.at("agent").as_array().map(|a| a.iter().map(|a| a.at("who")).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
             let agents = names(fmt, record, from, agents);
             join([
-                concept(&raw["activity"]),
+                concept(raw.at("activity")),
                 Some(targets).filter(|t| !t.is_empty()).map(|t| fmt.t_with(T::Targets, &t)),
                 Some(agents).filter(|a| !a.is_empty()).map(|a| fmt.t_with(T::By, &a)),
             ])
         }
         "Goal" => {
-            let due =
-                raw["target"].as_array().and_then(|t| t.iter().find_map(|t| t["dueDate"].as_str())).map(|d| fmt.t_with(T::Due, &fmt.date(&DateTime::parse(d))));
-            let status = raw["lifecycleStatus"].as_str().map(|s| fmt.code(Some(s)));
-            join([concept(&raw["description"]), status, due])
+            let due = raw
+                .at("target")
+                .as_array()
+                .and_then(|t| t.iter().find_map(|t| t.at("dueDate").as_str()))
+                .map(|d| fmt.t_with(T::Due, &fmt.date(&DateTime::parse(d))));
+            let status = raw.at("lifecycleStatus").as_str().map(|s| fmt.code(Some(s)));
+            join([concept(raw.at("description")), status, due])
         }
         "FamilyMemberHistory" => {
-            let who = concept(&raw["relationship"]).or_else(|| text(&raw["name"]));
+            let who = concept(raw.at("relationship")).or_else(|| text(raw.at("name")));
             let conditions =
-                raw["condition"].as_array().map(|c| c.iter().filter_map(|c| concept(&c["code"])).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                raw.at("condition").as_array().map(|c| c.iter().filter_map(|c| concept(c.at("code"))).collect::<Vec<_>>().join(", ")).unwrap_or_default();
             match (who, conditions.is_empty()) {
                 (Some(w), false) => format!("{w}: {conditions}"),
                 (Some(w), true) => w,
@@ -140,10 +145,10 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> De
             if status == Some("declined") {
                 negation = Some(Negation::Declined);
             }
-            let dosages = Vec::<Dosage>::deserialize(&raw["dosageInstruction"]).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
+            let dosages = Vec::<Dosage>::deserialize(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
             join([
                 Some(raw_medication(fmt, record, from, raw)),
-                quantity(fmt, &raw["quantity"]).map(|q| fmt.t_with(T::QuantityOf, &q)),
+                quantity(fmt, raw.at("quantity")).map(|q| fmt.t_with(T::QuantityOf, &q)),
                 Some(dosages),
                 status.filter(|s| *s != "declined").map(|s| fmt.code(Some(s))),
             ])
@@ -152,59 +157,62 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> De
             if status == Some("not-done") {
                 negation = Some(Negation::NotDone);
             }
-            let dose = quantity(fmt, &raw["dosage"]["dose"]).map(|d| fmt.t_with(T::DoseOf, &d));
-            let route = concept(&raw["dosage"]["route"]).map(|r| fmt.t_with(T::Route, &r));
+            let dose = quantity(fmt, raw.at("dosage").at("dose")).map(|d| fmt.t_with(T::DoseOf, &d));
+            let route = concept(raw.at("dosage").at("route")).map(|r| fmt.t_with(T::Route, &r));
             join([
                 Some(raw_medication(fmt, record, from, raw)),
                 dose,
-                text(&raw["dosage"]["text"]),
+                text(raw.at("dosage").at("text")),
                 route,
                 status.filter(|s| !matches!(*s, "not-done" | "completed")).map(|s| fmt.code(Some(s))),
             ])
         }
         "MedicationRequest" | "MedicationStatement" => raw_medication(fmt, record, from, raw),
         "ServiceRequest" | "DeviceRequest" => {
-            if raw["doNotPerform"] == Value::Bool(true) {
+            if raw.at("doNotPerform") == &Value::Bool(true) {
                 negation = Some(Negation::DoNotPerform);
             }
-            let what = concept(&raw["code"])
-                .or_else(|| concept(&raw["codeCodeableConcept"]))
-                .or_else(|| references(&raw["codeReference"]).first().map(|r| super::names::name(fmt, record, from, r)));
-            join([what, status.filter(|s| *s != "active").map(|s| fmt.code(Some(s))), by(&raw["requester"])])
+            let what = concept(raw.at("code"))
+                .or_else(|| concept(raw.at("codeCodeableConcept")))
+                .or_else(|| references(raw.at("codeReference")).first().map(|r| super::names::name(fmt, record, from, r)));
+            join([what, status.filter(|s| *s != "active").map(|s| fmt.code(Some(s))), by(raw.at("requester"))])
         }
         "NutritionOrder" => {
-            let diet = raw["oralDiet"]["type"].as_array().map(|t| t.iter().filter_map(concept).collect::<Vec<_>>().join(", "));
-            let supplements = raw["supplement"]
+            let diet = raw.at("oralDiet").at("type").as_array().map(|t| t.iter().filter_map(concept).collect::<Vec<_>>().join(", "));
+            let supplements = raw
+                .at("supplement")
                 .as_array()
-                .map(|s| s.iter().filter_map(|s| concept(&s["type"]).or_else(|| text(&s["productName"]))).collect::<Vec<_>>().join(", "));
-            let formula = concept(&raw["enteralFormula"]["baseFormulaType"]).or_else(|| text(&raw["enteralFormula"]["baseFormulaProductName"]));
+                .map(|s| s.iter().filter_map(|s| concept(s.at("type")).or_else(|| text(s.at("productName")))).collect::<Vec<_>>().join(", "));
+            let formula = concept(raw.at("enteralFormula").at("baseFormulaType")).or_else(|| text(raw.at("enteralFormula").at("baseFormulaProductName")));
             join([diet, supplements, formula])
         }
         "Device" => {
-            let name = raw["deviceName"].as_array().and_then(|n| n.iter().find_map(|n| text(&n["name"])));
+            let name = raw.at("deviceName").as_array().and_then(|n| n.iter().find_map(|n| text(n.at("name"))));
             join([
-                name.or_else(|| concept(&raw["type"])),
-                text(&raw["udiCarrier"][0]["carrierHRF"]).or_else(|| text(&raw["udiCarrier"][0]["deviceIdentifier"])),
+                name.or_else(|| concept(raw.at("type"))),
+                text(raw.at("udiCarrier").nth(0).at("carrierHRF")).or_else(|| text(raw.at("udiCarrier").nth(0).at("deviceIdentifier"))),
             ])
         }
-        "Specimen" => join([concept(&raw["type"]), concept(&raw["collection"]["bodySite"])]),
-        "Media" => join([text(&raw["content"]["title"]), concept(&raw["modality"]).or_else(|| concept(&raw["type"])), concept(&raw["bodySite"])]),
+        "Specimen" => join([concept(raw.at("type")), concept(raw.at("collection").at("bodySite"))]),
+        "Media" => join([text(raw.at("content").at("title")), concept(raw.at("modality")).or_else(|| concept(raw.at("type"))), concept(raw.at("bodySite"))]),
         "ImagingStudy" => {
-            let modality =
-                raw["modality"].as_array().map(|m| m.iter().filter_map(|c| c["display"].as_str().or(c["code"].as_str())).collect::<Vec<_>>().join(", "));
-            join([text(&raw["description"]).or_else(|| concept(&raw["procedureCode"])), modality])
+            let modality = raw
+                .at("modality")
+                .as_array()
+                .map(|m| m.iter().filter_map(|c| c.at("display").as_str().or(c.at("code").as_str())).collect::<Vec<_>>().join(", "));
+            join([text(raw.at("description")).or_else(|| concept(raw.at("procedureCode"))), modality])
         }
         "QuestionnaireResponse" => {
-            let answers = raw["item"].as_array().map_or(0, Vec::len);
+            let answers = raw.at("item").as_array().map_or(0, Vec::len);
             join([
-                raw["questionnaire"].as_str().and_then(|q| q.rsplit('/').next()).map(str::to_string),
+                raw.at("questionnaire").as_str().and_then(|q| q.rsplit('/').next()).map(str::to_string),
                 Some(answers.to_string()).filter(|_| answers > 0).map(|n| format!("{n} ×")),
             ])
         }
-        "Consent" => join([concept(&raw["scope"]), concept(&raw["category"]), status.map(|s| fmt.code(Some(s)))]),
+        "Consent" => join([concept(raw.at("scope")), concept(raw.at("category")), status.map(|s| fmt.code(Some(s)))]),
         "Claim" | "ExplanationOfBenefit" => {
-            let items = raw["item"].as_array().map(|i| i.iter().filter_map(|i| concept(&i["productOrService"])).take(3).collect::<Vec<_>>().join(", "));
-            join([concept(&raw["type"]), items, names(fmt, record, from, references(&raw["provider"])).into()])
+            let items = raw.at("item").as_array().map(|i| i.iter().filter_map(|i| concept(i.at("productOrService"))).take(3).collect::<Vec<_>>().join(", "));
+            join([concept(raw.at("type")), items, names(fmt, record, from, references(raw.at("provider"))).into()])
         }
         _ => generic(raw),
     };

@@ -42,14 +42,25 @@ impl Locale {
         }
     }
 
+    /// This locale's item of a table written en, es, fr, de.
+    fn pick<V>(self, items: [V; 4]) -> V {
+        let [en, es, fr, de] = items;
+        match self {
+            Locale::EnUs => en,
+            Locale::EsEs => es,
+            Locale::FrFr => fr,
+            Locale::DeDe => de,
+        }
+    }
+
     /// The BCP 47 tag (also the chart's `lang` attribute).
     pub fn tag(self) -> &'static str {
-        ["en-US", "es-ES", "fr-FR", "de-DE"][self as usize]
+        self.pick(["en-US", "es-ES", "fr-FR", "de-DE"])
     }
 
     /// A label of the SDK's own.
     pub fn t(self, key: T) -> &'static str {
-        key.texts()[self as usize]
+        self.pick(key.texts())
     }
 
     /// A label with `{n}` (or `{x}`) replaced.
@@ -93,7 +104,7 @@ impl Locale {
             ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
             ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."],
         ];
-        MONTHS[self as usize][(month.clamp(1, 12) - 1) as usize]
+        self.pick(MONTHS).get((month.clamp(1, 12) - 1) as usize).copied().unwrap_or_default()
     }
 
     fn day_month_year(self, date: NaiveDate) -> String {
@@ -117,12 +128,12 @@ impl Locale {
 
     /// A code of one of FHIR's own value sets, in words.
     pub fn code(self, code: &str) -> Option<&'static str> {
-        code_texts(code).map(|t| t[self as usize])
+        code_texts(code).map(|t| self.pick(t))
     }
 
     /// An identifier type code (v2-0203, CARIN), in words.
     pub fn identifier_type(self, code: &str) -> Option<&'static str> {
-        catalogue::identifier_type_texts(code).map(|t| t[self as usize])
+        catalogue::identifier_type_texts(code).map(|t| self.pick(t))
     }
 }
 

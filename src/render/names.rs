@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::fhir::JsonAt;
 use crate::fhir::{CodeableConcept, HumanName, MedicationChoice, Record, Reference, Resource};
 
 use super::i18n::{Fmt, T};
@@ -14,7 +15,7 @@ use super::i18n::{Fmt, T};
 /// A person's or organisation's name from raw JSON: `name` as a string
 /// (Organization, Location, CareTeam) or a list of HumanName (official first).
 pub fn name_of(raw: &Value) -> Option<String> {
-    match &raw["name"] {
+    match raw.at("name") {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         names @ Value::Array(_) => {
             let names = Vec::<HumanName>::deserialize(names).ok()?;
@@ -41,7 +42,7 @@ pub fn name(fmt: Fmt<'_>, record: &Record, from: usize, reference: &Reference) -
     let Some(target) = record.resolve(from, reference) else {
         return String::new();
     };
-    name_of(&target.raw).or_else(|| concept(&target.raw["code"])).unwrap_or_default()
+    name_of(&target.raw).or_else(|| concept(target.raw.at("code"))).unwrap_or_default()
 }
 
 /// Names of several references, `, `-separated, without repeats.

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::fhir::JsonAt;
 use crate::fhir::{
     first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
 };
@@ -63,8 +64,9 @@ pub struct Builder<'r, 'f> {
     /// Entry indexes of the reports and panels that list results.
     owners: HashSet<usize>,
     /// Entry index of a group's owner (or of a lone result) → its group.
-    groups: Vec<Group>,
-    group_of: HashMap<usize, usize>,
+    groups: HashMap<usize, Group>,
+    /// Owners in the order their groups were started.
+    group_order: Vec<usize>,
     trends: Vec<TrendAcc>,
     trend_of: HashMap<(String, String), usize>,
 }
@@ -84,7 +86,7 @@ impl<'r, 'f> Builder<'r, 'f> {
     pub fn new(record: &'r Record, fmt: Fmt<'f>) -> Self {
         let mut owner = HashMap::new();
         let claim = |owner: &mut HashMap<usize, usize>, by: usize, reference: &Reference| {
-            let i = record.resolve_index(by, reference).filter(|&i| i != by && is_lab(&record.entries[i]))?;
+            let i = record.resolve_index(by, reference).filter(|&i| i != by && record.entries.get(i).is_some_and(is_lab))?;
             owner.entry(i).or_insert(by);
             Some(i)
         };
@@ -93,7 +95,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             if let (Resource::DiagnosticReport(d), false) = (&entry.resource, is_entered_in_error(entry)) {
                 for r in &d.result {
                     if let Some(i) = claim(&mut owner, by, r) {
-                        if let Resource::Observation(panel) = &record.entries[i].resource {
+                        if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
                             for m in &panel.has_member {
                                 claim(&mut owner, by, m);
                             }
@@ -111,34 +113,33 @@ impl<'r, 'f> Builder<'r, 'f> {
             }
         }
         let owners = owner.values().copied().collect();
-        Self { record, fmt, owner, owners, groups: Vec::new(), group_of: HashMap::new(), trends: Vec::new(), trend_of: HashMap::new() }
+        Self { record, fmt, owner, owners, groups: HashMap::new(), group_order: Vec::new(), trends: Vec::new(), trend_of: HashMap::new() }
     }
 
     fn group(&mut self, owner: usize) -> &mut Group {
-        let next = self.groups.len();
-        let i = *self.group_of.entry(owner).or_insert(next);
-        if i == next {
-            self.groups.push(Group {
-                title: String::new(),
-                detail: String::new(),
-                sort_key: None,
-                rows: Vec::new(),
-                is_resource: false,
-                entry: None,
-                links: Vec::new(),
-                report_text: None,
-                negation: None,
-            });
+        if !self.groups.contains_key(&owner) {
+            self.group_order.push(owner);
         }
-        &mut self.groups[i]
+        self.groups.entry(owner).or_insert_with(|| Group {
+            title: String::new(),
+            detail: String::new(),
+            sort_key: None,
+            rows: Vec::new(),
+            is_resource: false,
+            entry: None,
+            links: Vec::new(),
+            report_text: None,
+            negation: None,
+        })
     }
 
     /// The groups of results (newest first) and the trends (most recent first).
     pub fn finish(mut self) -> (Vec<Group>, Vec<Trend>) {
-        for g in &mut self.groups {
+        let mut groups: Vec<Group> = self.group_order.iter().filter_map(|owner| self.groups.remove(owner)).collect();
+        for g in &mut groups {
             g.sort_key = g.sort_key.or_else(|| g.rows.iter().filter_map(|r| r.sort_key).max());
         }
-        self.groups.sort_by_key(|g| std::cmp::Reverse(g.sort_key));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.sort_key));
         let mut trends: Vec<Trend> = self
             .trends
             .into_iter()
@@ -150,7 +151,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             })
             .collect();
         trends.sort_by_key(|t| std::cmp::Reverse(t.rows.first().map(|r| r.point.at)));
-        (self.groups, trends)
+        (groups, trends)
     }
 
     /// Decides where the entry at `index` is shown and builds its row.
@@ -260,7 +261,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                     let panel_of = o.value().is_none() && o.component.is_empty();
                     let detail = [(!panel_of).then_some(value), flag, Some(range), Some(on)];
                     let g = self.group(index);
-                    g.title = result.cells[0].text.clone();
+                    g.title = result.cells.first().map(|c| c.text.clone()).unwrap_or_default();
                     g.detail = detail.into_iter().flatten().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" · ");
                     g.sort_key = key;
                     g.is_resource = true;
@@ -422,7 +423,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             self.trends.push(TrendAcc { title: title.to_string(), unit: unit.to_string(), rows: Vec::new(), band: None });
         }
         let fmt = self.fmt;
-        let trend = &mut self.trends[i];
+        let Some(trend) = self.trends.get_mut(i) else { return };
         let point = TrendPoint { at, value, flagged: flag.as_ref().is_some_and(Flag::is_out_of_range) };
         trend.rows.push(TrendRow { point, date: date_text.to_string(), value: fmt.quantity(q), flag });
         if let Some(range) = range {
@@ -438,12 +439,12 @@ impl<'r, 'f> Builder<'r, 'f> {
 /// The narrative of a resource, sanitised: for rows only when it says more
 /// than the structured data (`text.status` is not `generated`).
 fn narrative_of(entry: &Entry, any_status: bool) -> Option<String> {
-    let text = &entry.raw["text"];
-    let status = text["status"].as_str().unwrap_or_default();
+    let text = entry.raw.at("text");
+    let status = text.at("status").as_str().unwrap_or_default();
     if status == "empty" || (!any_status && status == "generated") {
         return None;
     }
-    narrative::sanitize_in_cell(text["div"].as_str()?)
+    narrative::sanitize_in_cell(text.at("div").as_str()?)
 }
 
 fn label(concept: &Option<CodeableConcept>) -> String {
@@ -496,8 +497,8 @@ fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, note: Optio
 }
 
 fn is_entered_in_error(entry: &Entry) -> bool {
-    entry.raw["status"] == "entered-in-error"
-        || entry.raw["verificationStatus"]["coding"].as_array().is_some_and(|c| c.iter().any(|c| c["code"] == "entered-in-error"))
+    entry.raw.at("status") == "entered-in-error"
+        || entry.raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
 }
 
 /// An encounter class (HL7 v3 ActCode): the record's display in English,

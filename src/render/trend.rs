@@ -75,7 +75,10 @@ pub fn trend_svg(chart: &TrendChart<'_>) -> String {
     let left = (widest * FONT_SIZE * 0.6 + 8.0).clamp(24.0, WIDTH / 3.0);
     let (bottom, right) = (HEIGHT - BOTTOM, WIDTH - RIGHT);
     let y = |v: f64| bottom - (v - y0) / (y1 - y0) * (bottom - TOP);
-    let (t0, t1) = (pts[0].at as f64, pts[pts.len() - 1].at as f64);
+    let (Some(first_point), Some(last_point)) = (pts.first(), pts.last()) else {
+        return String::new();
+    };
+    let (t0, t1) = (first_point.at as f64, last_point.at as f64);
     let last = pts.len() - 1;
     let x = |i: usize, t: i64| {
         let f = if t1 > t0 { (t as f64 - t0) / (t1 - t0) } else { i as f64 / last as f64 };
@@ -121,9 +124,9 @@ pub fn trend_svg(chart: &TrendChart<'_>) -> String {
     }
 
     let text_y = num(HEIGHT - 5.0);
-    let first = escape(&(chart.format_time)(pts[0].at));
+    let first = escape(&(chart.format_time)(first_point.at));
     let _ = write!(s, r#"<text class="tick" x="{}" y="{text_y}" text-anchor="start" font-size="{}">{first}</text>"#, num(left), num(FONT_SIZE));
-    let end = escape(&(chart.format_time)(pts[last].at));
+    let end = escape(&(chart.format_time)(last_point.at));
     if end != first {
         let _ = write!(s, r#"<text class="tick" x="{}" y="{text_y}" text-anchor="end" font-size="{}">{end}</text>"#, num(right), num(FONT_SIZE));
     }

@@ -321,7 +321,7 @@ impl Group {
     /// Whether the group or one of its results is named like `filter`
     /// (already lower-cased).
     pub fn matches(&self, filter: &str) -> bool {
-        self.title.to_lowercase().contains(filter) || self.rows.iter().any(|r| r.cells[0].text.to_lowercase().contains(filter))
+        self.title.to_lowercase().contains(filter) || self.rows.iter().any(|r| r.cells.first().is_some_and(|c| c.text.to_lowercase().contains(filter)))
     }
 }
 
@@ -439,7 +439,7 @@ fn identifier_row(id: &Identifier, fmt: &Fmt<'_>) -> Option<(String, String)> {
     let is_ssn = id.system.as_deref() == Some(SSN_SYSTEM) || id.type_.as_ref().is_some_and(|t| t.has_code("SS"));
     let value = if is_ssn {
         let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-        format!("•••-••-{}", &digits[digits.len().saturating_sub(4)..])
+        format!("•••-••-{}", digits.get(digits.len().saturating_sub(4)..).unwrap_or_default())
     } else {
         value.to_string()
     };
@@ -544,7 +544,11 @@ fn add(chart: &mut Chart, builder: &mut sections::Builder<'_, '_>, index: usize,
         return;
     }
     match builder.place(index, entry) {
-        sections::Placement::Section(index, row) => chart.sections[index].rows.push(row),
+        sections::Placement::Section(index, row) => {
+            if let Some(section) = chart.sections.get_mut(index) {
+                section.rows.push(row);
+            }
+        }
         sections::Placement::Grouped => {}
         sections::Placement::Other(item) => match chart.other.iter_mut().find(|g| g.resource_type == entry.resource_type) {
             Some(group) => group.items.push(item),
@@ -555,7 +559,9 @@ fn add(chart: &mut Chart, builder: &mut sections::Builder<'_, '_>, index: usize,
 
 fn finish(mut chart: Chart, builder: sections::Builder<'_, '_>) -> Chart {
     let (groups, trends) = builder.finish();
-    chart.sections[sections::RESULTS].groups = groups;
+    if let Some(results) = chart.sections.get_mut(sections::RESULTS) {
+        results.groups = groups;
+    }
     chart.trends = trends;
     for section in &mut chart.sections {
         section.rows.sort_by_key(|r| std::cmp::Reverse(r.sort_key));

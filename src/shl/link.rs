@@ -131,13 +131,14 @@ pub fn parse_link(text: &str) -> Result<Link, LinkError> {
 /// at the start or after a viewer URL's `#`.
 fn payload_text(text: &str) -> Option<&str> {
     const SCHEME: &str = "shlink:/";
-    let starts = |s: &str| s.len() >= SCHEME.len() && s.as_bytes()[..SCHEME.len()].eq_ignore_ascii_case(SCHEME.as_bytes());
-    if starts(text) {
-        return Some(&text[SCHEME.len()..]);
+    fn after_scheme(s: &str) -> Option<&str> {
+        s.get(..SCHEME.len()).filter(|head| head.eq_ignore_ascii_case(SCHEME)).and(s.get(SCHEME.len()..))
     }
-    let hash = text.find('#')?;
-    let fragment = &text[hash + 1..];
-    starts(fragment).then(|| &fragment[SCHEME.len()..])
+    if let Some(rest) = after_scheme(text) {
+        return Some(rest);
+    }
+    let (_, fragment) = text.split_once('#')?;
+    after_scheme(fragment)
 }
 
 /// `exp` as epoch seconds: a JSON number, or a numeric string (seen in real
@@ -180,7 +181,9 @@ pub(crate) fn url_allowed(url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
     };
-    host == "localhost" || host == "::1" || host.strip_prefix("127.").is_some_and(|r| r.split('.').count() == 3 && r.split('.').all(|p| p.parse::<u8>().is_ok()))
+    host == "localhost"
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|r| r.split('.').count() == 3 && r.split('.').all(|p| p.parse::<u8>().is_ok()))
 }
 
 #[cfg(test)]

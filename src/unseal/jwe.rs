@@ -116,19 +116,19 @@ pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
 pub fn parse_without_ciphertext(compact: &str) -> Result<(ParsedJwe<'_>, &str), UnsealError> {
     let compact = compact.trim();
     let parts: Vec<&str> = compact.split('.').collect();
-    if parts.len() != 5 {
+    let &[protected, encrypted_key, iv, ciphertext, tag] = parts.as_slice() else {
         return Err(UnsealError::SegmentCount { found: parts.len() });
-    }
-    let header_bytes = decode(parts[0], Segment::ProtectedHeader)?;
+    };
+    let header_bytes = decode(protected, Segment::ProtectedHeader)?;
     let header = Header::from_json(&header_bytes)?;
-    if !parts[1].is_empty() {
+    if !encrypted_key.is_empty() {
         return Err(UnsealError::EncryptedKeyPresent);
     }
-    let iv = decode(parts[2], Segment::Iv)?;
+    let iv = decode(iv, Segment::Iv)?;
     let iv: [u8; 12] = iv.as_slice().try_into().map_err(|_| UnsealError::IvLength { bits: iv.len() * 8 })?;
-    let tag = decode(parts[4], Segment::Tag)?;
+    let tag = decode(tag, Segment::Tag)?;
     let tag: [u8; 16] = tag.as_slice().try_into().map_err(|_| UnsealError::TagLength { bits: tag.len() * 8 })?;
-    Ok((ParsedJwe { header, aad: parts[0].as_bytes(), iv, ciphertext: Vec::new(), tag }, parts[3]))
+    Ok((ParsedJwe { header, aad: protected.as_bytes(), iv, ciphertext: Vec::new(), tag }, ciphertext))
 }
 
 /// Decodes base64url `text` in pieces of about a megabyte, calling `between`
@@ -140,7 +140,7 @@ pub async fn decode_ciphertext_paced<F: std::future::Future<Output = ()>>(text: 
     }
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
     for start in (0..text.len()).step_by(PIECE) {
-        let piece = &text[start..(start + PIECE).min(text.len())];
+        let piece = text.get(start..(start + PIECE).min(text.len())).unwrap_or_default();
         URL_SAFE_NO_PAD.decode_vec(piece, &mut out).map_err(|_| UnsealError::Base64(Segment::Ciphertext))?;
         between().await;
     }
@@ -206,25 +206,15 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
         return Err(UnsealError::TooLarge { limit: options.max_plaintext });
     }
     jwe.ciphertext = decode_ciphertext_paced(text, between).await?;
-    let plaintext = cipher
-        .decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
-        .await
-        .map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag).await.map_err(|_| UnsealError::Decrypt)?;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
 }
 
 /// Decrypts a compact JWE with the given cipher backend.
-pub fn unseal_with(
-    cipher: &dyn ContentCipher,
-    compact: &str,
-    key: &ContentKey,
-    options: &UnsealOptions,
-) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+pub fn unseal_with(cipher: &dyn ContentCipher, compact: &str, key: &ContentKey, options: &UnsealOptions) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
     let jwe = prepare(compact, key, options)?;
-    let plaintext = cipher
-        .decrypt(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag)
-        .map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher.decrypt(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag).map_err(|_| UnsealError::Decrypt)?;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
 }
@@ -260,10 +250,5 @@ pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOpti
     let protected = URL_SAFE_NO_PAD.encode(header_json.as_bytes());
     let mut buffer = Zeroizing::new(if options.deflate { deflate(plaintext) } else { plaintext.to_vec() });
     let tag = super::cipher::encrypt(key, &iv, protected.as_bytes(), &mut buffer).map_err(|_| UnsealError::Decrypt)?;
-    Ok(format!(
-        "{protected}..{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(iv),
-        URL_SAFE_NO_PAD.encode(buffer.as_slice()),
-        URL_SAFE_NO_PAD.encode(tag)
-    ))
+    Ok(format!("{protected}..{}.{}.{}", URL_SAFE_NO_PAD.encode(iv), URL_SAFE_NO_PAD.encode(buffer.as_slice()), URL_SAFE_NO_PAD.encode(tag)))
 }
