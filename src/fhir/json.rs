@@ -69,6 +69,26 @@ pub fn repair_unicode(bytes: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Reading JSON without indexing: `value.at("key")` is `value["key"]`
+/// (`Null` when missing or not an object) and `value.nth(0)` is
+/// `value[0]`, written so the core can deny `clippy::indexing_slicing`.
+pub trait JsonAt {
+    fn at(&self, key: &str) -> &serde_json::Value;
+    fn nth(&self, index: usize) -> &serde_json::Value;
+}
+
+static NULL: serde_json::Value = serde_json::Value::Null;
+
+impl JsonAt for serde_json::Value {
+    fn at(&self, key: &str) -> &serde_json::Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+
+    fn nth(&self, index: usize) -> &serde_json::Value {
+        self.get(index).unwrap_or(&NULL)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::repair_unicode;
@@ -90,25 +110,5 @@ mod tests {
         assert!(matches!(repair_unicode(br#"{"a": "fine"}"#), std::borrow::Cow::Borrowed(_)));
         // A truncated escape is left for the JSON reader to refuse.
         assert!(serde_json::from_slice::<serde_json::Value>(&repair_unicode(br#"{"a": "\ud8"}"#)).is_err());
-    }
-}
-
-/// Reading JSON without indexing: `value.at("key")` is `value["key"]`
-/// (`Null` when missing or not an object) and `value.nth(0)` is
-/// `value[0]`, written so the core can deny `clippy::indexing_slicing`.
-pub trait JsonAt {
-    fn at(&self, key: &str) -> &serde_json::Value;
-    fn nth(&self, index: usize) -> &serde_json::Value;
-}
-
-static NULL: serde_json::Value = serde_json::Value::Null;
-
-impl JsonAt for serde_json::Value {
-    fn at(&self, key: &str) -> &serde_json::Value {
-        self.get(key).unwrap_or(&NULL)
-    }
-
-    fn nth(&self, index: usize) -> &serde_json::Value {
-        self.get(index).unwrap_or(&NULL)
     }
 }
