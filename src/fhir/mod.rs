@@ -9,7 +9,7 @@ mod resources;
 mod types;
 
 pub use date::{age_in_years, DateTime};
-pub use record::{parse_record, parse_record_paced, Entry, ParseError, Record};
+pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};
 pub use resources::*;
 pub use types::*;
 
