@@ -423,3 +423,96 @@ fn property_no_withheld_text_reaches_any_surface() {
     assert!(withheld_total > 5_000 && shown_total > 2_000, "withheld {withheld_total}, shown {shown_total}");
     assert!(nested_withheld > 100 && contained_withheld > 100, "nested {nested_withheld}, contained {contained_withheld}");
 }
+
+// ---------------------------------------------------------------------------
+// The review's findings, one by one, on a real IPS document (HL7 fhir-ips).
+
+fn ips() -> Value {
+    common::read_json("fhir/ips/bundle-minimal.json")
+}
+
+fn entry_mut<'a>(bundle: &'a mut Value, ty: &str) -> &'a mut Value {
+    bundle["entry"].as_array_mut().unwrap().iter_mut().map(|e| &mut e["resource"]).find(|r| r["resourceType"] == ty).unwrap()
+}
+
+fn open(bundle: &Value, v: &Viewer) -> Screened {
+    screen(patient_portal_sdk::fhir::parse_record(bundle.to_string().as_bytes()).unwrap(), v, &Policy::default(), &[])
+}
+
+const CONDITION: &str = "Menopausal flushing";
+
+#[test]
+fn an_ips_document_inside_a_collection_is_withheld_with_its_labelled_condition() {
+    let mut document = ips();
+    entry_mut(&mut document, "Condition")["meta"] = json!({"security": [{"system": "http://hl7.org/fhir/v3/ActCode", "code": "PSY"}]});
+    let patient = entry_mut(&mut document, "Patient").clone();
+    let collection = json!({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}, {"resource": document}]});
+    let caregiver = proxy("caregiver", Some("RelatedPerson/rp"));
+    let screened = open(&collection, &caregiver);
+    let bundle = screened.decisions.iter().find(|d| d.resource_type == "Bundle").unwrap();
+    assert!(!bundle.permit);
+    assert_eq!(bundle.reason.name(), "sensitive");
+    assert_eq!(bundle.rule, "entry Condition/ad84b7a2-b4dd-474e-bef3-0779e6cb595f: policy.proxySensitive: PSY");
+    for (name, text) in surfaces(&screened) {
+        assert!(!text.contains(CONDITION), "{name}");
+    }
+    // The patient sees it all.
+    let own = open(&collection, &viewer(Role::Patient, None));
+    assert!(own.decisions.iter().all(|d| d.permit) && surfaces(&own)[1].1.contains(CONDITION));
+}
+
+#[test]
+fn an_ips_resource_with_a_labelled_contained_resource_is_withheld() {
+    let mut document = ips();
+    let statement = entry_mut(&mut document, "MedicationStatement");
+    statement["contained"] = json!([{"resourceType": "Condition", "id": "why", "code": {"text": "Opioid use disorder"},
+        "meta": {"security": [{"system": "urn:oid:2.16.840.1.113883.5.4", "code": "OPIOIDUD"}]}}]);
+    statement["reasonReference"] = json!([{"reference": "#why", "display": "Opioid use disorder"}]);
+    for v in [proxy("caregiver", None), clinician("Practitioner/p1")] {
+        let screened = open(&document, &v);
+        let d = screened.decisions.iter().find(|d| d.resource_type == "MedicationStatement").unwrap();
+        assert_eq!((d.permit, d.rule.as_str()), (false, if v.role == Role::Proxy { "contained Condition/why: policy.proxySensitive: OPIOIDUD" } else { "contained Condition/why: policy.clinicianSensitive: OPIOIDUD" }));
+        for (name, text) in surfaces(&screened) {
+            assert!(!text.contains("Opioid use disorder"), "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_versioned_reference_to_a_withheld_resource_keeps_no_display_and_its_narratives_go() {
+    let mut document = ips();
+    let med_id = entry_mut(&mut document, "Medication")["id"].as_str().unwrap().to_string();
+    entry_mut(&mut document, "Medication")["meta"] = json!({"security": [{"system": "http://hl7.org/fhir/v3/Confidentiality", "code": "R"}]});
+    let statement = entry_mut(&mut document, "MedicationStatement");
+    statement["medicationReference"] = json!({"reference": format!("Medication/{med_id}/_history/2"), "display": "Arimidex 1 mg tablet"});
+    statement["text"] = json!({"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Arimidex 1 mg tablet daily</div>"});
+    entry_mut(&mut document, "Condition")["meta"] = json!({"security": [{"system": "urn:oid:2.16.840.1.113883.5.25", "code": "V"}]});
+    let screened = open(&document, &clinician("Practitioner/p1"));
+    let resources = &surfaces(&screened)[1].1;
+    // V (under its OID) is withheld from a clinician; R (under the DSTU2 URI) is not.
+    assert!(!resources.contains(CONDITION) && resources.contains("Arimidex"));
+    let composition = &screened.record.entries.iter().find(|e| e.resource_type == "Composition").unwrap().raw;
+    assert!(composition["section"].as_array().unwrap().iter().all(|s| s.get("text").is_none()), "the Composition refers to the withheld Condition: its narratives go");
+    let caregiver = open(&document, &proxy("Caregiver ", None));
+    let statement = &caregiver.record.entries.iter().find(|e| e.resource_type == "MedicationStatement").unwrap().raw;
+    assert_eq!(statement["medicationReference"], json!({"reference": format!("Medication/{med_id}/_history/2")}));
+    assert!(statement.get("text").is_none());
+    for (name, text) in surfaces(&caregiver) {
+        assert!(!text.contains("Arimidex") && !text.contains(CONDITION), "{name}");
+    }
+}
+
+#[test]
+fn the_adolescent_rule_reads_every_way_of_writing_a_parent() {
+    let r = record_of("f001", "2012-05-01", vec![]);
+    for relationship in PARENTAL.iter().copied() {
+        let v = Viewer { relationship: relationship.map(str::to_string), ..proxy("", Some("RelatedPerson/rp")) };
+        assert_eq!(visible(&r, &v, &Policy::default(), &[]), ["f001", "i1"], "{relationship:?}");
+    }
+    for relationship in NOT_PARENTAL {
+        assert_eq!(hidden(&r, &proxy(relationship, None), &[]), ["c-psy", "o-r"], "{relationship:?}");
+    }
+    // The audit record names the relationship by its v3 RoleCode.
+    let audit = screen(r, &proxy("Step-parent", None), &Policy::default(), &[]).audit();
+    assert_eq!(audit["agent"][0]["role"][0]["coding"][0]["code"], "STPPRN");
+}

@@ -25,11 +25,12 @@ fn strip(value: &mut Value, record: &Record, from: usize) -> bool {
     }
 }
 
-/// Drops the narrative (`text`) of a resource and of every resource inside it.
+/// Drops every narrative (a `text` with a `div`): the resource's, those of
+/// the resources inside it, a Composition's sections'.
 fn drop_narrative(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if map.contains_key("resourceType") {
+            if map.get("text").is_some_and(|t| t.get("div").is_some()) {
                 map.remove("text");
             }
             map.values_mut().for_each(drop_narrative);
@@ -43,8 +44,8 @@ fn drop_narrative(value: &mut Value) {
 /// from its JSON: when it refers to a withheld resource (by any form of
 /// reference: relative, absolute, versioned, `urn:uuid:`, from a contained
 /// resource or a Bundle inside it), each such Reference loses its
-/// `display`, and the narratives (`text`), which may name the withheld
-/// resource in words, are dropped. `None` when nothing refers to one.
+/// `display`, and the narratives (`text.div`, a Composition's sections'
+/// too), which may name the withheld resource in words, are dropped. `None` when nothing refers to one.
 pub fn redacted(record: &Record, i: usize) -> Option<Value> {
     if record.withheld_count() == 0 {
         return None;
@@ -93,6 +94,7 @@ mod tests {
         assert_eq!(out["medicationReference"], json!({"reference": "Medication/m1/_history/2"}));
         assert_eq!(out["requester"]["display"], "Dr. Rivera", "a shown resource keeps its name");
         assert!(out.get("text").is_none() && out["contained"][0].get("text").is_none());
+        assert_eq!(out["contained"][0]["target"][0], json!({"reference": "Medication/m1"}), "from a contained resource too");
         assert_eq!(redacted(&r, 1), None, "nothing refers to a withheld resource");
         // Nothing withheld: nothing changes.
         let all = screened(vec![json!({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/p", "display": "Pat"}})], &[true]);
