@@ -148,7 +148,8 @@ impl Node {
             r[field] = if field == "evidence" { json!([{"detail": self.refs}]) } else { json!(self.refs) };
         }
         if !self.narrative.is_empty() {
-            r["text"] = json!({"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{}</p></div>", self.narrative.join("; "))});
+            r["text"] =
+                json!({"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{}</p></div>", self.narrative.join("; "))});
         }
         if !self.contained.is_empty() {
             r["contained"] = Value::Array(self.contained.iter().map(Node::json).collect());
@@ -176,9 +177,7 @@ impl Node {
 
     /// Whether a top-level entry is withheld: it, or anything inside it.
     fn withheld(&self, kind: Kind, age_type: &str) -> bool {
-        self.restricted(kind, age_type)
-            || self.contained.iter().any(|c| c.withheld(kind, age_type))
-            || self.entries.iter().any(|e| e.withheld(kind, e.ty))
+        self.restricted(kind, age_type) || self.contained.iter().any(|c| c.withheld(kind, age_type)) || self.entries.iter().any(|e| e.withheld(kind, e.ty))
     }
 
     fn markers(&self, out: &mut Vec<String>) {
@@ -283,7 +282,12 @@ impl Gen<'_> {
     fn reference(&mut self, target: &(&'static str, String, Option<String>, Option<String>)) -> Value {
         let (ty, id, url, marker) = target;
         let v = 1 + self.rng.below(9);
-        let mut forms = vec![format!("{ty}/{id}"), format!("{ty}/{id}/_history/{v}"), format!("https://other.example/fhir/R4/{ty}/{id}"), format!("https://other.example/fhir/{ty}/{id}/_history/{v}")];
+        let mut forms = vec![
+            format!("{ty}/{id}"),
+            format!("{ty}/{id}/_history/{v}"),
+            format!("https://other.example/fhir/R4/{ty}/{id}"),
+            format!("https://other.example/fhir/{ty}/{id}/_history/{v}"),
+        ];
         if let Some(u) = url {
             forms.push(u.clone());
             forms.push(u.clone());
@@ -471,7 +475,17 @@ fn an_ips_resource_with_a_labelled_contained_resource_is_withheld() {
     for v in [proxy("caregiver", None), clinician("Practitioner/p1")] {
         let screened = open(&document, &v);
         let d = screened.decisions.iter().find(|d| d.resource_type == "MedicationStatement").unwrap();
-        assert_eq!((d.permit, d.rule.as_str()), (false, if v.role == Role::Proxy { "contained Condition/why: policy.proxySensitive: OPIOIDUD" } else { "contained Condition/why: policy.clinicianSensitive: OPIOIDUD" }));
+        assert_eq!(
+            (d.permit, d.rule.as_str()),
+            (
+                false,
+                if v.role == Role::Proxy {
+                    "contained Condition/why: policy.proxySensitive: OPIOIDUD"
+                } else {
+                    "contained Condition/why: policy.clinicianSensitive: OPIOIDUD"
+                }
+            )
+        );
         for (name, text) in surfaces(&screened) {
             assert!(!text.contains("Opioid use disorder"), "{name}");
         }
@@ -492,7 +506,10 @@ fn a_versioned_reference_to_a_withheld_resource_keeps_no_display_and_its_narrati
     // V (under its OID) is withheld from a clinician; R (under the DSTU2 URI) is not.
     assert!(!resources.contains(CONDITION) && resources.contains("Arimidex"));
     let composition = &screened.record.entries.iter().find(|e| e.resource_type == "Composition").unwrap().raw;
-    assert!(composition["section"].as_array().unwrap().iter().all(|s| s.get("text").is_none()), "the Composition refers to the withheld Condition: its narratives go");
+    assert!(
+        composition["section"].as_array().unwrap().iter().all(|s| s.get("text").is_none()),
+        "the Composition refers to the withheld Condition: its narratives go"
+    );
     let caregiver = open(&document, &proxy("Caregiver ", None));
     let statement = &caregiver.record.entries.iter().find(|e| e.resource_type == "MedicationStatement").unwrap().raw;
     assert_eq!(statement["medicationReference"], json!({"reference": format!("Medication/{med_id}/_history/2")}));
@@ -515,4 +532,23 @@ fn the_adolescent_rule_reads_every_way_of_writing_a_parent() {
     // The audit record names the relationship by its v3 RoleCode.
     let audit = screen(r, &proxy("Step-parent", None), &Policy::default(), &[]).audit();
     assert_eq!(audit["agent"][0]["role"][0]["coding"][0]["code"], "STPPRN");
+}
+
+#[test]
+fn open_jwe_screened_returns_only_what_the_viewer_may_see() {
+    use patient_portal_sdk::pipeline::{open_jwe_screened, Audience, OpenOptions, Stage};
+    use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions};
+    let mut document = ips();
+    entry_mut(&mut document, "Condition")["meta"] = json!({"security": [{"system": "http://hl7.org/fhir/v3/Confidentiality", "code": "R"}]});
+    let key = ContentKey::from_bytes(&[7; 32]).unwrap();
+    let jwe = seal(document.to_string().as_bytes(), &key, [3; 12], &SealOptions { deflate: true, content_type: None }).unwrap();
+    let caregiver = proxy("caregiver", None);
+    let audience = Audience { viewer: &caregiver, policy: &Policy::default(), consents: &[] };
+    let mut stages = Vec::new();
+    let screened = open_jwe_screened(&jwe, &key, &OpenOptions::default(), audience, &mut |s| stages.push(s)).unwrap();
+    assert_eq!(stages, [Stage::Decrypt, Stage::Parse, Stage::Consent, Stage::Ready]);
+    assert_eq!(screened.record.withheld_count(), 1);
+    for (name, text) in surfaces(&screened) {
+        assert!(!text.contains(CONDITION), "{name}");
+    }
 }

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 pub use audit::audit_event;
-pub use redact::redacted;
 use labels::{level_name, Facts};
+pub use redact::redacted;
 use rules::{evaluate, in_force, reference_key, Context, Effect, InForce};
 
 use crate::fhir::{age_in_years, DateTime, Record};
@@ -149,8 +149,7 @@ pub fn relationship(text: Option<&str>) -> Option<Relationship> {
 
 /// The sensitivity codes (v3-ActCode) a proxy never sees unless a Consent
 /// naming them permits it.
-pub const DEFAULT_PROXY_SENSITIVE: &[&str] =
-    &["PSY", "MH", "SUD", "ETH", "ETHUD", "OPIOIDUD", "HIV", "STD", "SDV", "SEX", "GDIS", "PSYTHPN", "TBOO"];
+pub const DEFAULT_PROXY_SENSITIVE: &[&str] = &["PSY", "MH", "SUD", "ETH", "ETHUD", "OPIOIDUD", "HIV", "STD", "SDV", "SEX", "GDIS", "PSYTHPN", "TBOO"];
 /// … and those a clinician does not see without a Consent (42 CFR Part 2
 /// substance-use records, psychotherapy notes).
 pub const DEFAULT_CLINICIAN_SENSITIVE: &[&str] = &["SUD", "ETHUD", "OPIOIDUD", "PSYTHPN"];
@@ -303,7 +302,13 @@ impl<'a> Decider<'a> {
         let entry = &self.record.entries[i];
         let viewer = self.viewer;
         if viewer.role == Role::Patient {
-            return Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: labels::labels(&entry.raw) };
+            return Decision {
+                entry: i,
+                permit: true,
+                reason: Reason::PatientAccess,
+                rule: "patient: right of access".into(),
+                labels: labels::labels(&entry.raw),
+            };
         }
         let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
         let whole = self.decide_resource(i, &entry.raw, &entry.resource_type, &resource_keys, &entry.resource_type);
@@ -318,7 +323,13 @@ impl<'a> Decider<'a> {
             let age_type = if inner.bundle_entry { inner.resource_type } else { entry.resource_type.as_str() };
             let part = self.decide_resource(i, inner.raw, inner.resource_type, &inner_keys, age_type);
             if !part.permit {
-                let place = if inner.contained { "contained" } else if inner.bundle_entry { "entry" } else { "inner" };
+                let place = if inner.contained {
+                    "contained"
+                } else if inner.bundle_entry {
+                    "entry"
+                } else {
+                    "inner"
+                };
                 let name = match id {
                     Some(id) => format!("{}/{id}", inner.resource_type),
                     None => inner.resource_type.to_string(),
@@ -461,7 +472,15 @@ fn finish(record: Record, viewer: &Viewer, decisions: Vec<Decision>) -> Screened
         .into_iter()
         .map(|d| {
             let e = &record.entries[d.entry];
-            DecisionReport { resource_type: e.resource_type.clone(), id: e.id.clone(), full_url: e.full_url.clone(), permit: d.permit, reason: d.reason, rule: d.rule, labels: d.labels }
+            DecisionReport {
+                resource_type: e.resource_type.clone(),
+                id: e.id.clone(),
+                full_url: e.full_url.clone(),
+                permit: d.permit,
+                reason: d.reason,
+                rule: d.rule,
+                labels: d.labels,
+            }
         })
         .collect();
     let mut record = record.retain(&permitted);
@@ -481,7 +500,27 @@ mod tests {
 
     #[test]
     fn relationships_from_role_codes_and_names() {
-        for parental in ["parent", "PRN", "prn", " Parent ", "parent ", "MTH", "FTH", "GRD", "NMTH", "NFTH", "STPPRN", "stepparent", "Step-parent", "step parent", "Legal Guardian", "legal-guardian", "http://terminology.hl7.org/CodeSystem/v3-RoleCode|MTH", "mother", "Foster parent"] {
+        for parental in [
+            "parent",
+            "PRN",
+            "prn",
+            " Parent ",
+            "parent ",
+            "MTH",
+            "FTH",
+            "GRD",
+            "NMTH",
+            "NFTH",
+            "STPPRN",
+            "stepparent",
+            "Step-parent",
+            "step parent",
+            "Legal Guardian",
+            "legal-guardian",
+            "http://terminology.hl7.org/CodeSystem/v3-RoleCode|MTH",
+            "mother",
+            "Foster parent",
+        ] {
             assert!(relationship(Some(parental)).is_some_and(|r| r.parental), "{parental:?}");
         }
         assert_eq!(relationship(Some("prn")).and_then(|r| r.code), Some("PRN"));
