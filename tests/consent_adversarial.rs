@@ -28,6 +28,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() % items.len() as u64) as usize]
     }
+    fn one<T: Copy>(&mut self, items: &[T]) -> T {
+        *self.pick(items)
+    }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
@@ -198,9 +201,9 @@ impl Gen<'_> {
     fn label(&mut self) -> Label {
         match self.rng.below(10) {
             0..=2 => Label::None,
-            3 => Label::Conf(*self.rng.pick(&CONF_SYSTEMS), *self.rng.pick(&["R", "V", "N", "R", "V"])),
+            3 => Label::Conf(self.rng.one(&CONF_SYSTEMS), self.rng.one(&["R", "V", "N", "R", "V"])),
             4 => Label::Other("http://example.org/not-confidentiality", "V"),
-            _ => Label::Act(*self.rng.pick(&ACT_SYSTEMS), *self.rng.pick(&["PSY", "HIV", "SUD", "ETH", "OPIOIDUD", "PSYTHPN", "TBOO", "SDV", "TREAT", "HIV"])),
+            _ => Label::Act(self.rng.one(&ACT_SYSTEMS), self.rng.one(&["PSY", "HIV", "SUD", "ETH", "OPIOIDUD", "PSYTHPN", "TBOO", "SDV", "TREAT", "HIV"])),
         }
     }
 
@@ -355,7 +358,7 @@ fn generate(rng: &mut Rng, case: usize) -> (Vec<Node>, Value) {
 fn viewer_of(rng: &mut Rng, kind: Kind) -> Viewer {
     let v = match kind {
         Kind::Parent => Viewer { relationship: rng.pick(PARENTAL).map(str::to_string), ..viewer(Role::Proxy, Some("RelatedPerson/rp")) },
-        Kind::Caregiver => proxy(*rng.pick(NOT_PARENTAL), Some("RelatedPerson/rp")),
+        Kind::Caregiver => proxy(rng.one(NOT_PARENTAL), Some("RelatedPerson/rp")),
         Kind::Clinician => clinician("Practitioner/p1"),
     };
     Viewer { at: at(NOW), ..v }
