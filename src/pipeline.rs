@@ -1,8 +1,9 @@
-//! The pipeline end to end: source → unseal → parse. Rendering is separate
-//! (it needs the viewer's date and, in the browser, an element).
+//! The pipeline end to end: source → unseal → parse → consent. Rendering is
+//! separate (it needs the viewer's date and, in the browser, an element).
 
 use zeroize::Zeroizing;
 
+use crate::consent::{screen, Policy, Screened, Viewer};
 use crate::error::Error;
 use crate::fhir::{parse_record, parse_record_paced, Record};
 use crate::source::{fetch_jwe, FetchOptions, HttpClient, Pacer};
@@ -67,6 +68,35 @@ pub fn open_jwe(jwe: &str, key: &ContentKey, options: &OpenOptions, progress: &m
     read(&header, &plaintext, progress)
 }
 
+/// Who a record is opened for: the viewer, the host's policy and the
+/// host's Consents (besides those in the record).
+#[derive(Debug, Clone, Copy)]
+pub struct Audience<'a> {
+    pub viewer: &'a Viewer,
+    pub policy: &'a Policy,
+    pub consents: &'a [serde_json::Value],
+}
+
+/// [`open_jwe`], screened for `audience`: only what the viewer may see (see
+/// [`crate::consent`]), with every decision. Stages: … `parse`, `consent`, `ready`.
+pub fn open_jwe_screened(
+    jwe: &str,
+    key: &ContentKey,
+    options: &OpenOptions,
+    audience: Audience<'_>,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Screened, Error> {
+    let record = open_jwe(jwe, key, options, &mut |stage| {
+        if stage != Stage::Ready {
+            progress(stage)
+        }
+    })?;
+    progress(Stage::Consent);
+    let screened = screen(record, audience.viewer, audience.policy, audience.consents);
+    progress(Stage::Ready);
+    Ok(screened)
+}
+
 fn read(header: &Header, plaintext: &[u8], progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
     check_content_type(header)?;
     progress(Stage::Parse);
@@ -76,13 +106,7 @@ fn read(header: &Header, plaintext: &[u8], progress: &mut dyn FnMut(Stage)) -> R
 }
 
 /// Fetches a compact JWE from `url`, then decrypts and parses it.
-pub async fn open_url<C: HttpClient>(
-    client: &C,
-    url: &str,
-    key: &ContentKey,
-    options: &OpenOptions,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<Record, Error> {
+pub async fn open_url<C: HttpClient>(client: &C, url: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
     open_url_with(client, &RustCryptoCipher, url, key, options, progress).await
 }
 

@@ -42,8 +42,11 @@ pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
         Some(actor) => json!({ "reference": actor }),
         None => json!({ "display": viewer.role.name() }),
     };
-    if let Some(relationship) = &viewer.relationship {
-        agent["role"] = json!([{ "text": relationship }]);
+    if let Some(text) = &viewer.relationship {
+        agent["role"] = match super::relationship(Some(text)).and_then(|r| r.code) {
+            Some(code) => json!([{ "coding": [{ "system": super::ROLE_CODE, "code": code }], "text": text }]),
+            None => json!([{ "text": text }]),
+        };
     }
     let mut event = json!({
         "resourceType": "AuditEvent",

@@ -11,6 +11,26 @@ use crate::fhir::DateTime;
 
 pub const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 pub const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+/// Other names of the same code systems: the pre-R4 (DSTU2/STU3) URIs and
+/// the HL7 v3 OIDs. Labels are read under the R4 URI whichever is used.
+const SYSTEM_ALIASES: &[(&str, &str)] = &[
+    ("http://hl7.org/fhir/v3/Confidentiality", CONFIDENTIALITY),
+    ("urn:oid:2.16.840.1.113883.5.25", CONFIDENTIALITY),
+    ("http://hl7.org/fhir/v3/ActCode", ACT_CODE),
+    ("urn:oid:2.16.840.1.113883.5.4", ACT_CODE),
+];
+
+/// The R4 URI of a code system known under several names (trimmed, and
+/// without a trailing `/`); any other system as written.
+pub fn canonical_system(system: &str) -> &str {
+    let s = system.trim();
+    let bare = s.trim_end_matches('/');
+    [(CONFIDENTIALITY, CONFIDENTIALITY), (ACT_CODE, ACT_CODE)]
+        .iter()
+        .chain(SYSTEM_ALIASES)
+        .find(|(name, _)| bare.eq_ignore_ascii_case(name))
+        .map_or(s, |(_, canonical)| canonical)
+}
 const INLINE_LABEL: &str = "http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label";
 
 /// Confidentiality codes in order (v3-Confidentiality): a high-water mark.
@@ -34,13 +54,14 @@ pub struct Code {
 }
 
 impl Code {
-    fn from_coding(coding: &Value) -> Option<Code> {
+    /// A Coding's system (under its R4 URI, see [`canonical_system`]) and code.
+    pub fn from_coding(coding: &Value) -> Option<Code> {
         let code = coding.get("code")?.as_str()?.trim();
         if code.is_empty() {
             return None;
         }
         let system = coding.get("system").and_then(Value::as_str).unwrap_or_default();
-        Some(Code { system: system.to_string(), code: code.to_string() })
+        Some(Code { system: canonical_system(system).to_string(), code: code.to_string() })
     }
 
     /// Whether `self` (from a rule) matches `other` (from data): same code,
@@ -247,5 +268,22 @@ mod tests {
         assert_eq!(f.authors, ["Practitioner/1"]);
         assert!(f.references.contains(&"Patient/p".to_string()));
         assert_eq!(facts(&serde_json::json!({"resourceType": "Patient"})).confidentiality, 3);
+    }
+
+    #[test]
+    fn label_systems_under_every_name() {
+        for system in [CONFIDENTIALITY, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25", " http://hl7.org/fhir/v3/Confidentiality/ "] {
+            let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": system, "code": "V"}]}});
+            assert_eq!(facts(&r).confidentiality, 5, "{system}");
+            assert_eq!(labels(&r)[0].system, CONFIDENTIALITY);
+        }
+        for system in [ACT_CODE, "http://hl7.org/fhir/v3/ActCode", "urn:oid:2.16.840.1.113883.5.4"] {
+            let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": system, "code": "PSY"}]}});
+            assert_eq!(labels(&r), [Code { system: ACT_CODE.into(), code: "PSY".into() }], "{system}");
+        }
+        // Another system keeps its name (and a V from it is not confidentiality).
+        let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": "http://example.org/levels", "code": "V"}]}});
+        assert_eq!(facts(&r).confidentiality, 3);
+        assert_eq!(labels(&r)[0].system, "http://example.org/levels");
     }
 }

@@ -16,6 +16,7 @@
 
 mod audit;
 pub mod labels;
+mod redact;
 pub mod rules;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use serde_json::Value;
 
 pub use audit::audit_event;
 use labels::{level_name, Facts};
+pub use redact::redacted;
 use rules::{evaluate, in_force, reference_key, Context, Effect, InForce};
 
 use crate::fhir::{age_in_years, DateTime, Record};
@@ -60,7 +62,9 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
     pub role: Role,
-    /// For proxies: `parent`, `guardian`, `caregiver`, … (lower case).
+    /// For proxies: a v3 RoleCode (`PRN`, `MTH`, `GRD`, `STPPRN`, …) or
+    /// its name (`parent`, `guardian`, `caregiver`, …), in any case; see
+    /// [`relationship`]. Unknown or absent counts as a parent's.
     pub relationship: Option<String>,
     /// `RelatedPerson/…`, `Practitioner/…`, `Organization/…`.
     pub actor: Option<String>,
@@ -75,15 +79,77 @@ impl Viewer {
         Viewer { role: Role::Patient, relationship: None, actor: None, purpose: None, at }
     }
 
+    /// A proxy the adolescent rule applies to: a parent or guardian, or a
+    /// proxy whose relationship is not known to be another (fails closed).
     fn is_parental(&self) -> bool {
-        self.role == Role::Proxy && matches!(self.relationship.as_deref(), Some("parent" | "guardian" | "mother" | "father" | "legal-guardian"))
+        self.role == Role::Proxy && relationship(self.relationship.as_deref()).is_none_or(|r| r.parental)
     }
+}
+
+/// A proxy's relationship to the patient, as far as the policy looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relationship {
+    /// The v3 RoleCode (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`), when there is one.
+    pub code: Option<&'static str>,
+    /// A parent, guardian or other family elder: the adolescent rule applies.
+    pub parental: bool,
+}
+
+pub const ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
+
+/// Relationships by their folded form (lower case, without spaces, `-`
+/// and `_`): v3 RoleCode codes and their names.
+const RELATIONSHIPS: &[(&[&str], Option<&str>, bool)] = &[
+    (&["prn", "parent"], Some("PRN"), true),
+    (&["mth", "mother", "mom", "mum"], Some("MTH"), true),
+    (&["fth", "father", "dad"], Some("FTH"), true),
+    (&["nprn", "naturalparent", "birthparent"], Some("NPRN"), true),
+    (&["nmth", "naturalmother", "birthmother"], Some("NMTH"), true),
+    (&["nfth", "naturalfather", "birthfather"], Some("NFTH"), true),
+    (&["gestm", "gestationalmother"], Some("GESTM"), true),
+    (&["stpprn", "stepparent"], Some("STPPRN"), true),
+    (&["stpmth", "stepmother"], Some("STPMTH"), true),
+    (&["stpfth", "stepfather"], Some("STPFTH"), true),
+    (&["adoptp", "adoptiveparent"], Some("ADOPTP"), true),
+    (&["adoptm", "adoptivemother"], Some("ADOPTM"), true),
+    (&["adoptf", "adoptivefather"], Some("ADOPTF"), true),
+    (&["prnfost", "fosterparent"], Some("PRNFOST"), true),
+    (&["mthfost", "fostermother"], Some("MTHFOST"), true),
+    (&["fthfost", "fosterfather"], Some("FTHFOST"), true),
+    (&["grd", "guardian", "legalguardian", "guard"], Some("GRD"), true),
+    (&["grprn", "grandparent"], Some("GRPRN"), true),
+    (&["grmth", "grandmother"], Some("GRMTH"), true),
+    (&["grfth", "grandfather"], Some("GRFTH"), true),
+    // Not a parent: the proxy defaults apply, without the adolescent rule.
+    (&["caregiver", "carer"], None, false),
+    (&["sps", "spouse"], Some("SPS"), false),
+    (&["husb", "husband"], Some("HUSB"), false),
+    (&["wife"], Some("WIFE"), false),
+    (&["dompart", "domesticpartner", "partner"], Some("DOMPART"), false),
+    (&["child"], Some("CHILD"), false),
+    (&["son"], Some("SON"), false),
+    (&["dau", "daughter"], Some("DAU"), false),
+    (&["sib", "sibling"], Some("SIB"), false),
+    (&["bro", "brother"], Some("BRO"), false),
+    (&["sis", "sister"], Some("SIS"), false),
+    (&["frnd", "friend"], Some("FRND"), false),
+    (&["nbor", "neighbor", "neighbour"], Some("NBOR"), false),
+    (&["powatt", "powerofattorney", "hpowatt", "healthcarepowerofattorney", "agent"], Some("POWATT"), false),
+];
+
+/// Reads a relationship given as a v3 RoleCode (`PRN`, `GRD`, optionally
+/// as `system|code`) or a name (`parent`, `Step-parent`, ` Guardian `):
+/// trimmed and case-folded. `None` when it is absent or not known.
+pub fn relationship(text: Option<&str>) -> Option<Relationship> {
+    let text = text?.trim();
+    let code = text.rsplit('|').next().unwrap_or(text);
+    let folded: String = code.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_')).flat_map(char::to_lowercase).collect();
+    RELATIONSHIPS.iter().find(|(names, _, _)| names.contains(&folded.as_str())).map(|(_, code, parental)| Relationship { code: *code, parental: *parental })
 }
 
 /// The sensitivity codes (v3-ActCode) a proxy never sees unless a Consent
 /// naming them permits it.
-pub const DEFAULT_PROXY_SENSITIVE: &[&str] =
-    &["PSY", "MH", "SUD", "ETH", "ETHUD", "OPIOIDUD", "HIV", "STD", "SDV", "SEX", "GDIS", "PSYTHPN", "TBOO"];
+pub const DEFAULT_PROXY_SENSITIVE: &[&str] = &["PSY", "MH", "SUD", "ETH", "ETHUD", "OPIOIDUD", "HIV", "STD", "SDV", "SEX", "GDIS", "PSYTHPN", "TBOO"];
 /// … and those a clinician does not see without a Consent (42 CFR Part 2
 /// substance-use records, psychotherapy notes).
 pub const DEFAULT_CLINICIAN_SENSITIVE: &[&str] = &["SUD", "ETHUD", "OPIOIDUD", "PSYTHPN"];
@@ -229,20 +295,66 @@ impl<'a> Decider<'a> {
         decider
     }
 
-    /// The decision on entry `i`.
+    /// The decision on entry `i`. A resource is withheld as a whole when
+    /// any resource inside it (contained, or an entry of a Bundle inside
+    /// the record, at any depth) would be withheld on its own.
     pub fn decide_one(&self, i: usize) -> Decision {
         let entry = &self.record.entries[i];
         let viewer = self.viewer;
         if viewer.role == Role::Patient {
-            return Decision { entry: i, permit: true, reason: Reason::PatientAccess, rule: "patient: right of access".into(), labels: labels::labels(&entry.raw) };
+            return Decision {
+                entry: i,
+                permit: true,
+                reason: Reason::PatientAccess,
+                rule: "patient: right of access".into(),
+                labels: labels::labels(&entry.raw),
+            };
         }
-        let facts = labels::facts(&entry.raw);
+        let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
+        let whole = self.decide_resource(i, &entry.raw, &entry.resource_type, &resource_keys, &entry.resource_type);
+        if !whole.permit {
+            return whole;
+        }
+        for inner in crate::fhir::inner_resources(&entry.raw) {
+            let id = inner.raw.get("id").and_then(Value::as_str);
+            let inner_keys = keys(inner.full_url, inner.resource_type, id);
+            // A contained resource is part of its container, whose type the
+            // adolescent rule looks at; a Bundle's entry is a record of its own.
+            let age_type = if inner.bundle_entry { inner.resource_type } else { entry.resource_type.as_str() };
+            let part = self.decide_resource(i, inner.raw, inner.resource_type, &inner_keys, age_type);
+            if !part.permit {
+                let place = if inner.contained {
+                    "contained"
+                } else if inner.bundle_entry {
+                    "entry"
+                } else {
+                    "inner"
+                };
+                let name = match id {
+                    Some(id) => format!("{}/{id}", inner.resource_type),
+                    None => inner.resource_type.to_string(),
+                };
+                let mut labels = whole.labels;
+                for l in part.labels {
+                    if !labels.contains(&l) {
+                        labels.push(l);
+                    }
+                }
+                return Decision { entry: i, permit: false, reason: part.reason, rule: format!("{place} {name}: {}", part.rule), labels };
+            }
+        }
+        whole
+    }
+
+    /// The decision on one resource (entry `i` or a resource inside it) on its own.
+    fn decide_resource(&self, i: usize, raw: &Value, resource_type: &str, resource_keys: &[String], age_type: &str) -> Decision {
+        let viewer = self.viewer;
+        let facts = labels::facts(raw);
         let references_of = |key: &str| {
             let j = self.by_key.get(key).or_else(|| self.by_key.get(&reference_key(key)))?;
             Some(labels::facts(&self.record.entries[*j].raw).references)
         };
-        let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
-        let ctx = Context { patient_keys: &self.patient_keys, resource_keys: &resource_keys, resource_type: &entry.resource_type, facts: &facts, references_of: &references_of };
+        let ctx = Context { patient_keys: &self.patient_keys, resource_keys, resource_type, facts: &facts, references_of: &references_of };
         let verdicts: Vec<rules::Verdict> = self.consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
         let deny = verdicts.iter().find(|v| v.effect != Effect::Permit);
         let permit = verdicts.iter().filter(|v| v.effect == Effect::Permit).max_by_key(|v| v.names_viewer);
@@ -251,7 +363,7 @@ impl<'a> Decider<'a> {
             let reason = if d.uncertain { Reason::Unevaluable } else { Reason::ConsentDeny };
             return decision(false, reason, d.rule.clone());
         }
-        if let Some((reason, rule)) = restriction(viewer, self.policy, &entry.resource_type, &facts, self.age) {
+        if let Some((reason, rule)) = restriction(viewer, self.policy, resource_type, age_type, &facts, self.age) {
             return match permit.filter(|p| p.names_viewer && reason != Reason::ConsentResource) {
                 Some(p) => decision(true, Reason::ConsentPermit, p.rule.clone()),
                 None => decision(false, reason, rule),
@@ -272,7 +384,9 @@ pub fn decide(record: &Record, viewer: &Viewer, policy: &Policy, host_consents: 
 }
 
 /// The policy's restriction on this resource for this viewer, if any.
-fn restriction(viewer: &Viewer, policy: &Policy, resource_type: &str, facts: &Facts, age: Option<u32>) -> Option<(Reason, String)> {
+/// `age_type` is the type the adolescent rule looks at (a contained
+/// resource's container's).
+fn restriction(viewer: &Viewer, policy: &Policy, resource_type: &str, age_type: &str, facts: &Facts, age: Option<u32>) -> Option<(Reason, String)> {
     if viewer.role == Role::Proxy && resource_type == "Consent" {
         return Some((Reason::ConsentResource, "policy: Consent resources are not shown to proxies".into()));
     }
@@ -292,7 +406,7 @@ fn restriction(viewer: &Viewer, policy: &Policy, resource_type: &str, facts: &Fa
     if level >= 4 && policy.restricted_hidden_from.contains(&viewer.role) {
         return Some((Reason::Confidentiality(level_name(level)), format!("policy.restricted: confidentiality {}", level_name(level))));
     }
-    if viewer.is_parental() && age.is_none_or(|a| a >= policy.adolescent_age) && !policy.adolescent_visible.iter().any(|t| t == resource_type) {
+    if viewer.is_parental() && age.is_none_or(|a| a >= policy.adolescent_age) && !policy.adolescent_visible.iter().any(|t| t == age_type) {
         let rule = match age {
             Some(a) => format!("policy.adolescentAge: patient is {a} (from {})", policy.adolescent_age),
             None => format!("policy.adolescentAge: patient's age unknown (from {})", policy.adolescent_age),
@@ -358,11 +472,69 @@ fn finish(record: Record, viewer: &Viewer, decisions: Vec<Decision>) -> Screened
         .into_iter()
         .map(|d| {
             let e = &record.entries[d.entry];
-            DecisionReport { resource_type: e.resource_type.clone(), id: e.id.clone(), full_url: e.full_url.clone(), permit: d.permit, reason: d.reason, rule: d.rule, labels: d.labels }
+            DecisionReport {
+                resource_type: e.resource_type.clone(),
+                id: e.id.clone(),
+                full_url: e.full_url.clone(),
+                permit: d.permit,
+                reason: d.reason,
+                rule: d.rule,
+                labels: d.labels,
+            }
         })
         .collect();
-    let record = record.retain(&permitted);
+    let mut record = record.retain(&permitted);
+    // What is shown names nothing that is withheld.
+    let changed: Vec<(usize, Value)> = (0..record.entries.len()).filter_map(|i| Some((i, redacted(&record, i)?))).collect();
+    for (i, raw) in changed {
+        record.entries[i].set_raw(raw);
+    }
     let withheld = record.withheld_count();
     let notice = (withheld > 0).then_some(crate::render::WithheldNotice { count: (viewer.role != Role::Proxy).then_some(withheld) });
     Screened { record, decisions: reports, viewer: viewer.clone(), notice }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relationships_from_role_codes_and_names() {
+        for parental in [
+            "parent",
+            "PRN",
+            "prn",
+            " Parent ",
+            "parent ",
+            "MTH",
+            "FTH",
+            "GRD",
+            "NMTH",
+            "NFTH",
+            "STPPRN",
+            "stepparent",
+            "Step-parent",
+            "step parent",
+            "Legal Guardian",
+            "legal-guardian",
+            "http://terminology.hl7.org/CodeSystem/v3-RoleCode|MTH",
+            "mother",
+            "Foster parent",
+        ] {
+            assert!(relationship(Some(parental)).is_some_and(|r| r.parental), "{parental:?}");
+        }
+        assert_eq!(relationship(Some("prn")).and_then(|r| r.code), Some("PRN"));
+        assert_eq!(relationship(Some("stepparent")).and_then(|r| r.code), Some("STPPRN"));
+        for other in ["caregiver", "Caregiver ", "FRND", "spouse", "SPS", "sibling"] {
+            assert_eq!(relationship(Some(other)).map(|r| r.parental), Some(false), "{other:?}");
+        }
+        // Unknown or absent: the adolescent rule applies (fails closed).
+        for unknown in [None, Some(""), Some("  "), Some("auntie"), Some("pa rent?")] {
+            let v = Viewer { role: Role::Proxy, relationship: unknown.map(str::to_string), actor: None, purpose: None, at: 0 };
+            assert!(v.is_parental(), "{unknown:?}");
+        }
+        let caregiver = Viewer { role: Role::Proxy, relationship: Some("CAREGIVER".into()), actor: None, purpose: None, at: 0 };
+        assert!(!caregiver.is_parental());
+        assert!(!Viewer { role: Role::Clinician, ..caregiver }.is_parental());
+    }
 }

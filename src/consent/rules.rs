@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::labels::{level, Code, Facts, ACT_CODE, CONFIDENTIALITY};
+use super::labels::{canonical_system, level, Code, Facts, ACT_CODE, CONFIDENTIALITY};
 use super::{Role, Viewer};
 
 /// The effect of a provision.
@@ -63,7 +63,8 @@ fn codings(concept: &Value) -> impl Iterator<Item = &Value> {
 
 fn code_of(coding: &Value) -> Option<Code> {
     let code = coding.get("code")?.as_str()?;
-    Some(Code { system: coding.get("system").and_then(Value::as_str).unwrap_or_default().to_string(), code: code.to_string() })
+    let system = canonical_system(coding.get("system").and_then(Value::as_str).unwrap_or_default());
+    Some(Code { system: system.to_string(), code: code.to_string() })
 }
 
 /// `Type/id` of a reference (relative, absolute, versioned); `urn:` and

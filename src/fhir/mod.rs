@@ -11,7 +11,7 @@ mod types;
 
 pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
-pub use record::{parse_record, parse_record_paced, Entry, ParseError, Record};
+pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};
 pub use resources::*;
 pub use types::*;
 

@@ -53,6 +53,68 @@ impl Entry {
     pub fn contained(&self, id: &str) -> Option<&Entry> {
         self.contained.iter().find(|c| c.id.as_deref() == Some(id))
     }
+
+    /// Replaces the resource's JSON (same type, id and `fullUrl`: what
+    /// consent leaves of it) and the typed form read from it.
+    pub fn set_raw(&mut self, raw: serde_json::Value) {
+        let source = self.source;
+        if let Some(entry) = Entry::new(self.full_url.take(), raw, source) {
+            *self = entry;
+        }
+    }
+}
+
+/// A resource inside another resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Inner<'a> {
+    pub raw: &'a serde_json::Value,
+    pub resource_type: &'a str,
+    /// `fullUrl` of a Bundle entry.
+    pub full_url: Option<&'a str>,
+    /// In a Bundle's `entry` (a Bundle inside the record's Bundle, say).
+    pub bundle_entry: bool,
+    /// In its container's `contained` list.
+    pub contained: bool,
+}
+
+/// Every resource inside `resource`, at any depth: `contained` resources,
+/// the entries of a Bundle (and of Bundles inside those), and any other
+/// element that holds a resource (`Parameters.parameter.resource`, …).
+pub fn inner_resources(resource: &serde_json::Value) -> Vec<Inner<'_>> {
+    fn is_resource(v: &serde_json::Value) -> Option<&str> {
+        v.get("resourceType").and_then(serde_json::Value::as_str)
+    }
+    fn walk<'a>(value: &'a serde_json::Value, bundle: bool, field: &str, out: &mut Vec<Inner<'a>>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match is_resource(v) {
+                        Some(ty) => {
+                            let full_url = if k == "resource" { map.get("fullUrl").and_then(serde_json::Value::as_str) } else { None };
+                            out.push(Inner { raw: v, resource_type: ty, full_url, bundle_entry: bundle && k == "resource", contained: false });
+                            walk(v, ty == "Bundle", "", out);
+                        }
+                        _ => walk(v, bundle, k, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    match is_resource(item) {
+                        Some(ty) => {
+                            out.push(Inner { raw: item, resource_type: ty, full_url: None, bundle_entry: false, contained: field == "contained" });
+                            walk(item, ty == "Bundle", "", out);
+                        }
+                        None => walk(item, bundle, field, out),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(resource, is_resource(resource) == Some("Bundle"), "", &mut out);
+    out
 }
 
 /// The resources of a record, in their original order.
@@ -155,6 +217,20 @@ impl Record {
                 }
                 if let Some(id) = &entry.id {
                     out.withheld_keys.insert(format!("{}/{id}", entry.resource_type));
+                }
+                // What is inside goes with it: the entries of a Bundle in the
+                // Bundle (by `Type/id` and `fullUrl`). Contained resources are
+                // reached only from inside their container.
+                for inner in inner_resources(&entry.raw).into_iter().filter(|r| !r.contained) {
+                    if let Some(url) = inner.full_url {
+                        out.withheld_urls.insert((entry.source, url.trim().to_string()));
+                        if let Some(Target::Key(key)) = target(url) {
+                            out.withheld_keys.insert(key);
+                        }
+                    }
+                    if let Some(id) = inner.raw.get("id").and_then(serde_json::Value::as_str) {
+                        out.withheld_keys.insert(format!("{}/{id}", inner.resource_type));
+                    }
                 }
             }
         }

@@ -12,8 +12,8 @@ use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
-use crate::consent::{screen, screen_paced, Policy, Viewer};
-use crate::pipeline::{open_jwe, open_url_with, OpenOptions, Stage};
+use crate::consent::{screen_paced, Policy, Viewer};
+use crate::pipeline::{open_jwe_screened, open_url_with, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
 
@@ -112,14 +112,9 @@ impl Audience {
         Ok(Audience { viewer: screening::viewer(options)?, consents: screening::consents(options)? })
     }
 
-    /// Screens `record` for this viewer and wraps it for JavaScript.
-    fn record(self, record: crate::fhir::Record, source: Option<crate::shl::LinkSource>, policy: &Policy, display: Display) -> PatientRecord {
-        let screened = screen(record, &self.viewer, policy, &self.consents);
-        PatientRecord::new(screened, source, display)
-    }
-
-    /// [`Audience::record`] in its own turn of the event loop, and resolving
-    /// in another, so the host's rendering starts a fresh task.
+    /// Screens `record` for this viewer and wraps it for JavaScript, in its
+    /// own turn of the event loop, and resolving in another, so the host's
+    /// rendering starts a fresh task.
     async fn record_paced(
         self,
         record: crate::fhir::Record,
@@ -245,9 +240,9 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let audience = Audience::from(&options)?;
         let mut progress = progress_callback(&options)?;
-        let record = open_jwe(jwe, &key, &self.options, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
-        progress(Stage::Consent);
-        let record = audience.record(record, None, &self.policy, self.display.clone());
+        let for_whom = crate::pipeline::Audience { viewer: &audience.viewer, policy: &self.policy, consents: &audience.consents };
+        let screened = open_jwe_screened(jwe, &key, &self.options, for_whom, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
+        let record = PatientRecord::new(screened, None, self.display.clone());
         progress(Stage::Ready);
         Ok(record)
     }
