@@ -22,12 +22,28 @@ pub struct ZeroingAllocator;
 #[global_allocator]
 static ALLOCATOR: ZeroingAllocator = ZeroingAllocator;
 
-/// Zeroes `len` bytes at `ptr`. `write_bytes` becomes one `memory.fill`;
-/// `black_box` keeps it from being dropped as a store to memory about to be freed.
+/// Blocks up to this size are wiped with stores inline: most blocks are
+/// small (strings, JSON values), and `memory.fill` is a call out of
+/// WebAssembly in the engines, which costs more than the stores.
+const INLINE_WIPE: usize = 128;
+
+/// Zeroes `len` bytes at `ptr`. Small blocks (dlmalloc's are 8-byte aligned)
+/// by volatile word stores, larger ones by one `memory.fill` that `black_box`
+/// keeps from being dropped as a store to memory about to be freed.
 #[inline(always)]
 unsafe fn wipe(ptr: *mut u8, len: usize) {
-    std::ptr::write_bytes(ptr, 0, len);
-    black_box(ptr);
+    if len <= INLINE_WIPE && ptr as usize % 8 == 0 {
+        let words = len / 8;
+        for i in 0..words {
+            ptr.cast::<u64>().add(i).write_volatile(0);
+        }
+        for i in words * 8..len {
+            ptr.add(i).write_volatile(0);
+        }
+    } else {
+        std::ptr::write_bytes(ptr, 0, len);
+        black_box(ptr);
+    }
 }
 
 unsafe impl GlobalAlloc for ZeroingAllocator {
