@@ -23,8 +23,8 @@ pub struct ZeroingAllocator;
 static ALLOCATOR: ZeroingAllocator = ZeroingAllocator;
 
 /// Blocks up to this size are wiped with stores inline: most blocks are
-/// small (strings, JSON values), and `memory.fill` is a call out of
-/// WebAssembly in the engines, which costs more than the stores.
+/// small (strings, JSON values), and for those a few stores are cheaper than
+/// a `memory.fill`, which engines run as a call out of the compiled code.
 const INLINE_WIPE: usize = 128;
 
 /// Zeroes `len` bytes at `ptr`. Small blocks (dlmalloc's are 8-byte aligned)
