@@ -14,13 +14,15 @@
 // bench/results.json and bench/results.md and prints the markdown.
 //
 // BENCH_RUNS (default 7) sets the measured runs per record and side.
+// BENCH_PKG (default pkg/) serves another build of the package as /pkg/, to
+// compare two builds (e.g. one without the zeroing allocator).
 
 import { createServer } from "node:http";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { extname, join, normalize } from "node:path";
+import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { CompactEncrypt } from "jose";
@@ -30,10 +32,11 @@ import { buildSync } from "esbuild";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DATA = fileURLToPath(new URL("../../shared/data/fhir/synthea/", import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
 const SIDES = ["sdk", "sdk-wasm", "peer"];
 const STAGES = ["fetch", "decrypt", "parse", "consent", "render"];
 
-if (!existsSync(join(ROOT, "pkg/patient_portal_sdk_bg.wasm"))) throw new Error("pkg/ is not built: run `make pkg`");
+if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,8 +68,9 @@ const server = createServer(async (req, res) => {
     return res.end(record.jwe);
   }
   const allowed = path.startsWith("/pkg/") || path.startsWith("/bench/");
-  const file = normalize(join(ROOT, path));
-  if (!allowed || !file.startsWith(ROOT) || file.includes("..")) {
+  const [dir, rel] = path.startsWith("/pkg/") ? [PKG, path.slice("/pkg/".length)] : [ROOT, path];
+  const file = normalize(join(dir, rel));
+  if (!allowed || !file.startsWith(dir) || file.includes("..")) {
     res.writeHead(404).end();
     return;
   }
@@ -87,7 +91,7 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--enable-precise-memory-info"],
 });
-const results = { date: new Date().toISOString(), runs: RUNS, chromium: browser.version(), node: process.version, records: [] };
+const results = { date: new Date().toISOString(), runs: RUNS, pkg: PKG, chromium: browser.version(), node: process.version, records: [] };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
@@ -141,8 +145,8 @@ try {
 
 // ---------------------------------------------------------------------------
 // Sizes.
-const wasm = await readFile(join(ROOT, "pkg/patient_portal_sdk_bg.wasm"));
-const glue = await readFile(join(ROOT, "pkg/patient_portal_sdk.js"));
+const wasm = await readFile(join(PKG, "patient_portal_sdk_bg.wasm"));
+const glue = await readFile(join(PKG, "patient_portal_sdk.js"));
 const peerBundle = Buffer.from(
   buildSync({ stdin: { contents: 'export { compactDecrypt } from "jose";', resolveDir: fileURLToPath(new URL(".", import.meta.url)) }, bundle: true, minify: true, format: "esm", platform: "browser", write: false }).outputFiles[0].contents,
 );
@@ -184,6 +188,7 @@ results.goals = [
 const lines = [];
 lines.push(`# Benchmark: Patient Portal SDK vs jose + JSON.parse + table`, "");
 lines.push(`${results.date}, ${results.chromium}, median of ${RUNS} runs. Times in ms; ratio = SDK / peer (below 1 is faster).`, "");
+if (process.env.BENCH_PKG) lines.push(`Package: ${PKG} (BENCH_PKG).`, "");
 lines.push("| record | MB | side | fetch | decrypt | parse | consent | render | total | ratio | decrypt MB/s | plaintext → chart | longest task | JS heap MB | wasm memory MB |");
 lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results.records) {

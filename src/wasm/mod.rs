@@ -2,6 +2,8 @@
 //! core modules; this layer turns JavaScript values into core types, calls
 //! the core, and turns results and errors back into JavaScript.
 
+#[allow(unsafe_code)] // the global allocator: the crate's only unsafe code
+mod alloc;
 mod display;
 mod http;
 mod portal;
