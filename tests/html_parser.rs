@@ -26,6 +26,7 @@ use html5ever::tendril::TendrilSink;
 use html5ever::{ns, parse_fragment, LocalName, ParseOpts, QualName};
 use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use patient_portal_sdk::fhir::parse_record;
+use patient_portal_sdk::render::narrative::sanitize_in_cell;
 use patient_portal_sdk::render::{build_chart, fill_html, results_html, to_html, to_html_lazy, Chart, RenderOptions, STYLESHEET};
 use serde_json::{json, Value};
 
@@ -269,7 +270,11 @@ fn walk(node: &Handle, in_narrative: bool, s: &mut Summary) {
             let el = name.local.to_string();
             let attrs: Vec<(String, String)> = attrs.borrow().iter().map(|a| (a.name.local.to_string(), a.value.to_string())).collect();
             let html = name.ns == ns!(html);
-            let known = if in_narrative { html && NARRATIVE.contains(&el.as_str()) } else { (html && SDK.contains(&el.as_str())) || (name.ns == ns!(svg) && SVG.contains(&el.as_str())) };
+            let known = if in_narrative {
+                html && NARRATIVE.contains(&el.as_str())
+            } else {
+                (html && SDK.contains(&el.as_str())) || (name.ns == ns!(svg) && SVG.contains(&el.as_str()))
+            };
             if !known {
                 s.problems.push(format!("element {:?}:{el}{}", name.ns, if in_narrative { " in a narrative" } else { "" }));
             }
@@ -406,7 +411,10 @@ fn own(html: String, parse: impl FnOnce() -> Parsed) -> Summary {
 fn check(chart: &Chart) -> Vec<String> {
     let reference = blank(chart);
     let (rows, other) = expected(chart);
-    let results = chart.section("results").filter(|s| !s.is_empty()).map(|s| expected(&Chart { sections: vec![s.clone()], other: vec![], trends: vec![], ..chart.clone() }).0);
+    let results = chart
+        .section("results")
+        .filter(|s| !s.is_empty())
+        .map(|s| expected(&Chart { sections: vec![s.clone()], other: vec![], trends: vec![], ..chart.clone() }).0);
     let mut failures = Vec::new();
     let mut compare = |what: &str, got: Summary, want: Summary, rows: &[(String, Vec<(usize, usize)>)], other: &[usize], narratives: usize| {
         if !got.problems.is_empty() {
@@ -452,7 +460,9 @@ fn check(chart: &Chart) -> Vec<String> {
 /// (an "Other records" item).
 fn narrative_record(payload: &str) -> Value {
     let text = json!({"status": "additional", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{payload}</div>")});
-    let mut entries = vec![json!({"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p", "name": [{"given": ["Alex"], "family": "Rivera"}], "birthDate": "1980-05-01"}})];
+    let mut entries = vec![
+        json!({"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p", "name": [{"given": ["Alex"], "family": "Rivera"}], "birthDate": "1980-05-01"}}),
+    ];
     for i in 0..12 {
         let mut condition = json!({"resourceType": "Condition", "id": format!("c{i}"), "subject": {"reference": "Patient/p"},
             "code": {"text": format!("Problem {i}")}, "clinicalStatus": {"coding": [{"code": "active"}]}, "onsetDateTime": format!("20{:02}-01-01", 24 - i)});
@@ -565,7 +575,8 @@ fn hostile_narrative_stays_in_its_container() {
 
 #[test]
 fn hostile_record_text_stays_text() {
-    let sample: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/alex-rivera.json")).unwrap()).unwrap();
+    let sample: Value =
+        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/alex-rivera.json")).unwrap()).unwrap();
     let mut paths = Vec::new();
     string_paths(&sample, &mut Vec::new(), &mut paths);
     assert!(paths.len() > 250, "{} string fields", paths.len());
@@ -595,4 +606,47 @@ fn hostile_record_text_stays_text() {
     );
     assert!(rendered * 10 >= placements * 9, "only {rendered} of {placements} records rendered");
     assert!(escapes.is_empty(), "{} escapes:\n{}", escapes.len(), escapes.iter().take(20).map(|e| &e[..e.len().min(1500)]).collect::<Vec<_>>().join("\n"));
+}
+
+/// Narrative nested past the sanitiser's depth limit, with end tags of the
+/// dropped elements that match open ones of the narrative or the chart.
+fn deep_payloads() -> Vec<String> {
+    let divs = |n: usize| ("<div>".repeat(n), "</div>".repeat(n));
+    let (open, close) = divs(30);
+    vec![
+        format!("<table><tr><td>{open}<table><tr><td>deep</td></tr></table>{close}</td><td>after</td></tr></table><p>tail</p>"),
+        format!("<table><tbody><tr><td>{}<td>dropped</td><tr>dropped</tr></tbody></table><tr><td>forged</td></tr>", "<span>".repeat(40)),
+        format!("{}x</td></tr></tbody></table><table><tr data-entry=\"9\"><td>forged</td></tr></table>", "<b>".repeat(40)),
+        format!("{open}{open}<table><tr><td>x</td></tr></table>{close}</div></div></td></tr><tr><td>forged</td></tr>{close}"),
+        format!("<ul>{}<li>x</li></ul></li></ul><tr><th>Forged</th></tr>", "<li><ul>".repeat(20)),
+    ]
+}
+
+#[test]
+fn narrative_past_the_depth_limit_stays_in_its_container() {
+    for payload in deep_payloads() {
+        let chart = chart_of(&narrative_record(&payload)).unwrap();
+        assert_eq!(narratives(&chart), 5, "{payload}");
+        assert_eq!(check(&chart), Vec::<String>::new(), "{payload}");
+    }
+}
+
+#[test]
+fn a_narrative_of_thousands_of_cells_is_text() {
+    // 30,000 cells (300 KB, under the 512 KiB limit): the browser would take
+    // seconds to lay out the table; over 2,000 elements it is shown as text.
+    let payload = "<td>x</td>".repeat(30_000);
+    let wrapped = format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{payload}</div>");
+    let started = Instant::now();
+    let html = sanitize_in_cell(&wrapped).unwrap();
+    let took = started.elapsed();
+    eprintln!("html_parser: 30,000 cells ({} bytes) sanitised in {:.1} ms", wrapped.len(), took.as_secs_f64() * 1000.0);
+    assert!(!html.contains('<'), "{}", &html[..100]);
+    let chart = chart_of(&narrative_record(&payload)).unwrap();
+    assert_eq!(check(&chart), Vec::<String>::new());
+    let parsed = parse(&to_html(&chart), "div");
+    let mut all = Vec::new();
+    descendants(&parsed.root(), &mut all);
+    let elements = all.iter().filter(|n| local(n).is_some()).count();
+    assert!(elements < 1000, "{elements} elements in the chart");
 }
