@@ -456,8 +456,8 @@ fn check(chart: &Chart) -> Vec<String> {
 
 /// A record with `payload` as narrative of: the newest and the oldest of
 /// twelve problems (a row shown at first, one filled when "older" opens),
-/// a result in a report, the report's inline text/html form, and a goal
-/// (an "Other records" item).
+/// a result in the newest and in the oldest of twelve reports, those
+/// reports' inline HTML and XHTML forms, and a goal (an "Other records" item).
 fn narrative_record(payload: &str) -> Value {
     let text = json!({"status": "additional", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{payload}</div>")});
     let mut entries = vec![
@@ -482,6 +482,18 @@ fn narrative_record(payload: &str) -> Value {
         "code": {"text": "Basic metabolic panel"}, "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2024-01-02",
         "result": [{"reference": "Observation/o1"}, {"reference": "Observation/o2"}],
         "presentedForm": [{"contentType": "text/html", "data": form}]}}));
+    // Ten reports after it, and one more hostile one before them: the older
+    // groups are filled into their table when opened.
+    for i in 0..10 {
+        entries.push(json!({"fullUrl": format!("urn:uuid:r{}", i + 10), "resource": {"resourceType": "DiagnosticReport", "id": format!("r{}", i + 10),
+            "status": "final", "code": {"text": format!("Panel {i}")}, "subject": {"reference": "Patient/p"}, "effectiveDateTime": format!("20{:02}-01-01", 23 - i)}}));
+    }
+    entries.push(json!({"fullUrl": "urn:uuid:o3", "resource": {"resourceType": "Observation", "id": "o3", "status": "final", "text": text,
+        "code": {"text": "Glucose"}, "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2010-01-02",
+        "valueQuantity": {"value": 5.1, "unit": "mmol/L"}}}));
+    entries.push(json!({"fullUrl": "urn:uuid:r2", "resource": {"resourceType": "DiagnosticReport", "id": "r2", "status": "final",
+        "code": {"text": "Glucose panel"}, "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2010-01-02",
+        "result": [{"reference": "Observation/o3"}], "presentedForm": [{"contentType": "application/xhtml+xml", "data": form}]}}));
     entries.push(json!({"fullUrl": "urn:uuid:g1", "resource": {"resourceType": "Goal", "id": "g1", "lifecycleStatus": "active", "text": text,
         "description": {"text": "Lower blood pressure"}, "subject": {"reference": "Patient/p"}}}));
     json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
@@ -536,7 +548,10 @@ fn the_parser_sees_what_the_checks_look_for() {
     // A forged row outside the narrative container is seen, and so is
     // a narrative that swallows the chart's markup after it.
     let chart = chart_of(&narrative_record("<p>fine</p>")).unwrap();
-    assert_eq!(narratives(&chart), 5);
+    assert_eq!(narratives(&chart), 7);
+    // Older problems fill a tbody, older reports a table, goals a list.
+    let lazy = to_html_lazy(&chart);
+    assert!(["<tbody data-fill-here>", "<table data-fill-here>", "<ul data-fill-here>"].iter().all(|m| lazy.contains(m)));
     assert_eq!(check(&chart), Vec::<String>::new());
     let mut forged = chart.clone();
     forged.sections.iter_mut().find(|s| s.id == "problems").unwrap().rows[0].narrative = Some("x</td></tr><tr data-entry=\"7\"><th>Forged</th><td>".into());
@@ -567,7 +582,7 @@ fn hostile_narrative_stays_in_its_container() {
                 escapes.push(format!("{name}: {payload:?}: {failure}"));
             }
         }
-        eprintln!("html_parser: {name}: {} payloads as narrative in 5 places, {:.1} s", payloads.len(), corpus_started.elapsed().as_secs_f64());
+        eprintln!("html_parser: {name}: {} payloads as narrative in 7 places, {:.1} s", payloads.len(), corpus_started.elapsed().as_secs_f64());
     }
     eprintln!("html_parser: {placements} narratives shown, {} escapes, {:.1} s", escapes.len(), started.elapsed().as_secs_f64());
     assert!(escapes.is_empty(), "{} escapes:\n{}", escapes.len(), escapes.iter().take(20).map(|e| &e[..e.len().min(1500)]).collect::<Vec<_>>().join("\n"));
@@ -626,7 +641,7 @@ fn deep_payloads() -> Vec<String> {
 fn narrative_past_the_depth_limit_stays_in_its_container() {
     for payload in deep_payloads() {
         let chart = chart_of(&narrative_record(&payload)).unwrap();
-        assert_eq!(narratives(&chart), 5, "{payload}");
+        assert_eq!(narratives(&chart), 7, "{payload}");
         assert_eq!(check(&chart), Vec::<String>::new(), "{payload}");
     }
 }
