@@ -94,11 +94,6 @@ const DROP_CONTENT: &[&str] = &[
     "canvas",
 ];
 
-/// Sanitises a narrative `div`; `None` when nothing readable remains.
-///
-/// Returns the sanitised children of the outer `<div xmlns="…">` (or of the
-/// whole input when it does not start with a div); `None` also for empty
-/// input and input over 512 KiB.
 /// [`sanitize`], for a place inside a table cell: narrative whose markup
 /// would leave the cell when a browser parses it is shown as its text.
 pub fn sanitize_in_cell(xhtml: &str) -> Option<String> {
@@ -106,6 +101,12 @@ pub fn sanitize_in_cell(xhtml: &str) -> Option<String> {
     Some(if fit::fits(&html) { html } else { fit::text_only(&html) })
 }
 
+/// Sanitises a narrative `div`; `None` when nothing readable remains.
+///
+/// Returns the sanitised children of the outer `<div xmlns="…">` (or of the
+/// whole input when it does not start with a div); `None` also for empty
+/// input and input over 512 KiB. A narrative of more than 2,000 elements,
+/// or nested hundreds of levels deep, is returned as its text alone.
 pub fn sanitize(xhtml: &str) -> Option<String> {
     if xhtml.is_empty() || xhtml.len() > MAX_INPUT {
         return None;
