@@ -11,6 +11,12 @@ use super::escape;
 const MAX_INPUT: usize = 512 * 1024;
 /// Deeper allowed elements are dropped (their text is kept).
 const MAX_DEPTH: usize = 32;
+/// Elements dropped past [`MAX_DEPTH`] whose end tags are still told apart
+/// from the kept ones'; a narrative nested deeper still is shown as text.
+const MAX_DROPPED: usize = 256;
+/// A narrative of more elements is shown as its text: a browser lays out a
+/// table of tens of thousands of cells for seconds.
+const MAX_ELEMENTS: usize = 2000;
 
 /// FHIR's narrative element subset (headings and `img` are handled apart).
 const ALLOWED: &[&str] = &[
@@ -88,11 +94,6 @@ const DROP_CONTENT: &[&str] = &[
     "canvas",
 ];
 
-/// Sanitises a narrative `div`; `None` when nothing readable remains.
-///
-/// Returns the sanitised children of the outer `<div xmlns="…">` (or of the
-/// whole input when it does not start with a div); `None` also for empty
-/// input and input over 512 KiB.
 /// [`sanitize`], for a place inside a table cell: narrative whose markup
 /// would leave the cell when a browser parses it is shown as its text.
 pub fn sanitize_in_cell(xhtml: &str) -> Option<String> {
@@ -100,6 +101,12 @@ pub fn sanitize_in_cell(xhtml: &str) -> Option<String> {
     Some(if fit::fits(&html) { html } else { fit::text_only(&html) })
 }
 
+/// Sanitises a narrative `div`; `None` when nothing readable remains.
+///
+/// Returns the sanitised children of the outer `<div xmlns="…">` (or of the
+/// whole input when it does not start with a div); `None` also for empty
+/// input and input over 512 KiB. A narrative of more than 2,000 elements,
+/// or nested hundreds of levels deep, is returned as its text alone.
 pub fn sanitize(xhtml: &str) -> Option<String> {
     if xhtml.is_empty() || xhtml.len() > MAX_INPUT {
         return None;
@@ -119,7 +126,10 @@ pub fn sanitize(xhtml: &str) -> Option<String> {
         }
     }
     s.close_from(0);
-    s.has_text.then_some(s.out)
+    if !s.has_text {
+        return None;
+    }
+    Some(if s.elements > MAX_ELEMENTS || s.too_deep { fit::text_only(&s.out) } else { s.out })
 }
 
 /// A lexical token; names are normalised and entities decoded.
@@ -312,6 +322,13 @@ struct Sanitizer {
     open: Vec<(String, String)>,
     /// The dropped element whose content is being skipped, and its nesting.
     skip: Option<(String, usize)>,
+    /// Open elements dropped past [`MAX_DEPTH`] (all inside the innermost
+    /// kept one), so that their end tags close nothing that was kept; more
+    /// than [`MAX_DROPPED`] are not tracked, and the narrative is shown as text.
+    dropped: Vec<String>,
+    too_deep: bool,
+    /// Elements written.
+    elements: usize,
     has_text: bool,
 }
 
@@ -332,11 +349,17 @@ impl Sanitizer {
         match token {
             Token::Text(text) => self.text(&text),
             Token::Start { name, attrs, self_closing } => self.start(name, &attrs, self_closing),
-            Token::End(name) => match self.open.iter().rposition(|(open, _)| *open == name) {
-                Some(i) => self.close_from(i),
-                None if wrapped && name == "div" => return false,
-                None => {}
-            },
+            Token::End(name) => {
+                if let Some(i) = self.dropped.iter().rposition(|dropped| *dropped == name) {
+                    self.dropped.truncate(i);
+                    return true;
+                }
+                match self.open.iter().rposition(|(open, _)| *open == name) {
+                    Some(i) => self.close_from(i),
+                    None if wrapped && name == "div" => return false,
+                    None => {}
+                }
+            }
         }
         true
     }
@@ -364,9 +387,19 @@ impl Sanitizer {
         }
         let void = matches!(n, "br" | "hr" | "col");
         let heading = matches!(n, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
-        if !(heading || ALLOWED.contains(&n)) || (!void && self.open.len() >= MAX_DEPTH) {
+        if !(heading || ALLOWED.contains(&n)) {
             return;
         }
+        if !void && self.open.len() >= MAX_DEPTH {
+            if !self_closing {
+                self.too_deep |= self.dropped.len() >= MAX_DROPPED;
+                if !self.too_deep {
+                    self.dropped.push(name);
+                }
+            }
+            return;
+        }
+        self.elements += 1;
         let href = attr("href").filter(|_| n == "a").and_then(safe_href);
         let tag = match n {
             _ if heading => "p",
@@ -397,8 +430,10 @@ impl Sanitizer {
         }
     }
 
-    /// Closes the open elements from index `i` up.
+    /// Closes the open elements from index `i` up (and the dropped ones
+    /// inside them).
     fn close_from(&mut self, i: usize) {
+        self.dropped.clear();
         for (_, close) in self.open.drain(i..).rev() {
             self.out += &close;
         }

@@ -361,6 +361,18 @@ const auditMarkup = (page, { styleText, sdkSvg }) =>
           }
           if (el.shadowRoot) check(el.shadowRoot, `${where} > <${tag}> shadow root`);
         }
+        // Narrative stays in its container, as the browser's own parser built it:
+        // every table row outside a narrative is one of the chart's own (a
+        // resource's row, a group, a narrative row, a header or a trend's row),
+        // and no narrative holds the chart's markup.
+        for (const tr of root.querySelectorAll("tr")) {
+          if (tr.closest(".narrative") || tr.closest("thead") || tr.closest("table.trend-table")) continue;
+          if (!tr.hasAttribute("data-entry") && !tr.classList.contains("narrative-row") && !tr.classList.contains("group")) report(where, tr, "a table row that is not the chart's");
+        }
+        for (const n of root.querySelectorAll(".narrative")) {
+          if (n.parentElement?.localName !== "details") report(where, n, "a narrative outside its disclosure");
+          if (n.querySelector("[data-entry], [class]:not(.narrative-heading), details, section")) report(where, n, "the chart's markup inside a narrative");
+        }
       };
       const chart = document.getElementById("chart").shadowRoot;
       check(chart, "chart (shadow root)");

@@ -62,6 +62,33 @@ fn structure_is_repaired() {
     assert_eq!(out.matches("<span>").count(), MAX_DEPTH);
     assert_eq!(out.matches("</span>").count(), MAX_DEPTH);
     assert_eq!(ok("<hr><br></br><col span=2>x"), "<hr><br><col>x");
+    // The end tags of elements dropped past the depth limit close nothing
+    // that was kept: the outer table stays whole, the text after it stays.
+    let (divs, end_divs) = ("<div>".repeat(MAX_DEPTH - 3), "</div>".repeat(MAX_DEPTH - 3));
+    let out = ok(&format!("<table><tr><td>{divs}<table><tr><td>deep</td></tr></table>{end_divs}</td><td>after</td></tr></table><p>tail</p>"));
+    assert_eq!(out, format!("<table><tr><td>{divs}deep{end_divs}</td><td>after</td></tr></table><p>tail</p>"));
+    let spans = "<span>".repeat(MAX_DEPTH);
+    assert_eq!(ok(&format!("{spans}<b><i>x</i></b>y</span>z")), format!("{spans}xy</span>z{}", "</span>".repeat(MAX_DEPTH - 1)));
+    // Nested far past it: shown as text.
+    let deeper = "<b>".repeat(MAX_DEPTH + MAX_DROPPED + 1) + "x" + &"</b>".repeat(MAX_DEPTH + MAX_DROPPED + 1) + "<p>y</p>";
+    assert_eq!(ok(&deeper), "x y");
+}
+
+#[test]
+fn too_many_elements_are_shown_as_text() {
+    let cells = |n: usize| format!("<table><tr>{}</tr></table>", "<td>x</td>".repeat(n));
+    let out = ok(&cells(MAX_ELEMENTS - 2));
+    assert_eq!(out.matches("<td>").count(), MAX_ELEMENTS - 2);
+    let out = ok(&cells(MAX_ELEMENTS - 1));
+    assert!(!out.contains('<') && out.starts_with("x x x"), "{}", &out[..40]);
+    // 30,000 cells (300 KB, under the size limit) are text, at once.
+    let big = format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div>", "<td>x</td>".repeat(30_000));
+    assert!(big.len() < MAX_INPUT);
+    let started = std::time::Instant::now();
+    let out = sanitize_in_cell(&big).unwrap();
+    let took = started.elapsed();
+    assert_eq!(out, vec!["x"; 30_000].join(" "));
+    assert!(took.as_secs_f64() < 2.0, "{took:?}");
 }
 
 #[test]
