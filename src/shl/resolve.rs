@@ -187,10 +187,7 @@ fn parse_manifest(body: &[u8]) -> Result<Vec<Entry>, ShlError> {
     files
         .iter()
         .map(|file| {
-            let content_type = file
-                .get("contentType")
-                .and_then(Value::as_str)
-                .ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
+            let content_type = file.get("contentType").and_then(Value::as_str).ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
             let kind = essence(content_type);
             let skip = |reason| Ok(Entry::Skipped(SkippedFile { content_type: crate::unseal::clip(&kind), reason }));
             if file.get("status").and_then(Value::as_str) == Some("no-longer-valid") {
@@ -211,6 +208,14 @@ fn parse_manifest(body: &[u8]) -> Result<Vec<Entry>, ShlError> {
             }
         })
         .collect()
+}
+
+/// Reads a manifest body as [`resolve`] does and says how many files it
+/// lists (opened or skipped). For fuzzing and tests: the entries themselves
+/// stay private.
+#[doc(hidden)]
+pub fn read_manifest(body: &[u8]) -> Result<usize, ShlError> {
+    parse_manifest(body).map(|entries| entries.len())
 }
 
 /// The manifest request body, built as text so the passcode can be wiped.
