@@ -187,7 +187,10 @@ fn parse_manifest(body: &[u8]) -> Result<Vec<Entry>, ShlError> {
     files
         .iter()
         .map(|file| {
-            let content_type = file.get("contentType").and_then(Value::as_str).ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
+            let content_type = file
+                .get("contentType")
+                .and_then(Value::as_str)
+                .ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
             let kind = essence(content_type);
             let skip = |reason| Ok(Entry::Skipped(SkippedFile { content_type: crate::unseal::clip(&kind), reason }));
             if file.get("status").and_then(Value::as_str) == Some("no-longer-valid") {
