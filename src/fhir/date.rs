@@ -130,8 +130,8 @@ mod tests {
 
     #[test]
     fn multibyte_text_is_unparsed_not_a_panic() {
-        // Seven bytes with a two-byte character where the year's fourth digit would be.
-        for text in ["202é-1", "2019-é", "é019-07", "20199-7", "2019-7\u{301}", "\u{1F600}019", "2019-07-0é", "٢٠١٩-07"] {
+        // Seven bytes with a two-byte character where the year's fourth digit would be; `-02ե50` is the input `make fuzz` found.
+        for text in ["202é-1", "-02ե50", "2019-é", "é019-07", "20199-7", "2019-7\u{301}", "\u{1F600}019", "2019-07-0é", "٢٠١٩-07"] {
             assert_eq!(DateTime::parse(text), DateTime::Unparsed(text.to_string()), "{text}");
         }
         assert_eq!(DateTime::parse(" 2019-07 "), DateTime::YearMonth(2019, 7));
