@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: demo test bench pkg tools tools-browser test-native test-browser test-js clean
+.PHONY: demo test bench fuzz pkg tools tools-browser test-native test-browser test-js clean
 
 ## Build the SDK into pkg/, start the development backend, print the demo URLs.
 demo: pkg
@@ -19,6 +19,10 @@ bench: tools-browser pkg
 	cd bench && npm ci --no-audit --no-fund
 	cd bench && node run.mjs
 
+## Every fuzz target in fuzz/ for FUZZ_SECONDS (default 60) each; not part of `make test`.
+fuzz:
+	scripts/fuzz.sh
+
 tools:
 	scripts/ensure-tools.sh
 
@@ -32,7 +36,7 @@ test-native:
 	cargo test --all-targets
 
 test-browser:
-	cargo test --target wasm32-unknown-unknown --test browser
+	cargo test --target wasm32-unknown-unknown --test browser --test browser_panic
 
 ## The packed npm package is installed into tests/js as a portal would install it.
 test-js:

@@ -30,10 +30,13 @@ impl DateTime {
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         match t.len() {
             4 if digits(t) => return DateTime::Year(t.parse().unwrap_or_default()),
-            7 if digits(&t[..4]) && &t[4..5] == "-" && digits(&t[5..]) => {
-                let (y, m) = (t[..4].parse().unwrap_or_default(), t[5..].parse().unwrap_or_default());
-                if (1..=12).contains(&m) {
-                    return DateTime::YearMonth(y, m);
+            // `split_once` rather than byte offsets: the text may hold multibyte characters (`202é-1`).
+            7 => {
+                if let Some((y, m)) = t.split_once('-').filter(|(y, m)| y.len() == 4 && digits(y) && digits(m)) {
+                    let (y, m) = (y.parse().unwrap_or_default(), m.parse().unwrap_or_default());
+                    if (1..=12).contains(&m) {
+                        return DateTime::YearMonth(y, m);
+                    }
                 }
             }
             10 => {
@@ -123,6 +126,15 @@ mod tests {
         assert!(matches!(DateTime::parse("2019-13"), DateTime::Unparsed(_)));
         assert!(matches!(DateTime::parse("yesterday"), DateTime::Unparsed(_)));
         assert!(DateTime::parse("2019-07-04").sort_key() < DateTime::parse("2019-07-04T01:00:00Z").sort_key());
+    }
+
+    #[test]
+    fn multibyte_text_is_unparsed_not_a_panic() {
+        // Seven bytes with a two-byte character where the year's fourth digit would be; `-02ե50` is the input `make fuzz` found.
+        for text in ["202é-1", "-02ե50", "2019-é", "é019-07", "20199-7", "2019-7\u{301}", "\u{1F600}019", "2019-07-0é", "٢٠١٩-07"] {
+            assert_eq!(DateTime::parse(text), DateTime::Unparsed(text.to_string()), "{text}");
+        }
+        assert_eq!(DateTime::parse(" 2019-07 "), DateTime::YearMonth(2019, 7));
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn to_html_lazy(chart: &Chart) -> String {
 /// `s<i>` the older rows of section `i`, `o<i>` the items of other group
 /// `i`, `t<i>` trend `i`.
 pub fn fill_html(chart: &Chart, key: &str) -> Option<String> {
-    let (kind, index) = key.split_at(1);
+    let (kind, index) = key.split_at_checked(1)?;
     let index: usize = index.parse().ok()?;
     let mut h = Html { out: String::new(), locale: chart.locale, live: true };
     match kind {

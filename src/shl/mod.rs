@@ -21,7 +21,7 @@ use serde_json::Value;
 pub use card::{decode_jws, jwks_url, read_card_file, verify, CardError, Credential, Unverified, Verification};
 pub use link::{parse_link, Flags, Link, LinkError, SUPPORTED_VERSION};
 pub(crate) use resolve::essence;
-pub use resolve::{resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipReason, SkippedFile};
+pub use resolve::{read_manifest, resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipReason, SkippedFile};
 
 use crate::error::Error;
 use crate::fhir::Record;

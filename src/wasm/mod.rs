@@ -35,7 +35,8 @@ export type ErrorCode =
   | "expired"       // the link's exp has passed (refused before any request)
   | "passcodeRequired" // the link needs a passcode and none was given (see remainingAttempts)
   | "passcodeWrong" // the host refused the passcode (see remainingAttempts)
-  | "linkInactive"; // the host answered 404: revoked, expired, or locked after wrong passcodes
+  | "linkInactive"  // the host answered 404: revoked, expired, or locked after wrong passcodes
+  | "internal";     // a defect in the SDK; the instance should be dropped and the SDK loaded again
 
 /** Every error the SDK throws or rejects with. */
 export interface PatientPortalError extends Error {
@@ -237,6 +238,28 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
         let _ = js_sys::Reflect::set(&js, &"retryAfter".into(), &(seconds as f64).into());
     }
     js.into()
+}
+
+/// Installed when the module starts: see [`install_panic_hook`].
+#[wasm_bindgen(start)]
+fn start() {
+    install_panic_hook();
+}
+
+/// Makes a panic throw a `PatientPortalError` with code `internal` instead of
+/// trapping (the release build has `panic = "abort"`, and a trap reaches
+/// JavaScript as an untyped `RuntimeError`). The exception unwinds the
+/// WebAssembly frames without running destructors, so the instance is left
+/// as it was mid-call: the message says to load the SDK again, and a second
+/// panic in the same instance traps (Rust counts the first as still
+/// running). The message is fixed: a panic's own text can quote record content.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|_| {
+        let js = js_sys::Error::new("internal error in the Patient Portal SDK; load the SDK again before further use");
+        js.set_name("PatientPortalError");
+        let _ = js_sys::Reflect::set(&js, &"code".into(), &"internal".into());
+        wasm_bindgen::throw_val(js.into())
+    }));
 }
 
 pub(crate) fn bad_input(message: &str) -> JsValue {
