@@ -2,6 +2,9 @@
 // No unsafe code, except the WebAssembly build's global allocator (src/wasm/alloc.rs).
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![cfg_attr(target_arch = "wasm32", deny(unsafe_code))]
+// No input may make the SDK panic: no indexing or slicing that can fail
+// (tests may index: a panic there is a failed test).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
 pub mod consent;
 pub mod error;

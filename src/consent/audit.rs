@@ -22,8 +22,8 @@ fn entity(index: usize, decision: &DecisionReport) -> Value {
             { "type": "rule", "valueString": decision.rule },
         ]
     });
-    if !labels.is_empty() {
-        entity["securityLabel"] = Value::Array(labels);
+    if let (false, Some(fields)) = (labels.is_empty(), entity.as_object_mut()) {
+        fields.insert("securityLabel".into(), Value::Array(labels));
     }
     entity
 }
@@ -37,16 +37,17 @@ pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
         Role::Proxy => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "AGNT", "display": "agent" }),
         Role::Clinician => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "PROV", "display": "healthcare provider" }),
     };
-    let mut agent = json!({ "type": { "coding": [role] }, "requestor": true });
-    agent["who"] = match &viewer.actor {
+    let who = match &viewer.actor {
         Some(actor) => json!({ "reference": actor }),
         None => json!({ "display": viewer.role.name() }),
     };
-    if let Some(text) = &viewer.relationship {
-        agent["role"] = match super::relationship(Some(text)).and_then(|r| r.code) {
+    let mut agent = json!({ "type": { "coding": [role] }, "who": who, "requestor": true });
+    if let (Some(text), Some(fields)) = (&viewer.relationship, agent.as_object_mut()) {
+        let role = match super::relationship(Some(text)).and_then(|r| r.code) {
             Some(code) => json!([{ "coding": [{ "system": super::ROLE_CODE, "code": code }], "text": text }]),
             None => json!([{ "text": text }]),
         };
+        fields.insert("role".into(), role);
     }
     let mut event = json!({
         "resourceType": "AuditEvent",
@@ -62,8 +63,8 @@ pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
         },
         "entity": decisions.iter().enumerate().map(|(i, d)| entity(i, d)).collect::<Vec<_>>()
     });
-    if let Some(purpose) = &viewer.purpose {
-        event["purposeOfEvent"] = json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose }] }]);
+    if let (Some(purpose), Some(fields)) = (&viewer.purpose, event.as_object_mut()) {
+        fields.insert("purposeOfEvent".into(), json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose }] }]));
     }
     event
 }

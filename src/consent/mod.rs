@@ -299,7 +299,10 @@ impl<'a> Decider<'a> {
     /// any resource inside it (contained, or an entry of a Bundle inside
     /// the record, at any depth) would be withheld on its own.
     pub fn decide_one(&self, i: usize) -> Decision {
-        let entry = &self.record.entries[i];
+        let Some(entry) = self.record.entries.get(i) else {
+            // Fail closed: there is nothing at this index to evaluate.
+            return Decision { entry: i, permit: false, reason: Reason::Unevaluable, rule: "no such entry".into(), labels: Vec::new() };
+        };
         let viewer = self.viewer;
         if viewer.role == Role::Patient {
             return Decision {
@@ -352,7 +355,7 @@ impl<'a> Decider<'a> {
         let facts = labels::facts(raw);
         let references_of = |key: &str| {
             let j = self.by_key.get(key).or_else(|| self.by_key.get(&reference_key(key)))?;
-            Some(labels::facts(&self.record.entries[*j].raw).references)
+            Some(labels::facts(&self.record.entries.get(*j)?.raw).references)
         };
         let ctx = Context { patient_keys: &self.patient_keys, resource_keys, resource_type, facts: &facts, references_of: &references_of };
         let verdicts: Vec<rules::Verdict> = self.consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
@@ -470,9 +473,9 @@ fn finish(record: Record, viewer: &Viewer, decisions: Vec<Decision>) -> Screened
     let permitted: Vec<bool> = decisions.iter().map(|d| d.permit).collect();
     let reports = decisions
         .into_iter()
-        .map(|d| {
-            let e = &record.entries[d.entry];
-            DecisionReport {
+        .filter_map(|d| {
+            let e = record.entries.get(d.entry)?;
+            Some(DecisionReport {
                 resource_type: e.resource_type.clone(),
                 id: e.id.clone(),
                 full_url: e.full_url.clone(),
@@ -480,14 +483,16 @@ fn finish(record: Record, viewer: &Viewer, decisions: Vec<Decision>) -> Screened
                 reason: d.reason,
                 rule: d.rule,
                 labels: d.labels,
-            }
+            })
         })
         .collect();
     let mut record = record.retain(&permitted);
     // What is shown names nothing that is withheld.
     let changed: Vec<(usize, Value)> = (0..record.entries.len()).filter_map(|i| Some((i, redacted(&record, i)?))).collect();
     for (i, raw) in changed {
-        record.entries[i].set_raw(raw);
+        if let Some(entry) = record.entries.get_mut(i) {
+            entry.set_raw(raw);
+        }
     }
     let withheld = record.withheld_count();
     let notice = (withheld > 0).then_some(crate::render::WithheldNotice { count: (viewer.role != Role::Proxy).then_some(withheld) });

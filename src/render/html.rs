@@ -95,7 +95,7 @@ pub fn fill_html(chart: &Chart, key: &str) -> Option<String> {
             if section.groups.is_empty() {
                 rows_html(&mut h, section, section.rows.get(SECTION_ROWS..)?);
             } else {
-                groups_html(&mut h, section, &section.groups[recent_groups(&section.groups)..]);
+                groups_html(&mut h, section, section.groups.get(recent_groups(&section.groups)..)?);
             }
         }
         "o" => items_html(&mut h, &chart.other.get(index)?.items),
@@ -120,7 +120,7 @@ pub fn results_html(chart: &Chart, filter: &str) -> (String, usize) {
         .map(|g| {
             let mut g = g.clone();
             if !g.title.to_lowercase().contains(&filter) {
-                g.rows.retain(|r| r.cells[0].text.to_lowercase().contains(&filter));
+                g.rows.retain(|r| r.cells.first().is_some_and(|c| c.text.to_lowercase().contains(&filter)));
             }
             g
         })
@@ -399,20 +399,22 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
         let _ = write!(h.out, "</label><input id=\"{ID}results-filter\" type=\"search\" autocomplete=\"off\" spellcheck=\"false\"><p class=\"filter-status\" role=\"status\"></p></div><div class=\"results-list\">");
     }
     let split = if grouped { recent_groups(&s.groups) } else { s.rows.len().min(SECTION_ROWS) };
+    let (recent_groups_, older_groups) = s.groups.split_at(split.min(s.groups.len()));
+    let (recent_rows, older_rows) = s.rows.split_at(split.min(s.rows.len()));
     let total = if grouped { s.groups.len() } else { s.rows.len() };
     let caption = h.locale.t_with(T::NewestFirst, s.title);
     let heading = format!("{ID}{id}-h");
     table_html(h, s, &caption, &heading, |h| {
         if grouped {
-            groups_html(h, s, &s.groups[..split])
+            groups_html(h, s, recent_groups_)
         } else {
             h.raw("<tbody>");
-            rows_html(h, s, &s.rows[..split]);
+            rows_html(h, s, recent_rows);
             h.raw("</tbody>");
         }
     });
     if split < total {
-        let older = if grouped { s.groups[split..].iter().map(|g| g.rows.len() + usize::from(g.is_resource)).sum() } else { total - split };
+        let older = if grouped { older_groups.iter().map(|g| g.rows.len() + usize::from(g.is_resource)).sum() } else { total - split };
         if h.live {
             let _ = write!(h.out, "<details class=\"older\" data-fill=\"s{index}\">");
         } else {
@@ -427,12 +429,12 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
         table_html_with(h, s, &caption, &format!("{ID}{id}-older"), marker, |h| {
             if grouped {
                 if !live {
-                    groups_html(h, s, &s.groups[split..]);
+                    groups_html(h, s, older_groups);
                 }
             } else {
                 h.raw(if live { "<tbody data-fill-here>" } else { "<tbody>" });
                 if !live {
-                    rows_html(h, s, &s.rows[split..]);
+                    rows_html(h, s, older_rows);
                 }
                 h.raw("</tbody>");
             }

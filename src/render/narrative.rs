@@ -151,7 +151,9 @@ impl Iterator for Lexer<'_> {
 
     fn next(&mut self) -> Option<Token> {
         loop {
-            let rest = &self.src[self.pos..];
+            // Positions are only ever at ASCII delimiters, so `get` always
+            // succeeds; it is written so no input can make this panic.
+            let rest = self.src.get(self.pos..).unwrap_or_default();
             let b = rest.as_bytes();
             let next = *b.get(1).unwrap_or(&0);
             let markup = b.first() == Some(&b'<')
@@ -163,7 +165,7 @@ impl Iterator for Lexer<'_> {
             if !markup {
                 let len = b.iter().skip(1).position(|&c| c == b'<').map_or(b.len(), |i| i + 1);
                 self.pos += len;
-                return (len > 0).then(|| Token::Text(decode(&rest[..len])));
+                return (len > 0).then(|| Token::Text(decode(rest.get(..len).unwrap_or_default())));
             }
             if let Some(body) = rest.strip_prefix("<!--") {
                 self.pos += match body.as_bytes() {
@@ -174,7 +176,7 @@ impl Iterator for Lexer<'_> {
                 continue;
             }
             if let Some(body) = rest.strip_prefix("<![CDATA[") {
-                let (text, len) = body.find("]]>").map_or((body, rest.len()), |i| (&body[..i], i + 12));
+                let (text, len) = body.find("]]>").map_or((body, rest.len()), |i| (body.get(..i).unwrap_or_default(), i + 12));
                 self.pos += len;
                 return Some(Token::Text(text.to_owned()));
             }
@@ -183,10 +185,10 @@ impl Iterator for Lexer<'_> {
                 continue;
             }
             let start = if next == b'/' { 2 } else { 1 };
-            let end = start + name_len(&b[start..]);
-            let name = normalize(&rest[start..end]);
+            let end = start + name_len(b.get(start..).unwrap_or_default());
+            let name = normalize(rest.get(start..end).unwrap_or_default());
             let parsed = if next == b'/' {
-                b[end..].iter().position(|&c| c == b'>').map(|i| (Token::End(name), end + i + 1))
+                b.get(end..).unwrap_or_default().iter().position(|&c| c == b'>').map(|i| (Token::End(name), end + i + 1))
             } else {
                 attributes(rest, end).map(|(attrs, self_closing, len)| (Token::Start { name, attrs, self_closing }, len))
             };
@@ -229,19 +231,19 @@ fn attributes(s: &str, mut p: usize) -> Option<(Vec<(String, String)>, bool, usi
             _ => {}
         }
         let start = p;
-        p += usize::from(b[p] == b'=');
-        p += name_len(&b[p..]);
-        let name = normalize(&s[start..p]);
+        p += usize::from(b.get(p) == Some(&b'='));
+        p += name_len(b.get(p..).unwrap_or_default());
+        let name = normalize(s.get(start..p).unwrap_or_default());
         skip_ws(&mut p);
         let mut value = String::new();
         if b.get(p) == Some(&b'=') {
             p += 1;
             skip_ws(&mut p);
             let (from, len, quote) = match *b.get(p)? {
-                q @ (b'"' | b'\'') => (p + 1, b[p + 1..].iter().position(|&c| c == q)?, 1),
-                _ => (p, b[p..].iter().position(|&c| c.is_ascii_whitespace() || c == b'>').unwrap_or(b.len() - p), 0),
+                q @ (b'"' | b'\'') => (p + 1, b.get(p + 1..)?.iter().position(|&c| c == q)?, 1),
+                _ => (p, b.get(p..)?.iter().position(|&c| c.is_ascii_whitespace() || c == b'>').unwrap_or(b.len() - p), 0),
             };
-            value = decode(&s[from..from + len]);
+            value = decode(s.get(from..from + len).unwrap_or_default());
             p = from + len + quote;
         }
         attrs.push((name, value));
@@ -266,7 +268,7 @@ fn decode(s: &str) -> String {
     const NAMED: [(&str, char); 6] = [("amp", '&'), ("lt", '<'), ("gt", '>'), ("quot", '"'), ("apos", '\''), ("nbsp", '\u{a0}')];
     let entity = |s: &str| -> Option<(char, usize)> {
         let semi = s.bytes().take(32).position(|c| c == b';')?;
-        let body = &s[1..semi];
+        let body = s.get(1..semi)?;
         if let Some(&(_, c)) = NAMED.iter().find(|(name, _)| *name == body) {
             return Some((c, semi + 1));
         }
@@ -281,10 +283,11 @@ fn decode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let (c, len) = entity(&rest[i..]).unwrap_or(('&', 1));
+        let (before, from_amp) = rest.split_at(i);
+        out.push_str(before);
+        let (c, len) = entity(from_amp).unwrap_or(('&', 1));
         out.push(c);
-        rest = &rest[i + len..];
+        rest = from_amp.get(len..).unwrap_or_default();
     }
     out + rest
 }
@@ -294,7 +297,7 @@ fn safe_href(href: &str) -> Option<String> {
     let href = href.trim_matches(|c: char| c.is_whitespace() || c.is_control());
     ["https://", "http://", "mailto:"]
         .iter()
-        .any(|p| href.len() >= p.len() && href.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+        .any(|p| href.as_bytes().get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes())))
         .then(|| href.to_owned())
 }
 

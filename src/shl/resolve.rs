@@ -273,19 +273,19 @@ pub async fn resolve<C: HttpClient>(client: &C, link: &Link, options: &ResolveOp
         done.resize(entries.len().max(done.len()), None);
         skipped.clear();
         let mut stale = false;
-        for (i, entry) in entries.into_iter().enumerate() {
+        for (entry, slot) in entries.into_iter().zip(done.iter_mut()) {
             match entry {
                 Entry::Skipped(s) => skipped.push(s),
-                _ if done[i].is_some() => {}
+                _ if slot.is_some() => {}
                 Entry::Embedded(content_type, jwe) => {
-                    done[i] = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Embedded });
+                    *slot = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Embedded });
                 }
                 Entry::Location(content_type, url) => {
                     let response = send_with_retries(client, HttpRequest::get(&url, ACCEPT_JWE), &options.fetch).await?;
                     match response.status {
                         200..=299 => {
                             let jwe = jwe_text(response.body)?;
-                            done[i] = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Location });
+                            *slot = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Location });
                         }
                         401 | 403 | 404 | 410 if renewal == 0 => {
                             stale = true;

@@ -139,8 +139,8 @@ fn offset_at(format: &js_sys::Intl::DateTimeFormat, t: i64) -> Option<i32> {
         let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
         let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
         let slot = ["year", "month", "day", "hour", "minute", "second"].iter().position(|k| *k == kind);
-        if let Some(i) = slot {
-            fields[i] = value.parse().ok()?;
+        if let Some(field) = slot.and_then(|i| fields.get_mut(i)) {
+            *field = value.parse().ok()?;
         }
     }
     let local =

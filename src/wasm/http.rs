@@ -39,7 +39,7 @@ async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Resu
         }
         let start = body.len();
         body.resize(start + len, 0);
-        bytes.copy_to(&mut body[start..]);
+        bytes.copy_to(body.get_mut(start..).unwrap_or_default());
     }
 }
 

@@ -97,7 +97,7 @@ fn on_click(root: &web_sys::ShadowRoot, event: &web_sys::Event) {
     let Ok(Some(link)) = target.closest("a[href^=\"#ppsdk-\"]") else {
         return;
     };
-    let Some(id) = link.get_attribute("href").map(|h| h[1..].to_string()) else {
+    let Some(id) = link.get_attribute("href").and_then(|h| h.strip_prefix('#').map(str::to_string)) else {
         return;
     };
     event.prevent_default();
