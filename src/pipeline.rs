@@ -105,6 +105,37 @@ fn read(header: &Header, plaintext: &[u8], progress: &mut dyn FnMut(Stage)) -> R
     Ok(record)
 }
 
+/// [`open_url_with`], screened for `audience` (paced like the rest):
+/// only what the viewer may see, with every decision. Stages: `fetch`,
+/// `decrypt`, `parse`, `consent`, `ready`.
+pub async fn open_url_screened<C: HttpClient, A: AsyncCipher>(
+    client: &C,
+    cipher: &A,
+    url: &str,
+    key: &ContentKey,
+    options: &OpenOptions,
+    audience: Audience<'_>,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Screened, Error> {
+    let record = open_url_with(client, cipher, url, key, options, &mut |stage| {
+        if stage != Stage::Ready {
+            progress(stage)
+        }
+    })
+    .await?;
+    Ok(screen_for(client, record, audience, progress).await)
+}
+
+/// Screens an opened record for `audience`, a resource at a time with
+/// turns of the event loop (the `consent` stage, then `ready`).
+pub(crate) async fn screen_for<C: HttpClient>(client: &C, record: Record, audience: Audience<'_>, progress: &mut dyn FnMut(Stage)) -> Screened {
+    Pacer::new(client).pause().await;
+    progress(Stage::Consent);
+    let screened = crate::consent::screen_paced(record, audience.viewer, audience.policy, audience.consents, client).await;
+    progress(Stage::Ready);
+    screened
+}
+
 /// Fetches a compact JWE from `url`, then decrypts and parses it.
 pub async fn open_url<C: HttpClient>(client: &C, url: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
     open_url_with(client, &RustCryptoCipher, url, key, options, progress).await

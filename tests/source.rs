@@ -148,3 +148,31 @@ fn whole_pipeline_over_real_loopback_http() {
     let err = pollster::block_on(open_url(&Loopback::default(), &format!("http://{closed}/x"), &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
     assert_eq!(err.code(), "network");
 }
+
+/// The core opens a fetched record already screened for its viewer: a
+/// caregiver never receives the labelled resource, and the stages say so.
+#[test]
+fn open_url_screened_returns_only_what_the_viewer_may_see() {
+    use patient_portal_sdk::consent::{Policy, Role, Viewer};
+    use patient_portal_sdk::pipeline::{open_url_screened, Audience};
+    use patient_portal_sdk::unseal::RustCryptoCipher;
+    let key = ContentKey::from_bytes(&[42; 32]).unwrap();
+    let act = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p", "birthDate": "1980-01-01", "name": [{"family": "Test"}]}},
+        {"resource": {"resourceType": "Condition", "id": "c-psy", "meta": {"security": [{"system": act, "code": "PSY"}]}, "code": {"text": "Depressive episode"}}},
+        {"resource": {"resourceType": "Immunization", "id": "i1", "status": "completed", "vaccineCode": {"text": "Influenza"}, "occurrenceDateTime": "2016-10-01"}}
+    ]});
+    let jwe = seal(bundle.to_string().as_bytes(), &key, [7; 12], &SealOptions::default()).unwrap();
+    let caregiver = Viewer { role: Role::Proxy, relationship: Some("caregiver".into()), actor: None, purpose: None, at: 1_790_000_000 };
+    let policy = Policy::default();
+    let client = Scripted::new(vec![ok(200, jwe.as_bytes())]);
+    let mut stages = vec![];
+    let audience = Audience { viewer: &caregiver, policy: &policy, consents: &[] };
+    let screened =
+        pollster::block_on(open_url_screened(&client, &RustCryptoCipher, "u", &key, &OpenOptions::default(), audience, &mut |s| stages.push(s))).unwrap();
+    let types: Vec<&str> = screened.record.entries.iter().map(|e| e.resource_type.as_str()).collect();
+    assert_eq!(types, ["Patient", "Immunization"]);
+    assert_eq!(screened.decisions.iter().filter(|d| !d.permit).count(), 1);
+    assert_eq!(stages, [Stage::Fetch, Stage::Decrypt, Stage::Parse, Stage::Consent, Stage::Ready]);
+}

@@ -161,7 +161,8 @@ fn file_kind(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8]) -> Result<
         HEALTH_CARD => Some(HEALTH_CARD),
         _ => None,
     };
-    let shape: Shape = serde_json::from_slice(&crate::fhir::repair_unicode(bytes)).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
+    let shape: Shape =
+        serde_json::from_slice(&crate::fhir::repair_unicode(bytes)).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
     let sniffed = if shape.credentials.is_some() {
         HEALTH_CARD
     } else if shape.resource_type.is_some() {
@@ -278,6 +279,27 @@ pub async fn open_link<C: HttpClient>(
     progress: &mut dyn FnMut(Stage),
 ) -> Result<SharedRecord, Error> {
     open_link_with(client, &RustCryptoCipher, link, options, now, progress).await
+}
+
+/// [`open_link_with`], screened for `audience`: the link's record with
+/// only what the viewer may see, every decision, and where it came from.
+pub async fn open_link_screened<C: HttpClient, A: AsyncCipher>(
+    client: &C,
+    cipher: &A,
+    link: &Link,
+    options: &LinkOptions,
+    now: i64,
+    audience: crate::pipeline::Audience<'_>,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<(crate::consent::Screened, LinkSource), Error> {
+    let shared = open_link_with(client, cipher, link, options, now, &mut |stage| {
+        if stage != Stage::Ready {
+            progress(stage)
+        }
+    })
+    .await?;
+    let screened = crate::pipeline::screen_for(client, shared.record, audience, progress).await;
+    Ok((screened, shared.source))
 }
 
 /// [`open_link`] with a chosen AES-GCM backend (WebCrypto in the browser).

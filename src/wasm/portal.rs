@@ -12,8 +12,8 @@ use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
-use crate::consent::{screen_paced, Policy, Viewer};
-use crate::pipeline::{open_jwe_screened, open_url_with, OpenOptions, Stage};
+use crate::consent::{Policy, Viewer};
+use crate::pipeline::{open_jwe_screened, open_url_screened, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
 
@@ -112,29 +112,29 @@ impl Audience {
         Ok(Audience { viewer: screening::viewer(options)?, consents: screening::consents(options)? })
     }
 
-    /// Screens `record` for this viewer and wraps it for JavaScript, in its
-    /// own turn of the event loop, and resolving in another, so the host's
-    /// rendering starts a fresh task.
-    async fn record_paced(
-        self,
-        record: crate::fhir::Record,
-        source: Option<crate::shl::LinkSource>,
-        policy: &Policy,
-        display: Display,
-        progress: &mut dyn FnMut(Stage),
-    ) -> PatientRecord {
-        use crate::source::HttpClient as _;
-        BrowserHttp.sleep(0).await;
-        progress(Stage::Consent);
-        let screened = screen_paced(record, &self.viewer, policy, &self.consents, &BrowserHttp).await;
-        let record = PatientRecord::new(screened, source, display);
-        BrowserHttp.sleep(0).await;
-        progress(Stage::Chart);
-        record.prepare_chart().await;
-        BrowserHttp.sleep(0).await;
-        progress(Stage::Ready);
-        record
+    /// Who the core screens for.
+    fn for_whom<'a>(&'a self, policy: &'a Policy) -> crate::pipeline::Audience<'a> {
+        crate::pipeline::Audience { viewer: &self.viewer, policy, consents: &self.consents }
     }
+}
+
+/// Wraps a screened record for JavaScript and builds its chart's view
+/// model, resolving in a fresh turn of the event loop so the host's
+/// rendering starts a new task.
+async fn record_paced(
+    screened: crate::consent::Screened,
+    source: Option<crate::shl::LinkSource>,
+    display: Display,
+    progress: &mut dyn FnMut(Stage),
+) -> PatientRecord {
+    use crate::source::HttpClient as _;
+    let record = PatientRecord::new(screened, source, display);
+    BrowserHttp.sleep(0).await;
+    progress(Stage::Chart);
+    record.prepare_chart().await;
+    BrowserHttp.sleep(0).await;
+    progress(Stage::Ready);
+    record
 }
 
 fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
@@ -262,8 +262,10 @@ impl Portal {
         let (open, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let (key, audience, mut progress) = prepared?;
-            let record = open_url_with(&BrowserHttp, &cipher, &url, &key, &open, &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(record, None, &policy, display, &mut progress).await.into())
+            let screened = open_url_screened(&BrowserHttp, &cipher, &url, &key, &open, audience.for_whom(&policy), &mut until_ready(&mut progress))
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            Ok(record_paced(screened, None, display, &mut progress).await.into())
         })
     }
 
@@ -283,10 +285,11 @@ impl Portal {
         let (policy, cipher, display) = (Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress) = prepared?;
-            let shared = shl::open_link_with(&BrowserHttp, &cipher, &link, &options, now_seconds(), &mut until_ready(&mut progress))
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            Ok(audience.record_paced(shared.record, Some(shared.source), &policy, display, &mut progress).await.into())
+            let (screened, source) =
+                shl::open_link_screened(&BrowserHttp, &cipher, &link, &options, now_seconds(), audience.for_whom(&policy), &mut until_ready(&mut progress))
+                    .await
+                    .map_err(|e| to_js_error(&e))?;
+            Ok(record_paced(screened, Some(source), display, &mut progress).await.into())
         })
     }
 }
