@@ -13,31 +13,10 @@
 mod common;
 
 use common::consent_fixtures::*;
+use common::rng::Rng;
 use patient_portal_sdk::consent::{screen, Policy, Role, Screened, Viewer, DEFAULT_CLINICIAN_SENSITIVE, DEFAULT_PROXY_SENSITIVE};
 use patient_portal_sdk::render::{build_chart, to_html, RenderOptions};
 use serde_json::{json, Value};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-    fn one<T: Copy>(&mut self, items: &[T]) -> T {
-        *self.pick(items)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const CONF_SYSTEMS: [&str; 3] = [CONF, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25"];
 const ACT_SYSTEMS: [&str; 3] = [ACT, "http://hl7.org/fhir/v3/ActCode", "urn:oid:2.16.840.1.113883.5.4"];

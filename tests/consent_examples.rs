@@ -8,6 +8,7 @@
 mod common;
 
 use common::consent_fixtures::*;
+use common::rng::Rng;
 use common::*;
 use patient_portal_sdk::consent::{decide, screen, Policy, Role, Viewer};
 use patient_portal_sdk::fhir::parse_record;
@@ -159,22 +160,6 @@ fn labelled_examples() {
 
 // ---------------------------------------------------------------------------
 // Property: adding a deny provision never makes more resources visible.
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 fn random_provision(rng: &mut Rng, depth: u32, nested: bool) -> Value {
     let mut p = json!({});

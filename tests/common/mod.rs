@@ -43,3 +43,5 @@ pub mod dev_server;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod consent_fixtures;
+
+pub mod rng;
