@@ -77,6 +77,16 @@ pub struct Audience<'a> {
     pub consents: &'a [serde_json::Value],
 }
 
+/// `progress`, without the `ready` stage: for a step whose caller has more
+/// to do before the record is ready.
+pub fn until_ready(progress: &mut dyn FnMut(Stage)) -> impl FnMut(Stage) + '_ {
+    move |stage| {
+        if stage != Stage::Ready {
+            progress(stage);
+        }
+    }
+}
+
 /// [`open_jwe`], screened for `audience`: only what the viewer may see (see
 /// [`crate::consent`]), with every decision. Stages: … `parse`, `consent`, `ready`.
 pub fn open_jwe_screened(
@@ -86,11 +96,7 @@ pub fn open_jwe_screened(
     audience: Audience<'_>,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Screened, Error> {
-    let record = open_jwe(jwe, key, options, &mut |stage| {
-        if stage != Stage::Ready {
-            progress(stage)
-        }
-    })?;
+    let record = open_jwe(jwe, key, options, &mut until_ready(progress))?;
     progress(Stage::Consent);
     let screened = screen(record, audience.viewer, audience.policy, audience.consents);
     progress(Stage::Ready);
@@ -117,12 +123,7 @@ pub async fn open_url_screened<C: HttpClient, A: AsyncCipher>(
     audience: Audience<'_>,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Screened, Error> {
-    let record = open_url_with(client, cipher, url, key, options, &mut |stage| {
-        if stage != Stage::Ready {
-            progress(stage)
-        }
-    })
-    .await?;
+    let record = open_url_with(client, cipher, url, key, options, &mut until_ready(progress)).await?;
     Ok(screen_for(client, record, audience, progress).await)
 }
 

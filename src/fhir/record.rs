@@ -299,7 +299,8 @@ impl Record {
                     .by_key
                     .get(&format!("{}/{id}", entry.resource_type))
                     .and_then(|found| found.iter().copied().find(|&i| self.entries.get(i).is_some_and(|e| e.raw == entry.raw))),
-                None => self.entries.iter().position(|e| e.id.is_none() && e.resource_type == entry.resource_type && e.raw == entry.raw),
+                // Only another file's entries: one file's own id-less entries are all kept.
+                None => self.entries.iter().position(|e| e.source != source && e.id.is_none() && e.resource_type == entry.resource_type && e.raw == entry.raw),
             };
             if let Some(i) = same {
                 if let Some(url) = &entry.full_url {

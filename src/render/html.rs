@@ -399,14 +399,14 @@ fn render_section(h: &mut Html, s: &Section, index: usize) {
         let _ = write!(h.out, "</label><input id=\"{ID}results-filter\" type=\"search\" autocomplete=\"off\" spellcheck=\"false\"><p class=\"filter-status\" role=\"status\"></p></div><div class=\"results-list\">");
     }
     let split = if grouped { recent_groups(&s.groups) } else { s.rows.len().min(SECTION_ROWS) };
-    let (recent_groups_, older_groups) = s.groups.split_at(split.min(s.groups.len()));
+    let (shown_groups, older_groups) = s.groups.split_at(split.min(s.groups.len()));
     let (recent_rows, older_rows) = s.rows.split_at(split.min(s.rows.len()));
     let total = if grouped { s.groups.len() } else { s.rows.len() };
     let caption = h.locale.t_with(T::NewestFirst, s.title);
     let heading = format!("{ID}{id}-h");
     table_html(h, s, &caption, &heading, |h| {
         if grouped {
-            groups_html(h, s, recent_groups_)
+            groups_html(h, s, shown_groups)
         } else {
             h.raw("<tbody>");
             rows_html(h, s, recent_rows);

@@ -292,12 +292,7 @@ pub async fn open_link_screened<C: HttpClient, A: AsyncCipher>(
     audience: crate::pipeline::Audience<'_>,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<(crate::consent::Screened, LinkSource), Error> {
-    let shared = open_link_with(client, cipher, link, options, now, &mut |stage| {
-        if stage != Stage::Ready {
-            progress(stage)
-        }
-    })
-    .await?;
+    let shared = open_link_with(client, cipher, link, options, now, &mut crate::pipeline::until_ready(progress)).await?;
     let screened = crate::pipeline::screen_for(client, shared.record, audience, progress).await;
     Ok((screened, shared.source))
 }

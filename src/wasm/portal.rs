@@ -13,7 +13,7 @@ use super::screening::{self, absent, member, now_seconds};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
 use crate::consent::{Policy, Viewer};
-use crate::pipeline::{open_jwe_screened, open_url_screened, OpenOptions, Stage};
+use crate::pipeline::{open_jwe_screened, open_url_screened, until_ready, OpenOptions, Stage};
 use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
 use crate::unseal::ContentKey;
 
@@ -158,16 +158,6 @@ fn content_key(key: &JsValue) -> Result<ContentKey, JsValue> {
         return Err(bad_input("the key must be a base64url string or a Uint8Array"));
     };
     parsed.map_err(|e| to_js_error(&e.into()))
-}
-
-/// Passes on every stage but `ready`, which the binding reports itself once
-/// consent and the chart are done.
-fn until_ready(progress: &mut impl FnMut(Stage)) -> impl FnMut(Stage) + '_ {
-    move |stage| {
-        if stage != Stage::Ready {
-            progress(stage);
-        }
-    }
 }
 
 /// A progress reporter calling `options.onProgress({ stage })`, if given.
