@@ -2,6 +2,7 @@
 //! machine-readable code for JavaScript.
 
 use crate::fhir::ParseError;
+use crate::fhir_api::{Issue, ServerError};
 use crate::shl::{LinkError, ShlError};
 use crate::source::SourceError;
 use crate::unseal::UnsealError;
@@ -19,6 +20,8 @@ pub enum Error {
     Link(#[from] LinkError),
     #[error(transparent)]
     Shl(#[from] ShlError),
+    #[error(transparent)]
+    Fhir(#[from] ServerError),
     /// The decrypted content is of a type this SDK does not open.
     #[error("the record's content type {0:?} is not supported (FHIR JSON is)")]
     UnsupportedContent(String),
@@ -32,13 +35,22 @@ impl Error {
     /// `badKey`, `malformedJwe`, `unsupported`, `decrypt`, `tooLarge`,
     /// `format`, `network`, `httpStatus`, `badInput`, and for SMART Health
     /// Links `badLink`, `expired`, `passcodeRequired`, `passcodeWrong`,
-    /// `linkInactive` (a `429` that outlasts the waits is `httpStatus`).
+    /// `linkInactive` (a `429` that outlasts the waits is `httpStatus`), and
+    /// for FHIR servers `unauthorized`, `fhirError` and `aborted`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Source(SourceError::Network(_)) => "network",
             Error::Source(SourceError::Status { .. }) => "httpStatus",
             Error::Source(SourceError::TooLarge { .. }) => "tooLarge",
             Error::Source(SourceError::NotJwe) => "malformedJwe",
+            Error::Source(SourceError::Aborted) => "aborted",
+            Error::Fhir(e) => match e {
+                ServerError::Unauthorized | ServerError::NoToken => "unauthorized",
+                ServerError::Outcome { .. } => "fhirError",
+                ServerError::NotBundle | ServerError::WrongPatient | ServerError::OffBase { .. } => "format",
+                ServerError::TooMany { .. } => "tooLarge",
+                ServerError::RateLimited { .. } => "httpStatus",
+            },
             Error::Unseal(e) => match e {
                 UnsealError::KeyLength { .. } | UnsealError::KeyMismatch { .. } | UnsealError::KeyEncoding => "badKey",
                 UnsealError::SegmentCount { .. }
@@ -75,7 +87,8 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Source(SourceError::Status { status }) => Some(*status),
-            Error::Shl(ShlError::RateLimited { .. }) => Some(429),
+            Error::Shl(ShlError::RateLimited { .. }) | Error::Fhir(ServerError::RateLimited { .. }) => Some(429),
+            Error::Fhir(ServerError::Outcome { status, .. }) => Some(*status),
             _ => None,
         }
     }
@@ -91,8 +104,16 @@ impl Error {
     /// Seconds the host asked to wait, for rate-limited link requests.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::Shl(ShlError::RateLimited { retry_after_secs }) => *retry_after_secs,
+            Error::Shl(ShlError::RateLimited { retry_after_secs }) | Error::Fhir(ServerError::RateLimited { retry_after_secs }) => *retry_after_secs,
             _ => None,
+        }
+    }
+
+    /// The issues of a FHIR server's `OperationOutcome`, for `fhirError`.
+    pub fn issues(&self) -> &[Issue] {
+        match self {
+            Error::Fhir(ServerError::Outcome { issues, .. }) => issues,
+            _ => &[],
         }
     }
 }

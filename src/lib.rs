@@ -9,6 +9,7 @@
 pub mod consent;
 pub mod error;
 pub mod fhir;
+pub mod fhir_api;
 pub mod pipeline;
 pub mod render;
 pub mod shl;

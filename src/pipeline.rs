@@ -1,12 +1,15 @@
-//! The pipeline end to end: source → unseal → parse → consent. Rendering is
+//! The pipeline end to end: a [`RecordSource`] (a sealed file, a SMART
+//! Health Link, a FHIR server) fetches, decrypts and reads the record; then
+//! one paced path screens it for its audience ([`open`]). Rendering is
 //! separate (it needs the viewer's date and, in the browser, an element).
 
 use zeroize::Zeroizing;
 
-use crate::consent::{screen, Policy, Screened, Viewer};
+use crate::consent::{screen_paced, Policy, Screened, Viewer};
 use crate::error::Error;
-use crate::fhir::{parse_record, parse_record_paced, Record};
-use crate::source::{fetch_jwe, FetchOptions, HttpClient, Pacer};
+use crate::fhir::{parse_record_paced, Record};
+use crate::shl::LinkSource;
+use crate::source::{fetch_jwe, run_now, FetchOptions, HttpClient, Immediate, Pacer, Scheduler};
 use crate::unseal::{unseal, unseal_async, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
 
 /// Limits for opening a record.
@@ -61,13 +64,6 @@ fn check_content_type(header: &Header) -> Result<(), Error> {
     }
 }
 
-/// Decrypts and parses a compact JWE holding FHIR JSON.
-pub fn open_jwe(jwe: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
-    progress(Stage::Decrypt);
-    let (header, plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(jwe, key, &options.unseal)?;
-    read(&header, &plaintext, progress)
-}
-
 /// Who a record is opened for: the viewer, the host's policy and the
 /// host's Consents (besides those in the record).
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +83,94 @@ pub fn until_ready(progress: &mut dyn FnMut(Stage)) -> impl FnMut(Stage) + '_ {
     }
 }
 
+/// A record as its source delivered it, before consent.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub record: Record,
+    /// Where a SMART Health Link's record came from.
+    pub link: Option<LinkSource>,
+}
+
+/// A record screened for its audience.
+#[derive(Debug)]
+pub struct Opened {
+    pub screened: Screened,
+    pub link: Option<LinkSource>,
+}
+
+/// Where a record comes from. Each source fetches (with its own transport),
+/// decrypts and reads its documents into one [`Record`], pacing its long
+/// steps with `sched`, and reports its stages up to `parse` (or `verify`);
+/// [`open`] does the rest the same way for all.
+#[allow(async_fn_in_trait)]
+pub trait RecordSource {
+    async fn load<S: Scheduler>(&self, sched: &S, progress: &mut dyn FnMut(Stage)) -> Result<Loaded, Error>;
+}
+
+/// Opens `source` for `audience`: load, then consent (a resource at a time,
+/// with turns of the event loop), then `ready`. The one path every source
+/// and every caller (the synchronous `openJwe` too, with [`Immediate`]) goes through.
+pub async fn open<R: RecordSource, S: Scheduler>(source: &R, sched: &S, audience: Audience<'_>, progress: &mut dyn FnMut(Stage)) -> Result<Opened, Error> {
+    let loaded = source.load(sched, &mut until_ready(progress)).await?;
+    Pacer::new(sched).pause().await;
+    progress(Stage::Consent);
+    let screened = screen_paced(loaded.record, audience.viewer, audience.policy, audience.consents, sched).await;
+    progress(Stage::Ready);
+    Ok(Opened { screened, link: loaded.link })
+}
+
+/// A compact JWE already in memory (decrypted with the portable AES-GCM,
+/// synchronously).
+pub struct SealedText<'a> {
+    pub jwe: &'a str,
+    pub key: &'a ContentKey,
+    pub options: &'a OpenOptions,
+}
+
+impl RecordSource for SealedText<'_> {
+    async fn load<S: Scheduler>(&self, sched: &S, progress: &mut dyn FnMut(Stage)) -> Result<Loaded, Error> {
+        progress(Stage::Decrypt);
+        let (header, plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(self.jwe, self.key, &self.options.unseal)?;
+        check_content_type(&header)?;
+        progress(Stage::Parse);
+        let record = parse_record_paced(&plaintext, sched).await?;
+        progress(Stage::Ready);
+        Ok(Loaded { record, link: None })
+    }
+}
+
+/// A compact JWE at a URL, fetched with `client` and decrypted with `cipher`.
+pub struct SealedFile<'a, C, A> {
+    pub client: &'a C,
+    pub cipher: &'a A,
+    pub url: &'a str,
+    pub key: &'a ContentKey,
+    pub options: &'a OpenOptions,
+}
+
+impl<C: HttpClient, A: AsyncCipher> RecordSource for SealedFile<'_, C, A> {
+    async fn load<S: Scheduler>(&self, sched: &S, progress: &mut dyn FnMut(Stage)) -> Result<Loaded, Error> {
+        progress(Stage::Fetch);
+        let jwe = fetch_jwe(self.client, sched, self.url, &self.options.fetch).await?;
+        Pacer::new(sched).pause().await;
+        progress(Stage::Decrypt);
+        let pacer = Pacer::new(sched);
+        let (header, plaintext) = unseal_async(self.cipher, &jwe, self.key, &self.options.unseal, || pacer.tick()).await?;
+        drop(jwe);
+        check_content_type(&header)?;
+        Pacer::new(sched).pause().await;
+        progress(Stage::Parse);
+        let record = parse_record_paced(&plaintext, sched).await?;
+        progress(Stage::Ready);
+        Ok(Loaded { record, link: None })
+    }
+}
+
+/// Decrypts and parses a compact JWE holding FHIR JSON (synchronously).
+pub fn open_jwe(jwe: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
+    run_now(SealedText { jwe, key, options }.load(&Immediate, progress)).map(|l| l.record)
+}
+
 /// [`open_jwe`], screened for `audience`: only what the viewer may see (see
 /// [`crate::consent`]), with every decision. Stages: … `parse`, `consent`, `ready`.
 pub fn open_jwe_screened(
@@ -96,72 +180,17 @@ pub fn open_jwe_screened(
     audience: Audience<'_>,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Screened, Error> {
-    let record = open_jwe(jwe, key, options, &mut until_ready(progress))?;
-    progress(Stage::Consent);
-    let screened = screen(record, audience.viewer, audience.policy, audience.consents);
-    progress(Stage::Ready);
-    Ok(screened)
+    run_now(open(&SealedText { jwe, key, options }, &Immediate, audience, progress)).map(|o| o.screened)
 }
 
-fn read(header: &Header, plaintext: &[u8], progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
-    check_content_type(header)?;
-    progress(Stage::Parse);
-    let record = parse_record(plaintext)?;
-    progress(Stage::Ready);
-    Ok(record)
-}
-
-/// [`open_url_with`], screened for `audience` (paced like the rest):
-/// only what the viewer may see, with every decision. Stages: `fetch`,
-/// `decrypt`, `parse`, `consent`, `ready`.
-pub async fn open_url_screened<C: HttpClient, A: AsyncCipher>(
+/// Fetches a compact JWE from `url`, then decrypts (portable AES-GCM) and parses it.
+pub async fn open_url<C: HttpClient, S: Scheduler>(
     client: &C,
-    cipher: &A,
-    url: &str,
-    key: &ContentKey,
-    options: &OpenOptions,
-    audience: Audience<'_>,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<Screened, Error> {
-    let record = open_url_with(client, cipher, url, key, options, &mut until_ready(progress)).await?;
-    Ok(screen_for(client, record, audience, progress).await)
-}
-
-/// Screens an opened record for `audience`, a resource at a time with
-/// turns of the event loop (the `consent` stage, then `ready`).
-pub(crate) async fn screen_for<C: HttpClient>(client: &C, record: Record, audience: Audience<'_>, progress: &mut dyn FnMut(Stage)) -> Screened {
-    Pacer::new(client).pause().await;
-    progress(Stage::Consent);
-    let screened = crate::consent::screen_paced(record, audience.viewer, audience.policy, audience.consents, client).await;
-    progress(Stage::Ready);
-    screened
-}
-
-/// Fetches a compact JWE from `url`, then decrypts and parses it.
-pub async fn open_url<C: HttpClient>(client: &C, url: &str, key: &ContentKey, options: &OpenOptions, progress: &mut dyn FnMut(Stage)) -> Result<Record, Error> {
-    open_url_with(client, &RustCryptoCipher, url, key, options, progress).await
-}
-
-/// [`open_url`] with a chosen AES-GCM backend (WebCrypto in the browser).
-pub async fn open_url_with<C: HttpClient, A: AsyncCipher>(
-    client: &C,
-    cipher: &A,
+    sched: &S,
     url: &str,
     key: &ContentKey,
     options: &OpenOptions,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Record, Error> {
-    progress(Stage::Fetch);
-    let jwe = fetch_jwe(client, url, &options.fetch).await?;
-    Pacer::new(client).pause().await;
-    progress(Stage::Decrypt);
-    let pacer = Pacer::new(client);
-    let (header, plaintext) = unseal_async(cipher, &jwe, key, &options.unseal, || pacer.tick()).await?;
-    drop(jwe);
-    check_content_type(&header)?;
-    Pacer::new(client).pause().await;
-    progress(Stage::Parse);
-    let record = parse_record_paced(&plaintext, client).await?;
-    progress(Stage::Ready);
-    Ok(record)
+    SealedFile { client, cipher: &RustCryptoCipher, url, key, options }.load(sched, progress).await.map(|l| l.record)
 }

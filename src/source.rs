@@ -21,15 +21,18 @@ pub struct HttpRequest<'a> {
     pub accept: &'a str,
     /// `Some` makes the request a `POST` with `Content-Type: application/json`.
     pub json_body: Option<&'a [u8]>,
+    /// The `Authorization` header's value (`Bearer …`), sent only where the
+    /// caller decided it may go.
+    pub authorization: Option<&'a str>,
 }
 
 impl<'a> HttpRequest<'a> {
     pub fn get(url: &'a str, accept: &'a str) -> Self {
-        Self { url, accept, json_body: None }
+        Self { url, accept, json_body: None, authorization: None }
     }
 
     pub fn post_json(url: &'a str, accept: &'a str, body: &'a [u8]) -> Self {
-        Self { url, accept, json_body: Some(body) }
+        Self { url, accept, json_body: Some(body), authorization: None }
     }
 }
 
@@ -45,18 +48,34 @@ pub enum SourceError {
     TooLarge { limit: usize },
     #[error("the server's answer is not a compact JWE (text of base64url segments)")]
     NotJwe,
+    /// The host cancelled the work (its `AbortSignal`).
+    #[error("opening the record was cancelled")]
+    Aborted,
 }
 
 /// An HTTP transport.
 #[allow(async_fn_in_trait)]
 pub trait HttpClient {
     /// Sends `request` (a `GET`, or a `POST` of JSON). Transport failures
-    /// (DNS, connection refused, CORS) are `SourceError::Network`. A client
-    /// may refuse early with `SourceError::TooLarge` when `Content-Length`
-    /// exceeds `max_bytes`. Redirects are followed by the transport.
+    /// (DNS, connection refused, CORS) are `SourceError::Network`; a request
+    /// the host cancelled is `SourceError::Aborted`. A client may refuse
+    /// early with `SourceError::TooLarge` when `Content-Length` exceeds
+    /// `max_bytes`, and must stop reading a body once it passes `max_bytes`.
+    /// Redirects are followed by the transport.
     fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> impl Future<Output = Result<HttpResponse, SourceError>>;
 
-    /// Waits before a retry; `sleep(0)` gives the event loop a turn.
+    /// Whether the host has cancelled the work this client serves.
+    fn aborted(&self) -> bool {
+        false
+    }
+}
+
+/// The clock and the turns of the event loop that paced work needs,
+/// separate from any transport: parsing, consent and the chart are paced
+/// with a scheduler alone.
+#[allow(async_fn_in_trait)]
+pub trait Scheduler {
+    /// Waits; `sleep(0)` gives the event loop a turn.
     fn sleep(&self, millis: u32) -> impl Future<Output = ()>;
 
     /// A monotonic clock in milliseconds, for work that yields to the event
@@ -66,24 +85,52 @@ pub trait HttpClient {
     }
 }
 
+/// A scheduler that never waits and never yields: paced work runs through
+/// in one go (synchronous callers, native code).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Immediate;
+
+impl Scheduler for Immediate {
+    async fn sleep(&self, _millis: u32) {}
+}
+
+/// Runs `future` to completion on this thread. Meant for futures that never
+/// wait for anything outside themselves (paced work under [`Immediate`]):
+/// such a future completes on its first poll.
+pub fn run_now<F: Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = Waker::from(std::sync::Arc::new(Noop));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
 /// Splits long work into slices of about `SLICE_MS`, giving the event loop
 /// a turn between them so the page stays responsive.
-pub(crate) struct Pacer<'a, C: HttpClient> {
-    client: &'a C,
+pub(crate) struct Pacer<'a, S: Scheduler> {
+    scheduler: &'a S,
     slice_start: std::cell::Cell<Option<f64>>,
 }
 
 /// The longest stretch of work between two turns of the event loop.
 pub const SLICE_MS: f64 = 12.0;
 
-impl<'a, C: HttpClient> Pacer<'a, C> {
-    pub(crate) fn new(client: &'a C) -> Self {
-        Self { client, slice_start: client.now_ms().into() }
+impl<'a, S: Scheduler> Pacer<'a, S> {
+    pub(crate) fn new(scheduler: &'a S) -> Self {
+        Self { scheduler, slice_start: scheduler.now_ms().into() }
     }
 
     /// Yields if the current slice has run long enough.
     pub(crate) async fn tick(&self) {
-        if let (Some(start), Some(now)) = (self.slice_start.get(), self.client.now_ms()) {
+        if let (Some(start), Some(now)) = (self.slice_start.get(), self.scheduler.now_ms()) {
             if now - start >= SLICE_MS {
                 self.pause().await;
             }
@@ -93,8 +140,8 @@ impl<'a, C: HttpClient> Pacer<'a, C> {
     /// Yields now.
     pub(crate) async fn pause(&self) {
         if self.slice_start.get().is_some() {
-            self.client.sleep(0).await;
-            self.slice_start.set(self.client.now_ms());
+            self.scheduler.sleep(0).await;
+            self.slice_start.set(self.scheduler.now_ms());
         }
     }
 }
@@ -130,12 +177,17 @@ pub(crate) const ACCEPT_JWE: &str = "application/jose, text/plain;q=0.9, */*;q=0
 /// Sends `request`, retrying transient failures (network errors, 502, 503,
 /// 504) with doubling backoff. Any answer is returned, whatever its status;
 /// a body over the limit is `TooLarge`.
-pub async fn send_with_retries<C: HttpClient>(client: &C, request: HttpRequest<'_>, options: &FetchOptions) -> Result<HttpResponse, SourceError> {
+pub async fn send_with_retries<C: HttpClient, S: Scheduler>(
+    client: &C,
+    sched: &S,
+    request: HttpRequest<'_>,
+    options: &FetchOptions,
+) -> Result<HttpResponse, SourceError> {
     let mut attempt = 0;
     let response = loop {
         let result = client.send(request, options.max_bytes).await;
         if attempt < options.retries && transient(&result) {
-            client.sleep(options.retry_delay_ms.saturating_mul(1 << attempt.min(16))).await;
+            sched.sleep(options.retry_delay_ms.saturating_mul(1 << attempt.min(16))).await;
             attempt += 1;
             continue;
         }
@@ -149,12 +201,12 @@ pub async fn send_with_retries<C: HttpClient>(client: &C, request: HttpRequest<'
 
 /// Fetches a compact JWE from `url`: 2xx with a body of base64url segments
 /// within the size limit. Retries transient failures with backoff.
-pub async fn fetch_jwe<C: HttpClient>(client: &C, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
-    let response = send_with_retries(client, HttpRequest::get(url, ACCEPT_JWE), options).await?;
+pub async fn fetch_jwe<C: HttpClient, S: Scheduler>(client: &C, sched: &S, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
+    let response = send_with_retries(client, sched, HttpRequest::get(url, ACCEPT_JWE), options).await?;
     if !(200..300).contains(&response.status) {
         return Err(SourceError::Status { status: response.status });
     }
-    let pacer = Pacer::new(client);
+    let pacer = Pacer::new(sched);
     pacer.pause().await;
     let body = trim(response.body);
     // Checked a megabyte at a time, with turns of the event loop between.
@@ -195,4 +247,14 @@ pub(crate) fn jwe_text(body: Vec<u8>) -> Result<String, SourceError> {
         return Err(SourceError::NotJwe);
     }
     token(body)
+}
+
+/// `Retry-After` in milliseconds: delta-seconds or an HTTP date.
+pub(crate) fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
+    let header = header?.trim();
+    if let Ok(seconds) = header.parse::<u64>() {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(header).ok()?;
+    Some((date.timestamp() - now).max(0) as u64 * 1000)
 }

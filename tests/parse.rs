@@ -152,14 +152,7 @@ struct FastClock {
     pauses: std::cell::Cell<usize>,
 }
 
-impl patient_portal_sdk::source::HttpClient for FastClock {
-    async fn send(
-        &self,
-        _: patient_portal_sdk::source::HttpRequest<'_>,
-        _: usize,
-    ) -> Result<patient_portal_sdk::source::HttpResponse, patient_portal_sdk::source::SourceError> {
-        unreachable!("no requests")
-    }
+impl patient_portal_sdk::source::Scheduler for FastClock {
     async fn sleep(&self, _millis: u32) {
         self.pauses.set(self.pauses.get() + 1);
     }

@@ -15,10 +15,10 @@ use base64::Engine as _;
 use common::*;
 use patient_portal_sdk::pipeline::Stage;
 use patient_portal_sdk::shl::{
-    decode_jws, open_link, parse_link, read_card_file, resolve, verify, CardError, Delivery, IssuerKeys, LinkError, LinkOptions, ResolveOptions,
-    SkipReason, Unverified, Verification,
+    decode_jws, open_link, parse_link, read_card_file, resolve, verify, CardError, Delivery, IssuerKeys, LinkError, LinkOptions, ResolveOptions, SkipReason,
+    Unverified, Verification,
 };
-use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, SourceError};
+use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError};
 use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions, UnsealOptions};
 use patient_portal_sdk::Error;
 use serde_json::{json, Value};
@@ -58,6 +58,9 @@ impl HttpClient for Host {
         let answer = self.answers.borrow_mut().get_mut(&key).and_then(VecDeque::pop_front);
         answer.ok_or_else(|| SourceError::Network(format!("nothing scripted for {key}")))
     }
+}
+
+impl Scheduler for Host {
     async fn sleep(&self, millis: u32) {
         self.sleeps.borrow_mut().push(millis);
     }
@@ -69,7 +72,7 @@ fn options(recipient: &str) -> LinkOptions {
 
 fn open(host: &Host, link: &str, options: &LinkOptions) -> Result<patient_portal_sdk::shl::SharedRecord, Error> {
     let link = parse_link(link)?;
-    pollster::block_on(open_link(host, &link, options, NOW, &mut |_| {}))
+    pollster::block_on(open_link(host, host, &link, options, NOW, &mut |_| {}))
 }
 
 fn spec_vector() -> Value {
@@ -99,7 +102,10 @@ fn every_example_link_parses() {
         assert!(link.flags.direct && link.flags.long_term && !link.flags.passcode);
     }
     // The CARIN details file is the payload itself.
-    for (text, payload) in [("IPS_IG-bundle-01-shl.txt", &ips["shlinkJsonPayload"]), ("CARIN_INS_CD-bundle-01-shl.txt", &read_json("shl/hl7-ig/CARIN_INS_CD-bundle-01-shl-details.json"))] {
+    for (text, payload) in [
+        ("IPS_IG-bundle-01-shl.txt", &ips["shlinkJsonPayload"]),
+        ("CARIN_INS_CD-bundle-01-shl.txt", &read_json("shl/hl7-ig/CARIN_INS_CD-bundle-01-shl-details.json")),
+    ] {
         let link = parse_link(&read_text(&format!("shl/hl7-ig/{text}"))).unwrap();
         assert_eq!(link.url, payload["url"].as_str().unwrap());
         assert_eq!(link.key.to_base64url().as_str(), payload["key"].as_str().unwrap());
@@ -222,7 +228,7 @@ fn spec_example_card_opens_and_verifies() {
     let host = Host::default().on("POST", url, 200, manifest.clone()).on("GET", &jwks_url, 200, jwks.to_string());
     let mut stages = vec![];
     let parsed = parse_link(link).unwrap();
-    let shared = pollster::block_on(open_link(&host, &parsed, &opts, NOW, &mut |s| stages.push(s))).unwrap();
+    let shared = pollster::block_on(open_link(&host, &host, &parsed, &opts, NOW, &mut |s| stages.push(s))).unwrap();
     assert_eq!(shared.source.cards[0].verification, Verification::SignedUntrusted);
     let note = shared.source.summary().notes[0].text(patient_portal_sdk::render::Locale::EnUs);
     assert_eq!(note, format!("SMART Health Card: signed by {issuer}; this issuer is not in your trust list"));
@@ -247,7 +253,9 @@ fn spec_example_card_opens_and_verifies() {
 #[test]
 fn health_card_files_and_signatures() {
     let jwks = read_json("shl/spec-example/shc_issuer_jwks.json");
-    for (file, bundle) in [("example-00-e-file.smart-health-card", "example-00-a-fhirBundle.json"), ("example-02-e-file.smart-health-card", "example-02-a-fhirBundle.json")] {
+    for (file, bundle) in
+        [("example-00-e-file.smart-health-card", "example-00-a-fhirBundle.json"), ("example-02-e-file.smart-health-card", "example-02-a-fhirBundle.json")]
+    {
         let credentials = read_card_file(&read(&format!("shl/hl7-ig/{file}")), 1 << 20).unwrap();
         assert_eq!(credentials.len(), 1);
         assert_eq!(credentials[0].bundle, read_json(&format!("shl/hl7-ig/{bundle}")));
@@ -445,7 +453,7 @@ fn bad_manifests_and_mismatched_files_are_refused() {
     // resolve() alone reports the embedded files without decrypting them.
     let manifest = json!({"files": [{"contentType": "application/fhir+json", "embedded": "a.b.c.d.e"}]}).to_string();
     let host = Host::default().on("POST", "https://h.example/m", 200, manifest);
-    let resolved = pollster::block_on(resolve(&host, &parse_link(&link).unwrap(), &ResolveOptions::new("me"), NOW)).unwrap();
+    let resolved = pollster::block_on(resolve(&host, &host, &parse_link(&link).unwrap(), &ResolveOptions::new("me"), NOW)).unwrap();
     assert_eq!(resolved.files.len(), 1);
 }
 

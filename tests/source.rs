@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use common::loopback::Loopback;
 use common::*;
 use patient_portal_sdk::pipeline::{open_jwe, open_url, OpenOptions, Stage};
-use patient_portal_sdk::source::{fetch_jwe, FetchOptions, HttpClient, HttpRequest, HttpResponse, SourceError};
+use patient_portal_sdk::source::{fetch_jwe, FetchOptions, HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError};
 use patient_portal_sdk::unseal::{seal, ContentKey, SealOptions};
 use patient_portal_sdk::Error;
 
@@ -39,13 +39,16 @@ impl HttpClient for Scripted {
         *self.requests.borrow_mut() += 1;
         self.answers.borrow_mut().pop_front().expect("an unexpected extra request")
     }
+}
+
+impl Scheduler for Scripted {
     async fn sleep(&self, millis: u32) {
         self.sleeps.borrow_mut().push(millis);
     }
 }
 
 fn fetch(client: &Scripted) -> Result<String, SourceError> {
-    pollster::block_on(fetch_jwe(client, "https://records.example/r.jwe", &FetchOptions::default()))
+    pollster::block_on(fetch_jwe(client, client, "https://records.example/r.jwe", &FetchOptions::default()))
 }
 
 #[test]
@@ -77,7 +80,7 @@ fn transient_failures_retry_with_backoff_and_stop() {
 fn size_limit() {
     let options = FetchOptions { max_bytes: 10, ..FetchOptions::default() };
     let client = Scripted::new(vec![ok(200, b"aaaa.bbbb.cccc")]);
-    let result = pollster::block_on(fetch_jwe(&client, "u", &options));
+    let result = pollster::block_on(fetch_jwe(&client, &client, "u", &options));
     assert_eq!(result, Err(SourceError::TooLarge { limit: 10 }));
 }
 
@@ -93,7 +96,7 @@ fn open_reports_stages_and_codes() {
     let (jwe, key) = sealed_christian();
     let client = Scripted::new(vec![ok(200, jwe.as_bytes())]);
     let mut stages = vec![];
-    let record = pollster::block_on(open_url(&client, "u", &key, &OpenOptions::default(), &mut |s| stages.push(s))).unwrap();
+    let record = pollster::block_on(open_url(&client, &client, "u", &key, &OpenOptions::default(), &mut |s| stages.push(s))).unwrap();
     assert_eq!(record.entries.len(), 99);
     assert_eq!(stages, [Stage::Fetch, Stage::Decrypt, Stage::Parse, Stage::Ready]);
 
@@ -101,7 +104,7 @@ fn open_reports_stages_and_codes() {
     let err = open_jwe(&jwe, &wrong, &OpenOptions::default(), &mut |_| {}).unwrap_err();
     assert_eq!(err.code(), "decrypt");
     let client = Scripted::new(vec![ok(404, b"")]);
-    let err = pollster::block_on(open_url(&client, "u", &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
+    let err = pollster::block_on(open_url(&client, &client, "u", &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
     assert_eq!((err.code(), err.status()), ("httpStatus", Some(404)));
 
     // A SMART Health Card payload is not FHIR JSON: refused as unsupported here.
@@ -138,14 +141,16 @@ fn serve(answers: Vec<(u16, Vec<u8>)>) -> String {
 fn whole_pipeline_over_real_loopback_http() {
     let (jwe, key) = sealed_christian();
     let url = serve(vec![(503, vec![]), (200, jwe.into_bytes())]);
-    let record = pollster::block_on(open_url(&Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap();
+    let record = pollster::block_on(open_url(&Loopback::default(), &Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap();
     assert_eq!(record.of_type("Immunization").count(), 10);
     let url = serve(vec![(410, vec![])]);
-    let err = pollster::block_on(open_url(&Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
+    let err = pollster::block_on(open_url(&Loopback::default(), &Loopback::default(), &url, &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
     assert_eq!(err.status(), Some(410));
     // Nothing listening: a network error after the bounded retries.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let err = pollster::block_on(open_url(&Loopback::default(), &format!("http://{closed}/x"), &key, &OpenOptions::default(), &mut |_| {})).unwrap_err();
+    let err =
+        pollster::block_on(open_url(&Loopback::default(), &Loopback::default(), &format!("http://{closed}/x"), &key, &OpenOptions::default(), &mut |_| {}))
+            .unwrap_err();
     assert_eq!(err.code(), "network");
 }
 
@@ -154,7 +159,7 @@ fn whole_pipeline_over_real_loopback_http() {
 #[test]
 fn open_url_screened_returns_only_what_the_viewer_may_see() {
     use patient_portal_sdk::consent::{Policy, Role, Viewer};
-    use patient_portal_sdk::pipeline::{open_url_screened, Audience};
+    use patient_portal_sdk::pipeline::{open, Audience, SealedFile};
     use patient_portal_sdk::unseal::RustCryptoCipher;
     let key = ContentKey::from_bytes(&[42; 32]).unwrap();
     let act = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
@@ -169,8 +174,9 @@ fn open_url_screened_returns_only_what_the_viewer_may_see() {
     let client = Scripted::new(vec![ok(200, jwe.as_bytes())]);
     let mut stages = vec![];
     let audience = Audience { viewer: &caregiver, policy: &policy, consents: &[] };
-    let screened =
-        pollster::block_on(open_url_screened(&client, &RustCryptoCipher, "u", &key, &OpenOptions::default(), audience, &mut |s| stages.push(s))).unwrap();
+    let options = OpenOptions::default();
+    let source = SealedFile { client: &client, cipher: &RustCryptoCipher, url: "u", key: &key, options: &options };
+    let screened = pollster::block_on(open(&source, &client, audience, &mut |s| stages.push(s))).unwrap().screened;
     let types: Vec<&str> = screened.record.entries.iter().map(|e| e.resource_type.as_str()).collect();
     assert_eq!(types, ["Patient", "Immunization"]);
     assert_eq!(screened.decisions.iter().filter(|d| !d.permit).count(), 1);

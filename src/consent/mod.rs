@@ -450,17 +450,17 @@ impl Screened {
 }
 
 /// Decides and filters in one step.
+/// The same path as [`screen_paced`], run through without yielding.
 pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value]) -> Screened {
-    let decisions = decide(&record, viewer, policy, host_consents);
-    finish(record, viewer, decisions)
+    crate::source::run_now(screen_paced(record, viewer, policy, host_consents, &crate::source::Immediate))
 }
 
 /// [`screen`], giving the event loop a turn every few milliseconds.
-pub async fn screen_paced<C: crate::source::HttpClient>(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value], client: &C) -> Screened {
+pub async fn screen_paced<S: crate::source::Scheduler>(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value], sched: &S) -> Screened {
     let mut decisions = Vec::with_capacity(record.entries.len());
     {
         let decider = Decider::new(&record, viewer, policy, host_consents);
-        let pacer = crate::source::Pacer::new(client);
+        let pacer = crate::source::Pacer::new(sched);
         for i in 0..record.entries.len() {
             decisions.push(decider.decide_one(i));
             pacer.tick().await;

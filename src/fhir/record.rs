@@ -253,6 +253,17 @@ impl Record {
         }
     }
 
+    /// A record of resources fetched one by one (from a FHIR server): one
+    /// `fullUrl` namespace, in the order given, nothing merged.
+    pub fn from_fetched(resources: Vec<(Option<String>, serde_json::Value)>, bundle_type: &str) -> Result<Record, ParseError> {
+        let mut record = Record { bundle_type: Some(bundle_type.to_string()), sources: 1, ..Record::default() };
+        record.entries.reserve(resources.len());
+        for (full_url, raw) in resources {
+            record.push(full_url, raw, false)?;
+        }
+        Ok(record)
+    }
+
     /// Adds the resources of another FHIR JSON document (a Bundle or a
     /// single resource) to this record, as a link with several files needs.
     /// A resource equal to one already present (same type, id and JSON) is
@@ -336,7 +347,7 @@ impl Record {
     /// Like [`Record::merge_json`] (or, with `dedupe` false, like
     /// [`parse_record`]) from bytes, reading a Bundle's entries one at a time
     /// and giving the event loop a turn every few milliseconds.
-    pub(crate) async fn add_bytes_paced<C: crate::source::HttpClient>(&mut self, bytes: &[u8], dedupe: bool, client: &C) -> Result<(), ParseError> {
+    pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
         let bytes = &*super::repair_unicode(bytes);
         let shell: Shell<'_> = match serde_json::from_slice(bytes) {
             Ok(shell) => shell,
@@ -352,7 +363,7 @@ impl Record {
         self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
-        let pacer = crate::source::Pacer::new(client);
+        let pacer = crate::source::Pacer::new(sched);
         for raw in entries {
             let mut entry: serde_json::Value = serde_json::from_str(raw.get()).map_err(json_error)?;
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
@@ -368,9 +379,9 @@ impl Record {
 
 /// [`parse_record`], reading a Bundle's entries one at a time and giving the
 /// event loop a turn every few milliseconds (in the browser).
-pub async fn parse_record_paced<C: crate::source::HttpClient>(bytes: &[u8], client: &C) -> Result<Record, ParseError> {
+pub async fn parse_record_paced<S: crate::source::Scheduler>(bytes: &[u8], sched: &S) -> Result<Record, ParseError> {
     let mut record = Record::default();
-    record.add_bytes_paced(bytes, false, client).await?;
+    record.add_bytes_paced(bytes, false, sched).await?;
     Ok(record)
 }
 
@@ -380,10 +391,7 @@ pub async fn parse_record_paced<C: crate::source::HttpClient>(bytes: &[u8], clie
 /// has no `resourceType` fails it, since it cannot be understood at all.
 /// Text that is not valid Unicode (a lone surrogate escape, bytes that are
 /// not UTF-8) becomes U+FFFD where it occurs, losing nothing else.
+/// The same path as [`parse_record_paced`], run through without yielding.
 pub fn parse_record(bytes: &[u8]) -> Result<Record, ParseError> {
-    let bytes = &*super::repair_unicode(bytes);
-    let root: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ParseError::Json { line: e.line(), column: e.column() })?;
-    let mut record = Record::default();
-    record.add_root(root, false)?;
-    Ok(record)
+    crate::source::run_now(parse_record_paced(bytes, &crate::source::Immediate))
 }

@@ -502,18 +502,14 @@ fn banner(patient: &Patient, options: &RenderOptions) -> Banner {
 
 /// Builds the view model for every resource of `record`. Each entry is
 /// shown exactly once: in the banner, a section, or "Other records".
+/// The same path as [`build_chart_paced`], run through without yielding.
 pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
-    let mut builder = sections::Builder::new(record, options.fmt());
-    let mut chart = start(options);
-    for (index, entry) in record.entries.iter().enumerate() {
-        add(&mut chart, &mut builder, index, entry, options);
-    }
-    finish(chart, builder)
+    crate::source::run_now(build_chart_paced(record, options, &crate::source::Immediate))
 }
 
 /// [`build_chart`], giving the event loop a turn every few milliseconds.
-pub async fn build_chart_paced<C: crate::source::HttpClient>(record: &Record, options: &RenderOptions, client: &C) -> Chart {
-    let pacer = crate::source::Pacer::new(client);
+pub async fn build_chart_paced<S: crate::source::Scheduler>(record: &Record, options: &RenderOptions, sched: &S) -> Chart {
+    let pacer = crate::source::Pacer::new(sched);
     let mut builder = sections::Builder::new(record, options.fmt());
     pacer.tick().await;
     let mut chart = start(options);

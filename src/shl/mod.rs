@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 pub use card::{decode_jws, jwks_url, read_card_file, verify, CardError, Credential, Unverified, Verification};
+pub(crate) use link::url_allowed;
 pub use link::{parse_link, Flags, Link, LinkError, SUPPORTED_VERSION};
 pub(crate) use resolve::essence;
 pub use resolve::{read_manifest, resolve, Delivery, ResolveOptions, Resolved, SharedFile, SkipReason, SkippedFile};
@@ -26,8 +27,9 @@ pub use resolve::{read_manifest, resolve, Delivery, ResolveOptions, Resolved, Sh
 use crate::error::Error;
 use crate::fhir::Record;
 use crate::pipeline::Stage;
+use crate::pipeline::{Loaded, RecordSource};
 use crate::render::{SkippedWhy, SourceNote, SourceNoteKind, SourceSummary, Trust};
-use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest};
+use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest, Scheduler};
 use crate::unseal::{unseal_async, AsyncCipher, RustCryptoCipher, UnsealOptions};
 use resolve::{FHIR_JSON, HEALTH_CARD};
 
@@ -180,8 +182,8 @@ fn file_kind(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8]) -> Result<
 
 /// Decrypts and reads resolved files into one record. Cards are decoded
 /// here; their signatures are checked by [`check_cards`].
-pub async fn read_files<C: HttpClient, A: AsyncCipher>(
-    client: &C,
+pub async fn read_files<S: Scheduler, A: AsyncCipher>(
+    sched: &S,
     cipher: &A,
     link: &Link,
     resolved: Resolved,
@@ -191,7 +193,7 @@ pub async fn read_files<C: HttpClient, A: AsyncCipher>(
     let mut files = Vec::new();
     let mut credentials = Vec::new();
     for file in resolved.files {
-        let pacer = crate::source::Pacer::new(client);
+        let pacer = crate::source::Pacer::new(sched);
         let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options, || pacer.tick()).await?;
         let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext)?;
         if kind == HEALTH_CARD {
@@ -199,7 +201,7 @@ pub async fn read_files<C: HttpClient, A: AsyncCipher>(
                 credentials.push(credential);
             }
         } else {
-            record.add_bytes_paced(&plaintext, true, client).await?;
+            record.add_bytes_paced(&plaintext, true, sched).await?;
         }
         files.push(FileReport { content_type: kind.to_string(), delivery: file.delivery });
     }
@@ -226,14 +228,21 @@ pub async fn read_files<C: HttpClient, A: AsyncCipher>(
 /// the host's keys (its trust list) make a card `Verified`; a signature
 /// that checks with keys fetched from the card's own `iss` is
 /// `SignedUntrusted`.
-pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, credentials: &[Credential], keys: &IssuerKeys, fetch: &FetchOptions) {
+pub async fn check_cards<C: HttpClient, S: Scheduler>(
+    client: &C,
+    sched: &S,
+    shared: &mut SharedRecord,
+    credentials: &[Credential],
+    keys: &IssuerKeys,
+    fetch: &FetchOptions,
+) {
     let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
     for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
         let jwks = match keys.known_for(&credential.issuer) {
             Some(jwks) => Some(jwks.clone()),
             None if keys.fetch => {
                 if !fetched.contains_key(&credential.issuer) {
-                    let jwks = fetch_jwks(client, &credential.issuer, fetch).await;
+                    let jwks = fetch_jwks(client, sched, &credential.issuer, fetch).await;
                     fetched.insert(credential.issuer.clone(), jwks);
                 }
                 match fetched.get(&credential.issuer).cloned().flatten() {
@@ -255,51 +264,37 @@ pub async fn check_cards<C: HttpClient>(client: &C, shared: &mut SharedRecord, c
     }
 }
 
-async fn fetch_jwks<C: HttpClient>(client: &C, issuer: &str, fetch: &FetchOptions) -> Option<Value> {
+async fn fetch_jwks<C: HttpClient, S: Scheduler>(client: &C, sched: &S, issuer: &str, fetch: &FetchOptions) -> Option<Value> {
     let url = jwks_url(issuer);
     if !link::url_allowed(&url) {
         return None;
     }
     let options = FetchOptions { max_bytes: fetch.max_bytes.min(1024 * 1024), ..*fetch };
-    let response = send_with_retries(client, HttpRequest::get(&url, "application/json"), &options).await.ok()?;
+    let response = send_with_retries(client, sched, HttpRequest::get(&url, "application/json"), &options).await.ok()?;
     if !(200..300).contains(&response.status) {
         return None;
     }
     serde_json::from_slice::<Value>(&response.body).ok().filter(|v| v.get("keys").is_some_and(Value::is_array))
 }
 
-/// Opens a SMART Health Link end to end: resolve, decrypt, read, verify.
-/// `now` is the current time in epoch seconds (expiry is checked first,
-/// before any request).
-pub async fn open_link<C: HttpClient>(
+/// Opens a SMART Health Link end to end (portable AES-GCM): resolve,
+/// decrypt, read, verify. `now` is the current time in epoch seconds
+/// (expiry is checked first, before any request).
+pub async fn open_link<C: HttpClient, S: Scheduler>(
     client: &C,
+    sched: &S,
     link: &Link,
     options: &LinkOptions,
     now: i64,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<SharedRecord, Error> {
-    open_link_with(client, &RustCryptoCipher, link, options, now, progress).await
-}
-
-/// [`open_link_with`], screened for `audience`: the link's record with
-/// only what the viewer may see, every decision, and where it came from.
-pub async fn open_link_screened<C: HttpClient, A: AsyncCipher>(
-    client: &C,
-    cipher: &A,
-    link: &Link,
-    options: &LinkOptions,
-    now: i64,
-    audience: crate::pipeline::Audience<'_>,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<(crate::consent::Screened, LinkSource), Error> {
-    let shared = open_link_with(client, cipher, link, options, now, &mut crate::pipeline::until_ready(progress)).await?;
-    let screened = crate::pipeline::screen_for(client, shared.record, audience, progress).await;
-    Ok((screened, shared.source))
+    open_link_with(client, sched, &RustCryptoCipher, link, options, now, progress).await
 }
 
 /// [`open_link`] with a chosen AES-GCM backend (WebCrypto in the browser).
-pub async fn open_link_with<C: HttpClient, A: AsyncCipher>(
+pub async fn open_link_with<C: HttpClient, S: Scheduler, A: AsyncCipher>(
     client: &C,
+    sched: &S,
     cipher: &A,
     link: &Link,
     options: &LinkOptions,
@@ -307,13 +302,30 @@ pub async fn open_link_with<C: HttpClient, A: AsyncCipher>(
     progress: &mut dyn FnMut(Stage),
 ) -> Result<SharedRecord, Error> {
     progress(Stage::Fetch);
-    let resolved = resolve(client, link, &options.resolve, now).await?;
+    let resolved = resolve(client, sched, link, &options.resolve, now).await?;
     progress(Stage::Decrypt);
-    let (mut shared, credentials) = read_files(client, cipher, link, resolved, &options.unseal).await?;
+    let (mut shared, credentials) = read_files(sched, cipher, link, resolved, &options.unseal).await?;
     if !credentials.is_empty() {
         progress(Stage::Verify);
-        check_cards(client, &mut shared, &credentials, &options.issuer_keys, &options.resolve.fetch).await;
+        check_cards(client, sched, &mut shared, &credentials, &options.issuer_keys, &options.resolve.fetch).await;
     }
     progress(Stage::Ready);
     Ok(shared)
+}
+
+/// A SMART Health Link as a [`RecordSource`].
+pub struct SharedLink<'a, C, A> {
+    pub client: &'a C,
+    pub cipher: &'a A,
+    pub link: &'a Link,
+    pub options: &'a LinkOptions,
+    /// The current time in epoch seconds.
+    pub now: i64,
+}
+
+impl<C: HttpClient, A: AsyncCipher> RecordSource for SharedLink<'_, C, A> {
+    async fn load<S: Scheduler>(&self, sched: &S, progress: &mut dyn FnMut(Stage)) -> Result<Loaded, Error> {
+        let shared = open_link_with(self.client, sched, self.cipher, self.link, self.options, self.now, progress).await?;
+        Ok(Loaded { record: shared.record, link: Some(shared.source) })
+    }
 }

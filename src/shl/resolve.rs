@@ -8,7 +8,8 @@ use zeroize::Zeroizing;
 use super::link::{url_allowed, Link};
 use super::ShlError;
 use crate::error::Error;
-use crate::source::{jwe_text, send_with_retries, FetchOptions, HttpClient, HttpRequest, HttpResponse, SourceError, ACCEPT_JWE};
+use crate::source::retry_after_ms;
+use crate::source::{jwe_text, send_with_retries, FetchOptions, HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError, ACCEPT_JWE};
 
 /// What a viewer sends and how patient it is.
 #[derive(Debug, Clone)]
@@ -126,20 +127,16 @@ fn query_escape(value: &str) -> String {
     out
 }
 
-/// `Retry-After` in milliseconds: delta-seconds or an HTTP date.
-fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
-    let header = header?.trim();
-    if let Ok(seconds) = header.parse::<u64>() {
-        return Some(seconds.saturating_mul(1000));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(header).ok()?;
-    Some((date.timestamp() - now).max(0) as u64 * 1000)
-}
-
 /// Sends a link request, waiting out `429` answers within the limits, and
 /// maps the statuses every link request shares: `404` inactive, `401`
 /// passcode, `429` rate limited, other non-2xx `SourceError::Status`.
-async fn link_request<C: HttpClient>(client: &C, request: HttpRequest<'_>, options: &ResolveOptions, now: i64) -> Result<HttpResponse, Error> {
+async fn link_request<C: HttpClient, S: Scheduler>(
+    client: &C,
+    sched: &S,
+    request: HttpRequest<'_>,
+    options: &ResolveOptions,
+    now: i64,
+) -> Result<HttpResponse, Error> {
     // A manifest POST with a passcode may spend one of the link's lifetime
     // attempts each time it reaches the host: it is sent once, never
     // retried (not after a network error, a 502-504 or a 429).
@@ -147,7 +144,7 @@ async fn link_request<C: HttpClient>(client: &C, request: HttpRequest<'_>, optio
     let fetch = FetchOptions { retries: if spends_attempt { 0 } else { options.fetch.retries }, ..options.fetch };
     let mut waits = 0;
     loop {
-        let response = send_with_retries(client, request, &fetch).await?;
+        let response = send_with_retries(client, sched, request, &fetch).await?;
         match response.status {
             200..=299 => return Ok(response),
             401 => {
@@ -163,7 +160,7 @@ async fn link_request<C: HttpClient>(client: &C, request: HttpRequest<'_>, optio
                 let wait = retry_after_ms(response.retry_after.as_deref(), now);
                 let wait_ms = wait.unwrap_or(1000);
                 if !spends_attempt && waits < options.rate_limit_retries && wait_ms <= u64::from(options.max_wait_ms) {
-                    client.sleep(wait_ms as u32).await;
+                    sched.sleep(wait_ms as u32).await;
                     waits += 1;
                     continue;
                 }
@@ -192,10 +189,7 @@ fn parse_manifest(body: &[u8]) -> Result<Vec<Entry>, ShlError> {
     files
         .iter()
         .map(|file| {
-            let content_type = file
-                .get("contentType")
-                .and_then(Value::as_str)
-                .ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
+            let content_type = file.get("contentType").and_then(Value::as_str).ok_or(ShlError::BadManifest("a file has no \"contentType\""))?;
             let kind = essence(content_type);
             let skip = |reason| Ok(Entry::Skipped(SkippedFile { content_type: crate::unseal::clip(&kind), reason }));
             if file.get("status").and_then(Value::as_str) == Some("no-longer-valid") {
@@ -246,7 +240,7 @@ fn manifest_body(options: &ResolveOptions) -> Zeroizing<Vec<u8>> {
 /// requirement before any request. Location URLs that have been used up or
 /// have expired (`401`, `403`, `404`, `410`) are renewed once by asking for
 /// the manifest again, as the spec requires viewers to be able to.
-pub async fn resolve<C: HttpClient>(client: &C, link: &Link, options: &ResolveOptions, now: i64) -> Result<Resolved, Error> {
+pub async fn resolve<C: HttpClient, S: Scheduler>(client: &C, sched: &S, link: &Link, options: &ResolveOptions, now: i64) -> Result<Resolved, Error> {
     if options.recipient.trim().is_empty() {
         return Err(Error::BadInput("a recipient (who is viewing) is required to open a SMART Health Link".into()));
     }
@@ -259,7 +253,7 @@ pub async fn resolve<C: HttpClient>(client: &C, link: &Link, options: &ResolveOp
     if link.flags.direct {
         let separator = if link.url.contains('?') { '&' } else { '?' };
         let url = format!("{}{separator}recipient={}", link.url, query_escape(&options.recipient));
-        let response = link_request(client, HttpRequest::get(&url, ACCEPT_JWE), options, now).await?;
+        let response = link_request(client, sched, HttpRequest::get(&url, ACCEPT_JWE), options, now).await?;
         let jwe = jwe_text(response.body)?;
         return Ok(Resolved { files: vec![SharedFile { content_type: None, jwe, delivery: Delivery::Direct }], skipped: Vec::new() });
     }
@@ -268,7 +262,7 @@ pub async fn resolve<C: HttpClient>(client: &C, link: &Link, options: &ResolveOp
     let mut done: Vec<Option<SharedFile>> = Vec::new();
     let mut skipped = Vec::new();
     for renewal in 0..2 {
-        let response = link_request(client, HttpRequest::post_json(&link.url, "application/json", &body), options, now).await?;
+        let response = link_request(client, sched, HttpRequest::post_json(&link.url, "application/json", &body), options, now).await?;
         let entries = parse_manifest(&response.body)?;
         done.resize(entries.len().max(done.len()), None);
         skipped.clear();
@@ -281,7 +275,7 @@ pub async fn resolve<C: HttpClient>(client: &C, link: &Link, options: &ResolveOp
                     *slot = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Embedded });
                 }
                 Entry::Location(content_type, url) => {
-                    let response = send_with_retries(client, HttpRequest::get(&url, ACCEPT_JWE), &options.fetch).await?;
+                    let response = send_with_retries(client, sched, HttpRequest::get(&url, ACCEPT_JWE), &options.fetch).await?;
                     match response.status {
                         200..=299 => {
                             let jwe = jwe_text(response.body)?;

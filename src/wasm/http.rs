@@ -1,11 +1,19 @@
-//! The browser's `fetch`, through `gloo-net`, as the core's `HttpClient`.
+//! The browser's `fetch`, through `gloo-net`, as the core's `HttpClient`,
+//! and the event loop (`setTimeout`, `Date.now`) as its `Scheduler`.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::source::{HttpClient, HttpRequest, HttpResponse, SourceError};
+use crate::source::{HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError};
 
-pub(crate) struct BrowserHttp;
+/// `fetch`, cancelled by the host's `AbortSignal` when one is given.
+#[derive(Default)]
+pub(crate) struct BrowserHttp {
+    pub signal: Option<web_sys::AbortSignal>,
+}
+
+/// The page's event loop.
+pub(crate) struct EventLoop;
 
 fn get(target: &wasm_bindgen::JsValue, key: &str) -> Option<wasm_bindgen::JsValue> {
     js_sys::Reflect::get(target, &key.into()).ok()
@@ -43,21 +51,22 @@ async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Resu
     }
 }
 
-impl HttpClient for BrowserHttp {
-    async fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
+impl BrowserHttp {
+    async fn send_inner(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
         let network = |_| SourceError::Network("the server could not be reached, or the browser blocked the request".into());
+        let mut builder = match request.json_body {
+            None => gloo_net::http::Request::get(request.url),
+            Some(_) => gloo_net::http::Request::post(request.url).header("Content-Type", "application/json"),
+        }
+        .header("Accept", request.accept)
+        .abort_signal(self.signal.as_ref());
+        if let Some(authorization) = request.authorization {
+            // A token never follows a redirect: the core decided where it may go.
+            builder = builder.header("Authorization", authorization).redirect(web_sys::RequestRedirect::Error).cache(web_sys::RequestCache::NoStore);
+        }
         let response = match request.json_body {
-            None => gloo_net::http::Request::get(request.url).header("Accept", request.accept).send().await,
-            Some(body) => {
-                let body = js_sys::Uint8Array::from(body);
-                gloo_net::http::Request::post(request.url)
-                    .header("Accept", request.accept)
-                    .header("Content-Type", "application/json")
-                    .body(body)
-                    .map_err(network)?
-                    .send()
-                    .await
-            }
+            None => builder.send().await,
+            Some(body) => builder.body(js_sys::Uint8Array::from(body)).map_err(network)?.send().await,
         }
         .map_err(network)?;
         let declared = response.headers().get("content-length").and_then(|l| l.trim().parse::<u64>().ok());
@@ -73,7 +82,25 @@ impl HttpClient for BrowserHttp {
         };
         Ok(HttpResponse { status, content_type, retry_after, body })
     }
+}
 
+impl HttpClient for BrowserHttp {
+    async fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
+        if self.aborted() {
+            return Err(SourceError::Aborted);
+        }
+        match self.send_inner(request, max_bytes).await {
+            Err(SourceError::Network(_)) if self.aborted() => Err(SourceError::Aborted),
+            result => result,
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(web_sys::AbortSignal::aborted)
+    }
+}
+
+impl Scheduler for EventLoop {
     fn now_ms(&self) -> Option<f64> {
         Some(js_sys::Date::now())
     }

@@ -5,6 +5,7 @@
 #[allow(unsafe_code)] // the global allocator: the crate's only unsafe code
 mod alloc;
 mod display;
+mod fhir;
 mod http;
 mod portal;
 mod record;
@@ -36,6 +37,9 @@ export type ErrorCode =
   | "passcodeRequired" // the link needs a passcode and none was given (see remainingAttempts)
   | "passcodeWrong" // the host refused the passcode (see remainingAttempts)
   | "linkInactive"  // the host answered 404: revoked, expired, or locked after wrong passcodes
+  | "unauthorized"  // a FHIR server refused the token, also after one forced refresh (or getAccessToken failed)
+  | "fhirError"     // a FHIR server answered an error with an OperationOutcome (see `issues`, `status`)
+  | "aborted"       // the host's `signal` aborted the open; nothing was kept
   | "internal";     // a defect in the SDK; the instance should be dropped and the SDK loaded again
 
 /** Every error the SDK throws or rejects with. */
@@ -46,8 +50,18 @@ export interface PatientPortalError extends Error {
   status?: number;
   /** Passcode attempts left before the link is disabled, when the host said. */
   remainingAttempts?: number;
-  /** Seconds the host asked to wait, for a rate-limited link (status 429). */
+  /** Seconds the host asked to wait, when rate limiting outlasted the waits (status 429). */
   retryAfter?: number;
+  /** For `fhirError`: the OperationOutcome's issues (its `diagnostics` are never included). */
+  issues?: FhirIssue[];
+}
+
+/** One issue of a FHIR server's OperationOutcome. */
+export interface FhirIssue {
+  severity: string;
+  code: string;
+  /** `details.text`, clipped to 200 characters. */
+  details?: string;
 }
 
 /** Options for `new PatientPortal(options)`. All optional. */
@@ -136,6 +150,12 @@ export type Stage = "fetch" | "decrypt" | "parse" | "verify" | "consent" | "char
 /** Reported to `onProgress`. */
 export interface Progress {
   stage: Stage;
+  /** `openFhir`, during "fetch": pages received so far. */
+  pages?: number;
+  /** `openFhir`, during "fetch": distinct resources received so far. */
+  resources?: number;
+  /** `openFhir`, during "fetch": the servers' `Bundle.total`s, when every search in flight gave one. */
+  total?: number;
 }
 
 /** Options for `openUrl`, `openJwe` and `openLink`. */
@@ -146,6 +166,45 @@ export interface OpenOptions {
   viewer?: Viewer;
   /** Consent resources from the host, evaluated with those in the record. */
   consents?: FhirResource[];
+  /** Cancels the open (`openUrl`, `openLink`, `openFhir`): it rejects with code "aborted". */
+  signal?: AbortSignal;
+}
+
+/** Options for `openFhir`. */
+export interface FhirOptions extends OpenOptions {
+  /** The FHIR R4 server's base URL: https (http only on loopback), e.g. "https://ehr.example/fhir/r4". */
+  baseUrl: string;
+  /** The patient's logical id on that server. */
+  patient: string;
+  /**
+   * A bearer token for each request; `forceRefresh` is true once after the server answered 401.
+   * The host owns OAuth (SMART App Launch, refresh, storage); the SDK never keeps the token and
+   * sends it only to URLs under `baseUrl`. Omit for an open server.
+   */
+  getAccessToken?: (request: { forceRefresh: boolean }) => string | Promise<string>;
+  /** Largest number of distinct resources (default 100,000). */
+  maxResources?: number;
+  /** Largest number of bytes over all answers (default: the portal's maxRecordBytes). */
+  maxRecordBytes?: number;
+  /** Largest number of pages over all searches (default 2,000). */
+  maxPages?: number;
+  /** `_count` asked per page (default 200). */
+  pageSize?: number;
+}
+
+/** Where a record opened from a FHIR server came from, and what reading it took. */
+export interface FhirServerSource {
+  kind: "fhirServer";
+  baseUrl: string;
+  /** Whether `Patient/$everything` was used (else searches per type). */
+  everything: boolean;
+  /** Requests sent, retries and token refreshes included. */
+  requests: number;
+  pages: number;
+  resources: number;
+  bytes: number;
+  /** Optional searches the server refused, skipped. */
+  skipped: Array<{ resourceType: string; status: number }>;
 }
 
 /** A JSON Web Key Set, as an issuer publishes at `<iss>/.well-known/jwks.json`. */
@@ -194,8 +253,12 @@ export interface LinkInfo {
  */
 export type CardVerification = "verified" | "untrustedIssuer" | "unverified" | "invalid";
 
+/** Where a record came from: a SMART Health Link, or a FHIR server. */
+export type RecordSource = LinkSource | FhirServerSource;
+
 /** Where a record opened from a link came from. */
-export interface RecordSource {
+export interface LinkSource {
+  kind: "link";
   label?: string;
   files: Array<{ contentType: string; delivery: "embedded" | "location" | "direct" }>;
   skipped: Array<{ contentType: string; reason: "noLongerValid" | "apiAccessNotFollowed" | "unsupportedType" }>;
@@ -236,6 +299,22 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
     }
     if let Some(seconds) = error.retry_after() {
         let _ = js_sys::Reflect::set(&js, &"retryAfter".into(), &(seconds as f64).into());
+    }
+    let issues = error.issues();
+    if !issues.is_empty() {
+        let list: js_sys::Array = issues
+            .iter()
+            .map(|issue| {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"severity".into(), &issue.severity.as_str().into());
+                let _ = js_sys::Reflect::set(&o, &"code".into(), &issue.code.as_str().into());
+                if let Some(details) = &issue.details {
+                    let _ = js_sys::Reflect::set(&o, &"details".into(), &details.as_str().into());
+                }
+                JsValue::from(o)
+            })
+            .collect();
+        let _ = js_sys::Reflect::set(&js, &"issues".into(), &list.into());
     }
     js.into()
 }

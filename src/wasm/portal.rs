@@ -7,14 +7,16 @@ use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
 
 use super::display::Display;
-use super::http::BrowserHttp;
+use super::http::{BrowserHttp, EventLoop};
 use super::record::PatientRecord;
 use super::screening::{self, absent, member, now_seconds};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
 use crate::consent::{Policy, Viewer};
-use crate::pipeline::{open_jwe_screened, open_url_screened, until_ready, OpenOptions, Stage};
-use crate::shl::{self, parse_link, IssuerKeys, LinkOptions, ResolveOptions};
+use crate::fhir_api::{CapabilityCache, FetchReport, FhirServer};
+use crate::pipeline::{open, open_jwe_screened, until_ready, OpenOptions, Opened, SealedFile, Stage};
+use crate::shl::{parse_link, IssuerKeys, LinkOptions, ResolveOptions, SharedLink};
+use crate::source::{HttpClient as _, Scheduler as _};
 use crate::unseal::ContentKey;
 
 /// The SDK's entry point. Create one per page (or per viewer) and open
@@ -38,6 +40,9 @@ extern "C" {
     /// `LinkOptions` from the TypeScript section.
     #[wasm_bindgen(typescript_type = "LinkOptions")]
     pub type LinkOptionsArg;
+    /// `FhirOptions` from the TypeScript section.
+    #[wasm_bindgen(typescript_type = "FhirOptions")]
+    pub type FhirOptionsArg;
 }
 
 /// `LinkOptions` from JavaScript into the core's options.
@@ -99,6 +104,8 @@ pub struct Portal {
     display: Display,
     policy: Rc<Policy>,
     cipher: PlatformCipher,
+    /// FHIR servers' capability statements, by base URL.
+    capabilities: Rc<CapabilityCache>,
 }
 
 /// Who is viewing, and the host's Consents, from one open's options.
@@ -121,20 +128,46 @@ impl Audience {
 /// Wraps a screened record for JavaScript and builds its chart's view
 /// model, resolving in a fresh turn of the event loop so the host's
 /// rendering starts a new task.
-async fn record_paced(
-    screened: crate::consent::Screened,
-    source: Option<crate::shl::LinkSource>,
-    display: Display,
-    progress: &mut dyn FnMut(Stage),
-) -> PatientRecord {
-    use crate::source::HttpClient as _;
-    let record = PatientRecord::new(screened, source, display);
-    BrowserHttp.sleep(0).await;
+/// A cancelled open rejects with `aborted` and keeps nothing (the record,
+/// dropped, is wiped by the allocator).
+async fn record_paced(opened: Opened, origin: Origin, display: Display, http: &BrowserHttp, progress: &mut dyn FnMut(Stage)) -> Result<PatientRecord, JsValue> {
+    let aborted = || to_js_error(&crate::source::SourceError::Aborted.into());
+    if http.aborted() {
+        return Err(aborted());
+    }
+    let origin = match (origin, opened.link) {
+        (Origin::Fhir(base, report), _) => Some(super::record::Origin::Fhir { base_url: base, report }),
+        (_, Some(link)) => Some(super::record::Origin::Link(link)),
+        _ => None,
+    };
+    let record = PatientRecord::new(opened.screened, origin, display);
+    EventLoop.sleep(0).await;
     progress(Stage::Chart);
     record.prepare_chart().await;
-    BrowserHttp.sleep(0).await;
+    EventLoop.sleep(0).await;
+    if http.aborted() {
+        return Err(aborted());
+    }
     progress(Stage::Ready);
-    record
+    Ok(record)
+}
+
+/// Where an open's record comes from, for `record.source`.
+enum Origin {
+    Other,
+    Fhir(String, FetchReport),
+}
+
+/// The host's `signal` option, if any.
+fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
+    let signal = member(options, "signal");
+    if absent(&signal) {
+        return Ok(BrowserHttp::default());
+    }
+    match signal.dyn_into::<web_sys::AbortSignal>() {
+        Ok(signal) => Ok(BrowserHttp { signal: Some(signal) }),
+        Err(_) => Err(bad_input("signal must be an AbortSignal")),
+    }
 }
 
 fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
@@ -205,7 +238,7 @@ impl Portal {
             },
         };
         let display = Display::from_options(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
-        Ok(Portal { options: Rc::new(open), display, policy: Rc::new(policy), cipher: PlatformCipher { backend } })
+        Ok(Portal { options: Rc::new(open), display, policy: Rc::new(policy), cipher: PlatformCipher { backend }, capabilities: Rc::default() })
     }
 
     /// The AES-GCM backend `openUrl` and `openLink` decrypt with:
@@ -247,15 +280,14 @@ impl Portal {
         options: Option<OpenOptionsArg>,
     ) -> js_sys::Promise {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-        let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?)));
+        let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
-        let (open, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
+        let (open_options, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let (key, audience, mut progress) = prepared?;
-            let screened = open_url_screened(&BrowserHttp, &cipher, &url, &key, &open, audience.for_whom(&policy), &mut until_ready(&mut progress))
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(screened, None, display, &mut progress).await.into())
+            let (key, audience, mut progress, http) = prepared?;
+            let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
+            let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
+            Ok(record_paced(opened, Origin::Other, display, &http, &mut progress).await?.into())
         })
     }
 
@@ -270,16 +302,43 @@ impl Portal {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let prepared = (|| {
             let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
-            Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?))
+            Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
         })();
         let (policy, cipher, display) = (Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let (link, options, audience, mut progress) = prepared?;
-            let (screened, source) =
-                shl::open_link_screened(&BrowserHttp, &cipher, &link, &options, now_seconds(), audience.for_whom(&policy), &mut until_ready(&mut progress))
-                    .await
-                    .map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(screened, Some(source), display, &mut progress).await.into())
+            let (link, options, audience, mut progress, http) = prepared?;
+            let source = SharedLink { client: &http, cipher: &cipher, link: &link, options: &options, now: now_seconds() };
+            let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
+            Ok(record_paced(opened, Origin::Other, display, &http, &mut progress).await?.into())
+        })
+    }
+
+    /// Reads a patient's records from a FHIR R4 server (SMART on FHIR
+    /// patient access): `Patient/$everything` where the server offers it,
+    /// else the US Core searches per type, every page; then consent and the
+    /// chart as for the other opens. `getAccessToken({ forceRefresh })`
+    /// gives the bearer token for each request (the host owns OAuth); it is
+    /// sent only to URLs under `baseUrl`. Rejects with a `PatientPortalError`
+    /// (`unauthorized`, `fhirError` with `issues`, `format`, `tooLarge`,
+    /// `aborted`, `network`, `httpStatus`, `badInput`).
+    #[wasm_bindgen(js_name = openFhir, unchecked_return_type = "Promise<PatientRecord>")]
+    pub fn open_fhir(&self, options: FhirOptionsArg) -> js_sys::Promise {
+        let options = JsValue::from(options);
+        let prepared = (|| {
+            let fhir = super::fhir::fhir_options(&options, &self.options)?;
+            let tokens = super::fhir::TokenCallback::from_options(&options)?;
+            Ok::<_, JsValue>((fhir, tokens, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
+        })();
+        let counts = super::fhir::fetch_progress(&options);
+        let (policy, display, cache) = (Rc::clone(&self.policy), self.display.clone(), Rc::clone(&self.capabilities));
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (fhir, tokens, audience, mut progress, http) = prepared?;
+            let on_fetch: std::cell::RefCell<Box<dyn FnMut(crate::fhir_api::FetchCounts)>> = std::cell::RefCell::new(counts);
+            let report = std::cell::RefCell::new(FetchReport::default());
+            let source = FhirServer { client: &http, tokens: &tokens, options: &fhir, cache: &cache, on_fetch: &on_fetch, report: &report };
+            let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
+            let origin = Origin::Fhir(fhir.base_url.clone(), report.into_inner());
+            Ok(record_paced(opened, origin, display, &http, &mut progress).await?.into())
         })
     }
 }

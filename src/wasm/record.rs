@@ -20,7 +20,7 @@ use crate::shl::{LinkSource, Unverified, Verification};
 pub struct PatientRecord {
     /// Only what this viewer may see.
     record: Rc<Record>,
-    source: Option<Rc<LinkSource>>,
+    source: Option<Rc<Origin>>,
     decisions: Rc<Vec<DecisionReport>>,
     viewer: Viewer,
     notice: Option<crate::render::WithheldNotice>,
@@ -31,6 +31,12 @@ pub struct PatientRecord {
     /// The chart's view model, built while opening (in slices) for the day
     /// and display it was built for; rebuilt by `render` when either changed.
     chart: RefCell<Option<(NaiveDate, Display, Rc<Chart>)>>,
+}
+
+/// Where a record came from (for `record.source`).
+pub(crate) enum Origin {
+    Link(LinkSource),
+    Fhir { base_url: String, report: crate::fhir_api::FetchReport },
 }
 
 /// A rendered chart's shadow root and the listeners that make it live.
@@ -175,7 +181,7 @@ impl PatientRecord {
     pub(crate) async fn prepare_chart(&self) {
         let display = self.display.resolved();
         let options = self.render_options(&display);
-        let chart = build_chart_paced(&self.record, &options, &super::http::BrowserHttp).await;
+        let chart = build_chart_paced(&self.record, &options, &super::http::EventLoop).await;
         *self.chart.borrow_mut() = Some((options.today, display, Rc::new(chart)));
     }
 
@@ -193,7 +199,10 @@ impl PatientRecord {
 
     fn render_options(&self, display: &Display) -> RenderOptions {
         let mut options = RenderOptions::new(today());
-        options.source = self.source.as_ref().map(|s| s.summary());
+        options.source = self.source.as_deref().and_then(|s| match s {
+            Origin::Link(link) => Some(link.summary()),
+            Origin::Fhir { .. } => None,
+        });
         options.withheld = self.notice;
         options.locale = display.locale();
         options.time_zone = display.zone();
@@ -201,7 +210,7 @@ impl PatientRecord {
         options
     }
 
-    pub(crate) fn new(screened: Screened, source: Option<LinkSource>, display: Display) -> Self {
+    pub(crate) fn new(screened: Screened, source: Option<Origin>, display: Display) -> Self {
         Self {
             record: Rc::new(screened.record),
             source: source.map(Rc::new),
@@ -219,8 +228,32 @@ fn set(object: &js_sys::Object, name: &str, value: JsValue) {
     let _ = js_sys::Reflect::set(object, &name.into(), &value);
 }
 
+fn fhir_object(base_url: &str, report: &crate::fhir_api::FetchReport) -> JsValue {
+    let out = js_sys::Object::new();
+    set(&out, "kind", "fhirServer".into());
+    set(&out, "baseUrl", base_url.into());
+    set(&out, "everything", report.everything.into());
+    set(&out, "requests", (report.requests as f64).into());
+    set(&out, "pages", (report.pages as f64).into());
+    set(&out, "resources", (report.resources as f64).into());
+    set(&out, "bytes", (report.bytes as f64).into());
+    let skipped: js_sys::Array = report
+        .skipped
+        .iter()
+        .map(|(resource_type, status)| {
+            let o = js_sys::Object::new();
+            set(&o, "resourceType", resource_type.as_str().into());
+            set(&o, "status", (*status).into());
+            JsValue::from(o)
+        })
+        .collect();
+    set(&out, "skipped", skipped.into());
+    out.into()
+}
+
 fn source_object(source: &LinkSource) -> JsValue {
     let out = js_sys::Object::new();
+    set(&out, "kind", "link".into());
     if let Some(label) = &source.label {
         set(&out, "label", label.as_str().into());
     }
@@ -413,7 +446,11 @@ impl PatientRecord {
     /// Undefined for records opened with `openJwe` or `openUrl`.
     #[wasm_bindgen(getter, unchecked_return_type = "RecordSource | undefined")]
     pub fn source(&self) -> JsValue {
-        self.source.as_deref().map_or(JsValue::UNDEFINED, source_object)
+        match self.source.as_deref() {
+            None => JsValue::UNDEFINED,
+            Some(Origin::Link(link)) => source_object(link),
+            Some(Origin::Fhir { base_url, report }) => fhir_object(base_url, report),
+        }
     }
 
     /// The first patient's display name, if the record names one.

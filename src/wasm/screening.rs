@@ -91,7 +91,8 @@ pub(crate) fn viewer(options: &JsValue) -> Result<Viewer, JsValue> {
     if !v.is_object() {
         return Err(bad_input("viewer must be an object with a role"));
     }
-    let role = member(&v, "role").as_string().and_then(|r| Role::parse(&r)).ok_or_else(|| bad_input("viewer.role must be \"patient\", \"proxy\" or \"clinician\""))?;
+    let role =
+        member(&v, "role").as_string().and_then(|r| Role::parse(&r)).ok_or_else(|| bad_input("viewer.role must be \"patient\", \"proxy\" or \"clinician\""))?;
     let at = member(&v, "at");
     let at = if absent(&at) {
         now_seconds()

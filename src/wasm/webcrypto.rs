@@ -48,7 +48,14 @@ impl PlatformCipher {
 
 /// Decrypts with `crypto.subtle`: `importKey("raw")` then `decrypt` of
 /// ciphertext‖tag with the AAD and a 128-bit tag.
-pub async fn webcrypto_decrypt(subtle: &Object, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure> {
+pub async fn webcrypto_decrypt(
+    subtle: &Object,
+    key: &ContentKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8; 16],
+) -> Result<Vec<u8>, AeadFailure> {
     let fail = |_| AeadFailure;
     let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
     let decrypt = method(subtle, "decrypt").ok_or(AeadFailure)?;

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, SourceError};
+use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError};
 
 #[derive(Default)]
 pub struct Loopback {
@@ -45,6 +45,9 @@ impl HttpClient for Loopback {
         let method = if request.json_body.is_some() { "POST" } else { "GET" };
         self.requests.borrow_mut().push(format!("{method} /{path}"));
         let mut head = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: {}\r\nConnection: close\r\n", request.accept);
+        if let Some(authorization) = request.authorization {
+            head.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
         if let Some(body) = request.json_body {
             self.bodies.borrow_mut().push(body.to_vec());
             head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
@@ -68,7 +71,9 @@ impl HttpClient for Loopback {
         }
         Ok(HttpResponse { status, content_type: header("content-type"), retry_after: header("retry-after"), body })
     }
+}
 
+impl Scheduler for Loopback {
     async fn sleep(&self, millis: u32) {
         self.sleeps.borrow_mut().push(millis);
         std::thread::sleep(std::time::Duration::from_millis(u64::from(millis.min(1500))));
