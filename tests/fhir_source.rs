@@ -311,8 +311,7 @@ fn run(server: &Server, patient: &str, tweak: impl FnOnce(&mut FhirOptions), ref
     let policy = Policy::default();
     let mut stages = Vec::new();
     let result = pollster::block_on(open(&source, server, Audience { viewer, policy: &policy, consents: &[] }, &mut |s| stages.push(s)));
-    drop(source);
-    drop(on_fetch);
+    let _ = (source, on_fetch);
     Run { result, stages, counts: counts.into_inner(), report: report.into_inner() }
 }
 
