@@ -64,6 +64,23 @@ function indexDefinitions() {
   for (const file of ["fhir/r4/search-parameters.json", "fhir/r4/search-parameters-medplum.json"]) {
     core.indexSearchParameterBundle(readJson(file));
   }
+  // A search parameter shared by many types (clinical-patient, clinical-date,
+  // ...) has one expression naming every type ("AllergyIntolerance.patient |
+  // CarePlan.subject.where(...) | ..."). MemoryRepository evaluates all of it
+  // on every resource, seconds per search on a large record; each type gets
+  // the part of the expression that can match it, which answers the same.
+  for (const [type, schema] of Object.entries(core.globalSchema.types)) {
+    for (const [code, searchParam] of Object.entries(schema.searchParams ?? {})) {
+      const expression = searchParam?.expression;
+      if (!expression?.includes("|")) {
+        continue;
+      }
+      const own = core.getExpressionForResourceType(type, expression);
+      if (own && own !== expression) {
+        schema.searchParams[code] = { ...searchParam, expression: own };
+      }
+    }
+  }
   const definition = readJson("fhir/r4/compartmentdefinition-patient.json");
   patientCompartment = new Map();
   for (const { code, param } of definition.resource ?? []) {
@@ -403,7 +420,6 @@ export async function startFhirServer({ bundles = [], token = "test-token" } = {
   const cors = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate",
-    Vary: "Origin",
   };
 
   /** The capability statement of the server as it is now. */
@@ -420,7 +436,7 @@ export async function startFhirServer({ bundles = [], token = "test-token" } = {
       rest: [
         {
           mode: "server",
-          security: { cors: true, service: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/restful-security-service", code: "SMART-on-FHIR" }] }] },
+          security: { cors: true, description: "Bearer token in the Authorization header" },
           resource: types.map((type) => {
             const entry = {
               type,
@@ -638,10 +654,13 @@ export async function startFhirServer({ bundles = [], token = "test-token" } = {
     if (isEverything) {
       return everythingOperation(res, segments[1], url.searchParams);
     }
-    if (isSearch && /^[A-Z][A-Za-z]+$/.test(segments[0])) {
+    if ((isSearch || segments.length === 2) && !core.isResourceType(segments[0])) {
+      return send(res, 404, outcome("error", "not-supported", "Unknown resource type"));
+    }
+    if (isSearch) {
       return search(res, segments[0], url.searchParams);
     }
-    if (segments.length === 2 && /^[A-Z][A-Za-z]+$/.test(segments[0])) {
+    if (segments.length === 2) {
       return read(res, segments[0], segments[1]);
     }
     return send(res, 404, outcome("error", "not-found", "No such route"));
