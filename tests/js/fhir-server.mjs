@@ -298,7 +298,29 @@ function pageOf(query) {
  * know a resource's type; stores resources that Medplum's validator rejects
  * anyway (a real EHR holds them) and lists them in `invalid`.
  *
- * Returns { baseUrl, origin, log, faults, patients, invalid, counts, setToken(t), close() }.
+ * Returns { baseUrl, origin, log, faults, patients, invalid, unresolved,
+ * counts, everythingKeys(patientId), setToken(t), close() }.
+ *
+ * `log`: one { method, path (with the query), status, auth } per request, in
+ * order (`auth`: an Authorization header came; `aborted: true` when the client
+ * left before a delayed answer). `faults` (mutable, checked per request):
+ * - unauthorizedOnce: true — the next request but metadata answers 401 once;
+ * - rateLimit: { count, retryAfter } — the next `count` requests but metadata
+ *   answer 429 with `Retry-After: retryAfter` (seconds or an HTTP date);
+ * - serverErrorOnce: 500 | 503 — the next request but metadata answers it once;
+ *   (with includeMetadata: true these three count metadata requests too)
+ * - operationOutcome: { status, severity, code, details } — every search and
+ *   $everything answers that status and an OperationOutcome whose issue also
+ *   has `diagnostics` with "SECRET-DIAGNOSTICS"; stays until removed;
+ * - oversizedPage: bytes — the next page is padded to at least that size and
+ *   sent chunked without Content-Length;
+ * - foreignNext: origin — the next first page (no `_offset`) has its `next`
+ *   link at `${origin}/fhir/R4/...`, once;
+ * - noEverything: true — $everything answers 404, metadata omits it;
+ * - wrongPatient: id — $everything and searches naming a patient (patient=,
+ *   subject=) answer patient `id`'s records;
+ * - notBundle: true — pages answer the Patient resource instead of a Bundle;
+ * - delayMs: n — every answer but a preflight waits n ms.
  */
 export async function startFhirServer({ bundles = [], token = "test-token" } = {}) {
   indexDefinitions();
