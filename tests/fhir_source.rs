@@ -305,13 +305,14 @@ fn run(server: &Server, patient: &str, tweak: impl FnOnce(&mut FhirOptions), ref
     let tokens = Tokens { server, calls: RefCell::default(), refresh_to };
     let cache = CapabilityCache::default();
     let counts = RefCell::new(Vec::new());
-    let on_fetch = RefCell::new(|c: FetchCounts| counts.borrow_mut().push(c));
     let report = RefCell::new(FetchReport::default());
-    let source = FhirServer { client: server, tokens: &tokens, options: &options, cache: &cache, on_fetch: &on_fetch, report: &report };
     let policy = Policy::default();
     let mut stages = Vec::new();
-    let result = pollster::block_on(open(&source, server, Audience { viewer, policy: &policy, consents: &[] }, &mut |s| stages.push(s)));
-    let _ = (source, on_fetch);
+    let result = {
+        let on_fetch = RefCell::new(|c: FetchCounts| counts.borrow_mut().push(c));
+        let source = FhirServer { client: server, tokens: &tokens, options: &options, cache: &cache, on_fetch: &on_fetch, report: &report };
+        pollster::block_on(open(&source, server, Audience { viewer, policy: &policy, consents: &[] }, &mut |s| stages.push(s)))
+    };
     Run { result, stages, counts: counts.into_inner(), report: report.into_inner() }
 }
 
