@@ -16,6 +16,8 @@ import init, {
   type ConsentPolicy,
   type ConsentDecision,
   type Viewer,
+  type FhirOptions,
+  type FhirIssue,
 } from "../../pkg/patient_portal_sdk.js";
 
 export async function open(url: string, key: string, host: Element): Promise<string | undefined> {
@@ -63,8 +65,9 @@ export async function openShared(text: string, passcode: string | undefined, jwk
     };
     const record = await portal.openLink(text, options);
     const source: RecordSource | undefined = record.source;
-    const verdicts: CardVerification[] = source?.cards.map((c) => c.verification) ?? [];
-    return `${info.label ?? ""}${info.expiresAt ?? ""}${info.flags}${verdicts.join()}${source?.files.length ?? 0}`;
+    const link = source?.kind === "link" ? source : undefined;
+    const verdicts: CardVerification[] = link?.cards.map((c) => c.verification) ?? [];
+    return `${info.label ?? ""}${info.expiresAt ?? ""}${info.flags}${verdicts.join()}${link?.files.length ?? 0}`;
   } catch (e) {
     const err = e as PatientPortalError;
     const left: number | undefined = err.remainingAttempts;
@@ -84,4 +87,28 @@ export async function openAsProxy(url: string, key: string, consent: FhirResourc
   const withheld = decisions.filter((d) => d.effect === "withhold").map((d) => `${d.reason}:${d.rule}`);
   const audit: FhirResource = record.auditEvent();
   return withheld.length + record.withheldCount + audit.resourceType.length;
+}
+
+export async function openFromServer(baseUrl: string, patient: string, token: () => Promise<string>): Promise<string> {
+  const portal = new PatientPortal();
+  const controller = new AbortController();
+  const options: FhirOptions = {
+    baseUrl,
+    patient,
+    getAccessToken: ({ forceRefresh }) => (forceRefresh ? token() : token()),
+    signal: controller.signal,
+    maxResources: 50_000,
+    onProgress: (p: Progress) => void [p.stage, p.pages, p.resources, p.total],
+  };
+  try {
+    const record = await portal.openFhir(options);
+    const source = record.source;
+    return source?.kind === "fhirServer" ? `${source.requests}/${source.pages}/${source.everything}` : "";
+  } catch (e) {
+    const err = e as PatientPortalError;
+    const issues: FhirIssue[] = err.issues ?? [];
+    return `${err.code}:${issues.map((i) => `${i.severity} ${i.code} ${i.details ?? ""}`).join()}`;
+  } finally {
+    portal.free();
+  }
 }
