@@ -89,8 +89,8 @@ fn samples() -> Vec<Sample> {
                 let mut resource = entry["resource"].clone();
                 resource["id"] = key.split('/').nth(1).unwrap().into();
                 rewrite(&mut resource, &targets);
-                if key.starts_with("Patient/") {
-                    patient = Some(key["Patient/".len()..].to_owned());
+                if let Some(id) = key.strip_prefix("Patient/") {
+                    patient = Some(id.to_owned());
                 }
                 assert!(resources.insert(key, resource).is_none(), "unique Type/id in {}", path.display());
             }
@@ -99,7 +99,10 @@ fn samples() -> Vec<Sample> {
         .collect()
 }
 
-fn codes(resource: &Value) -> Vec<(Option<&str>, &str)> {
+/// `(system, code)` of a category coding.
+type Coding<'a> = (Option<&'a str>, &'a str);
+
+fn codes(resource: &Value) -> Vec<Coding<'_>> {
     resource["category"]
         .as_array()
         .into_iter()
@@ -418,12 +421,11 @@ fn searches_filter_by_patient_category_and_include() {
         // category: code, system|code, |code, system|, OR within a value, AND across values.
         for kind in ["Observation", "Condition", "CarePlan", "DiagnosticReport"] {
             let resources = sample.of_type(kind);
-            let mut tokens: BTreeSet<(Option<&str>, &str)> = resources.iter().flat_map(|r| codes(r)).collect();
+            let mut tokens: BTreeSet<Coding> = resources.iter().flat_map(|r| codes(r)).collect();
             tokens.insert((Some("http://example.org/none"), "none"));
             for (system, code) in tokens {
-                let count = |matches: &dyn Fn(&[(Option<&str>, &str)]) -> bool| {
-                    resources.iter().filter(|r| matches(&codes(r))).count()
-                };
+                let count =
+                    |matches: &dyn Fn(&[Coding]) -> bool| resources.iter().filter(|r| matches(&codes(r))).count();
                 let mut cases = vec![(code.to_owned(), count(&|c| c.iter().any(|t| t.1 == code)))];
                 if let Some(system) = system {
                     cases.push((format!("{system}|{code}"), count(&|c| c.contains(&(Some(system), code)))));
