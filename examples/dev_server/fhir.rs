@@ -821,9 +821,9 @@ mod tests {
     fn include_names_the_medication_once() {
         let index = Index::build(&[("Test", BUNDLE.as_bytes())]).expect("index");
         let key = ("MedicationRequest".to_owned(), "r-1".to_owned());
-        let page = page(vec![&key, &key], 10, 0, true, &index);
-        assert_eq!(page.includes.len(), 1);
-        assert_eq!(page.includes[0].1, "m-1");
+        let paged = page(vec![&key, &key], 10, 0, true, &index);
+        assert_eq!(paged.includes.len(), 1);
+        assert_eq!(paged.includes[0].1, "m-1");
         assert!(page(vec![&key], 10, 0, false, &index).includes.is_empty());
     }
 
