@@ -1,7 +1,12 @@
 // Patient Portal demo page, a SMART Health Links viewer: opens
 // `<this page>#shlink:/…` (the spec's viewer-URL convention), asking for the
 // passcode when the link has the P flag, or `#record=<path or URL>&key=<key>`
-// for a bare encrypted file; then renders the record with the SDK.
+// for a bare encrypted file, or reads a patient from a FHIR server
+// (`?fhir=<base URL>&patient=<id>`, or the form) with an access token the
+// user types; then renders the record with the SDK.
+// The token lives only in this page's memory: never in the address, never in
+// localStorage or sessionStorage, and only ever sent to the server it was
+// typed for.
 // Nothing from the record is ever written outside the SDK's own shadow root:
 // all dynamic text here is set with textContent and comes from fixed strings.
 
@@ -171,6 +176,12 @@ const passcodeView = $("passcode");
 const passcodeForm = $("passcode-form");
 const passcodeInput = $("passcode-input");
 const passcodeMessage = $("passcode-message");
+const fhirView = $("fhir");
+const fhirForm = $("fhir-form");
+const fhirBase = $("fhir-base");
+const fhirPatient = $("fhir-patient");
+const fhirToken = $("fhir-token");
+const fhirMessage = $("fhir-message");
 const chartTitle = $("chart-title");
 let chart = $("chart");
 
@@ -178,6 +189,8 @@ let sdk = null; // Promise<{ PatientPortal }>, created on first use
 let portal = null;
 let current = null; // the open record (wasm object), freed on every change
 let generation = 0; // increments on every view change; stale loads are dropped
+let pending = null; // AbortController of the FHIR read in progress
+let fhirSession = null; // { baseUrl, token } typed for that FHIR server, in memory only
 
 class LinkError extends Error {
   constructor(code) {
@@ -193,6 +206,7 @@ function setState(state) {
   progress.hidden = state !== "loading";
   errorView.hidden = state !== "error";
   passcodeView.hidden = state !== "passcode";
+  fhirView.hidden = state !== "fhir";
   chart.hidden = state !== "ready";
   chartTitle.hidden = state !== "ready";
 }
@@ -248,6 +262,35 @@ function readLink() {
   return { url: url.href, key };
 }
 
+// `{ baseUrl, patient }` from `?fhir=<base URL>&patient=<id>` (either may be
+// empty: the form asks for it), or null when the page is not in FHIR mode.
+function readFhir() {
+  const q = new URLSearchParams(location.search);
+  if (!q.has("fhir")) return null;
+  return { baseUrl: (q.get("fhir") ?? "").trim(), patient: (q.get("patient") ?? "").trim() };
+}
+
+// The FHIR base URL without trailing slashes, or null unless it is a plain
+// http(s) URL (no credentials, query or fragment).
+function fhirBaseUrl(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  if (url.username || url.password || url.search || url.hash) return null;
+  return url.href.replace(/\/+$/, "");
+}
+
+function abortPending() {
+  if (pending) {
+    pending.abort();
+    pending = null;
+  }
+}
+
 function showError(err) {
   const code = err && typeof err.code === "string" ? err.code : "";
   const text = Object.hasOwn(ERRORS, code) ? ERRORS[code] : GENERIC;
@@ -266,6 +309,7 @@ function showError(err) {
 
 async function show() {
   const mine = ++generation;
+  abortPending();
   clearRecord();
   syncSelector(readViewer());
   let link;
@@ -276,6 +320,11 @@ async function show() {
     return;
   }
   if (!link) {
+    const fhir = readFhir();
+    if (fhir) {
+      showFhir(mine, fhir);
+      return;
+    }
     document.title = TITLE_IDLE;
     setState("idle");
     return;
@@ -303,10 +352,80 @@ async function show() {
 
 function onProgress(mine) {
   return (p) => {
-    if (mine === generation && p && Object.hasOwn(STAGE_TEXT, p.stage)) {
-      progressText.textContent = STAGE_TEXT[p.stage];
+    if (mine !== generation || !p || !Object.hasOwn(STAGE_TEXT, p.stage)) return;
+    let text = STAGE_TEXT[p.stage];
+    // A FHIR read reports its pages and resources as it fetches.
+    if (p.stage === "fetch" && Number.isInteger(p.resources)) {
+      const page = Number.isInteger(p.pages) ? `page ${p.pages}, ` : "";
+      const of = Number.isInteger(p.total) ? ` of ${p.total}` : "";
+      text = `Downloading… ${page}${p.resources}${of} ${p.resources === 1 && !of ? "resource" : "resources"}`;
     }
+    progressText.textContent = text;
   };
+}
+
+// FHIR mode: opens at once when a token was typed for this server earlier in
+// this page's life, else shows the form.
+function showFhir(mine, fhir) {
+  const baseUrl = fhirBaseUrl(fhir.baseUrl);
+  if (fhirSession && fhirSession.baseUrl !== baseUrl) fhirSession = null;
+  if (fhirSession && fhir.patient) {
+    openFhirRecord(mine, { baseUrl, patient: fhir.patient }, fhirSession.token);
+  } else {
+    askFhir(mine, fhir, null);
+  }
+}
+
+// The FHIR form, filled from the address; `message` says why it is shown again.
+function askFhir(mine, fhir, message) {
+  fhirBase.value = fhir.baseUrl;
+  fhirBase.placeholder = `${location.origin}/fhir`;
+  fhirPatient.value = fhir.patient;
+  fhirToken.value = "";
+  fhirMessage.textContent = message ?? "";
+  fhirMessage.hidden = !message;
+  document.title = "Open a record from a FHIR server";
+  setState("fhir");
+  (!fhir.baseUrl ? fhirBase : !fhir.patient ? fhirPatient : fhirToken).focus();
+  const refuse = (text, field) => {
+    fhirMessage.textContent = text;
+    fhirMessage.hidden = false;
+    field.focus();
+  };
+  fhirForm.onsubmit = (event) => {
+    event.preventDefault();
+    if (mine !== generation) return;
+    const baseUrl = fhirBaseUrl(fhirBase.value.trim());
+    const patient = fhirPatient.value.trim();
+    const token = fhirToken.value.trim();
+    fhirToken.value = "";
+    if (!baseUrl) return refuse("Enter the FHIR server's base URL (http:// or https://, no query).", fhirBase);
+    if (!patient) return refuse("Enter the patient id.", fhirPatient);
+    if (!token) return refuse("Enter the access token.", fhirToken);
+    // The address keeps the server and the patient, never the token.
+    const q = new URLSearchParams(location.search);
+    q.set("fhir", baseUrl);
+    q.set("patient", patient);
+    history.replaceState(null, "", `${location.pathname}?${q}`);
+    fhirSession = { baseUrl, token };
+    openFhirRecord(mine, { baseUrl, patient }, token);
+  };
+}
+
+function openFhirRecord(mine, target, token) {
+  progressText.textContent = STAGE_TEXT.fetch;
+  document.title = "Opening record…";
+  setState("loading");
+  open(mine, { fhir: target, token }, null).catch((err) => {
+    if (mine !== generation) return;
+    const code = err && typeof err.code === "string" ? err.code : "";
+    if (code === "unauthorized" || (code === "httpStatus" && (err.status === 401 || err.status === 403))) {
+      fhirSession = null;
+      askFhir(mine, target, "The server did not accept this access token. Check it and try again.");
+    } else {
+      showError(err);
+    }
+  });
 }
 
 // Shows the passcode form for the link being opened; `left` is the number
@@ -368,7 +487,41 @@ async function open(mine, link, passcode) {
   if (mine !== generation) return;
   portal ??= new PatientPortal();
   const viewer = readViewer();
-  const record = link.shlink
+  let record;
+  if (link.fhir) {
+    if (typeof portal.openFhir !== "function") throw new LinkError("startup");
+    const controller = new AbortController();
+    pending = controller;
+    const { token } = link;
+    try {
+      record = await portal.openFhir({
+        baseUrl: link.fhir.baseUrl,
+        patient: link.fhir.patient,
+        // The token typed into the form: a refresh can only offer it again.
+        getAccessToken: async () => token,
+        viewer,
+        onProgress: onProgress(mine),
+        signal: controller.signal,
+      });
+    } finally {
+      if (pending === controller) pending = null;
+    }
+  } else {
+    record = await openShared(link, passcode, viewer, mine);
+  }
+  if (mine !== generation) {
+    record.free();
+    return;
+  }
+  current = record;
+  record.render(chart, readDisplay());
+  document.title = "Health record";
+  setState("ready");
+}
+
+// A SMART Health Link or a bare encrypted file.
+async function openShared(link, passcode, viewer, mine) {
+  return link.shlink
     ? await portal.openLink(link.shlink, {
         recipient: RECIPIENT,
         passcode: passcode ?? undefined,
@@ -381,14 +534,6 @@ async function open(mine, link, passcode) {
         onProgress: onProgress(mine),
       })
     : await portal.openUrl(link.url, link.key, { viewer, onProgress: onProgress(mine) });
-  if (mine !== generation) {
-    record.free();
-    return;
-  }
-  current = record;
-  record.render(chart, readDisplay());
-  document.title = "Health record";
-  setState("ready");
 }
 
 window.addEventListener("hashchange", show);

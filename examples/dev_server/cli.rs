@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// The whole `--help` text.
 pub const USAGE: &str = "\
 Patient Portal SDK development backend (loopback only): serves the demo page,
-the built SDK and hosts SMART Health Links stored in SQLite.
+the built SDK, hosts SMART Health Links stored in SQLite and serves the sample
+patients as a read-only FHIR R4 API.
 
 Usage:
   cargo run --example dev_server -- [SERVE OPTIONS]
@@ -17,7 +18,8 @@ Usage:
 Serve options:
   --port N              port on 127.0.0.1 (default 8080; 0 picks a free port)
   --root DIR            repository root holding www/ and pkg/ (default: this crate)
-  --json                also print one line `DEMO_LINKS {json}` with the demo links
+  --json                also print one line `DEMO_LINKS {json}` with the demo links,
+                        the FHIR base, token and sample patients
   --db PATH             SQLite database of links
                         (default: <crate>/target/dev-backend/links.sqlite3)
   --public-url URL      base URL written into the links the server creates, the
@@ -27,7 +29,9 @@ Serve options:
                         (default 10)
 At each start the server deletes the previous start's demo links and creates
 fresh ones (kinds plain, passcode [1234, 3 attempts], direct, multi, expired,
-revoked, tampered), printed with their keys. Other links are kept.
+revoked, tampered), printed with their keys. Other links are kept. It also
+draws a fresh bearer token for the FHIR API and prints it with the FHIR base
+and a demo page URL per sample patient (?fhir=<base>&patient=<id>).
 
 create-link stores a new link (a running server sees it at once) and prints
 the shlink:/ URI, the viewer URL and its QR code. The key is printed, never
@@ -62,8 +66,21 @@ Routes:
   GET  /shl/<id>?recipient=...    direct file request (links with flag U)
   GET  /shl/files/<token>         one-time file location (valid 60 s)
   GET  /.well-known/jwks.json     issuer public key of the cards the backend signs
-  OPTIONS on /shl/... and the JWKS answers CORS preflights; link routes send
-  Access-Control-Allow-Origin: *. Request bodies are limited to 64 KiB.
+  GET  /fhir/metadata             CapabilityStatement (no token needed)
+  GET  /fhir/<Type>/<id>          read (any type of the samples)
+  GET  /fhir/Patient/<id>/$everything?_count=N&_type=...
+                                  every resource of the patient's sample bundle
+  GET  /fhir/<Type>?patient=<id>  search: patient (or Patient/<id>), subject,
+                                  _id, category (system|code; Observation,
+                                  Condition, CarePlan, DiagnosticReport),
+                                  _include=MedicationRequest:medication,
+                                  _count (default 50, max 500), _offset
+  /fhir/ routes but metadata need Authorization: Bearer <token> (401 otherwise);
+  they answer application/fhir+json, searchset Bundles with total and absolute
+  self/next links, OperationOutcomes for 400 (bad or unknown parameters; send
+  Prefer: handling=lenient to ignore unknown ones), 401, 404 and 405.
+  OPTIONS on /shl/..., /fhir/... and the JWKS answers CORS preflights; those
+  routes send Access-Control-Allow-Origin: *. Request bodies are limited to 64 KiB.
 
 Development use only.";
 

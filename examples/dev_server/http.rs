@@ -1,5 +1,5 @@
-//! Request handling: static files, the `/records/` demo files, and the SMART
-//! Health Links routes.
+//! Request handling: static files, the `/records/` demo files, the SMART
+//! Health Links routes and the read-only FHIR API ([`crate::fhir`]).
 //!
 //! | route | answer |
 //! |---|---|
@@ -8,12 +8,16 @@
 //! | `GET /shl/files/<token>` | a manifest file location: one use, 60 s |
 //! | `GET /.well-known/jwks.json` | the card issuer public key |
 //! | `OPTIONS` on those | CORS preflight, 204 |
+//! | `GET /fhir/metadata` | CapabilityStatement (no token) |
+//! | `GET /fhir/{Type}/{id}`, `GET /fhir/Patient/{id}/$everything`, `GET /fhir/{Type}?patient=…` | the sample patients as FHIR R4, `Authorization: Bearer <token>` |
+//! | `OPTIONS /fhir/…` | CORS preflight, 204 |
 //! | `GET /records/<id>.jwe` | the demo records sealed at start |
 //! | `GET /pkg/<file>`, `GET /<path>` | `pkg/` and `www/` |
 //!
-//! Every `/shl/` and JWKS answer carries `Access-Control-Allow-Origin: *`.
+//! Every `/shl/`, `/fhir/` and JWKS answer carries `Access-Control-Allow-Origin: *`.
 //! The access log shows method, path and status only: no query strings, no
-//! bodies, and at most six characters of a link id or file token.
+//! bodies, no headers (so never the FHIR bearer token), at most six characters
+//! of a link id or file token, and FHIR ids cut to six characters.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -27,6 +31,7 @@ use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, ResponseBox};
 use zeroize::Zeroizing;
 
+use crate::fhir;
 use crate::links::{self, is_id};
 use crate::now;
 use crate::store::{Manifest, Store};
@@ -59,6 +64,8 @@ pub struct App {
     pub jwks: String,
     pub locations: Locations,
     pub limiter: RateLimiter,
+    /// The `/fhir/` API over the samples.
+    pub fhir: fhir::Api,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -119,7 +126,7 @@ impl RateLimiter {
     }
 }
 
-fn header(name: &str, value: &str) -> Header {
+pub(crate) fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static ASCII header")
 }
 
@@ -160,6 +167,10 @@ pub fn handle(mut request: Request, app: &App) {
         let mut response = shl_route(&mut request, &method, &path, query.as_deref(), app);
         response.add_header(header("Access-Control-Allow-Origin", "*"));
         response.add_header(header("Access-Control-Expose-Headers", "Retry-After"));
+        response
+    } else if path == "/fhir" || path.starts_with("/fhir/") {
+        let mut response = fhir::route(&request, &method, &path, query.as_deref(), &app.fhir);
+        response.add_header(header("Access-Control-Allow-Origin", "*"));
         response
     } else if method != Method::Get && method != Method::Head {
         method_not_allowed("GET, HEAD")
@@ -204,16 +215,31 @@ fn respond(request: Request, response: ResponseBox) {
     }
 }
 
-/// The path as logged: link ids and file tokens cut to six characters.
+/// The path as logged: link ids and file tokens cut to six characters, and
+/// under `/fhir/` every segment after the resource type but operations.
 fn log_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/fhir/") {
+        let mut segments = rest.split('/');
+        let mut logged = vec![segments.next().unwrap_or("").to_owned()];
+        logged
+            .extend(segments.map(|s| if s.starts_with('$') || s.starts_with("%24") { s.to_owned() } else { short(s) }));
+        return format!("/fhir/{}", logged.join("/"));
+    }
     for prefix in ["/shl/files/", "/shl/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
-            let short: String = rest.chars().take(6).collect();
-            let more = if rest.chars().count() > 6 { "…" } else { "" };
-            return format!("{prefix}{short}{more}");
+            return format!("{prefix}{}", short(rest));
         }
     }
     path.to_owned()
+}
+
+/// At most six characters, with `…` when cut.
+fn short(text: &str) -> String {
+    let mut cut: String = text.chars().take(6).collect();
+    if text.chars().count() > 6 {
+        cut.push('…');
+    }
+    cut
 }
 
 fn static_route(raw_path: &str, app: &App) -> ResponseBox {
@@ -422,7 +448,7 @@ fn query_param(query: &str, name: &str) -> Option<Result<String, ()>> {
     })
 }
 
-fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -526,6 +552,9 @@ mod tests {
         assert_eq!(query_param("x=1", "recipient"), None);
         assert_eq!(log_path("/shl/abcdefghij"), "/shl/abcdef…");
         assert_eq!(log_path("/shl/files/abcdefghij"), "/shl/files/abcdef…");
+        assert_eq!(log_path("/fhir/Patient/68eec23c-3211/$everything"), "/fhir/Patient/68eec2…/$everything");
+        assert_eq!(log_path("/fhir/metadata"), "/fhir/metadata");
+        assert_eq!(log_path("/fhir/Observation/abc"), "/fhir/Observation/abc");
         assert_eq!(decode_path("/a/../b"), None);
     }
 }

@@ -13,6 +13,8 @@
 //!   rate limits, one-time file locations, `U`-flag direct files and the JWKS
 //!   of the SMART Health Cards it signs ([`http`], [`card`]);
 //! * at start replaces its demo links (one of each kind) and prints them;
+//! * serves the samples as a read-only FHIR R4 API under `/fhir/`, behind a
+//!   bearer token drawn at start and printed with the demo links ([`fhir`]);
 //! * as `create-link` and `revoke` subcommands, manages links in the same
 //!   database while a server runs ([`links`], [`cli`]).
 //!
@@ -31,6 +33,7 @@
 mod card;
 mod cli;
 mod demo;
+mod fhir;
 mod http;
 mod links;
 mod store;
@@ -114,6 +117,10 @@ fn serve(options: ServeOptions) {
 
     let records = demo::seal_records();
     let links = demo::create_links(&store, &issuer, &public, now()).unwrap_or_else(|e| fail(e));
+    let index = fhir::Index::build(demo::SAMPLES).unwrap_or_else(|e| fail(e));
+    let fhir_api = fhir::Api::new(index, options.public_url.clone(), public.clone());
+    let fhir_base = format!("{public}/fhir");
+    let fhir_url = |id: &str| format!("{public}/?fhir={fhir_base}&patient={id}");
 
     // Startup text, then the machine-readable line (after listening).
     let url = |r: &demo::Record| Zeroizing::new(format!("{base}#record={}&key={}", r.record, r.key.as_str()));
@@ -131,6 +138,15 @@ fn serve(options: ServeOptions) {
     for link in &links {
         let passcode = link.passcode.map(|p| format!(", passcode {p}")).unwrap_or_default();
         let _ = writeln!(out, "  {} [{}{passcode}]:\n    {}", link.name, link.kind, link.viewer_url.as_str());
+    }
+    let _ = writeln!(out, "FHIR API (read-only, the samples; every route but /fhir/metadata needs the token):");
+    let _ = writeln!(out, "  base:  {fhir_base}");
+    let _ = writeln!(out, "  token: {}  (send Authorization: Bearer <token>; type it into the page)", fhir_api.token());
+    let patients = fhir_api.index().patients();
+    let width = patients.iter().map(|p| p.name.len()).max().unwrap_or(0) + 2;
+    for patient in patients {
+        let label = format!("{}:", patient.name);
+        let _ = writeln!(out, "  {label:<width$}{}", fhir_url(&patient.id));
     }
     if options.json {
         let record_json = |r: &demo::Record| json!({ "url": *url(r), "record": r.record, "key": *r.key });
@@ -150,11 +166,14 @@ fn serve(options: ServeOptions) {
                 entry
             })
             .collect();
+        let patients_json: Vec<Value> =
+            patients.iter().map(|p| json!({ "name": p.name, "id": p.id, "url": fhir_url(&p.id) })).collect();
         let json = json!({
             "base": base,
             "records": records_json,
             "tampered": record_json(&records.tampered),
             "links": links_json,
+            "fhir": { "base": fhir_base, "token": fhir_api.token(), "patients": patients_json },
         });
         let _ = writeln!(out, "DEMO_LINKS {json}");
     }
@@ -171,6 +190,7 @@ fn serve(options: ServeOptions) {
         jwks: issuer.jwks().to_string(),
         locations: http::Locations::default(),
         limiter: http::RateLimiter::new(options.manifest_rate),
+        fhir: fhir_api,
     });
     drop(issuer);
     let server = Arc::new(server);
