@@ -43,6 +43,14 @@ after(async () => {
   await server?.stop();
 });
 
+/**
+ * A host page on the development backend's origin. The test's host page is
+ * answered by the test itself (no server address), which Chromium's Local
+ * Network Access counts as public: reaching the FHIR engine on loopback then
+ * needs the permission a user would grant, granted here.
+ */
+const hostPage = () => newHostPage(browser, server, { setup: (context) => context.grantPermissions(["local-network-access"]) });
+
 /** The chart's rows and list items without their entry numbers, sorted: the same chart whatever order resources arrive in. */
 function rows(html) {
   return html
@@ -112,7 +120,7 @@ describe("openFhir against a FHIR engine on loopback", () => {
     clearFaults();
     const bundle = await loadBundleFile(files.zackary);
     const patient = patientId(bundle);
-    const { page, context, problems } = await newHostPage(browser, server);
+    const { page, context, problems } = await hostPage();
     try {
       const logStart = fhir.log.length;
       const got = await openFhir(page, { baseUrl: fhir.baseUrl, patient });
@@ -143,7 +151,7 @@ describe("openFhir against a FHIR engine on loopback", () => {
 
   test("US Core and IPS records come whole; without $everything the US Core searches run per type", async () => {
     clearFaults();
-    const { page, context } = await newHostPage(browser, server);
+    const { page, context } = await hostPage();
     try {
       for (const file of [files.usCore, files.ips]) {
         const bundle = await loadBundleFile(file);
@@ -176,7 +184,7 @@ describe("openFhir against a FHIR engine on loopback", () => {
   test("faults: each gives its typed error, or is waited out", async (t) => {
     const bundle = await loadBundleFile(files.christian);
     const patient = patientId(bundle);
-    const { page, context } = await newHostPage(browser, server);
+    const { page, context } = await hostPage();
     const cases = [
       ["token expired mid-session: refreshed once", () => (fhir.faults.unauthorizedOnce = true), {}, "ok", (got) => assert.deepEqual(got.calls.filter((c) => c).length, 1)],
       ["token refused after the refresh", () => fhir.setToken("rotated"), {}, "unauthorized", (got) => assert.equal(got.calls.filter((c) => c).length, 1)],
