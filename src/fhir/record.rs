@@ -254,12 +254,19 @@ impl Record {
     }
 
     /// A record of resources fetched one by one (from a FHIR server): one
-    /// `fullUrl` namespace, in the order given, nothing merged.
-    pub fn from_fetched(resources: Vec<(Option<String>, serde_json::Value)>, bundle_type: &str) -> Result<Record, ParseError> {
+    /// `fullUrl` namespace, in the order given, nothing merged; a turn of the
+    /// event loop every few milliseconds.
+    pub async fn from_fetched<S: crate::source::Scheduler>(
+        resources: Vec<(Option<String>, serde_json::Value)>,
+        bundle_type: &str,
+        sched: &S,
+    ) -> Result<Record, ParseError> {
         let mut record = Record { bundle_type: Some(bundle_type.to_string()), sources: 1, ..Record::default() };
         record.entries.reserve(resources.len());
+        let pacer = crate::source::Pacer::new(sched);
         for (full_url, raw) in resources {
             record.push(full_url, raw, false)?;
+            pacer.tick().await;
         }
         Ok(record)
     }

@@ -370,7 +370,7 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
             let body = self.get(sched, &url, remaining).await?;
             self.count_bytes(shared, body.len())?;
             pacer.pause().await;
-            let page = page::read_page(&body, self.options)?;
+            let page = page::read_page(&body, self.options, sched).await?;
             drop(body);
             if page_number == 0 {
                 shared.borrow_mut().totals.insert(index, page.total);
@@ -505,15 +505,14 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
         let patient_key = format!("Patient/{}", self.options.patient);
         received.sort_by_key(|r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
         let mut seen = HashSet::new();
-        let pacer = Pacer::new(sched);
         let mut kept = Vec::with_capacity(received.len());
         for r in received {
             if r.key.as_ref().is_none_or(|k| seen.insert(k.clone())) {
                 kept.push((Some(r.full_url), r.resource));
             }
         }
-        pacer.tick().await;
-        Ok(Record::from_fetched(kept, "searchset")?)
+        Pacer::new(sched).pause().await;
+        Ok(Record::from_fetched(kept, "searchset", sched).await?)
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{FhirOptions, ServerError};
 use crate::error::Error;
 use crate::fhir::{JsonAt, ParseError};
+use crate::source::{Pacer, Scheduler};
 
 /// One issue of an `OperationOutcome`: what a host may show or log. The
 /// `diagnostics` text is left out (servers put stack traces and record
@@ -106,32 +107,58 @@ fn not_json(e: serde_json::Error) -> Error {
     ParseError::Json { line: e.line(), column: e.column() }.into()
 }
 
+/// The parts of a page read at once; entries are read one at a time.
+#[derive(serde::Deserialize)]
+struct Shell<'a> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    total: Option<Value>,
+    link: Option<Value>,
+    #[serde(borrow)]
+    entry: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
 /// Reads and checks one page: a Bundle (searchset or collection) whose
 /// resources are all this patient's or no one's; `OperationOutcome` entries
 /// (`search.mode` `outcome`) are left out. Anything else fails the whole
-/// open: nothing of a wrong page is kept.
-pub(crate) fn read_page(body: &[u8], options: &FhirOptions) -> Result<Page, Error> {
+/// open: nothing of a wrong page is kept. Entries are read one at a time,
+/// with turns of the event loop.
+pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, sched: &S) -> Result<Page, Error> {
     let bytes = crate::fhir::repair_unicode(body);
-    let mut bundle: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
-    drop(bytes);
-    match bundle.at("resourceType").as_str() {
+    let shell: Shell<'_> = match serde_json::from_slice(&bytes) {
+        Ok(shell) => shell,
+        Err(_) => {
+            // Not a Bundle's shape: what it is decides the error.
+            let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+            return Err(match value.at("resourceType").as_str() {
+                Some("OperationOutcome") => ServerError::Outcome { status: 200, issues: issues_of(&value) }.into(),
+                Some("Bundle") => ParseError::BadBundle.into(),
+                _ => ServerError::NotBundle.into(),
+            });
+        }
+    };
+    match shell.resource_type.as_deref() {
         Some("Bundle") => {}
-        Some("OperationOutcome") => return Err(ServerError::Outcome { status: 200, issues: issues_of(&bundle) }.into()),
+        Some("OperationOutcome") => {
+            let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+            return Err(ServerError::Outcome { status: 200, issues: issues_of(&value) }.into());
+        }
         _ => return Err(ServerError::NotBundle.into()),
     }
-    if !matches!(bundle.at("type").as_str(), Some("searchset" | "collection")) {
+    if !matches!(shell.kind.as_deref(), Some("searchset" | "collection")) {
         return Err(ServerError::NotBundle.into());
     }
-    let total = bundle.at("total").as_u64();
-    let next = bundle.at("link").as_array().into_iter().flatten().find(|l| l.at("relation").as_str() == Some("next"));
+    let total = shell.total.as_ref().and_then(Value::as_u64);
+    let next = shell.link.as_ref().and_then(Value::as_array).into_iter().flatten().find(|l| l.at("relation").as_str() == Some("next"));
     let next = next.and_then(|l| l.at("url").as_str()).map(str::to_string);
-    let entries = match bundle.get_mut("entry").map(Value::take) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(entries)) => entries,
-        Some(_) => return Err(ParseError::BadBundle.into()),
-    };
+    let entries = shell.entry.unwrap_or_default();
     let mut page = Page { entries: Vec::with_capacity(entries.len()), total, next };
-    for mut entry in entries {
+    let pacer = Pacer::new(sched);
+    for raw in entries {
+        pacer.tick().await;
+        let mut entry: Value = serde_json::from_str(raw.get()).map_err(not_json)?;
         if entry.at("search").at("mode").as_str() == Some("outcome") {
             continue;
         }
