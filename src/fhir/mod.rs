@@ -11,6 +11,7 @@ mod types;
 
 pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
+pub(crate) use record::Shell;
 pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};
 pub use resources::*;
 pub use types::*;

@@ -334,16 +334,20 @@ impl Record {
     }
 }
 
-/// The parts of a Bundle that matter here, with entries left as raw JSON
-/// text so they can be read one at a time.
+/// The parts of a Bundle read at once, with entries left as raw JSON text
+/// so they can be read one at a time (a file's Bundle, a server's page).
 #[derive(serde::Deserialize)]
-struct Shell<'a> {
+pub(crate) struct Shell<'a> {
     #[serde(rename = "resourceType", borrow)]
-    resource_type: Option<std::borrow::Cow<'a, str>>,
+    pub resource_type: Option<std::borrow::Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    pub kind: Option<std::borrow::Cow<'a, str>>,
+    /// A searchset's `total`.
+    pub total: Option<serde_json::Value>,
+    /// A searchset's `link`s (`next`).
+    pub link: Option<serde_json::Value>,
     #[serde(borrow)]
-    entry: Option<Vec<&'a serde_json::value::RawValue>>,
+    pub entry: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
 fn json_error(e: serde_json::Error) -> ParseError {

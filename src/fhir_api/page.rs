@@ -107,19 +107,6 @@ fn not_json(e: serde_json::Error) -> Error {
     ParseError::Json { line: e.line(), column: e.column() }.into()
 }
 
-/// The parts of a page read at once; entries are read one at a time.
-#[derive(serde::Deserialize)]
-struct Shell<'a> {
-    #[serde(rename = "resourceType", borrow)]
-    resource_type: Option<std::borrow::Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    total: Option<Value>,
-    link: Option<Value>,
-    #[serde(borrow)]
-    entry: Option<Vec<&'a serde_json::value::RawValue>>,
-}
-
 /// Reads and checks one page: a Bundle (searchset or collection) whose
 /// resources are all this patient's or no one's; `OperationOutcome` entries
 /// (`search.mode` `outcome`) are left out. Anything else fails the whole
@@ -127,7 +114,7 @@ struct Shell<'a> {
 /// with turns of the event loop.
 pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, sched: &S) -> Result<Page, Error> {
     let bytes = crate::fhir::repair_unicode(body);
-    let shell: Shell<'_> = match serde_json::from_slice(&bytes) {
+    let shell: crate::fhir::Shell<'_> = match serde_json::from_slice(&bytes) {
         Ok(shell) => shell,
         Err(_) => {
             // Not a Bundle's shape: what it is decides the error.
