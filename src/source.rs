@@ -155,18 +155,21 @@ pub struct FetchOptions {
     pub retries: u32,
     /// Delay before the first retry; doubled for each further one.
     pub retry_delay_ms: u32,
+    /// Also retry the other server errors (500, 505-599; not 501), as a
+    /// FHIR server's GETs are.
+    pub retry_server_errors: bool,
 }
 
 impl Default for FetchOptions {
     fn default() -> Self {
-        Self { max_bytes: 64 * 1024 * 1024, retries: 2, retry_delay_ms: 300 }
+        Self { max_bytes: 64 * 1024 * 1024, retries: 2, retry_delay_ms: 300, retry_server_errors: false }
     }
 }
 
-pub(crate) fn transient(result: &Result<HttpResponse, SourceError>) -> bool {
+fn transient(result: &Result<HttpResponse, SourceError>, options: &FetchOptions) -> bool {
     match result {
         Err(SourceError::Network(_)) => true,
-        Ok(r) => matches!(r.status, 502..=504),
+        Ok(r) => matches!(r.status, 502..=504) || (options.retry_server_errors && r.status != 501 && (500..=599).contains(&r.status)),
         Err(_) => false,
     }
 }
@@ -186,7 +189,7 @@ pub async fn send_with_retries<C: HttpClient, S: Scheduler>(
     let mut attempt = 0;
     let response = loop {
         let result = client.send(request, options.max_bytes).await;
-        if attempt < options.retries && transient(&result) {
+        if attempt < options.retries && transient(&result, options) {
             sched.sleep(options.retry_delay_ms.saturating_mul(1 << attempt.min(16))).await;
             attempt += 1;
             continue;
@@ -249,6 +252,20 @@ pub(crate) fn jwe_text(body: Vec<u8>) -> Result<String, SourceError> {
     token(body)
 }
 
+/// How long to wait after a `429` before asking again: `Ok(ms)` when the
+/// wait is allowed (fewer than `max_waits` so far, and at most
+/// `max_wait_ms`; 1 s when the server did not say), else `Err` with the
+/// seconds the server asked for, if it said.
+pub(crate) fn rate_limit_wait(retry_after: Option<&str>, now: i64, waited: u32, max_waits: u32, max_wait_ms: u32) -> Result<u32, Option<u64>> {
+    let wait = retry_after_ms(retry_after, now);
+    let wait_ms = wait.unwrap_or(1000);
+    if waited < max_waits && wait_ms <= u64::from(max_wait_ms) {
+        Ok(wait_ms as u32)
+    } else {
+        Err(wait.map(|ms| ms.div_ceil(1000)))
+    }
+}
+
 /// `Retry-After` in milliseconds: delta-seconds or an HTTP date.
 pub(crate) fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
     let header = header?.trim();
@@ -257,4 +274,28 @@ pub(crate) fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
     }
     let date = chrono::DateTime::parse_from_rfc2822(header).ok()?;
     Some((date.timestamp() - now).max(0) as u64 * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after_ms(Some(" 3 "), 0), Some(3000));
+        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp();
+        assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:39 GMT"), now), Some(2000));
+        assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:30 GMT"), now), Some(0));
+        assert_eq!(retry_after_ms(Some("soon"), now), None);
+        assert_eq!(retry_after_ms(None, now), None);
+    }
+
+    #[test]
+    fn rate_limit_waits_are_bounded() {
+        assert_eq!(rate_limit_wait(Some("3"), 0, 0, 2, 30_000), Ok(3000));
+        assert_eq!(rate_limit_wait(None, 0, 1, 2, 30_000), Ok(1000));
+        assert_eq!(rate_limit_wait(Some("3"), 0, 2, 2, 30_000), Err(Some(3)));
+        assert_eq!(rate_limit_wait(Some("3600"), 0, 0, 2, 30_000), Err(Some(3600)));
+        assert_eq!(rate_limit_wait(None, 0, 0, 0, 30_000), Err(None));
+    }
 }

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fhir::Record;
 use crate::pipeline::{Loaded, RecordSource, Stage};
-use crate::source::{HttpClient, HttpRequest, Pacer, Scheduler, SourceError};
+use crate::source::{rate_limit_wait, send_with_retries, FetchOptions, HttpClient, HttpRequest, Pacer, Scheduler, SourceError};
 
 pub use page::{belongs_to_other_patient, Issue};
 pub use plan::{Capabilities, Query};
@@ -269,6 +269,23 @@ impl<C: HttpClient, T: AccessTokens> RecordSource for FhirServer<'_, C, T> {
     }
 }
 
+/// The transport, counting every request sent (retries included).
+struct Counted<'a, C> {
+    client: &'a C,
+    report: &'a RefCell<FetchReport>,
+}
+
+impl<C: HttpClient> HttpClient for Counted<'_, C> {
+    async fn send(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<crate::source::HttpResponse, SourceError> {
+        self.report.borrow_mut().requests += 1;
+        self.client.send(request, max_bytes).await
+    }
+
+    fn aborted(&self) -> bool {
+        self.client.aborted()
+    }
+}
+
 /// Polls every future until all are done (requests in flight at once on
 /// one thread).
 struct JoinAll<'a> {
@@ -436,13 +453,16 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
 
     /// One `GET` under the base URL with the host's token: a `401` gets one
     /// fresh token; `429` is waited out within the bounds; network errors and
-    /// 5xx are retried with doubling backoff; other answers that are not 2xx
-    /// fail (an `OperationOutcome` body as `fhirError`).
+    /// server errors are retried with doubling backoff (`send_with_retries`);
+    /// other answers that are not 2xx fail (an `OperationOutcome` body as
+    /// `fhirError`).
     async fn get<S: Scheduler>(&self, sched: &S, url: &str, max_bytes: usize) -> Result<Vec<u8>, Error> {
         if !self.options.is_under_base(url) {
             return Err(ServerError::OffBase { origin: origin_of(url) }.into());
         }
-        let (mut refreshed, mut retries, mut waits) = (false, 0u32, 0u32);
+        let fetch = FetchOptions { max_bytes, retries: self.options.retries, retry_delay_ms: self.options.retry_delay_ms, retry_server_errors: true };
+        let client = Counted { client: self.client, report: self.report };
+        let (mut refreshed, mut waits) = (false, 0u32);
         loop {
             if self.client.aborted() {
                 return Err(SourceError::Aborted.into());
@@ -453,41 +473,26 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
             }
             let authorization = token.map(|t| Zeroizing::new(format!("Bearer {}", t.as_str())));
             let request = HttpRequest { url, accept: ACCEPT_FHIR, json_body: None, authorization: authorization.as_deref().map(String::as_str) };
-            self.report.borrow_mut().requests += 1;
-            let result = self.client.send(request, max_bytes).await;
+            let result = send_with_retries(&client, sched, request, &fetch).await;
             let authorization_sent = authorization.is_some();
             drop(authorization);
-            let backoff = self.options.retry_delay_ms.saturating_mul(1 << retries.min(16));
             let response = match result {
-                Err(SourceError::Network(_)) if retries < self.options.retries => {
-                    sched.sleep(backoff).await;
-                    retries += 1;
-                    continue;
-                }
                 Err(SourceError::TooLarge { .. }) => return Err(SourceError::TooLarge { limit: self.options.max_bytes }.into()),
                 Err(e) => return Err(e.into()),
                 Ok(response) => response,
             };
-            if response.body.len() > max_bytes {
-                return Err(SourceError::TooLarge { limit: self.options.max_bytes }.into());
-            }
             match response.status {
                 200..=299 => return Ok(response.body),
                 401 if !refreshed && authorization_sent => refreshed = true,
                 401 => return Err(ServerError::Unauthorized.into()),
-                429 => {
-                    let wait = crate::source::retry_after_ms(response.retry_after.as_deref(), self.options.now);
-                    let wait_ms = wait.unwrap_or(1000);
-                    if waits >= self.options.rate_limit_waits || wait_ms > u64::from(self.options.max_wait_ms) {
-                        return Err(ServerError::RateLimited { retry_after_secs: wait.map(|ms| ms.div_ceil(1000)) }.into());
+                429 => match rate_limit_wait(response.retry_after.as_deref(), self.options.now, waits, self.options.rate_limit_waits, self.options.max_wait_ms)
+                {
+                    Ok(wait_ms) => {
+                        sched.sleep(wait_ms).await;
+                        waits += 1;
                     }
-                    sched.sleep(wait_ms as u32).await;
-                    waits += 1;
-                }
-                500..=599 if retries < self.options.retries => {
-                    sched.sleep(backoff).await;
-                    retries += 1;
-                }
+                    Err(retry_after_secs) => return Err(ServerError::RateLimited { retry_after_secs }.into()),
+                },
                 status => {
                     return Err(match page::outcome_issues(&response.body) {
                         Some(issues) => ServerError::Outcome { status, issues }.into(),

@@ -27,24 +27,20 @@ impl Capabilities {
         }
         let mut capabilities = Capabilities::default();
         let mut types = BTreeSet::new();
-        let is_everything = |op: &Value| {
-            op.at("name").as_str().is_some_and(|n| n.trim_start_matches('$').eq_ignore_ascii_case("everything"))
-                || op.at("definition").as_str().is_some_and(|d| d.ends_with("/Patient-everything"))
-        };
+        // Among the server's own operations, only Patient-everything's definition says
+        // it; among the Patient resource's, its name does too.
+        let defines_it = |op: &Value| op.at("definition").as_str().is_some_and(|d| d.ends_with("/Patient-everything"));
+        let is_everything = |op: &Value| defines_it(op) || op.at("name").as_str().is_some_and(|n| n.trim_start_matches('$').eq_ignore_ascii_case("everything"));
         for rest in list(statement.at("rest")) {
             if rest.at("mode").as_str().is_some_and(|m| m != "server") {
                 continue;
             }
-            for op in list(rest.at("operation")) {
-                capabilities.everything |= op.at("definition").as_str().is_some_and(|d| d.ends_with("/Patient-everything"));
-            }
+            capabilities.everything |= list(rest.at("operation")).iter().any(defines_it);
             for resource in list(rest.at("resource")) {
                 let Some(kind) = resource.at("type").as_str() else { continue };
                 types.insert(kind.to_string());
                 if kind == "Patient" {
-                    for op in list(resource.at("operation")) {
-                        capabilities.everything |= is_everything(op);
-                    }
+                    capabilities.everything |= list(resource.at("operation")).iter().any(is_everything);
                 }
             }
         }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::link::{url_allowed, Link};
 use super::ShlError;
 use crate::error::Error;
-use crate::source::retry_after_ms;
+use crate::source::rate_limit_wait;
 use crate::source::{jwe_text, send_with_retries, FetchOptions, HttpClient, HttpRequest, HttpResponse, Scheduler, SourceError, ACCEPT_JWE};
 
 /// What a viewer sends and how patient it is.
@@ -157,14 +157,14 @@ async fn link_request<C: HttpClient, S: Scheduler>(
             }
             404 => return Err(ShlError::Inactive.into()),
             429 => {
-                let wait = retry_after_ms(response.retry_after.as_deref(), now);
-                let wait_ms = wait.unwrap_or(1000);
-                if !spends_attempt && waits < options.rate_limit_retries && wait_ms <= u64::from(options.max_wait_ms) {
-                    sched.sleep(wait_ms as u32).await;
-                    waits += 1;
-                    continue;
+                let max_waits = if spends_attempt { 0 } else { options.rate_limit_retries };
+                match rate_limit_wait(response.retry_after.as_deref(), now, waits, max_waits, options.max_wait_ms) {
+                    Ok(wait_ms) => {
+                        sched.sleep(wait_ms).await;
+                        waits += 1;
+                    }
+                    Err(retry_after_secs) => return Err(ShlError::RateLimited { retry_after_secs }.into()),
                 }
-                return Err(ShlError::RateLimited { retry_after_secs: wait.map(|ms| ms.div_ceil(1000)) }.into());
             }
             status => return Err(SourceError::Status { status }.into()),
         }
@@ -304,16 +304,6 @@ pub async fn resolve<C: HttpClient, S: Scheduler>(client: &C, sched: &S, link: &
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(retry_after_ms(Some(" 3 "), 0), Some(3000));
-        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp();
-        assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:39 GMT"), now), Some(2000));
-        assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:30 GMT"), now), Some(0));
-        assert_eq!(retry_after_ms(Some("soon"), now), None);
-        assert_eq!(retry_after_ms(None, now), None);
-    }
 
     #[test]
     fn query_values_are_escaped() {
