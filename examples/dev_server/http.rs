@@ -138,9 +138,14 @@ fn text(status: u16, message: &str) -> ResponseBox {
 }
 
 fn json_response(status: u16, value: &Value) -> ResponseBox {
-    Response::from_string(value.to_string())
+    json_text(status, "application/json", value.to_string())
+}
+
+/// JSON text as an answer that is never cached.
+pub(crate) fn json_text(status: u16, content_type: &str, body: String) -> ResponseBox {
+    Response::from_string(body)
         .with_status_code(status)
-        .with_header(header("Content-Type", "application/json"))
+        .with_header(header("Content-Type", content_type))
         .with_header(header("Cache-Control", "no-store"))
         .boxed()
 }
@@ -261,10 +266,11 @@ fn static_route(raw_path: &str, app: &App) -> ResponseBox {
     serve_file(&app.root.join(dir), &relative)
 }
 
-fn preflight() -> ResponseBox {
+/// A CORS preflight's answer allowing `methods` and request `headers`.
+pub(crate) fn preflight(methods: &str, headers: &str) -> ResponseBox {
     Response::empty(204)
-        .with_header(header("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
-        .with_header(header("Access-Control-Allow-Headers", "content-type"))
+        .with_header(header("Access-Control-Allow-Methods", methods))
+        .with_header(header("Access-Control-Allow-Headers", headers))
         .with_header(header("Access-Control-Max-Age", "600"))
         .boxed()
 }
@@ -284,7 +290,7 @@ fn storage_error(err: rusqlite::Error) -> ResponseBox {
 
 fn shl_route(request: &mut Request, method: &Method, path: &str, query: Option<&str>, app: &App) -> ResponseBox {
     if *method == Method::Options {
-        return preflight();
+        return preflight("GET, POST, OPTIONS", "content-type");
     }
     if path == "/.well-known/jwks.json" {
         return match method {
