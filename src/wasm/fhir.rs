@@ -12,14 +12,7 @@ use crate::fhir_api::{AccessTokens, FetchCounts, FhirOptions, ServerError};
 use crate::pipeline::OpenOptions;
 
 fn count_option(options: &JsValue, name: &str, max: f64) -> Result<Option<usize>, JsValue> {
-    let value = member(options, name);
-    if absent(&value) {
-        return Ok(None);
-    }
-    match value.as_f64() {
-        Some(n) if n.is_finite() && n >= 1.0 => Ok(Some(n.min(max) as usize)),
-        _ => Err(bad_input(&format!("option {name} must be a positive number"))),
-    }
+    Ok(super::portal::number_option(options, name, 1.0)?.map(|n| n.min(max) as usize))
 }
 
 /// `FhirOptions` from JavaScript (`baseUrl` and `patient` required; limits

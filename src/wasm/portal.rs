@@ -8,13 +8,14 @@ use zeroize::Zeroizing;
 
 use super::display::Display;
 use super::http::{BrowserHttp, EventLoop};
-use super::record::PatientRecord;
+use super::record::{Origin, PatientRecord};
 use super::screening::{self, absent, member, now_seconds};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
+use crate::consent::Screened;
 use crate::consent::{Policy, Viewer};
 use crate::fhir_api::{CapabilityCache, FetchReport, FhirServer};
-use crate::pipeline::{open, open_jwe_screened, until_ready, OpenOptions, Opened, SealedFile, Stage};
+use crate::pipeline::{open, open_jwe_screened, until_ready, OpenOptions, SealedFile, Stage};
 use crate::shl::{parse_link, IssuerKeys, LinkOptions, ResolveOptions, SharedLink};
 use crate::source::{HttpClient as _, Scheduler as _};
 use crate::unseal::ContentKey;
@@ -57,7 +58,7 @@ fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, Js
     if !absent(&passcode) {
         resolve.passcode = Some(Zeroizing::new(passcode.as_string().ok_or_else(|| bad_input("passcode must be a string"))?));
     }
-    if let Some(max) = number_option(options, "embeddedLengthMax")? {
+    if let Some(max) = number_option(options, "embeddedLengthMax", 0.0)? {
         resolve.embedded_length_max = Some(max.min(u32::MAX as f64) as u64);
     }
     let mut issuer_keys = IssuerKeys { fetch: member(options, "fetchIssuerKeys").is_truthy(), ..IssuerKeys::default() };
@@ -130,17 +131,18 @@ impl Audience {
 /// rendering starts a new task.
 /// A cancelled open rejects with `aborted` and keeps nothing (the record,
 /// dropped, is wiped by the allocator).
-async fn record_paced(opened: Opened, origin: Origin, display: Display, http: &BrowserHttp, progress: &mut dyn FnMut(Stage)) -> Result<PatientRecord, JsValue> {
+async fn record_paced(
+    screened: Screened,
+    origin: Option<Origin>,
+    display: Display,
+    http: &BrowserHttp,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<PatientRecord, JsValue> {
     let aborted = || to_js_error(&crate::source::SourceError::Aborted.into());
     if http.aborted() {
         return Err(aborted());
     }
-    let origin = match (origin, opened.link) {
-        (Origin::Fhir(base, report), _) => Some(super::record::Origin::Fhir { base_url: base, report }),
-        (_, Some(link)) => Some(super::record::Origin::Link(link)),
-        _ => None,
-    };
-    let record = PatientRecord::new(opened.screened, origin, display);
+    let record = PatientRecord::new(screened, origin, display);
     EventLoop.sleep(0).await;
     progress(Stage::Chart);
     record.prepare_chart().await;
@@ -150,12 +152,6 @@ async fn record_paced(opened: Opened, origin: Origin, display: Display, http: &B
     }
     progress(Stage::Ready);
     Ok(record)
-}
-
-/// Where an open's record comes from, for `record.source`.
-enum Origin {
-    Other,
-    Fhir(String, FetchReport),
 }
 
 /// The host's `signal` option, if any.
@@ -170,13 +166,15 @@ fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
     }
 }
 
-fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
+/// A number option, when given: finite and at least `min`.
+pub(super) fn number_option(options: &JsValue, name: &str, min: f64) -> Result<Option<f64>, JsValue> {
     let value = member(options, name);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
     match value.as_f64() {
-        Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        Some(n) if n.is_finite() && n >= min => Ok(Some(n)),
+        _ if min > 0.0 => Err(bad_input(&format!("option {name} must be a positive number"))),
         _ => Err(bad_input(&format!("option {name} must be a non-negative number"))),
     }
 }
@@ -220,12 +218,12 @@ impl Portal {
         let options = options.map(JsValue::from).filter(|o| o.is_object());
         let policy = screening::policy(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
         if let Some(options) = &options {
-            if let Some(max) = number_option(options, "maxRecordBytes")? {
+            if let Some(max) = number_option(options, "maxRecordBytes", 0.0)? {
                 let max = max.min(usize::MAX as f64) as usize;
                 open.unseal.max_plaintext = max;
                 open.fetch.max_bytes = max;
             }
-            if let Some(retries) = number_option(options, "retries")? {
+            if let Some(retries) = number_option(options, "retries", 0.0)? {
                 open.fetch.retries = retries.min(10.0) as u32;
             }
         }
@@ -287,7 +285,7 @@ impl Portal {
             let (key, audience, mut progress, http) = prepared?;
             let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened, Origin::Other, display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, None, display, &http, &mut progress).await?.into())
         })
     }
 
@@ -309,7 +307,7 @@ impl Portal {
             let (link, options, audience, mut progress, http) = prepared?;
             let source = SharedLink { client: &http, cipher: &cipher, link: &link, options: &options, now: now_seconds() };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened, Origin::Other, display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, &http, &mut progress).await?.into())
         })
     }
 
@@ -337,8 +335,8 @@ impl Portal {
             let report = std::cell::RefCell::new(FetchReport::default());
             let source = FhirServer { client: &http, tokens: &tokens, options: &fhir, cache: &cache, on_fetch: &on_fetch, report: &report };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            let origin = Origin::Fhir(fhir.base_url.clone(), report.into_inner());
-            Ok(record_paced(opened, origin, display, &http, &mut progress).await?.into())
+            let origin = Origin::Fhir { base_url: fhir.base_url.clone(), report: report.into_inner() };
+            Ok(record_paced(opened.screened, Some(origin), display, &http, &mut progress).await?.into())
         })
     }
 }
