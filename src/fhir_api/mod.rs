@@ -236,8 +236,7 @@ impl<C: HttpClient, T: AccessTokens> RecordSource for FhirServer<'_, C, T> {
             match self.run_query(sched, &shared, 0, &query).await {
                 Ok(()) => {}
                 // Announced but not there: searches instead.
-                Err(Error::Fhir(ServerError::Outcome { status: 400 | 404 | 405 | 501, .. }))
-                | Err(Error::Source(SourceError::Status { status: 400 | 404 | 405 | 501 })) => {
+                Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 501)) => {
                     everything = false;
                     shared.replace(Shared::default());
                 }
@@ -523,13 +522,5 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
 
 /// An optional search the server refused (by status): skipped, not fatal.
 fn optional_refusal(query: &Query, error: &Error) -> Option<u16> {
-    if !query.optional {
-        return None;
-    }
-    match error {
-        Error::Fhir(ServerError::Outcome { status, .. }) | Error::Source(SourceError::Status { status }) if matches!(status, 400 | 403 | 404 | 405 | 501) => {
-            Some(*status)
-        }
-        _ => None,
-    }
+    error.status().filter(|status| query.optional && matches!(status, 400 | 403 | 404 | 405 | 501))
 }
