@@ -38,13 +38,15 @@ test-native:
 test-browser:
 	cargo test --target wasm32-unknown-unknown --test browser --test browser_panic
 
-## The packed npm package is installed into tests/js as a portal would install it.
+## The packed npm package is installed into tests/js and examples/ as a portal
+## would install it; scripts/build-examples.sh builds each example.
 test-js:
 	cargo build --example dev_server
 	mkdir -p target/npm && rm -f target/npm/*.tgz
 	cd pkg && npm pack --silent --pack-destination ../target/npm >/dev/null
 	cd tests/js && npm install --no-save --no-audit --no-fund ../../target/npm/patient-portal-sdk-*.tgz
+	scripts/build-examples.sh
 	cd tests/js && node --test --test-reporter=spec --test-reporter-destination=stdout
 
 clean:
-	rm -rf pkg target tools/node_modules tests/js/node_modules bench/node_modules
+	rm -rf pkg target tools/node_modules tests/js/node_modules bench/node_modules examples/node_modules examples/*/dist
