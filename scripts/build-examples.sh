@@ -14,6 +14,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+rm -rf node_modules/patient-portal-sdk # the package as packed now, whatever was installed before
 npm install --no-save --no-audit --no-fund "${tgz[@]}"
 if grep -q '"./element"' node_modules/patient-portal-sdk/package.json; then
   npm run build --workspaces --if-present --silent

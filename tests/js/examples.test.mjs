@@ -255,7 +255,7 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
       t.after(() => opened.context.close());
       await assertChart(opened.page, "patient-chart");
       assertWasmFetched(opened, /^\/assets\/patient_portal_sdk_bg-[\w-]+\.wasm$/);
-      assert.equal(await opened.page.evaluate(() => document.querySelector("patient-chart").record?.constructor.name), "PatientRecord", "the element holds the open record");
+      assert.ok(await opened.page.evaluate(() => document.querySelector("patient-chart").record?.resourceCount > 0), "the element holds the open record");
       await opened.page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
       await closeRecord(opened.page);
       await opened.page.waitForFunction(() => !document.querySelector("patient-chart"));
