@@ -2,7 +2,7 @@
 // JavaScript peer (jose compactDecrypt + JSON.parse + one table committed
 // to the DOM) and reports each stage's time. Driven by run.mjs.
 
-import init, { PatientPortal } from "/pkg/patient_portal_sdk.js";
+import init, { PatientPortal } from "/pkg/index.js";
 import { compactDecrypt } from "/bench/node_modules/jose/dist/webapi/index.js";
 
 const wasm = await init();

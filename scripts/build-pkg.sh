@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: cargo (wasm32, release profile) →
 # wasm-bindgen (ES module, `--target web`) → wasm-opt -Os → package.json and
-# README → tsc --noEmit over the generated .d.ts and a typed usage file.
+# README (scripts/finish-pkg.mjs) → tsc --noEmit over the types and a typed usage file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,33 +16,11 @@ tools/node_modules/.bin/wasm-opt "${WASM_OPT_LEVEL:--Os}" --strip-debug --strip-
   --enable-reference-types --enable-multivalue \
   "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
 
-# The raw exports in InitOutput are typed `any` by wasm-bindgen; `unknown`
-# is the honest type for them and keeps `any` out of the public surface.
-sed -i '/^export interface InitOutput/,/^}/ s/\bany\b/unknown/g' "pkg/${name}.d.ts"
-sed -i 's/\bany\b/unknown/g' "pkg/${name}_bg.wasm.d.ts"
+# Entry points (js/), DOM-free types, the scoped stylesheet, package.json.
+node scripts/finish-pkg.mjs "$version"
 
-cat > pkg/package.json <<JSON
-{
-  "name": "patient-portal-sdk",
-  "version": "$version",
-  "description": "Open encrypted FHIR health records (JWE, SMART Health Links) in the browser and render a patient chart.",
-  "license": "Apache-2.0",
-  "type": "module",
-  "main": "./${name}.js",
-  "module": "./${name}.js",
-  "types": "./${name}.d.ts",
-  "exports": {
-    ".": { "types": "./${name}.d.ts", "default": "./${name}.js" },
-    "./${name}_bg.wasm": "./${name}_bg.wasm"
-  },
-  "files": ["${name}.js", "${name}.d.ts", "${name}_bg.wasm", "${name}_bg.wasm.d.ts", "README.md"],
-  "sideEffects": ["./snippets/*"]
-}
-JSON
-cp README.md pkg/README.md
-
-tools/node_modules/.bin/tsc --noEmit --strict --target es2020 --module es2020 --moduleResolution bundler \
-  --lib esnext,dom pkg/${name}.d.ts tests/js/types-check.ts
+tools/node_modules/.bin/tsc --noEmit --strict --skipLibCheck false --target es2020 --module es2020 --moduleResolution bundler \
+  --lib es2020,dom pkg/index.d.ts pkg/element.d.ts tests/js/types-check.ts
 
 raw=$(stat -c %s "pkg/${name}_bg.wasm")
 gz=$(gzip -9 -c "pkg/${name}_bg.wasm" | wc -c)

@@ -49,8 +49,11 @@ fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
     assert!(!name.is_empty());
     // Nothing leaks into the light DOM.
     assert_eq!(host.inner_html(), "");
-    // Styles stay inside the shadow root.
-    assert!(root.query_selector("style").unwrap().is_some());
+    // Styles stay inside the shadow root: one adopted stylesheet, no
+    // <style> element (a strict CSP blocks those), nothing in the page's head.
+    assert!(root.query_selector("style").unwrap().is_none());
+    let adopted = js_sys::Reflect::get(&root, &"adoptedStyleSheets".into()).unwrap();
+    assert_eq!(js_sys::Array::from(&adopted).length(), 1);
     assert!(document().head().unwrap().query_selector("style").unwrap().is_none());
     // Rendering again replaces the chart.
     record.render(host.clone().into(), None).unwrap();

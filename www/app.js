@@ -10,7 +10,7 @@
 // Nothing from the record is ever written outside the SDK's own shadow root:
 // all dynamic text here is set with textContent and comes from fixed strings.
 
-const SDK_URL = "/pkg/patient_portal_sdk.js";
+const SDK_URL = "/pkg/index.js";
 const TITLE_IDLE = "Patient Portal — demo";
 
 const STAGE_TEXT = {

@@ -36,9 +36,12 @@ use crate::links::{self, is_id};
 use crate::now;
 use crate::store::{Manifest, Store};
 
-const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+/// The demo page runs under the policy portals use: no inline script or
+/// style, and Trusted Types enforced with only the SDK's policy allowed.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-connect-src 'self' https: http://127.0.0.1:* http://localhost:*";
+connect-src 'self' https: http://127.0.0.1:* http://localhost:*; \
+require-trusted-types-for 'script'; trusted-types patient-portal-sdk";
 
 /// Largest request body read (manifest requests are tiny).
 const MAX_BODY: usize = 64 * 1024;

@@ -68,16 +68,47 @@ impl Html {
     }
 }
 
-/// Renders the chart, its stylesheet included, as one HTML fragment that
-/// works without script: every row and list is present.
-pub fn to_html(chart: &Chart) -> String {
-    to_html_with(chart, false)
+/// The class of the element [`to_html`] wraps the chart in: the scope root
+/// of its stylesheet.
+pub const SCOPE_CLASS: &str = "ppsdk-root";
+
+/// The chart's stylesheet for markup outside a shadow root: every rule
+/// scoped (CSS `@scope`) to the [`SCOPE_CLASS`] element, so that it styles
+/// the chart and nothing of the page around it.
+pub fn scoped_stylesheet() -> String {
+    format!("@scope (.{SCOPE_CLASS}) {{\n{}}}\n", STYLESHEET.replace(":host", ":scope"))
 }
 
-/// The chart for the SDK's live rendering: the older rows of long
-/// sections, the closed trends and the lists of "Other records" are left
-/// empty (their disclosures carry `data-fill`) and filled by [`fill_html`]
-/// when opened; sections have collapse buttons and results a filter.
+/// Renders the chart as one HTML fragment that works without script (every
+/// row and list is present) and is safe to place anywhere in a page: a
+/// `<div class="ppsdk-root">` holding the chart and its stylesheet, scoped
+/// to that element (see [`scoped_stylesheet`]); inline styles need the
+/// page's CSP to allow them (`style-src` with a hash, or `'unsafe-inline'`).
+pub fn to_html(chart: &Chart) -> String {
+    to_html_styled(chart, true)
+}
+
+/// [`to_html`] without its `<style>` element, for pages that link the
+/// scoped stylesheet (`chart.css` of the npm package) instead.
+pub fn to_html_styled(chart: &Chart, inline_style: bool) -> String {
+    let mut out = String::with_capacity(chart.shown() * 200 + 16384);
+    let _ = write!(out, "<div class=\"{SCOPE_CLASS}\">");
+    if inline_style {
+        out.push_str("<style>");
+        out.push_str(&scoped_stylesheet());
+        out.push_str("</style>");
+    }
+    out.push_str(&to_html_with(chart, false));
+    out.push_str("</div>");
+    out
+}
+
+/// The chart for the SDK's live rendering into a shadow root (the
+/// stylesheet, [`STYLESHEET`], is adopted by the shadow root apart from
+/// the markup): the older rows of long sections, the closed trends and the
+/// lists of "Other records" are left empty (their disclosures carry
+/// `data-fill`) and filled by [`fill_html`] when opened; sections have
+/// collapse buttons and results a filter.
 pub fn to_html_lazy(chart: &Chart) -> String {
     to_html_with(chart, true)
 }
@@ -144,7 +175,6 @@ pub fn filter_status(chart: &Chart, count: usize) -> String {
 
 fn to_html_with(chart: &Chart, live: bool) -> String {
     let mut h = Html { out: String::with_capacity(8192 + if live { SECTION_ROWS * 10 * 200 } else { chart.shown() * 200 }), locale: chart.locale, live };
-    h.raw("<style>").raw(STYLESHEET).raw("</style>");
     let _ = write!(h.out, "<article class=\"chart\" lang=\"{}\" data-theme=\"{}\" aria-label=\"", chart.locale.tag(), chart.theme.name());
     h.t(T::HealthRecord).raw("\">");
     if let Some(source) = &chart.source {

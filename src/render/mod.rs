@@ -14,7 +14,7 @@ mod sections;
 pub mod trend;
 mod view;
 
-pub use html::{escape, fill_html, filter_status, results_html, to_html, to_html_lazy, SECTION_ROWS};
+pub use html::{escape, fill_html, filter_status, results_html, scoped_stylesheet, to_html, to_html_lazy, to_html_styled, SCOPE_CLASS, SECTION_ROWS};
 pub use i18n::{Locale, TimeZone};
 pub use view::{
     build_chart, build_chart_paced, Banner, Cell, Chart, Flag, Group, Link, Negation, OtherGroup, OtherItem, RenderOptions, Row, Section, SkippedWhy,

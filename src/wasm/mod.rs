@@ -40,21 +40,15 @@ export type ErrorCode =
   | "unauthorized"  // a FHIR server refused the token, also after one forced refresh (or getAccessToken failed)
   | "fhirError"     // a FHIR server answered an error with an OperationOutcome (see `issues`, `status`)
   | "aborted"       // the host's `signal` aborted the open; nothing was kept
+  | "trustedTypes"  // the page enforces Trusted Types and its CSP does not allow the policy "patient-portal-sdk"
+  | "notInitialized" // called before `init()` (or `initSync`) finished
+  | "freed"         // the portal or record was used after `free()` (or freed twice)
   | "internal";     // a defect in the SDK; the instance should be dropped and the SDK loaded again
 
-/** Every error the SDK throws or rejects with. */
-export interface PatientPortalError extends Error {
-  name: "PatientPortalError";
-  code: ErrorCode;
-  /** The HTTP status, for `code === "httpStatus"` (429 when rate limiting outlasted the waits). */
-  status?: number;
-  /** Passcode attempts left before the link is disabled, when the host said. */
-  remainingAttempts?: number;
-  /** Seconds the host asked to wait, when rate limiting outlasted the waits (status 429). */
-  retryAfter?: number;
-  /** For `fhirError`: the OperationOutcome's issues (its `diagnostics` are never included). */
-  issues?: FhirIssue[];
-}
+/** The DOM's `Element` where the DOM library is loaded (never in a Node program without DOM types). */
+export type HostElement = typeof globalThis extends { Element: { prototype: infer E } } ? E : never;
+/** The platform's `AbortSignal` (the DOM's, or Node's). */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : never;
 
 /** One issue of a FHIR server's OperationOutcome. */
 export interface FhirIssue {
@@ -75,7 +69,7 @@ export interface PortalOptions {
   /** AES-GCM backend for openUrl/openLink: "auto" (WebCrypto where available, default) or "wasm". */
   crypto?: "auto" | "wasm";
   /** How charts are shown by default; each `render`/`toHtml` call may override it. */
-  locale?: ChartLocale | string;
+  locale?: LocaleTag;
   /** IANA time zone for times of day (default: the browser's), e.g. "America/Chicago". */
   timeZone?: string;
   /** Colour scheme (default "auto": follows `prefers-color-scheme`). */
@@ -87,15 +81,27 @@ export interface PortalOptions {
  *  first of the browser's languages the chart speaks, else "en-US". */
 export type ChartLocale = "en-US" | "es-ES" | "fr-FR" | "de-DE";
 
+/** A BCP 47 tag in a language the chart speaks: a `ChartLocale`, the bare language, or another region of it ("es-MX"). */
+export type LocaleTag = ChartLocale | "en" | "es" | "fr" | "de" | `${"en" | "es" | "fr" | "de"}-${string}`;
+
+/** The AES-GCM implementation in use: hardware AES through `crypto.subtle`, or the portable one in WebAssembly. */
+export type CryptoBackend = "webcrypto" | "wasm";
+
 /** The chart's colour scheme. */
 export type Theme = "auto" | "light" | "dark";
 
 /** Options for `render` and `toHtml`, over the portal's. */
 export interface DisplayOptions {
-  locale?: ChartLocale | string;
+  locale?: LocaleTag;
   /** IANA time zone name; a result at 23:30-05:00 shows on that day for a viewer at -05:00. */
   timeZone?: string;
   theme?: Theme;
+}
+
+/** Options for `toHtml`. */
+export interface HtmlOptions extends DisplayOptions {
+  /** "inline" (default): a `<style>` element scoped to the chart; "none": link the package's `chart.css` instead. */
+  styles?: "inline" | "none";
 }
 
 /** Who is viewing. */
@@ -167,7 +173,7 @@ export interface OpenOptions {
   /** Consent resources from the host, evaluated with those in the record. */
   consents?: FhirResource[];
   /** Cancels the open (`openUrl`, `openLink`, `openFhir`): it rejects with code "aborted". */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** Options for `openFhir`. */
@@ -286,11 +292,28 @@ export interface FhirResource {
 }
 "#;
 
-/// Turns a core error into a real `Error` with a stable `name` and `code`.
+#[wasm_bindgen(module = "/js/runtime.js")]
+extern "C" {
+    /// The SDK's error class (`js/runtime.js`), exported by the package.
+    #[wasm_bindgen(extends = js_sys::Error)]
+    type PatientPortalError;
+    #[wasm_bindgen(constructor)]
+    fn new(message: &str, code: &str) -> PatientPortalError;
+
+    /// `node.innerHTML = html`, through the Trusted Types policy `patient-portal-sdk` where the page has Trusted Types.
+    #[wasm_bindgen(js_name = setHtml, catch)]
+    pub(crate) fn set_html(node: &web_sys::Node, html: &str) -> Result<(), JsValue>;
+    /// Appends `html` inside `element`, through the same policy.
+    #[wasm_bindgen(js_name = appendHtml, catch)]
+    pub(crate) fn append_html(element: &web_sys::Element, html: &str) -> Result<(), JsValue>;
+    /// Adopts the chart's stylesheet into a shadow root (a `<style>` element where constructable stylesheets are missing).
+    #[wasm_bindgen(js_name = adoptStyles, catch)]
+    pub(crate) fn adopt_styles(root: &web_sys::ShadowRoot, css: &str) -> Result<bool, JsValue>;
+}
+
+/// Turns a core error into a `PatientPortalError` with a stable `code`.
 pub(crate) fn to_js_error(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
-    js.set_name("PatientPortalError");
-    let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
+    let js = PatientPortalError::new(&error.to_string(), error.code());
     if let Some(status) = error.status() {
         let _ = js_sys::Reflect::set(&js, &"status".into(), &status.into());
     }
@@ -334,9 +357,7 @@ fn start() {
 /// running). The message is fixed: a panic's own text can quote record content.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|_| {
-        let js = js_sys::Error::new("internal error in the Patient Portal SDK; load the SDK again before further use");
-        js.set_name("PatientPortalError");
-        let _ = js_sys::Reflect::set(&js, &"code".into(), &"internal".into());
+        let js = PatientPortalError::new("internal error in the Patient Portal SDK; load the SDK again before further use", "internal");
         wasm_bindgen::throw_val(js.into())
     }));
 }

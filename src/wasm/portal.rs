@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::display::Display;
 use super::http::{BrowserHttp, EventLoop};
 use super::record::{Origin, PatientRecord};
-use super::screening::{self, absent, member, now_seconds};
+use super::screening::{self, absent, known_only, member, now_seconds, DISPLAY_OPTIONS, OPEN_OPTIONS};
 use super::webcrypto::{Backend, PlatformCipher};
 use super::{bad_input, to_js_error};
 use crate::consent::Screened;
@@ -216,6 +216,9 @@ impl Portal {
     pub fn new(options: Option<PortalOptionsArg>) -> Result<Portal, JsValue> {
         let mut open = OpenOptions::default();
         let options = options.map(JsValue::from).filter(|o| o.is_object());
+        if let Some(options) = &options {
+            known_only(options, "new PatientPortal", &[&["maxRecordBytes", "retries", "policy", "crypto"], DISPLAY_OPTIONS])?;
+        }
         let policy = screening::policy(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
         if let Some(options) = &options {
             if let Some(max) = number_option(options, "maxRecordBytes", 0.0)? {
@@ -243,7 +246,7 @@ impl Portal {
     /// `"webcrypto"` (hardware AES through `crypto.subtle`) or `"wasm"`
     /// (portable; used where `crypto.subtle` is missing, or with
     /// `crypto: "wasm"`). `openJwe` is synchronous and always uses `"wasm"`.
-    #[wasm_bindgen(getter, js_name = cryptoBackend)]
+    #[wasm_bindgen(getter, js_name = cryptoBackend, unchecked_return_type = "CryptoBackend")]
     pub fn crypto_backend(&self) -> String {
         self.cipher.effective().to_string()
     }
@@ -259,6 +262,7 @@ impl Portal {
     ) -> Result<PatientRecord, JsValue> {
         let key = content_key(&key)?;
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        known_only(&options, "openJwe", &[OPEN_OPTIONS])?;
         let audience = Audience::from(&options)?;
         let mut progress = progress_callback(&options)?;
         let for_whom = crate::pipeline::Audience { viewer: &audience.viewer, policy: &self.policy, consents: &audience.consents };
@@ -278,7 +282,9 @@ impl Portal {
         options: Option<OpenOptionsArg>,
     ) -> js_sys::Promise {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-        let prepared = content_key(&key).and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
+        let prepared = known_only(&options, "openUrl", &[OPEN_OPTIONS])
+            .and_then(|()| content_key(&key))
+            .and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
         let (open_options, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
@@ -296,9 +302,13 @@ impl Portal {
     /// required; `passcode` for `P` links. Rejects with a
     /// `PatientPortalError`; a wrong passcode carries `remainingAttempts`.
     #[wasm_bindgen(js_name = openLink, unchecked_return_type = "Promise<PatientRecord>")]
-    pub fn open_link(&self, #[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: String, options: Option<LinkOptionsArg>) -> js_sys::Promise {
-        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+    pub fn open_link(
+        &self,
+        #[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: String,
+        #[wasm_bindgen(unchecked_param_type = "LinkOptions")] options: JsValue,
+    ) -> js_sys::Promise {
         let prepared = (|| {
+            known_only(&options, "openLink", &[OPEN_OPTIONS, &["recipient", "passcode", "embeddedLengthMax", "issuerKeys", "fetchIssuerKeys"]])?;
             let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
             Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
         })();
@@ -323,6 +333,11 @@ impl Portal {
     pub fn open_fhir(&self, options: FhirOptionsArg) -> js_sys::Promise {
         let options = JsValue::from(options);
         let prepared = (|| {
+            known_only(
+                &options,
+                "openFhir",
+                &[OPEN_OPTIONS, &["baseUrl", "patient", "getAccessToken", "maxResources", "maxRecordBytes", "maxPages", "pageSize"]],
+            )?;
             let fhir = super::fhir::fhir_options(&options, &self.options)?;
             let tokens = super::fhir::TokenCallback::from_options(&options)?;
             Ok::<_, JsValue>((fhir, tokens, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))

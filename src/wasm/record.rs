@@ -6,11 +6,12 @@ use std::rc::Rc;
 use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 
-use super::bad_input;
 use super::display::Display;
+use super::{adopt_styles, append_html, bad_input, set_html};
 use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
 use crate::fhir::{Record, Resource};
-use crate::render::{build_chart, build_chart_paced, fill_html, filter_status, results_html, to_html, to_html_lazy, Chart, RenderOptions};
+use crate::render::i18n::T;
+use crate::render::{build_chart, build_chart_paced, fill_html, filter_status, results_html, to_html_lazy, to_html_styled, Chart, RenderOptions, STYLESHEET};
 use crate::shl::{LinkSource, Unverified, Verification};
 
 /// An opened record. Holds decrypted health data in WebAssembly memory:
@@ -42,16 +43,43 @@ pub(crate) enum Origin {
 /// A rendered chart's shadow root and the listeners that make it live.
 struct Live {
     root: web_sys::ShadowRoot,
+    /// Marks this rendering's `<article>` (`data-ppsdk-render`): a root
+    /// rendered into again by another record is no longer this one's.
+    token: String,
     toggle: Closure<dyn FnMut(web_sys::Event)>,
     click: Closure<dyn FnMut(web_sys::Event)>,
     input: Closure<dyn FnMut(web_sys::Event)>,
     before_print: Closure<dyn FnMut(web_sys::Event)>,
 }
 
+/// `free()` (or the garbage collector) closes the chart on screen: its
+/// content is removed with the record's memory, and a short note says the
+/// record is closed, so that no disclosure is left that can no longer open.
 impl Drop for PatientRecord {
     fn drop(&mut self) {
+        if let Some(live) = self.live.borrow().as_ref().filter(|live| is_current(&live.root, &live.token)) {
+            let note = self.display.resolved().locale().t(T::RecordClosed);
+            if let Some(document) = live.root.owner_document() {
+                if let Ok(p) = document.create_element("p") {
+                    p.set_text_content(Some(note));
+                    let _ = p.set_attribute("role", "status");
+                    let _ = p.set_attribute("class", "closed");
+                    live.root.set_text_content(None);
+                    let _ = live.root.append_child(&p);
+                }
+            }
+        }
         self.detach();
     }
+}
+
+thread_local! {
+    static RENDERINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the chart in `root` is still the rendering marked `token`.
+fn is_current(root: &web_sys::ShadowRoot, token: &str) -> bool {
+    root.query_selector(&format!("article[data-ppsdk-render=\"{token}\"]")).ok().flatten().is_some()
 }
 
 fn element(target: Option<web_sys::EventTarget>) -> Option<web_sys::Element> {
@@ -70,8 +98,9 @@ fn fill_details(chart: &Chart, details: &web_sys::Element) {
         return;
     };
     if let Ok(Some(target)) = details.query_selector("[data-fill-here]") {
-        let _ = target.insert_adjacent_html("beforeend", &html);
-        let _ = details.set_attribute("data-filled", "");
+        if append_html(&target, &html).is_ok() {
+            let _ = details.set_attribute("data-filled", "");
+        }
     }
 }
 
@@ -137,7 +166,7 @@ fn on_input(root: &web_sys::ShadowRoot, chart: &Chart, first: &RefCell<Option<St
     let filter = input.value();
     if filter.trim().is_empty() {
         if let Some(markup) = first.borrow_mut().take() {
-            list.set_inner_html(&markup);
+            let _ = set_html(&list, &markup);
         }
         status.set_text_content(None);
         return;
@@ -146,7 +175,7 @@ fn on_input(root: &web_sys::ShadowRoot, chart: &Chart, first: &RefCell<Option<St
         *first.borrow_mut() = Some(list.inner_html());
     }
     let (markup, count) = results_html(chart, &filter);
-    list.set_inner_html(&markup);
+    let _ = set_html(&list, &markup);
     status.set_text_content(Some(&filter_status(chart, count)));
 }
 
@@ -323,10 +352,13 @@ impl PatientRecord {
     /// them before printing). Rendering again replaces it.
     pub fn render(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Element")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HostElement")] host: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "DisplayOptions")] options: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let host: web_sys::Element = host.dyn_into().map_err(|_| bad_input("render needs a DOM element to render into"))?;
+        if let Some(options) = &options {
+            super::screening::known_only(options, "render", &[super::screening::DISPLAY_OPTIONS])?;
+        }
         let chart = self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
         let html = to_html_lazy(&chart);
         let root = match host.shadow_root() {
@@ -336,22 +368,47 @@ impl PatientRecord {
                 .map_err(|_| bad_input("this element cannot host a shadow root (use a div, section or custom element)"))?,
         };
         self.detach();
-        root.set_inner_html(&html);
+        set_html(&root, &html)?;
+        adopt_styles(&root, STYLESHEET)?;
+        let token = RENDERINGS.with(|n| {
+            n.set(n.get() + 1);
+            n.get().to_string()
+        });
+        if let Ok(Some(article)) = root.query_selector("article.chart") {
+            let _ = article.set_attribute("data-ppsdk-render", &token);
+        }
+        // Each listener acts only while the root still shows this rendering.
         let toggle = {
-            let chart = Rc::clone(&chart);
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_toggle(&chart, &event))
+            let (root, token, chart) = (root.clone(), token.clone(), Rc::clone(&chart));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                if is_current(&root, &token) {
+                    on_toggle(&chart, &event)
+                }
+            })
         };
         let click = {
-            let root = root.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_click(&root, &event))
+            let (root, token) = (root.clone(), token.clone());
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                if is_current(&root, &token) {
+                    on_click(&root, &event)
+                }
+            })
         };
         let input = {
-            let (root, chart, first) = (root.clone(), Rc::clone(&chart), RefCell::new(None));
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| on_input(&root, &chart, &first, &event))
+            let (root, token, chart, first) = (root.clone(), token.clone(), Rc::clone(&chart), RefCell::new(None));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                if is_current(&root, &token) {
+                    on_input(&root, &chart, &first, &event)
+                }
+            })
         };
         let print = {
-            let (root, chart) = (root.clone(), Rc::clone(&chart));
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| before_print(&root, &chart))
+            let (root, token, chart) = (root.clone(), token.clone(), Rc::clone(&chart));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+                if is_current(&root, &token) {
+                    before_print(&root, &chart)
+                }
+            })
         };
         // `toggle` does not bubble: listen in the capture phase.
         let _ = root.add_event_listener_with_callback_and_bool("toggle", toggle.as_ref().unchecked_ref(), true);
@@ -360,16 +417,30 @@ impl PatientRecord {
         if let Some(window) = web_sys::window() {
             let _ = window.add_event_listener_with_callback("beforeprint", print.as_ref().unchecked_ref());
         }
-        *self.live.borrow_mut() = Some(Live { root, toggle, click, input, before_print: print });
+        *self.live.borrow_mut() = Some(Live { root, token, toggle, click, input, before_print: print });
         Ok(())
     }
 
-    /// The chart as an HTML string (stylesheet included), complete and
-    /// working without script, for hosts that place it themselves. `options`
-    /// as for `render`. Every value from the record is escaped.
+    /// The chart as an HTML string, complete and working without script,
+    /// for hosts that place it themselves (server-side rendering, print,
+    /// e-mail): a `<div class="ppsdk-root">` holding the chart and its
+    /// stylesheet, every rule scoped to that element with CSS `@scope`, so
+    /// it is safe to insert anywhere in a page without restyling it. With
+    /// `styles: "none"` the `<style>` element is left out, for pages under a
+    /// strict CSP that link the package's `chart.css` instead. `options`
+    /// otherwise as for `render`. Every value from the record is escaped.
     #[wasm_bindgen(js_name = toHtml)]
-    pub fn to_html(&self, #[wasm_bindgen(unchecked_optional_param_type = "DisplayOptions")] options: Option<JsValue>) -> Result<String, JsValue> {
-        Ok(to_html(&*self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?))
+    pub fn to_html(&self, #[wasm_bindgen(unchecked_optional_param_type = "HtmlOptions")] options: Option<JsValue>) -> Result<String, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        super::screening::known_only(&options, "toHtml", &[super::screening::DISPLAY_OPTIONS, &["styles"]])?;
+        let styles = super::screening::member(&options, "styles");
+        let inline = match styles.as_string().as_deref() {
+            _ if super::screening::absent(&styles) => true,
+            Some("inline") => true,
+            Some("none") => false,
+            _ => return Err(bad_input("option styles must be \"inline\" or \"none\"")),
+        };
+        Ok(to_html_styled(&*self.chart_for(&options)?, inline))
     }
 
     /// The record's resources as plain objects, exactly as received; only

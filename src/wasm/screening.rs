@@ -19,6 +19,27 @@ pub(crate) fn absent(value: &JsValue) -> bool {
     value.is_undefined() || value.is_null()
 }
 
+/// Options every open takes (`OpenOptions`).
+pub(crate) const OPEN_OPTIONS: &[&str] = &["onProgress", "viewer", "consents", "signal"];
+/// `DisplayOptions`, for the portal, `render` and `toHtml`.
+pub(crate) const DISPLAY_OPTIONS: &[&str] = &["locale", "timeZone", "theme"];
+
+/// Refuses option names the SDK does not know (a misspelt `passCode` is
+/// otherwise silently ignored), naming them: `badInput`.
+pub(crate) fn known_only(options: &JsValue, what: &str, known: &[&[&str]]) -> Result<(), JsValue> {
+    let Some(object) = options.dyn_ref::<js_sys::Object>().filter(|_| options.is_object() && !options.is_function()) else {
+        return Ok(());
+    };
+    let unknown: Vec<String> =
+        js_sys::Object::keys(object).iter().filter_map(|k| k.as_string()).filter(|k| !known.iter().any(|list| list.contains(&k.as_str()))).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = unknown.iter().take(5).map(|k| format!("{:?}", k.chars().take(40).collect::<String>())).collect();
+    let all: Vec<&str> = known.iter().flat_map(|list| list.iter().copied()).collect();
+    Err(bad_input(&format!("{what}: unknown option{} {} (known: {})", if unknown.len() == 1 { "" } else { "s" }, names.join(", "), all.join(", "))))
+}
+
 fn optional_string(options: &JsValue, name: &str, what: &str) -> Result<Option<String>, JsValue> {
     let value = member(options, name);
     if absent(&value) {
@@ -57,6 +78,11 @@ pub(crate) fn policy(options: &JsValue) -> Result<Policy, JsValue> {
     if !p.is_object() {
         return Err(bad_input("policy must be an object"));
     }
+    known_only(
+        &p,
+        "policy",
+        &[&["proxySensitive", "clinicianSensitive", "adolescentAge", "adolescentVisible", "restrictedHiddenFrom", "veryRestrictedHiddenFrom"]],
+    )?;
     if let Some(l) = string_list(&p, "proxySensitive")? {
         policy.proxy_sensitive = l;
     }
@@ -91,6 +117,7 @@ pub(crate) fn viewer(options: &JsValue) -> Result<Viewer, JsValue> {
     if !v.is_object() {
         return Err(bad_input("viewer must be an object with a role"));
     }
+    known_only(&v, "viewer", &[&["role", "relationship", "actor", "purpose", "at"]])?;
     let role =
         member(&v, "role").as_string().and_then(|r| Role::parse(&r)).ok_or_else(|| bad_input("viewer.role must be \"patient\", \"proxy\" or \"clinician\""))?;
     let at = member(&v, "at");

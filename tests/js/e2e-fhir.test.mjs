@@ -97,7 +97,7 @@ async function openForm(page, url) {
   const response = await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.state === "fhir");
   await page.evaluate(async () => {
-    const { PatientPortal } = await import("/pkg/patient_portal_sdk.js");
+    const { PatientPortal } = await import("/pkg/index.js");
     if (PatientPortal.prototype.openFhir.wrapped) return;
     const original = PatientPortal.prototype.openFhir;
     window.__opens = [];

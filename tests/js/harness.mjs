@@ -202,11 +202,11 @@ export async function newHostPage(browser, server, { width = 1280, height = 900,
   return { page, context, problems, hostUrl };
 }
 
-/** Imports /pkg/patient_portal_sdk.js from the server and initialises it (once per document). */
+/** Imports /pkg/index.js (the package entry) from the server and initialises it (once per document). */
 export async function loadSdk(page) {
   await page.evaluate(async () => {
     if (window.__ppsdk) return;
-    const sdk = await import("/pkg/patient_portal_sdk.js");
+    const sdk = await import("/pkg/index.js");
     await sdk.default();
     window.__ppsdk = sdk;
   });

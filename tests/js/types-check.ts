@@ -3,8 +3,11 @@
 import init, {
   PatientPortal,
   PatientRecord,
-  type PatientPortalError,
+  PatientPortalError,
+  isPatientPortalError,
   type ErrorCode,
+  type CryptoBackend,
+  type DisplayOptions,
   type FhirResource,
   type Progress,
   parseLink,
@@ -18,7 +21,8 @@ import init, {
   type Viewer,
   type FhirOptions,
   type FhirIssue,
-} from "../../pkg/patient_portal_sdk.js";
+} from "../../pkg/index.js";
+import type { PatientChartElement } from "../../pkg/element.js";
 
 export async function open(url: string, key: string, host: Element): Promise<string | undefined> {
   await init();
@@ -111,4 +115,38 @@ export async function openFromServer(baseUrl: string, patient: string, token: ()
   } finally {
     portal.free();
   }
+}
+
+// Mistakes the types catch (each line below must fail to compile).
+export function mistakes(portal: PatientPortal, record: PatientRecord): void {
+  // @ts-expect-error openLink needs its options, with `recipient`
+  void portal.openLink("shlink:/...");
+  // @ts-expect-error `recipient` is required
+  void portal.openLink("shlink:/...", { passcode: "1234" });
+  // @ts-expect-error a misspelt option name
+  void portal.openLink("shlink:/...", { recipient: "Dr. Example", passCode: "1234" });
+  // @ts-expect-error "en_US" is not a BCP 47 tag
+  record.render(document.body, { locale: "en_US" });
+  // @ts-expect-error a language the chart does not speak
+  record.render(document.body, { locale: "ja-JP" });
+  // @ts-expect-error the backend is "webcrypto" or "wasm"
+  const backend: "aes" = portal.cryptoBackend;
+  void backend;
+}
+
+export function rightUses(portal: PatientPortal, record: PatientRecord, e: unknown): string {
+  const backend: CryptoBackend = portal.cryptoBackend;
+  const display: DisplayOptions = { locale: "es-MX", theme: "dark", timeZone: "America/Chicago" };
+  record.render(document.body, display);
+  const html: string = record.toHtml({ locale: "de", styles: "none" });
+  const chart = document.createElement("patient-chart");
+  const element: PatientChartElement = chart;
+  element.addEventListener("error", (event) => {
+    const code: ErrorCode = event.detail.code;
+    void code;
+  });
+  element.addEventListener("passcoderequired", (event) => void event.detail.retry("1234"));
+  if (e instanceof PatientPortalError) return `${e.code}${e.status ?? ""}${backend}${html.length}`;
+  if (isPatientPortalError(e)) return e.code;
+  return backend;
 }

@@ -336,12 +336,12 @@ const auditMarkup = (page, { styleText, sdkSvg }) =>
         findings.push(`${where}: ${what}${line ? ` (payload line ${line})` : ""}: ${el.outerHTML.slice(0, 200)}`);
       };
       const check = (root, where) => {
-        const first = root.firstElementChild;
         for (const el of root.querySelectorAll("*")) {
           const tag = el.localName.toLowerCase();
           const svg = el.namespaceURI === SVG_NS;
-          if (tag === "style" && el === first && el.textContent === styleText) {
-            // the SDK's stylesheet, first in the chart, exactly as in a plain render
+          const wrapper = el.parentElement;
+          if (tag === "style" && wrapper?.classList.contains("ppsdk-root") && el === wrapper.firstElementChild && el.textContent === styleText) {
+            // toHtml()'s scoped stylesheet, first in its wrapper, exactly as in a plain render
           } else if (svg && sdkSvg && SVG_TAGS.has(tag)) {
             for (const a of el.attributes) if (!SVG_ATTR.test(a.name.toLowerCase())) report(where, el, `attribute ${a.name} on the SDK's <${tag}>`);
           } else if (FORBIDDEN.has(tag) || svg || el.namespaceURI === "http://www.w3.org/1998/Math/MathML") {
@@ -516,9 +516,11 @@ describe(`XSS: hostile record text is shown, never run (corpus of ${N} payloads)
         });
         const baseline = await page.evaluate(() => {
           const root = document.getElementById("chart").shadowRoot;
-          return { styleText: root.firstElementChild?.localName === "style" ? root.firstElementChild.textContent : null, sdkSvg: root.querySelector("svg") !== null };
+          const first = document.querySelector("#copy > .ppsdk-root")?.firstElementChild;
+          return { styleText: first?.localName === "style" ? first.textContent : null, sdkSvg: root.querySelector("svg") !== null, adopted: root.adoptedStyleSheets.length };
         });
-        assert.ok(baseline.styleText, `${sample.name}: the chart's shadow root starts with the SDK's <style>`);
+        assert.ok(baseline.styleText, `${sample.name}: toHtml()'s markup starts with the SDK's scoped <style>`);
+        assert.equal(baseline.adopted, 1, `${sample.name}: the chart's shadow root adopts the SDK's stylesheet`);
         const plainAudit = await auditMarkup(page, baseline);
         assert.deepEqual(plainAudit.findings, [], `${sample.name}: the SDK's own markup for the unmodified sample already fails the audit`);
         t.diagnostic(`${sample.name}: the SDK ${baseline.sdkSvg ? "draws" : "draws no"} SVG for the plain sample`);
@@ -555,7 +557,8 @@ describe(`XSS: hostile record text is shown, never run (corpus of ${N} payloads)
               ...seen.requests.slice(0, 10).map((u) => `a request (injected markup loading something?): ${u}`),
               ...audit.findings.slice(0, 25),
               ...(audit.findings.length > 25 ? [`… and ${audit.findings.length - 25} more markup findings`] : []),
-              ...Object.entries(audit.styleElements).filter(([, n]) => n !== 1).map(([where, n]) => `${n} <style> elements in the ${where === "chart" ? "chart's shadow root" : "toHtml() copy"} (only the SDK's one expected)`),
+              ...(audit.styleElements.chart !== 0 ? [`${audit.styleElements.chart} <style> elements in the chart's shadow root (its stylesheet is adopted, none expected)`] : []),
+              ...(audit.styleElements.copy !== 1 ? [`${audit.styleElements.copy} <style> elements in the toHtml() copy (only the SDK's one expected)`] : []),
               ...problems.pageErrors.map((e) => `uncaught page error: ${e.slice(0, 300)}`),
               ...problems.consoleErrors.slice(0, 10).map((e) => `console error: ${e.slice(0, 300)}`),
             ];

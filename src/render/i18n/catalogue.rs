@@ -21,6 +21,7 @@ macro_rules! texts {
 texts! {
     HealthRecord => ["Health record", "Historia clínica", "Dossier médical", "Gesundheitsakte"],
     NoPatient => ["This record does not name a patient.", "Esta historia no indica ningún paciente.", "Ce dossier ne nomme aucun patient.", "Diese Akte nennt keinen Patienten."],
+    RecordClosed => ["This record is closed.", "Esta historia está cerrada.", "Ce dossier est fermé.", "Diese Akte ist geschlossen."],
     SectionsNav => ["Sections", "Secciones", "Sections", "Abschnitte"],
     NotRecorded => ["Not recorded", "No registrado", "Non renseigné", "Nicht erfasst"],
     ShowOlder => ["Show {n} older", "Mostrar {n} anteriores", "Afficher {n} plus anciens", "{n} ältere anzeigen"],

@@ -1,0 +1,101 @@
+// The parts of the SDK that are JavaScript by nature, imported by the
+// WebAssembly module: its error class, HTML assignment through a Trusted
+// Types policy, and the chart's stylesheet as a constructable stylesheet.
+// Nothing here reads or keeps record content beyond the call it serves.
+
+/** Every error the SDK throws or rejects with; `code` says which. */
+export class PatientPortalError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = "PatientPortalError";
+    this.code = code;
+  }
+}
+
+/**
+ * Whether `value` is an error from this SDK: an instance of this copy's
+ * class, or of another copy's (two bundles of the SDK on one page).
+ */
+export function isPatientPortalError(value) {
+  return value instanceof PatientPortalError || (value instanceof Error && value.name === "PatientPortalError" && typeof value.code === "string");
+}
+
+/** The Trusted Types policy the SDK assigns its markup through. */
+export const POLICY_NAME = "patient-portal-sdk";
+
+// undefined: not created yet; null: none (no Trusted Types, or refused).
+let policy;
+let refused = false;
+
+function trusted(html) {
+  if (policy === undefined) {
+    const factory = globalThis.trustedTypes;
+    policy = null;
+    if (factory && typeof factory.createPolicy === "function") {
+      try {
+        // The markup is the SDK's own: every value from the record is escaped
+        // and narratives pass the SDK's sanitiser before they get here.
+        policy = factory.createPolicy(POLICY_NAME, { createHTML: (markup) => markup });
+      } catch {
+        refused = true;
+      }
+    }
+  }
+  return policy ? policy.createHTML(html) : html;
+}
+
+function assign(write) {
+  try {
+    write();
+  } catch (err) {
+    if (err instanceof TypeError && (refused || globalThis.trustedTypes)) {
+      throw new PatientPortalError(
+        `the page enforces Trusted Types and does not allow the policy "${POLICY_NAME}": add it to the trusted-types directive ` +
+          `of the Content-Security-Policy (with 'allow-duplicates' when two copies of the SDK share the page)`,
+        "trustedTypes",
+      );
+    }
+    throw err;
+  }
+}
+
+/** `node.innerHTML = html`, through the policy where the page has Trusted Types. */
+export function setHtml(node, html) {
+  assign(() => {
+    node.innerHTML = trusted(html);
+  });
+}
+
+/** Appends `html` inside `element`, through the policy where the page has Trusted Types. */
+export function appendHtml(element, html) {
+  assign(() => element.insertAdjacentHTML("beforeend", trusted(html)));
+}
+
+// One constructed stylesheet per document, shared by every chart in it.
+const sheets = new WeakMap();
+
+/**
+ * Gives `root` (a shadow root) the chart's stylesheet: adopted as a
+ * constructable stylesheet, which no Content-Security-Policy blocks; where
+ * the browser has no constructable stylesheets, a <style> element (which
+ * needs `style-src 'unsafe-inline'` or a hash). Returns whether it was adopted.
+ */
+export function adoptStyles(root, css) {
+  const doc = root.ownerDocument;
+  const view = doc && doc.defaultView;
+  const Sheet = view && view.CSSStyleSheet;
+  if (Sheet && "adoptedStyleSheets" in root && typeof Sheet.prototype.replaceSync === "function") {
+    let sheet = sheets.get(doc);
+    if (!sheet) {
+      sheet = new Sheet();
+      sheet.replaceSync(css);
+      sheets.set(doc, sheet);
+    }
+    if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    return true;
+  }
+  const style = doc.createElement("style");
+  style.textContent = css;
+  root.prepend(style);
+  return false;
+}
