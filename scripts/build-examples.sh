@@ -16,9 +16,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 rm -rf node_modules/patient-portal-sdk # the package as packed now, whatever was installed before
 npm install --no-save --no-audit --no-fund "${tgz[@]}"
-if grep -q '"./element"' node_modules/patient-portal-sdk/package.json; then
-  npm run build --workspaces --if-present --silent
-else # a package without the <patient-chart> element (./element): every example but React's
-  echo "examples/react: not built, the package has no ./element entry"
-  for ws in vite webpack esbuild file; do npm run build --workspace "$ws" --silent; done
-fi
+rm -rf ./*/dist
+npm run build --workspaces --if-present --silent

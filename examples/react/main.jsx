@@ -15,7 +15,10 @@ function App() {
           link={location.href} // the page's URL carries the SMART Health Link (…#shlink:/…)
           recipient="Example portal"
           onError={setError}
-          onPasscodeRequired={({ retry }) => retry(prompt("Passcode"))}
+          onPasscodeRequired={({ retry }) => {
+            const passcode = prompt("Passcode");
+            if (passcode) retry(passcode);
+          }}
         />
       )}
     </>

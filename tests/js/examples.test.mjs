@@ -1,6 +1,7 @@
 // Every place a portal runs the SDK (examples/): Vite (dev server and
 // production build), webpack, esbuild, a plain module page with an import
-// map, React with the <patient-chart> element, a file:// page and Node
+// map, React with the <patient-chart> element (its production build, and its
+// dev server for StrictMode's double effect), a file:// page and Node
 // pre-rendering. Each example, built from the packed package as a portal
 // installs it, opens a SMART Health Link of the development backend in
 // headless Chromium; the test checks that the chart is shown (the patient's
@@ -13,7 +14,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -102,12 +103,17 @@ async function startVite(dir) {
 
 /**
  * Opens `url` in a fresh context; collects page errors, console errors and
- * warnings, and every response (url, status, content type).
+ * warnings, and every response (url, status, content type). `initScript`
+ * runs before the page's scripts; `setup(context)` and `setupPage(page)`
+ * before it loads.
  */
-async function openPage(url) {
+async function openPage(url, { initScript, setup, setupPage } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(STEP_TIMEOUT);
+  if (initScript) await context.addInitScript(initScript);
+  if (setup) await setup(context);
   const page = await context.newPage();
+  setupPage?.(page);
   const problems = { pageErrors: [], console: [] };
   const responses = [];
   page.on("pageerror", (err) => problems.pageErrors.push(String(err?.stack ?? err)));
@@ -150,11 +156,6 @@ function assertWasmFetched({ responses }, pattern) {
   assert.match(new URL(wasm[0].url).pathname, pattern);
   assert.equal(wasm[0].status, 200);
   assert.equal(wasm[0].type, "application/wasm");
-}
-
-function sdkHasElement() {
-  const manifest = join(EXAMPLES, "node_modules/patient-portal-sdk/package.json");
-  return existsSync(manifest) && readFileSync(manifest, "utf8").includes('"./element"');
 }
 
 function assertBuilt(...paths) {
@@ -237,82 +238,109 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
     assertNoProblems(opened, "file://");
   });
 
-  describe("React 19 (StrictMode) with <patient-chart>: opened in an effect, closed in its cleanup", () => {
-    // Until the package has its ./element entry, scripts/build-examples.sh does not build this example.
-    const skip = !existsSync(join(EXAMPLES, "react/dist/index.html")) && !sdkHasElement() && "the package has no ./element entry yet";
+  describe("React 19 with <patient-chart>: opened in an effect, closed in its cleanup", () => {
     let site;
+    let dev;
     before(async () => {
-      if (skip) return;
       assertBuilt("react/dist/index.html");
       site = await serveStatic(join(EXAMPLES, "react/dist"));
+      dev = await startVite(join(EXAMPLES, "react")); // React's development build: StrictMode runs each effect twice
     });
-    after(() => site?.close());
+    after(async () => {
+      await site?.close();
+      await dev?.stop();
+    });
 
-    const closeRecord = (page) => page.getByRole("button", { name: "Close the record" }).click();
+    // Counts the element's openLink() calls (window.__calls).
+    const countCalls = () => {
+      window.__calls = { openLink: 0 };
+      const define = customElements.define.bind(customElements);
+      customElements.define = (name, constructor, options) => {
+        if (name === "patient-chart") {
+          for (const method of ["openLink"]) {
+            const original = constructor.prototype[method];
+            constructor.prototype[method] = function (...args) {
+              window.__calls[method]++;
+              return original.apply(this, args);
+            };
+          }
+        }
+        return define(name, constructor, options);
+      };
+    };
+    const calls = (page) => page.evaluate(() => window.__calls);
+    const unmount = async (page) => {
+      await page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
+      await page.getByRole("button", { name: "Close the record" }).click();
+      await page.waitForFunction(() => !document.querySelector("patient-chart"));
+    };
 
-    test("the chart opens (StrictMode's second effect aborts the first open) and closing frees the record", { skip, timeout: TEST_TIMEOUT }, async (t) => {
-      const opened = await openPage(`${site.base}#${linkRecord.link}`);
+    test("production build: the chart opens, and unmounting closes the record", { timeout: TEST_TIMEOUT }, async (t) => {
+      const opened = await openPage(`${site.base}#${linkRecord.link}`, { initScript: countCalls });
       t.after(() => opened.context.close());
       await assertChart(opened.page, "patient-chart");
       assertWasmFetched(opened, /^\/assets\/patient_portal_sdk_bg-[\w-]+\.wasm$/);
       assert.ok(await opened.page.evaluate(() => document.querySelector("patient-chart").record?.resourceCount > 0), "the element holds the open record");
-      await opened.page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
-      await closeRecord(opened.page);
-      await opened.page.waitForFunction(() => !document.querySelector("patient-chart"));
+      assert.deepEqual(await calls(opened.page), { openLink: 1 });
+      await unmount(opened.page);
       assert.equal(await opened.page.evaluate(() => window.__chart.record), null, "the unmounted element's record is closed");
-      assertNoProblems(opened, "react");
+      assertNoProblems(opened, "react (build)");
     });
 
-    test("unmounted before the open resolves: the open is aborted, no record stays open, nothing is logged", { skip, timeout: TEST_TIMEOUT }, async (t) => {
-      const context = await browser.newContext();
-      t.after(() => context.close());
+    test("StrictMode (dev server): the second effect's open wins over the first, aborted one", { timeout: TEST_TIMEOUT }, async (t) => {
+      const opened = await openPage(`${dev.base}#${linkRecord.link}`, { initScript: countCalls });
+      t.after(() => opened.context.close());
+      await assertChart(opened.page, "patient-chart");
+      assertWasmFetched(opened, /\/patient-portal-sdk\/patient_portal_sdk_bg\.wasm$/);
+      assert.deepEqual(await calls(opened.page), { openLink: 2 }, "effect, cleanup, effect");
+      assert.equal(await opened.page.locator("[role=alert]").count(), 0, "no error shown for the aborted open");
+      await unmount(opened.page);
+      assert.equal(await opened.page.evaluate(() => window.__chart.record), null, "the unmounted element's record is closed");
+      assertNoProblems(opened, "react (dev)");
+    });
+
+    test("StrictMode (dev server), unmounted before the open resolves: no record stays open, nothing is logged", { timeout: TEST_TIMEOUT }, async (t) => {
       // Hold the link's manifest until the component is gone.
       let release;
       const held = new Promise((resolve) => (release = resolve));
       let asked = 0;
-      await context.route(new URL("shl/**", server.base).href, async (route) => {
-        asked++;
-        await held;
-        await route.continue().catch(() => {}); // the request may have been aborted meanwhile
-      });
-      const page = await context.newPage();
-      const problems = { pageErrors: [], console: [] };
-      page.on("pageerror", (err) => problems.pageErrors.push(String(err?.stack ?? err)));
-      page.on("console", (msg) => {
-        if (msg.type() === "error" || msg.type() === "warning") problems.console.push(`${msg.type()}: ${msg.text()}`);
-      });
-      await page.goto(`${site.base}#${linkRecord.link}`);
-      await page.waitForFunction(() => document.querySelector("patient-chart"));
-      await page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
-      await closeRecord(page);
-      await page.waitForFunction(() => !document.querySelector("patient-chart"));
+      const hold = (context) =>
+        context.route(new URL("shl/**", server.base).href, async (route) => {
+          asked++;
+          await held;
+          await route.continue().catch(() => {}); // the request may have been aborted meanwhile
+        });
+      const opened = await openPage(`${dev.base}#${linkRecord.link}`, { initScript: countCalls, setup: hold });
+      t.after(() => opened.context.close());
+      await opened.page.waitForFunction(() => window.__calls.openLink === 2);
+      await unmount(opened.page);
       release();
       // Time for a late answer to arrive and (wrongly) become a record.
-      await page.waitForTimeout(1_000);
-      const state = await page.evaluate(() => ({ record: window.__chart.record, chart: Boolean(window.__chart.shadowRoot?.querySelector("article.chart")), alert: document.querySelector("[role=alert]")?.textContent ?? null }));
-      assert.deepEqual(state, { record: null, chart: false, alert: null }, "no record, no chart, no error shown after the unmount");
-      assert.deepEqual(problems, { pageErrors: [], console: [] }, "no page error, unhandled rejection or console error");
-      // The page asked for the manifest at most once per (StrictMode) effect.
-      assert.ok(asked <= 2, `manifest requests: ${asked}`);
+      await opened.page.waitForTimeout(1_000);
+      const state = await opened.page.evaluate(() => ({ calls: window.__calls, record: window.__chart.record, chart: Boolean(window.__chart.shadowRoot?.querySelector("article.chart")), alert: document.querySelector("[role=alert]")?.textContent ?? null }));
+      assert.deepEqual(state, { calls: { openLink: 2 }, record: null, chart: false, alert: null }, "no record, no chart, no error shown after the unmount");
+      assertNoProblems(opened, "react (fast unmount)");
+      assert.ok(asked <= 2, `manifest requests: ${asked} (at most one per open)`);
     });
 
-    test("a passcode link: passcoderequired asks for it, retry(passcode) opens the chart", { skip, timeout: TEST_TIMEOUT }, async (t) => {
+    test("a passcode link: passcoderequired asks for it, again after a wrong one; retry(passcode) opens the chart", { timeout: TEST_TIMEOUT }, async (t) => {
       const protectedLink = server.links.links.find((l) => l.kind === "passcode");
-      const context = await browser.newContext();
-      t.after(() => context.close());
-      const page = await context.newPage();
-      const problems = [];
-      page.on("pageerror", (err) => problems.push(String(err)));
-      page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
+      assert.notEqual(protectedLink.passcode, "0000");
       const prompts = [];
-      page.on("dialog", (dialog) => {
-        prompts.push(dialog.message());
-        dialog.accept(protectedLink.passcode);
-      });
-      await page.goto(`${site.base}#${protectedLink.link}`);
-      await page.waitForFunction(() => document.querySelector("patient-chart")?.shadowRoot?.querySelector("article.chart .patient-name"), null, { timeout: STEP_TIMEOUT });
-      assert.deepEqual(prompts, ["Passcode"], "asked once");
-      assert.deepEqual(problems, []);
+      const answer = (page) =>
+        page.on("dialog", (dialog) => {
+          prompts.push(dialog.message());
+          dialog.accept(prompts.length === 1 ? "0000" : protectedLink.passcode);
+        });
+      const opened = await openPage(`${site.base}#${protectedLink.link}`, { setupPage: answer });
+      t.after(() => opened.context.close());
+      await assertChart(opened.page, "patient-chart");
+      assert.deepEqual(prompts, ["Passcode", "Passcode"], "asked, and asked again after the wrong passcode");
+      // Chromium logs the host's 401 for the wrong passcode itself; nothing else may be logged.
+      const refused = opened.problems.console.filter((m) => /Failed to load resource: .* 401 /.test(m));
+      assert.equal(refused.length, 1, `the one refusal: ${JSON.stringify(opened.problems.console)}`);
+      opened.problems.console = opened.problems.console.filter((m) => !refused.includes(m));
+      assertNoProblems(opened, "react (passcode)");
     });
   });
 
