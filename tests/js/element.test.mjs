@@ -262,13 +262,20 @@ describe("before init() and toHtml() in the light DOM", () => {
         const record = await new PatientPortal({ theme: "light" }).openLink(sample, { recipient: "toHtml test" });
         document.getElementById("copy").innerHTML = record.toHtml();
         record.free();
+        // Every rule of the inserted stylesheet is inside the one @scope rule
+        // (an unbalanced brace would end the scope early and style the page).
+        const sheet = [...document.styleSheets].find((s) => s.ownerNode?.parentElement?.classList.contains("ppsdk-root"));
+        const topLevel = [...sheet.cssRules].map((r) => r.constructor.name);
+        const shipped = await (await fetch("/pkg/chart.css")).text();
         const root = document.querySelector("#copy > .ppsdk-root");
         const banner = getComputedStyle(root.querySelector(".banner"));
         const sr = getComputedStyle(root.querySelector(".sr"));
-        return { wrapped: root !== null, bannerBg: banner.backgroundColor, srPosition: sr.position, name: root.querySelector(".patient-name")?.textContent };
+        return { topLevel, sameAsShipped: sheet.ownerNode.textContent === shipped, wrapped: root !== null, bannerBg: banner.backgroundColor, srPosition: sr.position, name: root.querySelector(".patient-name")?.textContent };
       }, sample);
       const afterInsert = await measure();
       assert.deepEqual(afterInsert, before, "the page's own elements keep their styles");
+      assert.deepEqual(inside.topLevel, ["CSSScopeRule"], "one @scope rule holds the whole stylesheet");
+      assert.equal(inside.sameAsShipped, true, "the inline stylesheet is the package's chart.css");
       assert.equal(inside.wrapped, true);
       assert.equal(inside.bannerBg, "rgb(238, 244, 251)", "the chart's banner has the SDK's background");
       assert.equal(inside.srPosition, "absolute", "the chart's screen-reader text is hidden");
