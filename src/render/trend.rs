@@ -45,8 +45,10 @@ const HEIGHT: f64 = 140.0;
 /// Plot margins other than the left one, which depends on the y labels.
 const TOP: f64 = 8.0;
 const RIGHT: f64 = 8.0;
-const BOTTOM: f64 = 20.0;
-const FONT_SIZE: f64 = 10.0;
+const BOTTOM: f64 = 22.0;
+/// Label size in viewBox units: 12 CSS px or more once the chart is at
+/// least 274 px wide (the stylesheet caps its width at 30rem).
+const FONT_SIZE: f64 = 14.0;
 /// Above this many points only flagged results and the latest get a marker.
 const MAX_MARKERS: usize = 400;
 
@@ -275,6 +277,6 @@ mod tests {
             .collect();
         assert!(line[0].0 < line[1].0 && line[1].0 < line[2].0);
         assert!(line[0].1 > line[1].1 && line[1].1 > line[2].1, "values rise with time");
-        assert!(s.contains(r#"text-anchor="start" font-size="10">day 0</text>"#));
+        assert!(s.contains(r#"text-anchor="start" font-size="14">day 0</text>"#));
     }
 }

@@ -77,8 +77,8 @@ fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, Js
 /// its host. Throws a `PatientPortalError` (`badLink`, or `unsupported` for
 /// a newer protocol version).
 #[wasm_bindgen(js_name = parseLink, unchecked_return_type = "LinkInfo")]
-pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: &str) -> Result<JsValue, JsValue> {
-    let link = parse_link(link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
+pub fn parse_link_info(#[wasm_bindgen(js_name = linkOrViewerUrl, unchecked_param_type = "string")] link_or_viewer_url: JsValue) -> Result<JsValue, JsValue> {
+    let link = parse_link(&text_argument(&link_or_viewer_url, "parseLink", "the link")?).map_err(|e| to_js_error(&e.into()))?;
     let info = js_sys::Object::new();
     let set = |name: &str, value: JsValue| {
         let _ = js_sys::Reflect::set(&info, &name.into(), &value);
@@ -164,6 +164,11 @@ fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
         Ok(signal) => Ok(BrowserHttp { signal: Some(signal) }),
         Err(_) => Err(bad_input("signal must be an AbortSignal")),
     }
+}
+
+/// A string argument, or `badInput` naming it (a bare TypeError otherwise).
+fn text_argument(value: &JsValue, call: &str, what: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| bad_input(&format!("{call} needs {what} as a string")))
 }
 
 /// A number option, when given: finite and at least `min`.
@@ -256,17 +261,18 @@ impl Portal {
     #[wasm_bindgen(js_name = openJwe)]
     pub fn open_jwe(
         &self,
-        jwe: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] jwe: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ContentKeyInput")] key: JsValue,
         options: Option<OpenOptionsArg>,
     ) -> Result<PatientRecord, JsValue> {
+        let jwe = text_argument(&jwe, "openJwe", "the compact JWE")?;
         let key = content_key(&key)?;
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         known_only(&options, "openJwe", &[OPEN_OPTIONS])?;
         let audience = Audience::from(&options)?;
         let mut progress = progress_callback(&options)?;
         let for_whom = crate::pipeline::Audience { viewer: &audience.viewer, policy: &self.policy, consents: &audience.consents };
-        let screened = open_jwe_screened(jwe, &key, &self.options, for_whom, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
+        let screened = open_jwe_screened(&jwe, &key, &self.options, for_whom, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
         let record = PatientRecord::new(screened, None, self.display.clone());
         progress(Stage::Ready);
         Ok(record)
@@ -277,18 +283,18 @@ impl Portal {
     #[wasm_bindgen(js_name = openUrl, unchecked_return_type = "Promise<PatientRecord>")]
     pub fn open_url(
         &self,
-        url: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ContentKeyInput")] key: JsValue,
         options: Option<OpenOptionsArg>,
     ) -> js_sys::Promise {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let prepared = known_only(&options, "openUrl", &[OPEN_OPTIONS])
-            .and_then(|()| content_key(&key))
-            .and_then(|key| Ok((key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
+            .and_then(|()| Ok((text_argument(&url, "openUrl", "the file's URL")?, content_key(&key)?)))
+            .and_then(|(url, key)| Ok((url, key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
         let (open_options, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let (key, audience, mut progress, http) = prepared?;
+            let (url, key, audience, mut progress, http) = prepared?;
             let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             Ok(record_paced(opened.screened, None, display, &http, &mut progress).await?.into())
@@ -304,12 +310,12 @@ impl Portal {
     #[wasm_bindgen(js_name = openLink, unchecked_return_type = "Promise<PatientRecord>")]
     pub fn open_link(
         &self,
-        #[wasm_bindgen(js_name = linkOrViewerUrl)] link_or_viewer_url: String,
+        #[wasm_bindgen(js_name = linkOrViewerUrl, unchecked_param_type = "string")] link_or_viewer_url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LinkOptions")] options: JsValue,
     ) -> js_sys::Promise {
         let prepared = (|| {
             known_only(&options, "openLink", &[OPEN_OPTIONS, &["recipient", "passcode", "embeddedLengthMax", "issuerKeys", "fetchIssuerKeys"]])?;
-            let link = parse_link(&link_or_viewer_url).map_err(|e| to_js_error(&e.into()))?;
+            let link = parse_link(&text_argument(&link_or_viewer_url, "openLink", "the link")?).map_err(|e| to_js_error(&e.into()))?;
             Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
         })();
         let (policy, cipher, display) = (Rc::clone(&self.policy), self.cipher, self.display.clone());

@@ -9,6 +9,11 @@
 // of the document, Enter opens it, the focus is visible) and no sideways
 // page scroll at 320 px.
 //
+// Also, at 320 px with every disclosure open and once more after using the
+// results filter: every interactive target is at least 24 x 24 CSS px
+// (WCAG 2.2 SC 2.5.8) and no text is rendered smaller than 12 CSS px,
+// trend-chart labels included (their SVG is scaled to its width).
+//
 // Writes target/a11y/axe-results.json (per sample, scheme and width: rules
 // passed, violations, rules needing review) and, for the examples/data
 // samples, screenshots tests/js/screenshots/a11y-<sample>-<scheme>-<width>.png.
@@ -88,6 +93,105 @@ function summarise(sample, scheme, width, axeResult) {
     })),
   };
 }
+
+/** Smallest interactive target, both ways (WCAG 2.2 SC 2.5.8, Target Size (Minimum)). */
+const MIN_TARGET = 24;
+/** Smallest rendered text. */
+const MIN_TEXT = 12;
+
+/**
+ * Runs in the page: every interactive target and every piece of text of the
+ * chart in #chart's shadow root, as laid out now, with the ones under
+ * MIN_TARGET or MIN_TEXT described (tag, class, text, size).
+ *
+ * Targets: links, buttons, form fields, <summary> and anything in the Tab
+ * order (tabIndex >= 0, e.g. the scrolling table regions). Headings with
+ * tabindex="-1" are only focus destinations of the contents, not targets.
+ * The one exemption is WCAG 2.5.8's "inline" exception, applied narrowly: a
+ * link of the record's own narrative (inside `.narrative`, the sanitised
+ * FHIR text.div) that is laid out inline in a line of prose, i.e. its
+ * nearest block has text of its own besides the link; its height is the
+ * line's, set by the record's text.
+ *
+ * Text: each rendered element with a text node of its own, and generated
+ * ::before/::after content. HTML text at its computed font size (the chart
+ * has no transforms); SVG text at its font size times the SVG's scale (the
+ * trend charts are drawn in a 320-unit viewBox stretched to their width).
+ */
+function measureTouchAndText({ minTarget, minText }) {
+  const root = document.getElementById("chart").shadowRoot;
+  const about = (el) => ({
+    tag: el.tagName.toLowerCase(),
+    class: typeof el.className === "string" ? el.className : (el.getAttribute("class") ?? ""),
+    text: (el.textContent ?? "").replace(/\s+/g, " ").trim().slice(0, 50),
+  });
+  const round = (n) => Math.round(n * 10) / 10;
+  const blockOf = (el) => {
+    let b = el.parentElement;
+    while (b && getComputedStyle(b).display.startsWith("inline")) b = b.parentElement;
+    return b;
+  };
+  const inProse = (a) => {
+    if (a.tagName !== "A" || !a.closest(".narrative") || getComputedStyle(a).display !== "inline") return false;
+    const block = blockOf(a);
+    if (!block) return false;
+    const linkText = [...block.querySelectorAll("a")].reduce((n, l) => n + (l.textContent ?? "").replace(/\s+/g, "").length, 0);
+    return (block.textContent ?? "").replace(/\s+/g, "").length > linkText;
+  };
+
+  const targets = [];
+  const exempt = [];
+  let hiddenTargets = 0;
+  for (const el of root.querySelectorAll("*")) {
+    const interactive = el.matches("a[href], button, input, select, textarea, summary") || el.tabIndex >= 0;
+    if (!interactive || el.matches(":disabled")) continue;
+    if (!el.checkVisibility()) {
+      hiddenTargets++;
+      continue;
+    }
+    const box = el.getBoundingClientRect();
+    const t = { ...about(el), width: round(box.width), height: round(box.height) };
+    (inProse(el) ? exempt : targets).push(t);
+  }
+
+  const texts = [];
+  for (const el of root.querySelectorAll("*")) {
+    if (el.matches("style, title") || !el.checkVisibility()) continue;
+    const style = getComputedStyle(el);
+    let scale = 1;
+    if (el instanceof SVGElement) {
+      const m = el.getScreenCTM();
+      scale = m ? Math.hypot(m.a, m.b) : 1;
+    }
+    const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join("").trim();
+    if (own) texts.push({ ...about(el), text: own.slice(0, 50), size: round(parseFloat(style.fontSize) * scale) });
+    for (const pseudo of ["::before", "::after"]) {
+      const p = getComputedStyle(el, pseudo);
+      if (p.content === "none" || p.content === "normal" || p.display === "none") continue;
+      texts.push({ ...about(el), tag: `${about(el).tag}${pseudo}`, text: p.content.slice(0, 50), size: round(parseFloat(p.fontSize) * scale) });
+    }
+  }
+  const smallest = (list, key) => list.reduce((min, x) => (min === null || x[key] < min[key] ? x : min), null);
+  return {
+    targets: targets.length,
+    exempt,
+    hiddenTargets,
+    texts: texts.length,
+    svgTexts: texts.filter((t) => t.tag === "text").length,
+    smallTargets: targets.filter((t) => t.width < minTarget || t.height < minTarget),
+    smallTexts: texts.filter((t) => t.size < minText),
+    narrowest: smallest(targets, "width"),
+    lowest: smallest(targets, "height"),
+    smallestText: smallest(texts, "size"),
+    smallestSvgText: smallest(texts.filter((t) => t.tag === "text"), "size"),
+  };
+}
+
+const show = (list, what) =>
+  list
+    .slice(0, 25)
+    .map((x) => `  <${x.tag}${x.class ? ` class="${x.class}"` : ""}> ${JSON.stringify(x.text)}: ${what(x)}`)
+    .join("\n") + (list.length > 25 ? `\n  … and ${list.length - 25} more` : "");
 
 /** Waits for two animation frames, so a new viewport or colour scheme is laid out and painted. */
 const settle = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
@@ -280,4 +384,76 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
       }
     });
   }
+
+  // Touch and small screens: each sample at 320 px, every disclosure open,
+  // then once more with the results filter in use (its list is new markup).
+  const coverage = [];
+  for (const sample of samples) {
+    test(`${sample.name}: at 320px every target is at least ${MIN_TARGET}x${MIN_TARGET}px and no text is under ${MIN_TEXT}px`, { timeout: SAMPLE_TIMEOUT }, async (t) => {
+      const { jwe, key } = await seal(sample.text);
+      const { page, context, problems } = await newHostPage(browser, server, { width: 320, height: 900 });
+      try {
+        await openRecord(page, { jwe, key });
+        await openAllDetails(page);
+        const facts = await page.evaluate(() => {
+          const root = document.getElementById("chart").shadowRoot;
+          return {
+            width: root.querySelector("article.chart").getBoundingClientRect().width,
+            trends: root.querySelectorAll("svg.trend").length,
+            other: root.querySelectorAll("#ppsdk-other details").length,
+            filter: root.querySelector("#ppsdk-results-filter") !== null,
+            files: root.querySelectorAll("a.file").length,
+          };
+        });
+        coverage.push({ sample: sample.name, path: sample.path, ...facts });
+        assert.ok(facts.width <= 320, `${sample.name}: the chart is ${facts.width}px wide in a 320px viewport`);
+
+        const check = async (state) => {
+          const m = await page.evaluate(measureTouchAndText, { minTarget: MIN_TARGET, minText: MIN_TEXT });
+          assert.ok(m.targets > 0 && m.texts > 0, `${sample.name} (${state}): nothing measured (${m.targets} targets, ${m.texts} texts)`);
+          assert.equal(m.hiddenTargets, 0, `${sample.name} (${state}): ${m.hiddenTargets} interactive element(s) not rendered with every disclosure open`);
+          const size = (x) => `${x.width}x${x.height}px`;
+          t.diagnostic(
+            `${sample.name} (${state}): ${m.targets} targets, narrowest ${size(m.narrowest)} <${m.narrowest.tag}> ${JSON.stringify(m.narrowest.text)}, ` +
+              `lowest ${size(m.lowest)} <${m.lowest.tag}> ${JSON.stringify(m.lowest.text)}; ${m.exempt.length} inline narrative link(s) exempt; ` +
+              `${m.texts} texts, smallest ${m.smallestText.size}px <${m.smallestText.tag}>` +
+              (m.smallestSvgText ? `, trend labels ${m.smallestSvgText.size}px` : ""),
+          );
+          const faults = [];
+          if (m.smallTargets.length) faults.push(`${m.smallTargets.length} target(s) smaller than ${MIN_TARGET}x${MIN_TARGET} CSS px:\n${show(m.smallTargets, size)}`);
+          if (m.smallTexts.length) faults.push(`${m.smallTexts.length} text(s) rendered under ${MIN_TEXT} CSS px:\n${show(m.smallTexts, (x) => `${x.size}px`)}`);
+          assert.ok(faults.length === 0, `${sample.name} (${state}): ${faults.join("\n")}`);
+          return m;
+        };
+
+        await check("every disclosure open");
+
+        if (facts.filter) {
+          // A word of the first result's name, as a viewer would type it.
+          const term = await page.evaluate(() => {
+            const name = document.getElementById("chart").shadowRoot.querySelector(".results-list tbody tr:not(.group) th")?.textContent ?? "";
+            return name.split(/[^\p{L}\p{N}]+/u).find((w) => w.length >= 3) ?? name.trim();
+          });
+          assert.ok(term, `${sample.name}: a result name to filter by`);
+          await page.locator("#chart #ppsdk-results-filter").fill(term);
+          await page.waitForFunction(() => document.getElementById("chart").shadowRoot.querySelector(".filter-status").textContent !== "");
+          const listed = await page.evaluate(() => document.getElementById("chart").shadowRoot.querySelectorAll(".results-list tbody tr:not(.group)").length);
+          assert.ok(listed > 0, `${sample.name}: the filter ${JSON.stringify(term)} lists results`);
+          await openAllDetails(page);
+          await check(`results filtered by ${JSON.stringify(term)}`);
+        } else {
+          t.diagnostic(`${sample.name}: no grouped results, so no results filter`);
+        }
+        assertNoPageProblems(problems, sample.name);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test("the 320px checks covered a record from the reference data with results, a filter, trends and other records", () => {
+    const real = coverage.filter((c) => c.path.includes("/shared/data/fhir/") && c.filter && c.trends > 0 && c.other > 0);
+    assert.ok(real.length > 0, `no record of ../shared/data/fhir had results, trends and other records: ${JSON.stringify(coverage)}`);
+    assert.ok(coverage.some((c) => c.files > 0), "no record with document links (a.file) was checked");
+  });
 });

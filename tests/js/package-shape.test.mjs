@@ -1,0 +1,141 @@
+// The npm package as a package: what `npm pack` ships, `npm publish
+// --dry-run`, its export map as Node resolves it, the Node entry (ready at
+// import, no DOM), errors with their own codes, unknown option names
+// refused, and its types compiled by `tsc` under a matrix of settings
+// (`--strict`, `skipLibCheck: false`, ES2020 with and without the DOM
+// library, bundler and node16 resolution) against the installed package.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { CompactEncrypt } from "jose";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const PKG = join(ROOT, "pkg");
+const TSC = join(ROOT, "tools/node_modules/.bin/tsc");
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+describe("the package as npm sees it", () => {
+  test("npm pack ships the entry points, types, stylesheet, wasm and runtime snippet, and nothing else", async () => {
+    const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: PKG });
+    const files = JSON.parse(stdout)[0].files.map((f) => f.path.replace(/snippets\/[^/]+\//, "snippets/<crate>/")).sort();
+    assert.deepEqual(files, [
+      "README.md",
+      "chart.css",
+      "element.d.ts",
+      "element.js",
+      "index.d.ts",
+      "index.js",
+      "node.d.ts",
+      "node.js",
+      "package.json",
+      "patient_portal_sdk.d.ts",
+      "patient_portal_sdk.js",
+      "patient_portal_sdk_bg.wasm",
+      "patient_portal_sdk_bg.wasm.d.ts",
+      "snippets/<crate>/js/runtime.js",
+    ]);
+  });
+
+  test("npm publish --dry-run is clean (no warning)", async () => {
+    const { stdout, stderr } = await run("npm", ["publish", "--dry-run", "--ignore-scripts", "--registry", "https://registry.npmjs.org/"], { cwd: PKG });
+    // Publishing itself needs an npm login; a dry run only says so. Any other warning is the package's.
+    const warnings = stderr.split("\n").filter((l) => /warn|error/i.test(l) && !/requires you to be logged in/.test(l));
+    assert.deepEqual(warnings, [], `publish warnings:\n${stderr}`);
+    assert.match(stderr + stdout, /patient-portal-sdk@/);
+  });
+
+  test("every export resolves to a shipped file; `node` picks the Node entry", async () => {
+    const pkg = JSON.parse(await readFile(join(PKG, "package.json"), "utf8"));
+    assert.equal(pkg.exports["."].node, "./node.js");
+    assert.equal(pkg.exports["."].default, "./index.js");
+    assert.equal(pkg.exports["./element"].default, "./element.js");
+    assert.ok(pkg.sideEffects.includes("./element.js"), "the element module defines <patient-chart> when imported");
+    assert.match(import.meta.resolve("patient-portal-sdk"), /patient-portal-sdk\/node\.js$/);
+    assert.match(import.meta.resolve("patient-portal-sdk/element"), /patient-portal-sdk\/element\.js$/);
+    assert.match(import.meta.resolve("patient-portal-sdk/chart.css"), /chart\.css$/);
+  });
+});
+
+describe("the Node entry", () => {
+  test("ready at import: a sealed record pre-rendered with toHtml(); render() refused without a DOM", async () => {
+    const sdk = await import("patient-portal-sdk");
+    await sdk.default(); // resolves at once: already initialised
+    const bundle = await readFile(join(ROOT, "../shared/data/shl/hl7-ig/IPS_IG-bundle-01.json"), "utf8");
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const jwe = await new CompactEncrypt(new TextEncoder().encode(bundle)).setProtectedHeader({ alg: "dir", enc: "A256GCM" }).encrypt(key);
+    const portal = new sdk.PatientPortal({ locale: "en-US", timeZone: "UTC" });
+    const record = portal.openJwe(jwe, key);
+    const html = record.toHtml();
+    assert.match(html, /^<div class="ppsdk-root"><style>@scope \(\.ppsdk-root\) \{/);
+    assert.equal(html.match(/<style>([\s\S]*?)<\/style>/)[1], await readFile(join(PKG, "chart.css"), "utf8"), "the inline stylesheet is the shipped chart.css");
+    assert.ok(!record.toHtml({ styles: "none" }).includes("<style>"));
+    assert.throws(() => record.render({}), (e) => e instanceof sdk.PatientPortalError && e.code === "badInput");
+    record.free();
+    portal.free();
+  });
+
+  test("errors are PatientPortalError instances with their own codes: freed, badInput for unknown options and non-string arguments", async () => {
+    const { PatientPortal, PatientPortalError, isPatientPortalError, parseLink } = await import("patient-portal-sdk");
+    const code = (fn) => {
+      try {
+        fn();
+      } catch (e) {
+        assert.ok(e instanceof PatientPortalError && isPatientPortalError(e), `a PatientPortalError: ${e}`);
+        return [e.code, e.message];
+      }
+      return null;
+    };
+    const [c1, m1] = code(() => new PatientPortal({ maxRecordByte: 10 }));
+    assert.equal(c1, "badInput");
+    assert.match(m1, /unknown option "maxRecordByte"/);
+    const portal = new PatientPortal();
+    assert.match(code(() => portal.openJwe("a.b.c.d.e", new Uint8Array(32), { veiwer: { role: "patient" } }))[1], /openJwe: unknown option "veiwer"/);
+    assert.match(code(() => portal.openJwe("a.b.c.d.e", new Uint8Array(32), { viewer: { role: "proxy", relation: "parent" } }))[1], /viewer: unknown option "relation"/);
+    assert.match(code(() => new PatientPortal({ policy: { proxySensitiv: [] } }))[1], /policy: unknown option "proxySensitiv"/);
+    const rejected = await portal.openLink("shlink:/x", { recipient: "r", passCode: "1" }).catch((e) => e);
+    assert.equal(rejected.code, "badInput");
+    assert.match(rejected.message, /openLink: unknown option "passCode"/);
+    assert.equal((await portal.openLink(undefined, { recipient: "r" }).catch((e) => e)).code, "badInput");
+    assert.equal((await portal.openUrl(42, new Uint8Array(32)).catch((e) => e)).code, "badInput");
+    assert.equal(code(() => parseLink(null))[0], "badInput");
+    portal.free();
+    assert.equal(code(() => portal.free())[0], "freed");
+    assert.equal(code(() => portal.cryptoBackend)[0], "freed");
+    assert.equal((await portal.openFhir({ baseUrl: "https://x.example", patient: "1" }).catch((e) => e)).code, "freed");
+  });
+});
+
+describe("tsc matrix", () => {
+  // [name, files, compilerOptions]
+  const MATRIX = [
+    ["browser, ES2020 + DOM, bundler resolution", "browser.ts", { lib: ["ES2020", "DOM"], module: "ESNext", moduleResolution: "Bundler" }],
+    ["browser, ESNext + DOM, bundler resolution", "browser.ts", { lib: ["ESNext", "DOM"], module: "ESNext", moduleResolution: "Bundler" }],
+    ["browser, ES2022 + DOM, node16 resolution", "browser.ts", { lib: ["ES2022", "DOM"], module: "Node16", moduleResolution: "Node16" }],
+    ["Node, ES2020 without DOM, node16 resolution", "node.ts", { lib: ["ES2020"], module: "Node16", moduleResolution: "Node16" }],
+    ["Node, ES2020 without DOM, bundler resolution", "node.ts", { lib: ["ES2020"], module: "ESNext", moduleResolution: "Bundler" }],
+  ];
+  for (const [name, file, options] of MATRIX) {
+    test(`${name}: --strict, skipLibCheck false`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), "ppsdk-tsc-"));
+      try {
+        const config = {
+          compilerOptions: { ...options, target: "ES2020", strict: true, skipLibCheck: false, noEmit: true, types: [], exactOptionalPropertyTypes: false },
+          files: [join(HERE, "types", file)],
+        };
+        await writeFile(join(dir, "tsconfig.json"), JSON.stringify(config));
+        const result = await run(TSC, ["-p", join(dir, "tsconfig.json")]).catch((e) => e);
+        assert.equal(result.code ?? 0, 0, `tsc failed:\n${result.stdout ?? ""}${result.stderr ?? ""}`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
