@@ -27,7 +27,7 @@ fn host() -> web_sys::Element {
 }
 
 fn open(jwe: &str, key: &str) -> Result<PatientRecord, JsValue> {
-    Portal::new(None)?.open_jwe(jwe, JsValue::from_str(key), None)
+    Portal::new(None)?.open_jwe(JsValue::from_str(jwe), JsValue::from_str(key), None)
 }
 
 fn error_fields(err: &JsValue) -> (String, String, String) {
@@ -85,7 +85,7 @@ fn errors_are_real_error_objects_with_stable_codes() {
     assert_eq!(error_fields(&open(CARIN_JWS, IPS_KEY).err().unwrap()).1, "malformedJwe");
     assert_eq!(error_fields(&open(IPS_JWE, "c2hvcnQ").err().unwrap()).1, "badKey");
     let portal = Portal::new(None).unwrap();
-    let not_a_key = portal.open_jwe(IPS_JWE, JsValue::from_f64(3.0), None).err().unwrap();
+    let not_a_key = portal.open_jwe(IPS_JWE.into(), JsValue::from_f64(3.0), None).err().unwrap();
     assert_eq!(error_fields(&not_a_key).1, "badInput");
     // Tampered ciphertext: one character of segment 4 changed.
     let mut parts: Vec<String> = IPS_JWE.trim().split('.').map(str::to_string).collect();
@@ -104,7 +104,7 @@ fn key_as_bytes_and_progress_callback() {
     let options = js_sys::Object::new();
     let push = js_sys::Function::new_with_args("p", "this.push(p.stage)").bind0(&stages);
     js_sys::Reflect::set(&options, &"onProgress".into(), &push).unwrap();
-    let record = Portal::new(None).unwrap().open_jwe(IPS_JWE, key.into(), Some(options.unchecked_into())).unwrap();
+    let record = Portal::new(None).unwrap().open_jwe(IPS_JWE.into(), key.into(), Some(options.unchecked_into())).unwrap();
     assert_eq!(record.resource_count(), 20);
     let stages: Vec<String> = stages.iter().map(|s| s.as_string().unwrap()).collect();
     assert_eq!(stages, ["decrypt", "parse", "consent", "ready"]);
@@ -115,7 +115,7 @@ async fn open_url_fetches_through_the_browser() {
     let key = ContentKey::from_bytes(&[11; 32]).unwrap();
     let jwe = seal(IPS_PLAIN.as_bytes(), &key, [1; 12], &SealOptions { deflate: true, content_type: None }).unwrap();
     let url = format!("data:application/jose,{jwe}");
-    let promise = Portal::new(None).unwrap().open_url(url, JsValue::from_str(&key.to_base64url()), None);
+    let promise = Portal::new(None).unwrap().open_url(url.into(), JsValue::from_str(&key.to_base64url()), None);
     let value = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
     // The promise resolves to a PatientRecord; read it through its JS API.
     let count = js_sys::Reflect::get(&value, &"resourceCount".into()).unwrap();
@@ -148,7 +148,7 @@ fn hostile_strings_never_execute() {
             {{"resource":{{"resourceType":{j},"title":{j}}}}}]}}"#
         );
         let jwe = seal(bundle.as_bytes(), &key, [2; 12], &SealOptions::default()).unwrap();
-        let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from_str(&key.to_base64url()), None).unwrap();
+        let record = Portal::new(None).unwrap().open_jwe(JsValue::from_str(&jwe), JsValue::from_str(&key.to_base64url()), None).unwrap();
         let host = host();
         record.render(host.clone().into(), None).unwrap();
         let root = host.shadow_root().unwrap();
@@ -172,7 +172,7 @@ fn link_options(fields: &[(&str, JsValue)]) -> patient_portal_sdk::wasm::LinkOpt
 }
 
 async fn link_error(link: &str, fields: &[(&str, JsValue)]) -> (String, String, String) {
-    let promise = Portal::new(None).unwrap().open_link(link.to_string(), Some(link_options(fields)));
+    let promise = Portal::new(None).unwrap().open_link(JsValue::from_str(link), link_options(fields).into());
     let err = wasm_bindgen_futures::JsFuture::from(promise).await.expect_err("the link must not open");
     error_fields(&err)
 }
@@ -181,14 +181,14 @@ async fn link_error(link: &str, fields: &[(&str, JsValue)]) -> (String, String, 
 async fn smart_health_links_parse_and_refuse_before_any_request() {
     let vector: serde_json::Value = serde_json::from_str(SPEC_VECTOR).unwrap();
     let viewer_url = vector["shlink_viewer_url"].as_str().unwrap();
-    let info = patient_portal_sdk::wasm::parse_link_info(viewer_url).unwrap();
+    let info = patient_portal_sdk::wasm::parse_link_info(JsValue::from_str(viewer_url)).unwrap();
     let get = |name: &str| js_sys::Reflect::get(&info, &name.into()).unwrap();
     assert_eq!(get("label").as_string().as_deref(), Some("Back-to-school immunizations for Oliver Brown"));
     assert_eq!(get("flags").as_string().as_deref(), Some("LP"));
     assert_eq!(get("passcodeRequired").as_bool(), Some(true));
     assert_eq!(get("expired").as_bool(), Some(false));
     assert!(get("key").is_undefined(), "the key is never handed out");
-    let bad = patient_portal_sdk::wasm::parse_link_info("shlink:/bm90IGpzb24").unwrap_err();
+    let bad = patient_portal_sdk::wasm::parse_link_info("shlink:/bm90IGpzb24".into()).unwrap_err();
     assert_eq!(error_fields(&bad).1, "badLink");
 
     // Each of these is refused by the SDK itself: ehr.example.org does not
@@ -260,7 +260,7 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
     let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": observations});
     let key = ContentKey::from_bytes(&[5; 32]).unwrap();
     let jwe = seal(bundle.to_string().as_bytes(), &key, [1; 12], &SealOptions::default()).unwrap();
-    let record = Portal::new(None).unwrap().open_jwe(&jwe, JsValue::from(js_sys::Uint8Array::from(&[5u8; 32][..])), None).unwrap();
+    let record = Portal::new(None).unwrap().open_jwe(JsValue::from_str(&jwe), JsValue::from(js_sys::Uint8Array::from(&[5u8; 32][..])), None).unwrap();
     let host = host();
     record.render(host.clone().into(), None).unwrap();
     let root = host.shadow_root().unwrap();

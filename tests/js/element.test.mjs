@@ -9,22 +9,25 @@ import assert from "node:assert/strict";
 
 import { HOST_PATH, HOST_HTML, assertNoPageProblems, launchBrowser, newHostPage, startServer } from "./harness.mjs";
 
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
 describe("<patient-chart>", () => {
-  let server;
-  let browser;
   const link = (kind) => {
     const found = server.links.links.find((l) => l.kind === kind);
     assert.ok(found, `the backend has a ${kind} demo link`);
     return found;
   };
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   async function elementPage() {
     const host = await newHostPage(browser, server);
@@ -201,16 +204,6 @@ describe("<patient-chart>", () => {
 });
 
 describe("before init() and toHtml() in the light DOM", () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   test("calls before init(): PatientPortalError notInitialized, then the same calls work after init()", async () => {
     const context = await browser.newContext();
