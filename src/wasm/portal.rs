@@ -220,10 +220,11 @@ impl Portal {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<PortalOptionsArg>) -> Result<Portal, JsValue> {
         let mut open = OpenOptions::default();
-        let options = options.map(JsValue::from).filter(|o| o.is_object());
+        let options = options.map(JsValue::from);
         if let Some(options) = &options {
             known_only(options, "new PatientPortal", &[&["maxRecordBytes", "retries", "policy", "crypto"], DISPLAY_OPTIONS])?;
         }
+        let options = options.filter(|o| o.is_object());
         let policy = screening::policy(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
         if let Some(options) = &options {
             if let Some(max) = number_option(options, "maxRecordBytes", 0.0)? {

@@ -446,8 +446,16 @@ impl PatientRecord {
     /// The record's resources as plain objects, exactly as received; only
     /// those of `resourceType` when given.
     #[wasm_bindgen(unchecked_return_type = "FhirResource[]")]
-    pub fn resources(&self, #[wasm_bindgen(js_name = resourceType)] resource_type: Option<String>) -> js_sys::Array {
-        self.record.entries.iter().filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t)).map(|e| to_plain_object(&e.raw)).collect()
+    pub fn resources(
+        &self,
+        #[wasm_bindgen(js_name = resourceType, unchecked_optional_param_type = "string")] resource_type: JsValue,
+    ) -> Result<js_sys::Array, JsValue> {
+        let resource_type = match resource_type.as_string() {
+            Some(t) => Some(t),
+            None if super::screening::absent(&resource_type) => None,
+            None => return Err(bad_input("resources takes a resource type as a string, e.g. \"Observation\"")),
+        };
+        Ok(self.record.entries.iter().filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t)).map(|e| to_plain_object(&e.raw)).collect())
     }
 
     /// How many resources of each type the record holds.

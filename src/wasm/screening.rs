@@ -26,9 +26,15 @@ pub(crate) const DISPLAY_OPTIONS: &[&str] = &["locale", "timeZone", "theme"];
 
 /// Refuses option names the SDK does not know (a misspelt `passCode` is
 /// otherwise silently ignored), naming them: `badInput`.
+/// Options given as something other than an object (or undefined/null) are
+/// refused too.
 pub(crate) fn known_only(options: &JsValue, what: &str, known: &[&[&str]]) -> Result<(), JsValue> {
-    let Some(object) = options.dyn_ref::<js_sys::Object>().filter(|_| options.is_object() && !options.is_function()) else {
+    if absent(options) {
         return Ok(());
+    }
+    let Some(object) = options.dyn_ref::<js_sys::Object>().filter(|_| options.is_object() && !options.is_function() && !js_sys::Array::is_array(options))
+    else {
+        return Err(bad_input(&format!("{what}: options must be an object")));
     };
     let unknown: Vec<String> =
         js_sys::Object::keys(object).iter().filter_map(|k| k.as_string()).filter(|k| !known.iter().any(|list| list.contains(&k.as_str()))).collect();

@@ -113,6 +113,48 @@ describe("the Node entry", () => {
   });
 });
 
+describe("arguments of every wrong type", () => {
+  test("every method, given values of every JavaScript type: a PatientPortalError or a result, never a trap or a bare TypeError", async () => {
+    const { PatientPortal, isPatientPortalError } = await import("patient-portal-sdk");
+    const bundle = await readFile(join(ROOT, "../shared/data/shl/hl7-ig/IPS_IG-bundle-01.json"), "utf8");
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const jwe = await new CompactEncrypt(new TextEncoder().encode(bundle)).setProtectedHeader({ alg: "dir", enc: "A256GCM" }).encrypt(key);
+    const VALUES = [undefined, null, 0, -1, 1e308, NaN, "", "x", true, {}, [], [1], { toString: () => "x" }, () => 1, 10n, Symbol("s"), new Uint8Array(3), new Date(0)];
+    const portal = new PatientPortal();
+    const record = portal.openJwe(jwe, key);
+    const calls = [];
+    for (const [target, names] of [
+      [portal, ["openJwe", "openUrl", "openLink", "openFhir"]],
+      [record, ["render", "toHtml", "resources", "resourceCounts", "decisions", "auditEvent"]],
+    ]) {
+      for (const name of names) {
+        for (const a of VALUES) {
+          for (const args of [[a], [a, a], [jwe, key, a], [a, { recipient: "r" }]]) calls.push([target, name, args]);
+        }
+      }
+    }
+    let refused = 0;
+    for (const [target, name, args] of calls) {
+      let outcome;
+      try {
+        outcome = await target[name](...args);
+      } catch (err) {
+        assert.ok(isPatientPortalError(err), `${name}(${args.map((v) => typeof v).join(", ")}) threw ${err?.name}: ${err?.message}`);
+        assert.notEqual(err.code, "internal", `${name}: ${err.message}`);
+        refused++;
+        continue;
+      }
+      if (outcome && typeof outcome.free === "function" && outcome !== record) outcome.free();
+    }
+    // The instance is whole after all of it.
+    assert.equal(record.resourceCount, 20);
+    assert.ok(record.toHtml().includes("ppsdk-root"));
+    assert.ok(refused > calls.length / 2, `${refused} of ${calls.length} calls refused`);
+    record.free();
+    portal.free();
+  });
+});
+
 describe("tsc matrix", () => {
   // [name, files, compilerOptions]
   const MATRIX = [
