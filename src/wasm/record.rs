@@ -52,11 +52,18 @@ struct Live {
     before_print: Closure<dyn FnMut(web_sys::Event)>,
 }
 
-/// `free()` (or the garbage collector) closes the chart on screen: its
-/// content is removed with the record's memory, and a short note says the
-/// record is closed, so that no disclosure is left that can no longer open.
+/// `free()` (or the garbage collector) closes the chart on screen.
 impl Drop for PatientRecord {
     fn drop(&mut self) {
+        self.close_chart();
+    }
+}
+
+impl PatientRecord {
+    /// Closes the live chart, if its root still shows it: its content is
+    /// removed, and a short note says the record is closed, so that no
+    /// disclosure is left that can no longer open.
+    fn close_chart(&self) {
         if let Some(live) = self.live.borrow().as_ref().filter(|live| is_current(&live.root, &live.token)) {
             let note = self.display.resolved().locale().t(T::RecordClosed);
             if let Some(document) = live.root.owner_document() {
@@ -349,7 +356,9 @@ impl PatientRecord {
     /// chart is built completely first, then committed in one step; the
     /// older rows of long sections, closed trends and the "Other records"
     /// lists are added when their disclosure is first opened (and all of
-    /// them before printing). Rendering again replaces it.
+    /// them before printing). Rendering again replaces it; rendering into
+    /// another element closes the chart in the first (one live chart per
+    /// record; `toHtml` gives static copies).
     pub fn render(
         &self,
         #[wasm_bindgen(unchecked_param_type = "HostElement")] host: JsValue,
@@ -367,7 +376,14 @@ impl PatientRecord {
                 .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
                 .map_err(|_| bad_input("this element cannot host a shadow root (use a div, section or custom element)"))?,
         };
-        self.detach();
+        // One live chart per record: rendered into another element, the
+        // earlier chart closes rather than stay on screen without listeners.
+        let elsewhere = self.live.borrow().as_ref().is_some_and(|live| !live.root.is_same_node(Some(root.as_ref())));
+        if elsewhere {
+            self.close_chart();
+        } else {
+            self.detach();
+        }
         set_html(&root, &html)?;
         adopt_styles(&root, STYLESHEET)?;
         let token = RENDERINGS.with(|n| {

@@ -199,14 +199,19 @@ describe("strict Content-Security-Policy and Trusted Types", () => {
     }
   });
 
-  test("free() closes the chart on screen: no record content left, a 'closed' note in its place", async () => {
+  test("free() closes the chart on screen (and rendering elsewhere closes the first): no record content left, a 'closed' note in its place", async () => {
     const { context, page, problems } = await hostPage(STRICT);
     try {
       const result = await page.evaluate(({ jwe, key }) => {
         const { PatientPortal } = window.__sdk;
         const record = new PatientPortal({ locale: "es-ES" }).openJwe(jwe, key);
+        // Rendered into one element, then another: the first chart closes.
+        const first = document.createElement("div");
+        document.querySelector("main").append(first);
+        record.render(first);
         const host = document.querySelector("#chart");
         record.render(host);
+        const firstAfter = { text: first.shadowRoot.textContent, note: first.shadowRoot.querySelector("[role=status]")?.textContent };
         const name = host.shadowRoot.querySelector(".patient-name").textContent;
         record.free();
         const errors = [];
@@ -218,9 +223,10 @@ describe("strict Content-Security-Policy and Trusted Types", () => {
             errors.push(err.code);
           }
         }
-        return { name, after: host.shadowRoot.textContent, role: host.shadowRoot.querySelector("[role=status]")?.textContent, errors };
+        return { firstAfter, name, after: host.shadowRoot.textContent, role: host.shadowRoot.querySelector("[role=status]")?.textContent, errors };
       }, record);
       assert.ok(result.name.length > 0);
+      assert.deepEqual(result.firstAfter, { text: "Esta historia está cerrada.", note: "Esta historia está cerrada." }, "the first element's chart closed");
       assert.ok(!result.after.includes(result.name), "the patient's name is gone from the page");
       assert.equal(result.role, "Esta historia está cerrada.");
       assert.deepEqual(result.errors, ["freed", "freed", "freed", "freed"]);
