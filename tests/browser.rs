@@ -63,7 +63,7 @@ fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
 #[wasm_bindgen_test]
 fn resources_are_plain_objects_exactly_as_received() {
     let record = open(IPS_JWE, IPS_KEY).unwrap();
-    let all = record.resources(None);
+    let all = record.resources(JsValue::UNDEFINED).unwrap();
     let expected: serde_json::Value = serde_json::from_str(IPS_PLAIN).unwrap();
     assert_eq!(all.length(), 20);
     for (i, entry) in expected["entry"].as_array().unwrap().iter().enumerate() {
@@ -71,7 +71,7 @@ fn resources_are_plain_objects_exactly_as_received() {
         let got: serde_json::Value = serde_json::from_str(&got).unwrap();
         assert_eq!(got, entry["resource"]);
     }
-    assert_eq!(record.resources(Some("Observation".into())).length(), 7);
+    assert_eq!(record.resources("Observation".into()).unwrap().length(), 7);
     let counts = record.resource_counts();
     assert_eq!(js_sys::Reflect::get(&counts, &"Observation".into()).unwrap().as_f64(), Some(7.0));
 }
