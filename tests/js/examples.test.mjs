@@ -1,10 +1,11 @@
 // Every place a portal runs the SDK (examples/): Vite (dev server and
 // production build), webpack, esbuild, a plain module page with an import
 // map, React with the <patient-chart> element (its production build, and its
-// dev server for StrictMode's double effect), a file:// page and Node
-// pre-rendering. Each example, built from the packed package as a portal
-// installs it, opens a SMART Health Link of the development backend in
-// headless Chromium; the test checks that the chart is shown (the patient's
+// dev server for StrictMode's double effect), Vue with the element in a
+// single-file component's template, a file:// page and Node pre-rendering.
+// Each example, built from the packed package as a portal installs it, opens
+// a SMART Health Link of the development backend in headless Chromium; the
+// test checks that the chart is shown (the patient's
 // name in the banner of a non-empty chart), that the wasm came the way the
 // example says, and that the page logged no error.
 //
@@ -342,6 +343,30 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
       opened.problems.console = opened.problems.console.filter((m) => !refused.includes(m));
       assertNoProblems(opened, "react (passcode)");
     });
+  });
+
+  test("Vue 3 single-file component: <patient-chart> in a template, its events bound with @, removed and re-mounted by v-if", { timeout: TEST_TIMEOUT }, async (t) => {
+    assertBuilt("vue/dist/index.html");
+    const site = await serveStatic(join(EXAMPLES, "vue/dist"));
+    t.after(() => site.close());
+    const opened = await openPage(`${site.base}#${linkRecord.link}`);
+    t.after(() => opened.context.close());
+    const { page } = opened;
+    await assertChart(page, "patient-chart");
+    assertWasmFetched(opened, /^\/assets\/patient_portal_sdk_bg-[\w-]+\.wasm$/);
+    // @ready, bound in the template, received the record.
+    const count = await page.evaluate(() => document.querySelector("patient-chart").record.resourceCount);
+    await page.waitForFunction((n) => document.querySelector(".count")?.textContent === `${n} resources`, count);
+    // v-if removes the element: its record is freed.
+    await page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
+    await page.getByRole("button", { name: "Close the record" }).click();
+    await page.waitForFunction(() => !document.querySelector("patient-chart"));
+    await page.waitForFunction(() => window.__chart.record === null);
+    // ...and mounted again: opened again.
+    await page.getByRole("button", { name: "Open the record" }).click();
+    await assertChart(page, "patient-chart");
+    assert.equal(await page.locator("[role=alert]").count(), 0, "no error shown");
+    assertNoProblems(opened, "vue");
   });
 
   test("Node pre-rendering with toHtml(): the chart shown and styled without script, the page's own styles unchanged", { timeout: TEST_TIMEOUT }, async (t) => {
