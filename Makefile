@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: demo test bench fuzz pkg tools tools-browser test-native test-browser test-js clean
+.PHONY: demo test bench size fuzz pkg tools tools-browser test-native test-browser test-js clean
 
 ## Build the SDK into pkg/, start the development backend, print the demo URLs.
 demo: pkg
@@ -18,6 +18,11 @@ test: tools-browser test-native pkg test-browser test-js
 bench: tools-browser pkg
 	cd bench && npm ci --no-audit --no-fund
 	cd bench && node run.mjs
+
+## The package's gzip sizes against size-budget.json, and what weighs most
+## in the WebAssembly module: by crate, by module of this crate, by function.
+size: pkg
+	node scripts/size.mjs --top 20
 
 ## Every fuzz target in fuzz/ for FUZZ_SECONDS (default 60) each; not part of `make test`.
 fuzz:

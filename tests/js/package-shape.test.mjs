@@ -64,6 +64,23 @@ describe("the package as npm sees it", () => {
   });
 });
 
+describe("size budget", () => {
+  test("the shipped .wasm and JavaScript stay within size-budget.json (gzip -9)", async () => {
+    const { shippedSizes, demangle, crateOf } = await import(join(ROOT, "scripts/size.mjs"));
+    const budget = JSON.parse(await readFile(join(ROOT, "size-budget.json"), "utf8"));
+    const sizes = shippedSizes(PKG);
+    const wasm = sizes["patient_portal_sdk_bg.wasm"].gzip;
+    const js = Object.entries(sizes).filter(([f]) => f.endsWith(".js")).reduce((a, [, s]) => a + s.gzip, 0);
+    assert.ok(Object.keys(sizes).some((f) => f.endsWith("runtime.js")), "the runtime snippet is counted");
+    assert.ok(wasm <= budget.wasmGzipBytes, `.wasm is ${wasm} bytes gzip, over the budget of ${budget.wasmGzipBytes}: shrink it, or raise the budget in the same change`);
+    assert.ok(js <= budget.jsGzipBytes, `the JavaScript is ${js} bytes gzip, over the budget of ${budget.jsGzipBytes}`);
+    // The report's name reading (make size).
+    assert.equal(demangle("_ZN4core3fmt5write17h0123456789abcdefE"), "core::fmt::write");
+    assert.equal(demangle("_RNvNtNtCsgXGp5Oqx2Ny_4core3num7flt2dec"), "core::num::flt2dec");
+    assert.equal(crateOf(demangle("_ZN50_$LT$serde_json..de..Foo$u20$as$u20$core..Bar$GT$3baz17h0123456789abcdefE")), "serde_json");
+  });
+});
+
 describe("the Node entry", () => {
   test("ready at import: a sealed record pre-rendered with toHtml(); render() refused without a DOM", async () => {
     const sdk = await import("patient-portal-sdk");
