@@ -63,12 +63,29 @@ async function freePort() {
   return port;
 }
 
+/** `env` without the variables that force coloured output. */
+function withoutColor(env) {
+  const { FORCE_COLOR: _force, CLICOLOR_FORCE: _clicolor, ...rest } = env;
+  return rest;
+}
+
+/** `text` without ANSI escape sequences. */
+function stripAnsi(text) {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
+}
+
 /** `vite` (dev server) in `dir`; resolves when it listens. */
 async function startVite(dir) {
   const port = await freePort();
   const bin = join(EXAMPLES, "node_modules/vite/bin/vite.js");
   // --force: optimise the dependencies again, so a rebuilt SDK is never served from Vite's cache.
-  const child = spawn(process.execPath, [bin, "--host", "127.0.0.1", "--port", String(port), "--strictPort", "--force", "--clearScreen", "false"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, "--host", "127.0.0.1", "--port", String(port), "--strictPort", "--force", "--clearScreen", "false"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Plain output whatever the caller's terminal settings (FORCE_COLOR in CI puts escape codes inside the URL).
+    env: { ...withoutColor(process.env), NO_COLOR: "1" },
+  });
   let log = "";
   child.stderr.on("data", (chunk) => (log += chunk));
   const killOnExit = () => child.kill("SIGKILL");
@@ -86,7 +103,7 @@ async function startVite(dir) {
       child.once("exit", (code) => reject(new Error(`vite exited (code ${code})\n${log}`)));
       createInterface({ input: child.stdout }).on("line", (line) => {
         log += `${line}\n`;
-        if (line.includes(`http://127.0.0.1:${port}/`)) {
+        if (stripAnsi(line).includes(`http://127.0.0.1:${port}/`)) {
           clearTimeout(timer);
           resolve();
         }
