@@ -100,11 +100,40 @@ impl Locations {
 pub struct RateLimiter {
     per_second: usize,
     hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// When a refusal was last written to each link's access trail.
+    recorded: Mutex<HashMap<String, Instant>>,
+}
+
+/// What the rate limiter says of a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Rate {
+    Allowed,
+    /// Refused; `record` for the first refusal of a link in a second, so a
+    /// flood of refused requests adds at most one access-trail entry a second.
+    Refused {
+        record: bool,
+    },
 }
 
 impl RateLimiter {
     pub fn new(per_second: u32) -> Self {
-        Self { per_second: per_second.max(1) as usize, hits: Mutex::default() }
+        Self { per_second: per_second.max(1) as usize, hits: Mutex::default(), recorded: Mutex::default() }
+    }
+
+    fn check(&self, id: &str) -> Rate {
+        if self.allow(id) {
+            return Rate::Allowed;
+        }
+        let now = Instant::now();
+        let mut recorded = lock(&self.recorded);
+        if recorded.len() >= PRUNE_AT {
+            recorded.retain(|_, at| now.duration_since(*at) < Duration::from_secs(1));
+        }
+        let record = recorded.get(id).is_none_or(|at| now.duration_since(*at) >= Duration::from_secs(1));
+        if record {
+            recorded.insert(id.to_owned(), now);
+        }
+        Rate::Refused { record }
     }
 
     /// Records a request for `id`; false if it exceeds the rate.
@@ -305,9 +334,17 @@ fn direct_file(id: &str, query: Option<&str>, app: &App) -> ResponseBox {
         _ => return text(400, "Bad Request: recipient is required"),
     };
     let now = now();
-    let outcome = if !app.limiter.allow(id) { Some(Outcome::RateLimited) } else { link.inactive(now) };
+    let rate = app.limiter.check(id);
+    if let Rate::Refused { record } = rate {
+        if record {
+            if let Err(err) = app.store.record_access(id, &recipient, now, Outcome::RateLimited) {
+                return storage_error(err);
+            }
+        }
+        return too_many_requests();
+    }
+    let outcome = link.inactive(now);
     let answer = match outcome {
-        Some(Outcome::RateLimited) => too_many_requests(),
         Some(_) => not_found(),
         None => match app.store.file_at(id, 0) {
             Ok(Some(jwe)) => jose(jwe),
@@ -363,9 +400,11 @@ fn manifest(request: &Request, id: &str, app: &App) -> ResponseBox {
         Err(message) => return text(400, &format!("Bad Request: {message}")),
     };
     let now = now();
-    if !app.limiter.allow(id) {
-        if let Err(err) = app.store.record_access(id, &parsed.recipient, now, Outcome::RateLimited) {
-            return storage_error(err);
+    if let Rate::Refused { record } = app.limiter.check(id) {
+        if record {
+            if let Err(err) = app.store.record_access(id, &parsed.recipient, now, Outcome::RateLimited) {
+                return storage_error(err);
+            }
         }
         return too_many_requests();
     }
@@ -501,6 +540,16 @@ mod tests {
         let ok = parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":\"p\",\"embeddedLengthMax\":9}").expect("valid");
         assert_eq!(ok.embedded_length_max, Some(9));
         assert_eq!(ok.passcode.as_deref().map(String::as_str), Some("p"));
+    }
+
+    #[test]
+    fn refusals_are_recorded_once_a_second() {
+        let limiter = RateLimiter::new(2);
+        assert_eq!(limiter.check("a"), Rate::Allowed);
+        assert_eq!(limiter.check("a"), Rate::Allowed);
+        assert_eq!(limiter.check("a"), Rate::Refused { record: true });
+        assert_eq!(limiter.check("a"), Rate::Refused { record: false });
+        assert_eq!(limiter.check("b"), Rate::Allowed);
     }
 
     #[test]

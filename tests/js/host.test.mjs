@@ -491,7 +491,7 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
 
     test("two host processes on one database count wrong passcodes together; the account rate limit answers 429", async () => {
       // A second process on the same store, with 3 attempts per new link and 5 API requests a minute per account.
-      const second = await startHost(storeArgs, ["--attempts", "3", "--api-rate", "5"]);
+      const second = await startHost(storeArgs, ["--attempts", "3", "--api-rate", "5", "--manifest-rate", "3"]);
       try {
         const link = await createLink(second, accounts.alice, { passcode: "right" });
         assert.equal((await listed(host, accounts.alice, link.id)).attemptsLeft, 3, "the first process sees the link at once");
@@ -508,6 +508,19 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
           (await trail(host, accounts.alice, link.id)).map((x) => [x.recipient, x.outcome]),
           [["A1", "wrongPasscode"], ["B1", "wrongPasscode"], ["A2", "wrongPasscode"], ["B2", "locked"], ["A3", "locked"]],
         );
+
+        // Manifest rate limit (3 a second per link on the second process): a
+        // flood of refusals adds one trail entry a second, not one per request.
+        const busy = await createLink(second, accounts.alice);
+        const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => manifest(second, busy.id, { recipient: `F${i}` })));
+        const ok = burst.filter((r) => r.status === 200).length;
+        const refused = burst.filter((r) => r.status === 429).length;
+        assert.equal(ok + refused, 20);
+        assert.ok(refused >= 10, `${refused} of 20 refused`);
+        const flood = (await trail(host, accounts.alice, busy.id)).map((x) => x.outcome);
+        assert.equal(flood.filter((o) => o === "served").length, ok);
+        const limitedEntries = flood.filter((o) => o === "rateLimited").length;
+        assert.ok(limitedEntries >= 1 && limitedEntries <= 2, `${limitedEntries} rateLimited entries for ${refused} refusals`);
 
         // Rate limit: dave gets 5 requests a minute on the second process.
         for (let i = 0; i < 5; i++) assert.equal((await api(second, "GET", "links", { token: accounts.dave })).status, 200);
