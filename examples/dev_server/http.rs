@@ -50,7 +50,7 @@ const LOCATION_TTL: Duration = Duration::from_secs(60);
 /// Prune the in-memory tables when they grow past this.
 const PRUNE_AT: usize = 1024;
 
-/// Everything a worker needs.
+/// Everything a request handler needs.
 pub struct App {
     pub store: Box<dyn Store>,
     /// `/records/<id>.jwe` demo files.
