@@ -10,6 +10,7 @@ mod http;
 mod portal;
 mod record;
 mod screening;
+mod share;
 pub mod webcrypto;
 
 pub use portal::{parse_link_info, LinkOptionsArg, Portal};
