@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use crate::consent::{redacted, screen, Policy, Viewer};
-use crate::fhir::{Record, Reference};
+use crate::fhir::{parse_record, Record, Reference};
 use crate::render::i18n::{Fmt, Locale, TimeZone};
 use crate::render::{Chart, Section};
 use crate::unseal::{ContentKey, SealOptions};
@@ -127,14 +127,24 @@ fn redact_all(record: &mut Record) {
 /// sees it): the audience's screening, then `include`, the Patient always
 /// kept, references to anything not shared redacted; and its Bundle.
 pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
-    let screened = screen(record.clone(), request.audience, request.policy, request.consents);
+    // A copy to screen, read again from the record's JSON (what its viewer
+    // sees, already redacted for them): smaller code than a deep clone.
+    let copy = parse_record(&bundle_of(record)).unwrap_or_default();
+    let screened = screen(copy, request.audience, request.policy, request.consents);
     let mut shared = screened.record;
     if let Some(include) = request.include {
         let keep = narrowed(&shared, include);
         shared = shared.retain(&keep);
         redact_all(&mut shared);
     }
-    let entries: Vec<Value> = shared
+    let bundle = bundle_of(&shared);
+    let withheld = record.entries.len().saturating_sub(shared.entries.len());
+    Shared { record: shared, bundle, withheld }
+}
+
+/// The record's resources as a Bundle of type `collection`, as JSON bytes.
+fn bundle_of(record: &Record) -> Zeroizing<Vec<u8>> {
+    let entries: Vec<Value> = record
         .entries
         .iter()
         .map(|e| match &e.full_url {
@@ -143,9 +153,7 @@ pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
         })
         .collect();
     let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
-    let bundle = Zeroizing::new(serde_json::to_vec(&bundle).unwrap_or_default());
-    let withheld = record.entries.len().saturating_sub(shared.entries.len());
-    Shared { record: shared, bundle, withheld }
+    Zeroizing::new(serde_json::to_vec(&bundle).unwrap_or_default())
 }
 
 /// The sections of a chart as its table of contents lists them (those with
@@ -205,7 +213,6 @@ pub fn viewer_url(base: &str, link: &str) -> Zeroizing<String> {
 mod tests {
     use super::*;
     use crate::consent::{Role, Viewer};
-    use crate::fhir::parse_record;
     use std::path::PathBuf;
 
     fn data(path: &str) -> PathBuf {

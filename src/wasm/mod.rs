@@ -294,7 +294,7 @@ export interface ShareOptions {
   audience: Viewer;
   /** Chart sections to share (default: all). The Patient is always shared, and the supporting resources
    *  ("Other records": practitioners, medications, …) that a shared resource refers to. */
-  include?: SectionKey[];
+  include?: SectionKey[] | string[];
   /** The link's label, shown to the recipient (at most 80 characters). */
   label?: string;
   /** A passcode the recipient must enter (1 to 256 characters): the link gets the "P" flag. */
