@@ -371,8 +371,8 @@ export interface HostedLink {
   flag: string;
   /** Epoch seconds. */
   expiresAt?: number | null;
-  /** RFC 3339 or epoch seconds, as the host gives it. */
-  createdAt: string | number;
+  /** Epoch seconds. */
+  createdAt: number;
   revoked: boolean;
   files: number;
   attemptsLeft: number | null;
