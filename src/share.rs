@@ -159,7 +159,8 @@ fn bundle_of(record: &Record) -> Zeroizing<Vec<u8>> {
 /// The sections of a chart as its table of contents lists them (those with
 /// something in them, then "Other records"): key, title, resources listed.
 pub fn section_counts(chart: &Chart) -> Vec<(&'static str, String, usize)> {
-    let mut out: Vec<(&'static str, String, usize)> = chart.sections.iter().filter(|s| !s.is_empty()).map(|s: &Section| (s.id, s.title.to_string(), s.len())).collect();
+    let mut out: Vec<(&'static str, String, usize)> =
+        chart.sections.iter().filter(|s| !s.is_empty()).map(|s: &Section| (s.id, s.title.to_string(), s.len())).collect();
     let other: usize = chart.other.iter().map(|g| g.items.len()).sum();
     if other > 0 {
         out.push(("other", chart.locale.t(crate::render::i18n::T::OtherRecords).to_string(), other));
@@ -236,7 +237,12 @@ mod tests {
 
     fn shared_ids(shared: &Shared) -> Vec<String> {
         let bundle: Value = serde_json::from_slice(&shared.bundle).unwrap();
-        bundle["entry"].as_array().unwrap().iter().map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap_or(""))).collect()
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap_or("")))
+            .collect()
     }
 
     fn labelled_texts(record: &Record, codes: &[&str]) -> Vec<String> {
@@ -322,7 +328,10 @@ mod tests {
             assert!(!text.contains(&format!("\"resourceType\":\"Encounter\",\"id\":\"{id}\"")));
         }
         // The chart of the shared record lists immunizations only.
-        let chart = crate::render::build_chart(&parse_record(&shared.bundle).unwrap(), &crate::render::RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+        let chart = crate::render::build_chart(
+            &parse_record(&shared.bundle).unwrap(),
+            &crate::render::RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+        );
         let counts = section_counts(&chart);
         assert_eq!(counts.iter().map(|c| c.0).collect::<Vec<_>>(), ["immunizations"]);
         assert_eq!(counts[0].2, immunizations);
