@@ -35,6 +35,8 @@ pub struct PatientRecord {
     /// The portal's policy and the open's Consents, which `share` screens with again.
     policy: Rc<Policy>,
     consents: Rc<Vec<serde_json::Value>>,
+    /// The portal's AES-GCM backend choice, which `share` seals with.
+    backend: super::webcrypto::Backend,
 }
 
 /// Where a record came from (for `record.source`).
@@ -261,14 +263,22 @@ impl PatientRecord {
             chart: RefCell::new(None),
             policy: Rc::new(Policy::default()),
             consents: Rc::new(Vec::new()),
+            backend: super::webcrypto::Backend::Auto,
         }
     }
 
-    /// The policy and Consents the record was screened with (for `share`).
-    pub(crate) fn screened_with(mut self, policy: Rc<Policy>, consents: Rc<Vec<serde_json::Value>>) -> Self {
+    /// The policy and Consents the record was screened with, and the
+    /// portal's AES-GCM backend (for `share`).
+    pub(crate) fn screened_with(mut self, policy: Rc<Policy>, consents: Rc<Vec<serde_json::Value>>, backend: super::webcrypto::Backend) -> Self {
         self.policy = policy;
         self.consents = consents;
+        self.backend = backend;
         self
+    }
+
+    /// The AES-GCM backend `share` seals with.
+    pub(crate) fn backend(&self) -> super::webcrypto::Backend {
+        self.backend
     }
 
     /// What `share` builds from: the record as its viewer sees it, the policy, the Consents.

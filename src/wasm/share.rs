@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::record::PatientRecord;
 use super::screening::{absent, known_only, member, now_seconds, viewer_profile};
-use super::webcrypto::{encrypt_with, Backend};
+use super::webcrypto::encrypt_with;
 use super::{bad_input, to_js_error};
 use crate::consent::{screen, Policy, Viewer};
 use crate::error::Error;
@@ -274,6 +274,7 @@ impl PatientRecord {
             Ok((options, host, signal, progress(&value)?))
         })();
         let source = self.share_source();
+        let backend = self.backend();
         wasm_bindgen_futures::future_to_promise(async move {
             let (options, host, signal, progress) = prepared?;
             let (record, policy, consents, _) = source;
@@ -292,7 +293,7 @@ impl PatientRecord {
             let key = ContentKey::from_bytes(&random_bytes(32)?).map_err(|e| to_js_error(&e.into()))?;
             let iv: [u8; 12] = random_bytes(12)?.as_slice().try_into().map_err(|_| to_js_error(&Error::NoRandom))?;
             let (protected, deflated) = seal_prepare(&shared.bundle, &key, &seal_options()).map_err(|e| to_js_error(&e.into()))?;
-            let (ciphertext, tag) = encrypt_with(Backend::Auto, &key, &iv, protected.as_bytes(), &deflated)
+            let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated)
                 .await
                 .map_err(|_| to_js_error(&crate::unseal::UnsealError::Decrypt.into()))?;
             drop(deflated);

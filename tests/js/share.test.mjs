@@ -387,6 +387,33 @@ describe("share: failures and hostile options (Node entry)", () => {
     assert.equal((await record.share({ audience: { role: "clinician" }, host: odd }).catch((e) => e)).code, "hostError");
   });
 
+  test("crypto \"wasm\" seals with the portable backend: the file opens with node:crypto, the Bundle as previewed", async () => {
+    const key = randomBytes(32);
+    const jwe = await new CompactEncrypt(Buffer.from(JSON.stringify(SAMPLE))).setProtectedHeader({ alg: "dir", enc: "A256GCM" }).encrypt(key);
+    const wasmPortal = new PatientPortal({ crypto: "wasm" });
+    const own = wasmPortal.openJwe(jwe, key);
+    try {
+      const options = { audience: { role: "proxy", relationship: "caregiver" }, include: ["immunizations", "allergies"] };
+      const preview = own.sharePreview(options);
+      const shared = await own.share({ ...options, host: linkHost.host });
+      const { header, plaintext } = openJwe(linkHost.links.get(shared.id).files[0].jwe, payload(shared.link).key);
+      assert.equal(header.zip, "DEF");
+      const bundle = JSON.parse(plaintext.toString("utf8"));
+      assert.deepEqual(bundle.entry.map((e) => e.resource), preview.record.resources());
+      assert.equal(plaintext.length, preview.bytes);
+      assert.equal(shared.viewerUrl, `http://viewer.invalid/open#${shared.link}`);
+      preview.record.free();
+      // Two shares of the same record: two keys, two links.
+      const again = await own.share({ ...options, host: linkHost.host, viewerUrl: "https://portal.example/view?x=1#old" });
+      assert.notEqual(payload(again.link).key, payload(shared.link).key);
+      assert.notEqual(again.id, shared.id);
+      assert.equal(again.viewerUrl, `https://portal.example/view?x=1#${again.link}`, "the portal's own viewer page wins");
+    } finally {
+      own.free();
+      wasmPortal.free();
+    }
+  });
+
   test("an aborted share rejects with aborted", async () => {
     const controller = new AbortController();
     controller.abort();
