@@ -33,6 +33,9 @@ pub enum Error {
     /// key or passcode is in the message.
     #[error("the link host failed at {call}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
     Host { call: &'static str, status: Option<u16> },
+    /// The platform's AES-GCM failed to seal a shared record.
+    #[error("the record could not be sealed: the platform's AES-GCM failed")]
+    Seal,
     /// The platform has no `crypto.getRandomValues`: no key can be made.
     #[error("this platform has no crypto.getRandomValues: a link key cannot be made")]
     NoRandom,
@@ -90,7 +93,7 @@ impl Error {
             Error::UnsupportedContent(_) => "unsupported",
             Error::BadInput(_) => "badInput",
             Error::Host { .. } => "hostError",
-            Error::NoRandom => "unsupported",
+            Error::NoRandom | Error::Seal => "unsupported",
         }
     }
 

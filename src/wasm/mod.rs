@@ -26,7 +26,7 @@ const TYPES: &'static str = r#"
 export type ErrorCode =
   | "badKey"        // the key is not 32 (A256GCM) or 16 (A128GCM) bytes of base64url
   | "malformedJwe"  // not a compact JWE (e.g. a 3-part JWS), bad base64url, bad IV/tag length
-  | "unsupported"   // a JWE alg/enc/zip/crit, or a content type, this SDK does not handle
+  | "unsupported"   // a JWE alg/enc/zip/crit, or a content type, this SDK does not handle; sharing: no crypto.getRandomValues
   | "decrypt"       // wrong key or altered data (one opaque error, no plaintext released)
   | "tooLarge"      // over the download or decrypted-size limit
   | "format"        // decrypted, but not FHIR JSON

@@ -295,7 +295,7 @@ impl PatientRecord {
             let (protected, deflated) = seal_prepare(&shared.bundle, &key, &seal_options()).map_err(|e| to_js_error(&e.into()))?;
             let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated)
                 .await
-                .map_err(|_| to_js_error(&crate::unseal::UnsealError::Decrypt.into()))?;
+                .map_err(|_| to_js_error(&Error::Seal))?;
             drop(deflated);
             let jwe = seal_compact(&protected, &iv, &ciphertext, &tag);
             let plaintext_bytes = shared.bundle.len();
