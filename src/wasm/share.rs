@@ -171,15 +171,62 @@ fn host_error(call: &'static str, error: JsValue) -> JsValue {
     js
 }
 
-/// Calls `host[name](...args)` and waits for it (a plain value counts as done).
-async fn call_host(host: &JsValue, name: &'static str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+/// Calls `host[name](...args)` and waits for it (a plain value counts as
+/// done), or until `signal` aborts: then `Err(Stopped::Aborted(pending))`,
+/// the host's promise still running.
+async fn call_host(host: &JsValue, name: &'static str, args: &[&JsValue], signal: &Option<web_sys::AbortSignal>) -> Result<JsValue, Stopped> {
     let function: Function = Reflect::get(host, &name.into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| bad_input(&format!("host.{name} must be a function (see the ShlHost interface)")))?;
+        .ok_or_else(|| Stopped::Failed(bad_input(&format!("host.{name} must be a function (see the ShlHost interface)"))))?;
     let args: Array = args.iter().map(|a| JsValue::from(*a)).collect();
-    let returned = function.apply(host, &args).map_err(|e| host_error(name, e))?;
-    JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| host_error(name, e))
+    let returned = function.apply(host, &args).map_err(|e| Stopped::Failed(host_error(name, e)))?;
+    let pending = Promise::resolve(&returned);
+    let Some(signal) = signal else {
+        return JsFuture::from(pending).await.map_err(|e| Stopped::Failed(host_error(name, e)));
+    };
+    // Race the host's promise with the signal's "abort" event.
+    let mut listener: Option<Function> = None;
+    let abort = Promise::new(&mut |_, reject: Function| {
+        if signal.aborted() {
+            let _ = reject.call0(&JsValue::NULL);
+        } else {
+            let _ = signal.add_event_listener_with_callback("abort", &reject);
+            listener = Some(reject);
+        }
+    });
+    let outcome = JsFuture::from(Promise::race(&Array::of2(&pending, &abort))).await;
+    if let Some(listener) = &listener {
+        let _ = signal.remove_event_listener_with_callback("abort", listener);
+    }
+    match outcome {
+        _ if signal.aborted() => Err(Stopped::Aborted(pending)),
+        Ok(value) => Ok(value),
+        Err(e) => Err(Stopped::Failed(host_error(name, e))),
+    }
+}
+
+/// Why a host call did not give its answer.
+enum Stopped {
+    /// It failed: the error to reject with.
+    Failed(JsValue),
+    /// The signal aborted while it ran: its promise, still running.
+    Aborted(Promise),
+}
+
+impl Stopped {
+    fn error(self) -> JsValue {
+        match self {
+            Stopped::Failed(e) => e,
+            Stopped::Aborted(pending) => {
+                // Its outcome is no longer wanted; a later rejection is handled here.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(pending).await;
+                });
+                aborted_error()
+            }
+        }
+    }
 }
 
 fn aborted(signal: &Option<web_sys::AbortSignal>) -> bool {
@@ -293,9 +340,7 @@ impl PatientRecord {
             let key = ContentKey::from_bytes(&random_bytes(32)?).map_err(|e| to_js_error(&e.into()))?;
             let iv: [u8; 12] = random_bytes(12)?.as_slice().try_into().map_err(|_| to_js_error(&Error::NoRandom))?;
             let (protected, deflated) = seal_prepare(&shared.bundle, &key, &seal_options()).map_err(|e| to_js_error(&e.into()))?;
-            let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated)
-                .await
-                .map_err(|_| to_js_error(&Error::Seal))?;
+            let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated).await.map_err(|_| to_js_error(&Error::Seal))?;
             drop(deflated);
             let jwe = seal_compact(&protected, &iv, &ciphertext, &tag);
             let plaintext_bytes = shared.bundle.len();
@@ -318,14 +363,27 @@ impl PatientRecord {
                 set(&create, "expiresAt", &(exp as f64).into());
             }
             set(&create, "flag", &flag.into());
-            let created = call_host(&host, "createLink", &[&create.into()]).await?;
+            let created = match call_host(&host, "createLink", &[&create.into()], &signal).await {
+                Ok(created) => created,
+                Err(Stopped::Aborted(pending)) => {
+                    // The link may still be made: revoke it once it is.
+                    let host = host.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Some(id) = JsFuture::from(pending).await.ok().and_then(|c| member(&c, "id").as_string()) {
+                            let _ = call_host(&host, "revoke", &[&JsValue::from_str(&id)], &None).await;
+                        }
+                    });
+                    return Err(aborted_error());
+                }
+                Err(stopped) => return Err(stopped.error()),
+            };
             let id = member(&created, "id").as_string().filter(|id| !id.is_empty());
             let url = http_url(&member(&created, "url"));
             let (Some(id), Some(url)) = (id, url) else {
                 return Err(host_error("createLink", JsValue::UNDEFINED));
             };
             let revoke = |host: JsValue, id: String| async move {
-                let _ = call_host(&host, "revoke", &[&JsValue::from_str(&id)]).await;
+                let _ = call_host(&host, "revoke", &[&JsValue::from_str(&id)], &None).await;
             };
             let host_viewer = http_url(&member(&created, "viewerUrl"));
             if aborted(&signal) {
@@ -335,9 +393,9 @@ impl PatientRecord {
             let file = Object::new();
             set(&file, "contentType", &CONTENT_TYPE.into());
             set(&file, "jwe", &jwe.as_str().into());
-            if let Err(error) = call_host(&host, "addFile", &[&JsValue::from_str(&id), &file.into()]).await {
+            if let Err(stopped) = call_host(&host, "addFile", &[&JsValue::from_str(&id), &file.into()], &signal).await {
                 revoke(host, id).await;
-                return Err(error);
+                return Err(stopped.error());
             }
             if aborted(&signal) {
                 revoke(host, id).await;

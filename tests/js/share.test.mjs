@@ -414,11 +414,49 @@ describe("share: failures and hostile options (Node entry)", () => {
     }
   });
 
-  test("an aborted share rejects with aborted", async () => {
+  test("an aborted share rejects with aborted; a link made meanwhile is revoked", async () => {
     const controller = new AbortController();
     controller.abort();
     const err = await record.share({ audience: { role: "clinician" }, host: linkHost.host, signal: controller.signal }).catch((e) => e);
     assert.equal(err.code, "aborted");
+    // Aborted while the host is still creating the link: the share stops at once, the link is revoked when it exists.
+    const slow = new AbortController();
+    let made;
+    const lagging = {
+      ...linkHost.host,
+      createLink: async (request) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        made = await linkHost.host.createLink(request);
+        return made;
+      },
+    };
+    const started = Date.now();
+    const pending = record.share({ audience: { role: "clinician" }, host: lagging, signal: slow.signal });
+    setTimeout(() => slow.abort(), 50);
+    const e2 = await pending.catch((e) => e);
+    assert.equal(e2.code, "aborted");
+    assert.ok(Date.now() - started < 250, "the share did not wait for the host");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.ok(made, "the host made the link after all");
+    assert.equal(linkHost.links.get(made.id).revoked, true, "and the SDK revoked it");
+    assert.equal(linkHost.links.get(made.id).files.length, 0, "without a file");
+    // Aborted during the upload: revoked too.
+    const during = new AbortController();
+    let late;
+    const uploading = {
+      ...linkHost.host,
+      addFile: (id, file) => {
+        during.abort();
+        late = new Promise((resolve) => setTimeout(resolve, 200)).then(() => linkHost.host.addFile(id, file));
+        return late;
+      },
+    };
+    const e3 = await record.share({ audience: { role: "clinician" }, host: uploading, signal: during.signal }).catch((e) => e);
+    assert.equal(e3.code, "aborted");
+    const [[createCall], [revokeCall, lastId]] = linkHost.calls.slice(-2);
+    assert.deepEqual([createCall, revokeCall], ["createLink", "revoke"], "revoked without waiting for the upload");
+    await late;
+    assert.equal(linkHost.links.get(lastId).revoked, true);
   });
 
   test("a proxy audience and include narrow the preview; the Patient stays", () => {
