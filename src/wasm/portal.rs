@@ -112,12 +112,12 @@ pub struct Portal {
 /// Who is viewing, and the host's Consents, from one open's options.
 struct Audience {
     viewer: Viewer,
-    consents: Vec<serde_json::Value>,
+    consents: Rc<Vec<serde_json::Value>>,
 }
 
 impl Audience {
     fn from(options: &JsValue) -> Result<Self, JsValue> {
-        Ok(Audience { viewer: screening::viewer(options)?, consents: screening::consents(options)? })
+        Ok(Audience { viewer: screening::viewer(options)?, consents: Rc::new(screening::consents(options)?) })
     }
 
     /// Who the core screens for.
@@ -135,6 +135,7 @@ async fn record_paced(
     screened: Screened,
     origin: Option<Origin>,
     display: Display,
+    screened_with: (Rc<Policy>, Rc<Vec<serde_json::Value>>, Backend),
     http: &BrowserHttp,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<PatientRecord, JsValue> {
@@ -142,7 +143,7 @@ async fn record_paced(
     if http.aborted() {
         return Err(aborted());
     }
-    let record = PatientRecord::new(screened, origin, display);
+    let record = PatientRecord::new(screened, origin, display).screened_with(screened_with.0, screened_with.1, screened_with.2);
     EventLoop.sleep(0).await;
     progress(Stage::Chart);
     record.prepare_chart().await;
@@ -155,7 +156,7 @@ async fn record_paced(
 }
 
 /// The host's `signal` option, if any.
-fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
+pub(super) fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
     let signal = member(options, "signal");
     if absent(&signal) {
         return Ok(BrowserHttp::default());
@@ -248,7 +249,8 @@ impl Portal {
         Ok(Portal { options: Rc::new(open), display, policy: Rc::new(policy), cipher: PlatformCipher { backend }, capabilities: Rc::default() })
     }
 
-    /// The AES-GCM backend `openUrl` and `openLink` decrypt with:
+    /// The AES-GCM backend `openUrl` and `openLink` decrypt with (and a
+    /// record's `share` seals with):
     /// `"webcrypto"` (hardware AES through `crypto.subtle`) or `"wasm"`
     /// (portable; used where `crypto.subtle` is missing, or with
     /// `crypto: "wasm"`). `openJwe` is synchronous and always uses `"wasm"`.
@@ -274,7 +276,7 @@ impl Portal {
         let mut progress = progress_callback(&options)?;
         let for_whom = crate::pipeline::Audience { viewer: &audience.viewer, policy: &self.policy, consents: &audience.consents };
         let screened = open_jwe_screened(&jwe, &key, &self.options, for_whom, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
-        let record = PatientRecord::new(screened, None, self.display.clone());
+        let record = PatientRecord::new(screened, None, self.display.clone()).screened_with(Rc::clone(&self.policy), audience.consents, self.cipher.backend);
         progress(Stage::Ready);
         Ok(record)
     }
@@ -298,7 +300,7 @@ impl Portal {
             let (url, key, audience, mut progress, http) = prepared?;
             let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened.screened, None, display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, None, display, (policy, audience.consents, cipher.backend), &http, &mut progress).await?.into())
         })
     }
 
@@ -324,7 +326,9 @@ impl Portal {
             let (link, options, audience, mut progress, http) = prepared?;
             let source = SharedLink { client: &http, cipher: &cipher, link: &link, options: &options, now: now_seconds() };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, (policy, audience.consents, cipher.backend), &http, &mut progress)
+                .await?
+                .into())
         })
     }
 
@@ -350,7 +354,7 @@ impl Portal {
             Ok::<_, JsValue>((fhir, tokens, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
         })();
         let counts = super::fhir::fetch_progress(&options);
-        let (policy, display, cache) = (Rc::clone(&self.policy), self.display.clone(), Rc::clone(&self.capabilities));
+        let (policy, display, cache, backend) = (Rc::clone(&self.policy), self.display.clone(), Rc::clone(&self.capabilities), self.cipher.backend);
         wasm_bindgen_futures::future_to_promise(async move {
             let (fhir, tokens, audience, mut progress, http) = prepared?;
             let on_fetch: std::cell::RefCell<Box<dyn FnMut(crate::fhir_api::FetchCounts)>> = std::cell::RefCell::new(counts);
@@ -358,7 +362,7 @@ impl Portal {
             let source = FhirServer { client: &http, tokens: &tokens, options: &fhir, cache: &cache, on_fetch: &on_fetch, report: &report };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             let origin = Origin::Fhir { base_url: fhir.base_url.clone(), report: report.into_inner() };
-            Ok(record_paced(opened.screened, Some(origin), display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, Some(origin), display, (policy, audience.consents, backend), &http, &mut progress).await?.into())
         })
     }
 }
