@@ -887,7 +887,8 @@ async function loadLinks() {
     const { HttpShlHost } = await loadSdk();
     const host = new HttpShlHost({ baseUrl: API_BASE, token: hostToken });
     const links = await host.list();
-    const accesses = await Promise.all(links.map((l) => host.accesses(l.id)));
+    // The trail of each link that has one (the list counts them).
+    const accesses = await Promise.all(links.map((l) => (l.accesses === 0 ? [] : host.accesses(l.id))));
     if (mine !== listing) return;
     linksList.replaceChildren(...links.map((link, i) => linkItem(host, link, accesses[i])));
     linksEmpty.hidden = links.length > 0;
