@@ -28,6 +28,14 @@ pub enum Error {
     /// An argument from the host was unusable (a missing element, a bad option).
     #[error("{0}")]
     BadInput(String),
+    /// The link host (`ShlHost`) failed a call while sharing: which call,
+    /// and the HTTP status when the host gave one. Nothing of the record,
+    /// key or passcode is in the message.
+    #[error("the link host failed at {call}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Host { call: &'static str, status: Option<u16> },
+    /// The platform has no `crypto.getRandomValues`: no key can be made.
+    #[error("this platform has no crypto.getRandomValues: a link key cannot be made")]
+    NoRandom,
 }
 
 impl Error {
@@ -36,7 +44,8 @@ impl Error {
     /// `format`, `network`, `httpStatus`, `badInput`, and for SMART Health
     /// Links `badLink`, `expired`, `passcodeRequired`, `passcodeWrong`,
     /// `linkInactive` (a `429` that outlasts the waits is `httpStatus`), and
-    /// for FHIR servers `unauthorized`, `fhirError` and `aborted`.
+    /// for FHIR servers `unauthorized`, `fhirError` and `aborted`, and for
+    /// sharing `hostError`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Source(SourceError::Network(_)) => "network",
@@ -80,6 +89,8 @@ impl Error {
             },
             Error::UnsupportedContent(_) => "unsupported",
             Error::BadInput(_) => "badInput",
+            Error::Host { .. } => "hostError",
+            Error::NoRandom => "unsupported",
         }
     }
 
@@ -89,6 +100,7 @@ impl Error {
             Error::Source(SourceError::Status { status }) => Some(*status),
             Error::Shl(ShlError::RateLimited { .. }) | Error::Fhir(ServerError::RateLimited { .. }) => Some(429),
             Error::Fhir(ServerError::Outcome { status, .. }) => Some(*status),
+            Error::Host { status, .. } => *status,
             _ => None,
         }
     }

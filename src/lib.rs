@@ -12,6 +12,7 @@ pub mod fhir;
 pub mod fhir_api;
 pub mod pipeline;
 pub mod render;
+pub mod share;
 pub mod shl;
 pub mod source;
 pub mod unseal;

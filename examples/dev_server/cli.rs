@@ -12,7 +12,8 @@ patients as a read-only FHIR R4 API.
 Usage:
   cargo run --example dev_server -- [SERVE OPTIONS]
   cargo run --example dev_server -- create-link [LINK OPTIONS] FILE...
-  cargo run --example dev_server -- revoke [--db PATH] ID
+  cargo run --example dev_server -- revoke [--db PATH | --postgres URL] ID
+  cargo run --example dev_server -- create-account [--db PATH | --postgres URL] NAME
   cargo run --example dev_server -- --help
 
 Serve options:
@@ -25,13 +26,30 @@ Serve options:
   --public-url URL      base URL written into the links the server creates, the
                         manifest file locations and the card issuer `iss`
                         (default http://127.0.0.1:<port>)
+  --postgres URL        store links in PostgreSQL instead of SQLite
+                        (postgres://user[:password]@host:port/db); several
+                        servers on one database share passcode attempt counts
   --manifest-rate N     requests per second per link before answering 429
                         (default 10)
+  --api-rate N          /api/ requests per minute per account before answering
+                        429 (default 120)
+  --attempts N          wrong passcodes allowed over the life of a link created
+                        through /api/ (default 5)
+  --max-upload BYTES    largest file upload to /api/ (default 33554432, 32 MiB)
+  --max-connections N   connections served at once; more wait (default 256)
+  --header-timeout S    seconds a client has to send a request's headers
+                        (default 10)
+  --body-timeout S      seconds a client has to send a request's body (default 30)
 At each start the server deletes the previous start's demo links and creates
 fresh ones (kinds plain, passcode [1234, 3 attempts], direct, multi, expired,
 revoked, tampered), printed with their keys. Other links are kept. It also
 draws a fresh bearer token for the FHIR API and prints it with the FHIR base
-and a demo page URL per sample patient (?fhir=<base>&patient=<id>).
+and a demo page URL per sample patient (?fhir=<base>&patient=<id>), and gives
+the `demo` account (created if absent) a fresh /api/ token, printed too.
+
+create-account makes an account of the link API (or gives an existing one a
+new token) and prints one line {\"account\": NAME, \"token\": TOKEN}. The
+token is stored only as its SHA-256.
 
 create-link stores a new link (a running server sees it at once) and prints
 the shlink:/ URI, the viewer URL and its QR code. The key is printed, never
@@ -58,6 +76,22 @@ stored: keep the output.
 
 revoke marks a link revoked; later requests for it answer 404.
 
+Link API (JSON; Authorization: Bearer <account token>; any origin):
+  POST   /api/links               {label?, passcode?, expiresAt? (epoch s), flag?}
+                                  -> 201 {id, url, viewerUrl, label, flag,
+                                  expiresAt, createdAt}
+  POST   /api/links/<id>/files?contentType=application/fhir+json
+                                  body: a compact JWE -> 201 {files}
+  GET    /api/links               -> {links: [{id, url, label, flag, expiresAt,
+                                  createdAt, revoked, files, attemptsLeft,
+                                  accesses}]} (newest first)
+  DELETE /api/links/<id>          -> 204, revoked
+  GET    /api/links/<id>/accesses -> {accesses: [{recipient, at, outcome}]}
+  Errors {error, message}: 401 bad token, 404 unknown or another account's
+  link, 413 too large, 429 past --api-rate (Retry-After), 400 bad input.
+  Every manifest request and direct file request is recorded with its outcome
+  (served, wrongPasscode, noPasscode, expired, revoked, locked, rateLimited).
+
 Routes:
   GET  /                          demo page (www/), CSP-protected
   GET  /pkg/<file>                the built SDK (make pkg)
@@ -80,7 +114,8 @@ Routes:
   self/next links, OperationOutcomes for 400 (bad or unknown parameters; send
   Prefer: handling=lenient to ignore unknown ones), 401, 404 and 405.
   OPTIONS on /shl/..., /fhir/... and the JWKS answers CORS preflights; those
-  routes send Access-Control-Allow-Origin: *. Request bodies are limited to 64 KiB.
+  routes send Access-Control-Allow-Origin: *. Request bodies are limited to
+  64 KiB (uploads: --max-upload).
 
 Development use only.";
 
@@ -95,7 +130,37 @@ const MANIFEST_PATH_LEN: usize = 5 + 43;
 pub enum Command {
     Serve(ServeOptions),
     CreateLink(CreateOptions),
-    Revoke { db: PathBuf, id: String },
+    Revoke { store: StoreChoice, id: String },
+    CreateAccount { store: StoreChoice, name: String },
+}
+
+/// Where links are stored: SQLite at `db`, or PostgreSQL at `postgres`.
+#[derive(Clone)]
+pub struct StoreChoice {
+    pub db: PathBuf,
+    pub postgres: Option<String>,
+}
+
+impl StoreChoice {
+    fn new() -> Self {
+        Self { db: default_db(), postgres: None }
+    }
+
+    /// Handles `--db` and `--postgres`; false for other arguments.
+    fn parse(&mut self, arg: &str, args: &mut impl Iterator<Item = String>) -> Result<bool, String> {
+        match arg {
+            "--db" => self.db = PathBuf::from(value(args, "--db")?),
+            "--postgres" => {
+                let url = value(args, "--postgres")?;
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err("--postgres: expected a postgres:// URL".into());
+                }
+                self.postgres = Some(url);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 }
 
 /// Options of the server.
@@ -103,14 +168,20 @@ pub struct ServeOptions {
     pub port: u16,
     pub root: PathBuf,
     pub json: bool,
-    pub db: PathBuf,
+    pub store: StoreChoice,
     pub public_url: Option<String>,
     pub manifest_rate: u32,
+    pub api_rate: u32,
+    pub attempts: u32,
+    pub max_upload: usize,
+    pub max_connections: usize,
+    pub header_timeout: u64,
+    pub body_timeout: u64,
 }
 
 /// Options of `create-link`.
 pub struct CreateOptions {
-    pub db: PathBuf,
+    pub store: StoreChoice,
     pub base: String,
     pub viewer: String,
     pub passcode: Option<zeroize::Zeroizing<String>>,
@@ -149,6 +220,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Command>, 
             args.next();
             parse_revoke(args)
         }
+        Some("create-account") => {
+            args.next();
+            parse_create_account(args)
+        }
         _ => parse_serve(args).map(|o| o.map(Command::Serve)),
     }
 }
@@ -162,14 +237,29 @@ fn number<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &
     text.parse().map_err(|_| format!("{flag}: not a valid number: {text}"))
 }
 
+/// A number of at least 1.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<T, String> {
+    let n: T = number(args, flag)?;
+    if n < T::from(1) {
+        return Err(format!("{flag} must be at least 1"));
+    }
+    Ok(n)
+}
+
 fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Option<ServeOptions>, String> {
     let mut options = ServeOptions {
         port: 8080,
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         json: false,
-        db: default_db(),
+        store: StoreChoice::new(),
         public_url: None,
         manifest_rate: 10,
+        api_rate: 120,
+        attempts: 5,
+        max_upload: 32 * 1024 * 1024,
+        max_connections: 256,
+        header_timeout: 10,
+        body_timeout: 30,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -177,7 +267,15 @@ fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Option<ServeOpt
             "--json" => options.json = true,
             "--port" => options.port = number(&mut args, "--port")?,
             "--root" => options.root = PathBuf::from(value(&mut args, "--root")?),
-            "--db" => options.db = PathBuf::from(value(&mut args, "--db")?),
+            "--db" | "--postgres" => {
+                options.store.parse(&arg, &mut args)?;
+            }
+            "--api-rate" => options.api_rate = positive(&mut args, "--api-rate")?,
+            "--attempts" => options.attempts = positive(&mut args, "--attempts")?,
+            "--max-upload" => options.max_upload = positive(&mut args, "--max-upload")?,
+            "--max-connections" => options.max_connections = positive(&mut args, "--max-connections")?,
+            "--header-timeout" => options.header_timeout = positive(&mut args, "--header-timeout")?,
+            "--body-timeout" => options.body_timeout = positive(&mut args, "--body-timeout")?,
             "--public-url" => options.public_url = Some(base_url(&value(&mut args, "--public-url")?, "--public-url")?),
             "--manifest-rate" => {
                 options.manifest_rate = number(&mut args, "--manifest-rate")?;
@@ -192,7 +290,7 @@ fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Option<ServeOpt
 }
 
 fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateOptions>, String> {
-    let mut db = default_db();
+    let mut store = StoreChoice::new();
     let mut base = DEFAULT_BASE.to_owned();
     let mut viewer = None;
     let mut passcode: Option<zeroize::Zeroizing<String>> = None;
@@ -205,7 +303,9 @@ fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateO
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--db" => db = PathBuf::from(value(&mut args, "--db")?),
+            "--db" | "--postgres" => {
+                store.parse(&arg, &mut args)?;
+            }
             "--base" => base = base_url(&value(&mut args, "--base")?, "--base")?,
             "--viewer" => viewer = Some(http_url(value(&mut args, "--viewer")?, "--viewer")?),
             "--passcode" => {
@@ -256,7 +356,7 @@ fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateO
     }
     let viewer = viewer.unwrap_or_else(|| format!("{base}/"));
     Ok(Some(CreateOptions {
-        db,
+        store,
         base,
         viewer,
         passcode,
@@ -272,20 +372,43 @@ fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateO
     }))
 }
 
+fn parse_create_account(mut args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
+    let mut store = StoreChoice::new();
+    let mut name = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--db" | "--postgres" => {
+                store.parse(&arg, &mut args)?;
+            }
+            other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
+            other if name.is_none() => name = Some(other.to_owned()),
+            _ => return Err("create-account takes one NAME".into()),
+        }
+    }
+    let name = name.ok_or("create-account needs a NAME")?;
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err("the account NAME must be 1 to 64 characters, no control characters".into());
+    }
+    Ok(Some(Command::CreateAccount { store, name }))
+}
+
 fn parse_revoke(mut args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
-    let mut db = default_db();
+    let mut store = StoreChoice::new();
     let mut id = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--db" => db = PathBuf::from(value(&mut args, "--db")?),
+            "--db" | "--postgres" => {
+                store.parse(&arg, &mut args)?;
+            }
             other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
             other if id.is_none() => id = Some(other.to_owned()),
             _ => return Err("revoke takes one ID".into()),
         }
     }
     let id = id.ok_or("revoke needs the link ID")?;
-    Ok(Some(Command::Revoke { db, id }))
+    Ok(Some(Command::Revoke { store, id }))
 }
 
 /// An absolute `http(s)` URL without whitespace, as given.
@@ -329,8 +452,7 @@ mod tests {
         assert!(parse(args(&["create-link", "--direct", "a.json", "b.json"])).is_err());
         assert!(parse(args(&["create-link", "--label", &"x".repeat(81), "a.json"])).is_err());
         assert!(parse(args(&["create-link", "--exp", "1", "--expires-in", "2", "a.json"])).is_err());
-        let Ok(Some(Command::CreateLink(o))) = parse(args(&["create-link", "--base", "https://h.example/", "a.json"]))
-        else {
+        let Ok(Some(Command::CreateLink(o))) = parse(args(&["create-link", "--base", "https://h.example/", "a.json"])) else {
             panic!("valid arguments");
         };
         assert_eq!(o.base, "https://h.example");

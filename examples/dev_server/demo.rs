@@ -73,8 +73,7 @@ pub fn seal_records() -> Records {
         let key = ContentKey::from_bytes(&crate::random::<32>()).expect("32-byte key");
         let jwe = seal(bundle, &key, crate::random::<12>(), &seal_options).expect("sealing the sample");
         let id = hex(&crate::random::<16>());
-        let record =
-            Record { name: name.into(), entries, record: format!("/records/{id}.jwe"), key: key.to_base64url() };
+        let record = Record { name: name.into(), entries, record: format!("/records/{id}.jwe"), key: key.to_base64url() };
         if tampered.is_none() {
             let bad_id = hex(&crate::random::<16>());
             files.insert(bad_id.clone(), tamper(&jwe).into());
@@ -112,18 +111,7 @@ struct Plan {
 
 impl Plan {
     fn new(sample: usize, kind: &'static str, label: String, files: Vec<PlainFile>) -> Self {
-        Self {
-            sample,
-            kind,
-            label,
-            files,
-            passcode: None,
-            attempts: 5,
-            exp: None,
-            direct: false,
-            tamper: false,
-            revoke: false,
-        }
+        Self { sample, kind, label, files, passcode: None, attempts: 5, exp: None, direct: false, tamper: false, revoke: false }
     }
 }
 
@@ -137,38 +125,26 @@ fn fhir(bytes: &[u8]) -> PlainFile {
 /// (first sample: the bundle minus immunizations and a health card of the
 /// patient and immunizations signed by `issuer`), `expired` (an hour ago),
 /// `revoked` and `tampered` (one ciphertext bit flipped).
-pub fn create_links(store: &Store, issuer: &Issuer, base: &str, now: i64) -> Result<Vec<DemoLink>, String> {
+pub fn create_links(store: &dyn Store, issuer: &Issuer, base: &str, account: i64, now: i64) -> Result<Vec<DemoLink>, String> {
     store.delete_demo_links().map_err(|e| format!("deleting old demo links: {e}"))?;
     let (first, second) = (SAMPLES[0], SAMPLES[1 % SAMPLES.len()]);
     let first_bundle: Value = serde_json::from_slice(first.1).map_err(|e| format!("sample {}: {e}", first.0))?;
     let rest = serde_json::to_vec(&card::without_immunizations(&first_bundle)).map_err(|e| e.to_string())?;
     let card = issuer.health_card_file(base, &card::immunization_bundle(&first_bundle), now);
 
-    let mut plans: Vec<Plan> = SAMPLES
-        .iter()
-        .enumerate()
-        .map(|(i, (name, bytes))| Plan::new(i, "plain", format!("{name} (demo)"), vec![fhir(bytes)]))
-        .collect();
+    let mut plans: Vec<Plan> =
+        SAMPLES.iter().enumerate().map(|(i, (name, bytes))| Plan::new(i, "plain", format!("{name} (demo)"), vec![fhir(bytes)])).collect();
     plans.push(Plan {
         passcode: Some(DEMO_PASSCODE),
         attempts: DEMO_ATTEMPTS,
         ..Plan::new(0, "passcode", format!("{} (passcode demo)", first.0), vec![fhir(first.1)])
     });
-    plans.push(Plan {
-        direct: true,
-        ..Plan::new(1 % SAMPLES.len(), "direct", format!("{} (direct file demo)", second.0), vec![fhir(second.1)])
-    });
+    plans.push(Plan { direct: true, ..Plan::new(1 % SAMPLES.len(), "direct", format!("{} (direct file demo)", second.0), vec![fhir(second.1)]) });
     let multi_files = vec![fhir(&rest), PlainFile { content_type: card::CONTENT_TYPE, bytes: Zeroizing::new(card) }];
     plans.push(Plan::new(0, "multi", format!("{}: record and immunization card", first.0), multi_files));
-    plans.push(Plan {
-        exp: Some(now - 3600),
-        ..Plan::new(0, "expired", format!("{} (expired)", first.0), vec![fhir(first.1)])
-    });
+    plans.push(Plan { exp: Some(now - 3600), ..Plan::new(0, "expired", format!("{} (expired)", first.0), vec![fhir(first.1)]) });
     plans.push(Plan { revoke: true, ..Plan::new(0, "revoked", format!("{} (revoked)", first.0), vec![fhir(first.1)]) });
-    plans.push(Plan {
-        tamper: true,
-        ..Plan::new(0, "tampered", format!("{} (tampered)", first.0), vec![fhir(first.1)])
-    });
+    plans.push(Plan { tamper: true, ..Plan::new(0, "tampered", format!("{} (tampered)", first.0), vec![fhir(first.1)]) });
 
     // Sealing large bundles dominates start-up: create the links in parallel.
     let viewer = format!("{base}/");
@@ -188,20 +164,15 @@ pub fn create_links(store: &Store, issuer: &Issuer, base: &str, now: i64) -> Res
                         direct: plan.direct,
                         demo: true,
                         tamper: plan.tamper,
+                        account: Some(account),
                         files: plan.files,
                     };
                     let link = links::create(store, &spec, now)?;
                     if plan.revoke {
-                        store.revoke(&link.id).map_err(|e| format!("revoking the demo link: {e}"))?;
+                        store.revoke(&link.id, None).map_err(|e| format!("revoking the demo link: {e}"))?;
                     }
                     let viewer_url = link.viewer_url(viewer);
-                    Ok(DemoLink {
-                        name: SAMPLES[plan.sample].0,
-                        kind: plan.kind,
-                        shlink: link.shlink,
-                        viewer_url,
-                        passcode: plan.passcode,
-                    })
+                    Ok(DemoLink { name: SAMPLES[plan.sample].0, kind: plan.kind, shlink: link.shlink, viewer_url, passcode: plan.passcode })
                 })
             })
             .collect();

@@ -20,21 +20,19 @@
 //! of a link id or file token, and FHIR ids cut to six characters.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::File;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, ResponseBox};
 use zeroize::Zeroizing;
 
 use crate::fhir;
 use crate::links::{self, is_id};
 use crate::now;
-use crate::store::{Manifest, Store};
+use crate::store::{self, Manifest, Outcome, Store, StoreError};
+pub use crate::web::header;
+use crate::web::{BodyError, Method, Request, Response, ResponseBox};
 
 /// The demo page runs under the policy portals use: no inline script or
 /// style, and Trusted Types enforced with only the SDK's policy allowed.
@@ -43,10 +41,8 @@ img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'
 connect-src 'self' https: http://127.0.0.1:* http://localhost:*; \
 require-trusted-types-for 'script'; trusted-types patient-portal-sdk";
 
-/// Largest request body read (manifest requests are tiny).
-const MAX_BODY: usize = 64 * 1024;
-/// Largest declared body tiny_http is left to drain (see [`respond`]).
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest request body read outside uploads (manifest requests are tiny).
+pub const MAX_BODY: usize = 64 * 1024;
 /// Files up to this length are embedded when the client sets no `embeddedLengthMax`.
 const DEFAULT_EMBED_MAX: u64 = 16 * 1024;
 /// Lifetime of a manifest file location.
@@ -56,7 +52,7 @@ const PRUNE_AT: usize = 1024;
 
 /// Everything a worker needs.
 pub struct App {
-    pub store: Store,
+    pub store: Box<dyn Store>,
     /// `/records/<id>.jwe` demo files.
     pub records: HashMap<String, Arc<str>>,
     /// Repository root with `www/` and `pkg/`.
@@ -69,9 +65,11 @@ pub struct App {
     pub limiter: RateLimiter,
     /// The `/fhir/` API over the samples.
     pub fhir: fhir::Api,
+    /// The `/api/` settings and per-account rate limit.
+    pub api: crate::api::Settings,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -129,15 +127,8 @@ impl RateLimiter {
     }
 }
 
-pub(crate) fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static ASCII header")
-}
-
 fn text(status: u16, message: &str) -> ResponseBox {
-    Response::from_string(format!("{message}\n"))
-        .with_status_code(status)
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-        .boxed()
+    Response::from_string(format!("{message}\n")).with_status_code(status).with_header(header("Content-Type", "text/plain; charset=utf-8")).boxed()
 }
 
 fn json_response(status: u16, value: &Value) -> ResponseBox {
@@ -154,30 +145,27 @@ pub(crate) fn json_text(status: u16, content_type: &str, body: String) -> Respon
 }
 
 fn jose(jwe: String) -> ResponseBox {
-    Response::from_data(jwe.into_bytes())
-        .with_header(header("Content-Type", "application/jose"))
-        .with_header(header("Cache-Control", "no-store"))
-        .boxed()
+    Response::from_data(jwe.into_bytes()).with_header(header("Content-Type", "application/jose")).with_header(header("Cache-Control", "no-store")).boxed()
 }
 
 fn method_not_allowed(allow: &str) -> ResponseBox {
     text(405, "Method Not Allowed").with_header(header("Allow", allow))
 }
 
-/// Answers one request and logs it.
-pub fn handle(mut request: Request, app: &App) {
-    let method = request.method().clone();
+/// Answers one request (its body already read) and logs it.
+pub fn handle(request: Request, app: &App) -> ResponseBox {
+    let method = request.method;
     let raw = request.url().to_owned();
     let path = raw.split(['?', '#']).next().unwrap_or("").to_owned();
     let query = raw.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("").to_owned());
     let link_route = path.starts_with("/shl/") || path == "/.well-known/jwks.json";
     let response = if link_route {
-        let mut response = shl_route(&mut request, &method, &path, query.as_deref(), app);
+        let mut response = shl_route(&request, method, &path, query.as_deref(), app);
         response.add_header(header("Access-Control-Allow-Origin", "*"));
         response.add_header(header("Access-Control-Expose-Headers", "Retry-After"));
         response
     } else if path == "/fhir" || path.starts_with("/fhir/") {
-        let mut response = fhir::route(&request, &method, &path, query.as_deref(), &app.fhir);
+        let mut response = fhir::route(&request, method, &path, query.as_deref(), &app.fhir);
         response.add_header(header("Access-Control-Allow-Origin", "*"));
         response
     } else if method != Method::Get && method != Method::Head {
@@ -189,38 +177,7 @@ pub fn handle(mut request: Request, app: &App) {
     .with_header(header("Referrer-Policy", "no-referrer"));
     let status = response.status_code().0;
     eprintln!("{method} {} {status}", log_path(&path));
-    respond(request, response);
-}
-
-/// Sends the response, working around how tiny_http 0.12 disposes of a body
-/// the handler did not read: when the request is dropped it drains the rest
-/// into `vec![0; remaining]`, sized by the client's `Content-Length`
-/// (tiny-http PR #290). A declared length beyond memory would abort the whole
-/// process, and a client that declares a body and sends nothing would hold a
-/// worker forever.
-///
-/// * Declared bodies over [`MAX_BODY`] but within [`DRAIN_LIMIT`] are
-///   answered (and drained) on a separate thread, not a worker.
-/// * Beyond [`DRAIN_LIMIT`] the response head is written and the connection
-///   is parked for good: its reader is never dropped. That leaks one socket
-///   and one tiny_http thread per such request, which only a hostile client
-///   sends, instead of crashing the server.
-fn respond(request: Request, response: ResponseBox) {
-    let declared = request.body_length().unwrap_or(0);
-    if declared > DRAIN_LIMIT {
-        std::mem::forget(request.upgrade("close", response));
-        return;
-    }
-    let send = move || {
-        if let Err(err) = request.respond(response) {
-            eprintln!("response error: {err}");
-        }
-    };
-    if declared > MAX_BODY {
-        thread::spawn(send);
-    } else {
-        send();
-    }
+    response
 }
 
 /// The path as logged: link ids and file tokens cut to six characters, and
@@ -229,8 +186,7 @@ fn log_path(path: &str) -> String {
     if let Some(rest) = path.strip_prefix("/fhir/") {
         let mut segments = rest.split('/');
         let mut logged = vec![segments.next().unwrap_or("").to_owned()];
-        logged
-            .extend(segments.map(|s| if s.starts_with('$') || s.starts_with("%24") { s.to_owned() } else { short(s) }));
+        logged.extend(segments.map(|s| if s.starts_with('$') || s.starts_with("%24") { s.to_owned() } else { short(s) }));
         return format!("/fhir/{}", logged.join("/"));
     }
     for prefix in ["/shl/files/", "/shl/"] {
@@ -270,7 +226,7 @@ fn static_route(raw_path: &str, app: &App) -> ResponseBox {
 }
 
 /// A CORS preflight's answer allowing `methods` and request `headers`.
-pub(crate) fn preflight(methods: &str, headers: &str) -> ResponseBox {
+pub fn preflight(methods: &str, headers: &str) -> ResponseBox {
     Response::empty(204)
         .with_header(header("Access-Control-Allow-Methods", methods))
         .with_header(header("Access-Control-Allow-Headers", headers))
@@ -286,13 +242,13 @@ fn too_many_requests() -> ResponseBox {
     text(429, "Too Many Requests").with_header(header("Retry-After", "1"))
 }
 
-fn storage_error(err: rusqlite::Error) -> ResponseBox {
+fn storage_error(err: StoreError) -> ResponseBox {
     eprintln!("database error: {err}");
     text(500, "Internal Server Error")
 }
 
-fn shl_route(request: &mut Request, method: &Method, path: &str, query: Option<&str>, app: &App) -> ResponseBox {
-    if *method == Method::Options {
+fn shl_route(request: &Request, method: Method, path: &str, query: Option<&str>, app: &App) -> ResponseBox {
+    if method == Method::Options {
         return preflight("GET, POST, OPTIONS", "content-type");
     }
     if path == "/.well-known/jwks.json" {
@@ -305,7 +261,7 @@ fn shl_route(request: &mut Request, method: &Method, path: &str, query: Option<&
         };
     }
     if let Some(token) = path.strip_prefix("/shl/files/") {
-        if *method != Method::Get {
+        if method != Method::Get {
             return method_not_allowed("GET, OPTIONS");
         }
         return location_file(token, app);
@@ -318,10 +274,7 @@ fn shl_route(request: &mut Request, method: &Method, path: &str, query: Option<&
     if !is_id(id) {
         return not_found();
     }
-    if !app.limiter.allow(id) {
-        return too_many_requests();
-    }
-    if *method == Method::Post {
+    if method == Method::Post {
         manifest(request, id, app)
     } else {
         direct_file(id, query, app)
@@ -332,7 +285,7 @@ fn location_file(token: &str, app: &App) -> ResponseBox {
     let Some((link, position)) = is_id(token).then(|| app.locations.redeem(token)).flatten() else {
         return not_found();
     };
-    match app.store.file(&link, position, now()) {
+    match store::active_file(app.store.as_ref(), &link, position, now()) {
         Ok(Some(jwe)) => jose(jwe),
         Ok(None) => not_found(),
         Err(err) => storage_error(err),
@@ -346,24 +299,32 @@ fn direct_file(id: &str, query: Option<&str>, app: &App) -> ResponseBox {
         Ok(_) => return not_found(),
         Err(err) => return storage_error(err),
     };
-    match query_param(query.unwrap_or(""), "recipient") {
-        Some(Ok(recipient)) if !recipient.trim().is_empty() => {}
+    let recipient = match query_param(query.unwrap_or(""), "recipient") {
+        Some(Ok(recipient)) if !recipient.trim().is_empty() => recipient,
         Some(Err(())) => return text(400, "Bad Request: the query is not valid percent-encoded UTF-8"),
         _ => return text(400, "Bad Request: recipient is required"),
-    }
+    };
     let now = now();
-    if !link.is_active(now) {
-        return not_found();
+    let outcome = if !app.limiter.allow(id) { Some(Outcome::RateLimited) } else { link.inactive(now) };
+    let answer = match outcome {
+        Some(Outcome::RateLimited) => too_many_requests(),
+        Some(_) => not_found(),
+        None => match app.store.file_at(id, 0) {
+            Ok(Some(jwe)) => jose(jwe),
+            Ok(None) => not_found(),
+            Err(err) => return storage_error(err),
+        },
+    };
+    let outcome = outcome.unwrap_or(if answer.status_code().0 == 200 { Outcome::Served } else { Outcome::Revoked });
+    if let Err(err) = app.store.record_access(id, &recipient, now, outcome) {
+        return storage_error(err);
     }
-    match app.store.file(id, 0, now) {
-        Ok(Some(jwe)) => jose(jwe),
-        Ok(None) => not_found(),
-        Err(err) => storage_error(err),
-    }
+    answer
 }
 
 /// A parsed manifest request body.
 struct ManifestRequest {
+    recipient: String,
     passcode: Option<Zeroizing<String>>,
     embedded_length_max: Option<u64>,
 }
@@ -373,10 +334,10 @@ fn parse_manifest_request(body: &[u8]) -> Result<ManifestRequest, &'static str> 
     let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body) else {
         return Err("the body must be a JSON object");
     };
-    match object.get("recipient") {
-        Some(Value::String(recipient)) if !recipient.trim().is_empty() => {}
+    let recipient = match object.remove("recipient") {
+        Some(Value::String(recipient)) if !recipient.trim().is_empty() => recipient,
         _ => return Err("recipient (a non-empty string) is required"),
-    }
+    };
     let passcode = match object.remove("passcode") {
         None | Some(Value::Null) => None,
         Some(Value::String(passcode)) => Some(Zeroizing::new(passcode)),
@@ -386,35 +347,30 @@ fn parse_manifest_request(body: &[u8]) -> Result<ManifestRequest, &'static str> 
         None | Some(Value::Null) => None,
         Some(value) => Some(value.as_u64().ok_or("embeddedLengthMax must be a non-negative integer")?),
     };
-    Ok(ManifestRequest { passcode, embedded_length_max })
-}
-
-/// Reads at most [`MAX_BODY`] bytes; `Err(413)` beyond, `Err(400)` on I/O errors.
-fn read_body(request: &mut Request) -> Result<Zeroizing<Vec<u8>>, u16> {
-    if request.body_length().is_some_and(|length| length > MAX_BODY) {
-        return Err(413);
-    }
-    let mut body = Zeroizing::new(Vec::new());
-    request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body).map_err(|_| 400u16)?;
-    if body.len() > MAX_BODY {
-        return Err(413);
-    }
-    Ok(body)
+    Ok(ManifestRequest { recipient, passcode, embedded_length_max })
 }
 
 /// `POST /shl/<id>`.
-fn manifest(request: &mut Request, id: &str, app: &App) -> ResponseBox {
-    let body = match read_body(request) {
+fn manifest(request: &Request, id: &str, app: &App) -> ResponseBox {
+    let body = match &request.body {
         Ok(body) => body,
-        Err(413) => return text(413, "Payload Too Large"),
+        Err(BodyError(413)) => return text(413, "Payload Too Large"),
+        Err(BodyError(408)) => return text(408, "Request Timeout"),
         Err(_) => return text(400, "Bad Request"),
     };
-    let parsed = match parse_manifest_request(&body) {
+    let parsed = match parse_manifest_request(body.as_slice()) {
         Ok(parsed) => parsed,
         Err(message) => return text(400, &format!("Bad Request: {message}")),
     };
-    drop(body);
-    let files = match app.store.manifest(id, parsed.passcode.as_deref().map(String::as_str), now()) {
+    let now = now();
+    if !app.limiter.allow(id) {
+        if let Err(err) = app.store.record_access(id, &parsed.recipient, now, Outcome::RateLimited) {
+            return storage_error(err);
+        }
+        return too_many_requests();
+    }
+    let passcode = parsed.passcode.as_deref().map(String::as_str);
+    let files = match store::manifest(app.store.as_ref(), id, passcode, &parsed.recipient, now) {
         Ok(Manifest::Files(files)) => files,
         Ok(Manifest::NotFound) => return not_found(),
         Ok(Manifest::PasscodeRequired { remaining } | Manifest::WrongPasscode { remaining }) => {
@@ -450,7 +406,7 @@ fn rfc3339(epoch: i64) -> String {
 
 /// The first `name=` parameter of a query string, percent- and `+`-decoded.
 /// `Some(Err)` when it is not valid percent-encoded UTF-8.
-fn query_param(query: &str, name: &str) -> Option<Result<String, ()>> {
+pub(crate) fn query_param(query: &str, name: &str) -> Option<Result<String, ()>> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (percent_decode(key, true).as_deref() == Some(name)).then(|| percent_decode(value, true).ok_or(()))
@@ -491,10 +447,7 @@ fn decode_path(raw: &str) -> Option<String> {
     let path = percent_decode(raw, false)?;
     let segments: Vec<&str> = path[1..].split('/').collect();
     let last = segments.len() - 1;
-    let bad = segments
-        .iter()
-        .enumerate()
-        .any(|(n, s)| (s.is_empty() && n != last) || *s == "." || *s == ".." || s.contains(['\\', '\0', ':']));
+    let bad = segments.iter().enumerate().any(|(n, s)| (s.is_empty() && n != last) || *s == "." || *s == ".." || s.contains(['\\', '\0', ':']));
     (!bad).then_some(path)
 }
 
@@ -505,14 +458,11 @@ fn serve_file(base: &Path, relative: &str) -> ResponseBox {
     if !target.starts_with(&base) || !target.is_file() {
         return not_found();
     }
-    let Ok(file) = File::open(&target) else {
+    let Ok(bytes) = std::fs::read(&target) else {
         return not_found();
     };
     let kind = content_type(relative);
-    let mut response = Response::from_file(file)
-        .with_header(header("Content-Type", kind))
-        .with_header(header("Cache-Control", "no-cache"))
-        .boxed();
+    let mut response = Response::from_data(bytes).with_header(header("Content-Type", kind)).with_header(header("Cache-Control", "no-cache")).boxed();
     if kind.starts_with("text/html") {
         response.add_header(header("Content-Security-Policy", CSP));
     }
@@ -548,8 +498,7 @@ mod tests {
         assert!(parse_manifest_request(b"{\"recipient\":\"a\",\"embeddedLengthMax\":-1}").is_err());
         assert!(parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":7}").is_err());
         assert!(parse_manifest_request(&[0xff, 0xfe]).is_err());
-        let ok =
-            parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":\"p\",\"embeddedLengthMax\":9}").expect("valid");
+        let ok = parse_manifest_request(b"{\"recipient\":\"a\",\"passcode\":\"p\",\"embeddedLengthMax\":9}").expect("valid");
         assert_eq!(ok.embedded_length_max, Some(9));
         assert_eq!(ok.passcode.as_deref().map(String::as_str), Some("p"));
     }

@@ -35,6 +35,8 @@ pub struct LinkSpec<'a> {
     pub demo: bool,
     /// Demo only: flip one bit of the first stored ciphertext.
     pub tamper: bool,
+    /// The owning account of the link API, if any.
+    pub account: Option<i64>,
     pub files: Vec<PlainFile>,
 }
 
@@ -66,14 +68,11 @@ pub fn is_id(text: &str) -> bool {
 
 /// The flag string: single letters in alphabetical order.
 fn flags(spec: &LinkSpec<'_>) -> String {
-    [(spec.long_term, 'L'), (spec.passcode.is_some(), 'P'), (spec.direct, 'U')]
-        .iter()
-        .filter_map(|&(on, letter)| on.then_some(letter))
-        .collect()
+    [(spec.long_term, 'L'), (spec.passcode.is_some(), 'P'), (spec.direct, 'U')].iter().filter_map(|&(on, letter)| on.then_some(letter)).collect()
 }
 
 /// Seals the files under a fresh key, stores the link and returns its URI.
-pub fn create(store: &Store, spec: &LinkSpec<'_>, now: i64) -> Result<CreatedLink, String> {
+pub fn create(store: &dyn Store, spec: &LinkSpec<'_>, now: i64) -> Result<CreatedLink, String> {
     if spec.direct && (spec.files.len() != 1 || spec.passcode.is_some()) {
         return Err("a U link has exactly one file and no passcode".into());
     }
@@ -104,6 +103,7 @@ pub fn create(store: &Store, spec: &LinkSpec<'_>, now: i64) -> Result<CreatedLin
             label: spec.label,
             demo: spec.demo,
             created: now,
+            account: spec.account,
             files,
         })
         .map_err(|e| format!("storing the link: {e}"))?;

@@ -10,7 +10,7 @@ pub mod i18n;
 mod names;
 pub mod narrative;
 mod observation;
-mod sections;
+pub(crate) mod sections;
 pub mod trend;
 mod view;
 

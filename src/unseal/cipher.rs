@@ -89,8 +89,9 @@ impl ContentCipher for RustCryptoCipher {
     }
 }
 
-/// Encrypts `plaintext` in place and returns the tag (used by `seal`).
-pub(crate) fn encrypt(
+/// Encrypts `buffer` in place and returns the tag (used by `seal`, and by
+/// sharing where WebCrypto is missing).
+pub fn encrypt(
     key: &ContentKey,
     iv: &[u8; 12],
     aad: &[u8],

@@ -228,10 +228,10 @@ pub struct SealOptions {
     pub content_type: Option<String>,
 }
 
-/// Encrypts `plaintext` as a compact JWE (`dir`, A256GCM or A128GCM by key
-/// length). The caller supplies a fresh random 96-bit `iv`: never reuse one
-/// with the same key.
-pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOptions) -> Result<String, UnsealError> {
+/// The first step of sealing: the protected header (base64url, the AAD)
+/// and the bytes to encrypt (deflated when asked). The key's length
+/// chooses `A256GCM` or `A128GCM`.
+pub fn seal_prepare(plaintext: &[u8], key: &ContentKey, options: &SealOptions) -> Result<(String, Zeroizing<Vec<u8>>), UnsealError> {
     let enc = match key.as_bytes().len() {
         32 => Encryption::A256Gcm,
         16 => Encryption::A128Gcm,
@@ -248,7 +248,19 @@ pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOpti
     }
     let header_json = serde_json::Value::Object(header).to_string();
     let protected = URL_SAFE_NO_PAD.encode(header_json.as_bytes());
-    let mut buffer = Zeroizing::new(if options.deflate { deflate(plaintext) } else { plaintext.to_vec() });
+    Ok((protected, Zeroizing::new(if options.deflate { deflate(plaintext) } else { plaintext.to_vec() })))
+}
+
+/// The compact serialization of a sealed `dir` JWE.
+pub fn seal_compact(protected: &str, iv: &[u8; 12], ciphertext: &[u8], tag: &[u8; 16]) -> String {
+    format!("{protected}..{}.{}.{}", URL_SAFE_NO_PAD.encode(iv), URL_SAFE_NO_PAD.encode(ciphertext), URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// Encrypts `plaintext` as a compact JWE (`dir`, A256GCM or A128GCM by key
+/// length). The caller supplies a fresh random 96-bit `iv`: never reuse one
+/// with the same key.
+pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOptions) -> Result<String, UnsealError> {
+    let (protected, mut buffer) = seal_prepare(plaintext, key, options)?;
     let tag = super::cipher::encrypt(key, &iv, protected.as_bytes(), &mut buffer).map_err(|_| UnsealError::Decrypt)?;
-    Ok(format!("{protected}..{}.{}.{}", URL_SAFE_NO_PAD.encode(iv), URL_SAFE_NO_PAD.encode(buffer.as_slice()), URL_SAFE_NO_PAD.encode(tag)))
+    Ok(seal_compact(&protected, &iv, &buffer, &tag))
 }

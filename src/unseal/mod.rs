@@ -12,8 +12,8 @@ mod inflate;
 mod jwe;
 mod key;
 
-pub use cipher::{AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
-pub use jwe::{decode_ciphertext_paced, parse, parse_without_ciphertext, seal, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
+pub use cipher::{encrypt, AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
+pub use jwe::{decode_ciphertext_paced, parse, parse_without_ciphertext, seal, seal_compact, seal_prepare, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
 pub use key::ContentKey;
 
 pub(crate) use inflate::inflate;

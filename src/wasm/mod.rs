@@ -10,6 +10,7 @@ mod http;
 mod portal;
 mod record;
 mod screening;
+mod share;
 pub mod webcrypto;
 
 pub use portal::{parse_link_info, LinkOptionsArg, Portal};
@@ -43,6 +44,7 @@ export type ErrorCode =
   | "trustedTypes"  // the page enforces Trusted Types and its CSP does not allow the policy "patient-portal-sdk"
   | "notInitialized" // called before `init()` (or `initSync`) finished
   | "freed"         // the portal or record was used after `free()` (or freed twice)
+  | "hostError"     // sharing: the link host (ShlHost) failed a call (see `status`, and `cause` for the host's own error)
   | "internal";     // a defect in the SDK; the instance should be dropped and the SDK loaded again
 
 /** The DOM's `Element` where the DOM library is loaded (never in a Node program without DOM types). */
@@ -279,6 +281,123 @@ export interface LinkSource {
     /** Resources the card added to the record. */
     resources: number;
   }>;
+}
+
+/** The chart sections a share may be narrowed to (`include`); "other" is the chart's "Other records". */
+export type SectionKey =
+  | "allergies" | "problems" | "medications" | "results" | "vitals" | "immunizations"
+  | "procedures" | "encounters" | "documents" | "care-plans" | "other";
+
+/** What to share (`record.sharePreview`, `record.share`). */
+export interface ShareOptions {
+  /** Who the link is for: screened by the consent engine over what this record's viewer sees. Required. */
+  audience: Viewer;
+  /** Chart sections to share (default: all). The Patient is always shared, and the supporting resources
+   *  ("Other records": practitioners, medications, …) that a shared resource refers to. */
+  include?: SectionKey[];
+  /** The link's label, shown to the recipient (at most 80 characters). */
+  label?: string;
+  /** A passcode the recipient must enter (1 to 256 characters): the link gets the "P" flag. */
+  passcode?: string;
+  /** When the link stops working: a Date or epoch milliseconds, in the future. */
+  expiresAt?: Date | number;
+  /** The viewer page the link opens in (`<viewerUrl>#shlink:/…`); default: the host's, else the bare link. */
+  viewerUrl?: string;
+}
+
+/** A stage of `share`, reported to `onProgress`. */
+export type ShareStage = "bundle" | "seal" | "upload" | "done";
+
+/** Options of `record.share`: what to share, and the host to upload it to. */
+export interface ShareRequest extends ShareOptions {
+  /** Where the ciphertext goes (e.g. `new HttpShlHost({ baseUrl, token })`). Never sees the key or the record. */
+  host: ShlHost;
+  onProgress?: (progress: { stage: ShareStage }) => void;
+  /** Cancels the share: it rejects with "aborted" (a link already created is revoked). */
+  signal?: AbortSignalLike;
+}
+
+/** One section of a share preview, as the recipient's chart lists it. */
+export interface SharePreviewSection {
+  section: SectionKey;
+  title: string;
+  /** Resources listed in it. */
+  count: number;
+}
+
+/** What `sharePreview` shows: the recipient's chart before anything is uploaded. */
+export interface SharePreview {
+  /** The shared Bundle opened as the recipient's SDK opens it: render it; `free()` it when done. */
+  record: PatientRecord;
+  sections: SharePreviewSection[];
+  /** Resources shared (the Patient included). */
+  resourceCount: number;
+  /** Resources of this record not shared (by consent for the audience, or by `include`). */
+  withheldCount: number;
+  /** Size of the Bundle's JSON, before compression and encryption. */
+  bytes: number;
+}
+
+/** What `share` made. `link`, `viewerUrl` and `qrSvg` carry the key: give them only to the recipient. */
+export interface SharedLink {
+  /** `shlink:/…` */
+  link: string;
+  /** The viewer page with the link in its fragment (`…#shlink:/…`), or the bare link without a viewer. */
+  viewerUrl: string;
+  /** A QR code of `viewerUrl` (error correction M) as an inline SVG element. */
+  qrSvg: string;
+  /** The host's id of the link (for `revoke`, `accesses`). */
+  id: string;
+  expiresAt?: Date;
+  resourceCount: number;
+  bytes: { plaintext: number; ciphertext: number };
+}
+
+/** What the SDK asks of a link host to create a link. `expiresAt` is in epoch seconds. */
+export interface ShlHostLinkRequest {
+  label?: string;
+  passcode?: string;
+  expiresAt?: number;
+  /** SMART Health Link flags, e.g. "P"; "" for none. */
+  flag: string;
+}
+
+/** A link as its host lists it. */
+export interface HostedLink {
+  id: string;
+  /** The manifest URL. */
+  url: string;
+  label?: string;
+  flag: string;
+  /** Epoch seconds. */
+  expiresAt?: number | null;
+  /** RFC 3339 or epoch seconds, as the host gives it. */
+  createdAt: string | number;
+  revoked: boolean;
+  files: number;
+  attemptsLeft: number | null;
+  accesses: number;
+}
+
+/** One request for a link, as its host recorded it. */
+export interface LinkAccess {
+  recipient: string;
+  /** RFC 3339. */
+  at: string;
+  outcome: "served" | "wrongPasscode" | "noPasscode" | "expired" | "revoked" | "locked" | "rateLimited";
+}
+
+/**
+ * Where shared links live: creates links, stores their (encrypted) files, serves the SMART Health Links
+ * manifest protocol to recipients. The SDK calls `createLink`, `addFile` and (when an upload fails)
+ * `revoke`; the portal calls `list` and `accesses`. Hosts never receive the key or plaintext.
+ */
+export interface ShlHost {
+  createLink(request: ShlHostLinkRequest): Promise<{ id: string; url: string; viewerUrl?: string }>;
+  addFile(id: string, file: { contentType: string; jwe: string }): Promise<void>;
+  revoke(id: string): Promise<void>;
+  list(): Promise<HostedLink[]>;
+  accesses(id: string): Promise<LinkAccess[]>;
 }
 
 /** A key: unpadded base64url text (43 characters for 32 bytes), or the raw bytes. */

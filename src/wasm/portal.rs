@@ -112,12 +112,12 @@ pub struct Portal {
 /// Who is viewing, and the host's Consents, from one open's options.
 struct Audience {
     viewer: Viewer,
-    consents: Vec<serde_json::Value>,
+    consents: Rc<Vec<serde_json::Value>>,
 }
 
 impl Audience {
     fn from(options: &JsValue) -> Result<Self, JsValue> {
-        Ok(Audience { viewer: screening::viewer(options)?, consents: screening::consents(options)? })
+        Ok(Audience { viewer: screening::viewer(options)?, consents: Rc::new(screening::consents(options)?) })
     }
 
     /// Who the core screens for.
@@ -135,6 +135,7 @@ async fn record_paced(
     screened: Screened,
     origin: Option<Origin>,
     display: Display,
+    screened_with: (Rc<Policy>, Rc<Vec<serde_json::Value>>),
     http: &BrowserHttp,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<PatientRecord, JsValue> {
@@ -142,7 +143,7 @@ async fn record_paced(
     if http.aborted() {
         return Err(aborted());
     }
-    let record = PatientRecord::new(screened, origin, display);
+    let record = PatientRecord::new(screened, origin, display).screened_with(screened_with.0, screened_with.1);
     EventLoop.sleep(0).await;
     progress(Stage::Chart);
     record.prepare_chart().await;
@@ -155,7 +156,7 @@ async fn record_paced(
 }
 
 /// The host's `signal` option, if any.
-fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
+pub(super) fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
     let signal = member(options, "signal");
     if absent(&signal) {
         return Ok(BrowserHttp::default());
@@ -274,7 +275,7 @@ impl Portal {
         let mut progress = progress_callback(&options)?;
         let for_whom = crate::pipeline::Audience { viewer: &audience.viewer, policy: &self.policy, consents: &audience.consents };
         let screened = open_jwe_screened(&jwe, &key, &self.options, for_whom, &mut until_ready(&mut progress)).map_err(|e| to_js_error(&e))?;
-        let record = PatientRecord::new(screened, None, self.display.clone());
+        let record = PatientRecord::new(screened, None, self.display.clone()).screened_with(Rc::clone(&self.policy), audience.consents);
         progress(Stage::Ready);
         Ok(record)
     }
@@ -298,7 +299,7 @@ impl Portal {
             let (url, key, audience, mut progress, http) = prepared?;
             let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened.screened, None, display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, None, display, (policy, audience.consents), &http, &mut progress).await?.into())
         })
     }
 
@@ -324,7 +325,7 @@ impl Portal {
             let (link, options, audience, mut progress, http) = prepared?;
             let source = SharedLink { client: &http, cipher: &cipher, link: &link, options: &options, now: now_seconds() };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
-            Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, (policy, audience.consents), &http, &mut progress).await?.into())
         })
     }
 
@@ -358,7 +359,7 @@ impl Portal {
             let source = FhirServer { client: &http, tokens: &tokens, options: &fhir, cache: &cache, on_fetch: &on_fetch, report: &report };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             let origin = Origin::Fhir { base_url: fhir.base_url.clone(), report: report.into_inner() };
-            Ok(record_paced(opened.screened, Some(origin), display, &http, &mut progress).await?.into())
+            Ok(record_paced(opened.screened, Some(origin), display, (policy, audience.consents), &http, &mut progress).await?.into())
         })
     }
 }

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::display::Display;
 use super::{adopt_styles, append_html, bad_input, set_html};
-use crate::consent::{audit_event, DecisionReport, Screened, Viewer};
+use crate::consent::{audit_event, DecisionReport, Policy, Screened, Viewer};
 use crate::fhir::{Record, Resource};
 use crate::render::i18n::T;
 use crate::render::{build_chart, build_chart_paced, fill_html, filter_status, results_html, to_html_lazy, to_html_styled, Chart, RenderOptions, STYLESHEET};
@@ -32,6 +32,9 @@ pub struct PatientRecord {
     /// The chart's view model, built while opening (in slices) for the day
     /// and display it was built for; rebuilt by `render` when either changed.
     chart: RefCell<Option<(NaiveDate, Display, Rc<Chart>)>>,
+    /// The portal's policy and the open's Consents, which `share` screens with again.
+    policy: Rc<Policy>,
+    consents: Rc<Vec<serde_json::Value>>,
 }
 
 /// Where a record came from (for `record.source`).
@@ -256,7 +259,26 @@ impl PatientRecord {
             display,
             live: RefCell::new(None),
             chart: RefCell::new(None),
+            policy: Rc::new(Policy::default()),
+            consents: Rc::new(Vec::new()),
         }
+    }
+
+    /// The policy and Consents the record was screened with (for `share`).
+    pub(crate) fn screened_with(mut self, policy: Rc<Policy>, consents: Rc<Vec<serde_json::Value>>) -> Self {
+        self.policy = policy;
+        self.consents = consents;
+        self
+    }
+
+    /// What `share` builds from: the record as its viewer sees it, the policy, the Consents.
+    pub(crate) fn share_source(&self) -> (Rc<Record>, Rc<Policy>, Rc<Vec<serde_json::Value>>, Display) {
+        (Rc::clone(&self.record), Rc::clone(&self.policy), Rc::clone(&self.consents), self.display.clone())
+    }
+
+    /// The sections of the chart as its table of contents lists them.
+    pub(crate) fn section_counts(&self) -> Result<Vec<(&'static str, String, usize)>, JsValue> {
+        Ok(crate::share::section_counts(&*self.chart_for(&JsValue::UNDEFINED)?))
     }
 }
 

@@ -120,33 +120,41 @@ pub(crate) fn viewer(options: &JsValue) -> Result<Viewer, JsValue> {
     if absent(&v) {
         return Ok(Viewer::patient(now_seconds()));
     }
-    if !v.is_object() {
-        return Err(bad_input("viewer must be an object with a role"));
+    viewer_profile(&v, "viewer")
+}
+
+/// A viewing context given as an object (`viewer` of an open, `audience`
+/// of a share); `what` names it in messages.
+pub(crate) fn viewer_profile(v: &JsValue, what: &str) -> Result<Viewer, JsValue> {
+    if !v.is_object() || v.is_function() || js_sys::Array::is_array(v) {
+        return Err(bad_input(&format!("{what} must be an object with a role")));
     }
-    known_only(&v, "viewer", &[&["role", "relationship", "actor", "purpose", "at"]])?;
-    let role =
-        member(&v, "role").as_string().and_then(|r| Role::parse(&r)).ok_or_else(|| bad_input("viewer.role must be \"patient\", \"proxy\" or \"clinician\""))?;
-    let at = member(&v, "at");
+    known_only(v, what, &[&["role", "relationship", "actor", "purpose", "at"]])?;
+    let role = member(v, "role")
+        .as_string()
+        .and_then(|r| Role::parse(&r))
+        .ok_or_else(|| bad_input(&format!("{what}.role must be \"patient\", \"proxy\" or \"clinician\"")))?;
+    let at = member(v, "at");
     let at = if absent(&at) {
         now_seconds()
     } else if let Some(date) = at.dyn_ref::<js_sys::Date>() {
         let ms = date.get_time();
         if !ms.is_finite() {
-            return Err(bad_input("viewer.at is an invalid Date"));
+            return Err(bad_input(&format!("{what}.at is an invalid Date")));
         }
         (ms / 1000.0).floor() as i64
     } else if let Some(ms) = at.as_f64().filter(|m| m.is_finite()) {
         (ms / 1000.0).floor() as i64
     } else if let Some(text) = at.as_string() {
-        chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| bad_input("viewer.at must be a Date, milliseconds, or RFC 3339 text"))?.timestamp()
+        chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| bad_input(&format!("{what}.at must be a Date, milliseconds, or RFC 3339 text")))?.timestamp()
     } else {
-        return Err(bad_input("viewer.at must be a Date, milliseconds, or RFC 3339 text"));
+        return Err(bad_input(&format!("{what}.at must be a Date, milliseconds, or RFC 3339 text")));
     };
     Ok(Viewer {
         role,
-        relationship: optional_string(&v, "relationship", "viewer.relationship")?.map(|r| r.to_lowercase()),
-        actor: optional_string(&v, "actor", "viewer.actor")?,
-        purpose: optional_string(&v, "purpose", "viewer.purpose")?,
+        relationship: optional_string(v, "relationship", &format!("{what}.relationship"))?.map(|r| r.to_lowercase()),
+        actor: optional_string(v, "actor", &format!("{what}.actor"))?,
+        purpose: optional_string(v, "purpose", &format!("{what}.purpose"))?,
         at,
     })
 }

@@ -94,3 +94,51 @@ impl AsyncCipher for PlatformCipher {
         }
     }
 }
+
+/// Encrypts with `crypto.subtle` (`importKey("raw")`, then `encrypt` with
+/// the AAD and a 128-bit tag): the ciphertext and the tag, detached. The
+/// copies of the key and the plaintext handed to WebCrypto are wiped.
+pub async fn webcrypto_encrypt(subtle: &Object, key: &ContentKey, iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 16]), AeadFailure> {
+    let fail = |_| AeadFailure;
+    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
+    let encrypt = method(subtle, "encrypt").ok_or(AeadFailure)?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
+    let raw = Uint8Array::from(key.as_bytes());
+    let usages = js_sys::Array::of1(&"encrypt".into());
+    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm, &JsValue::FALSE, &usages);
+    let imported = import_key.apply(subtle, &args);
+    raw.fill(0, 0, raw.length());
+    let crypto_key = JsFuture::from(Promise::from(imported.map_err(fail)?)).await.map_err(fail)?;
+
+    let params = Object::new();
+    Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
+    Reflect::set(&params, &"iv".into(), &Uint8Array::from(&iv[..])).map_err(fail)?;
+    Reflect::set(&params, &"additionalData".into(), &Uint8Array::from(aad)).map_err(fail)?;
+    Reflect::set(&params, &"tagLength".into(), &128.into()).map_err(fail)?;
+    let data = Uint8Array::from(plaintext);
+    let pending = encrypt.call3(subtle, &params, &crypto_key, &data);
+    let sealed = match pending {
+        Ok(p) => JsFuture::from(Promise::from(p)).await,
+        Err(e) => Err(e),
+    };
+    data.fill(0, 0, data.length());
+    let sealed = Uint8Array::new(&sealed.map_err(fail)?).to_vec();
+    let split = sealed.len().checked_sub(16).ok_or(AeadFailure)?;
+    let (ciphertext, tag) = sealed.split_at(split);
+    let tag: [u8; 16] = tag.try_into().map_err(|_| AeadFailure)?;
+    Ok((ciphertext.to_vec(), tag))
+}
+
+/// Encrypts with WebCrypto where the backend allows it, else with the
+/// portable backend: the ciphertext and the tag.
+pub async fn encrypt_with(backend: Backend, key: &ContentKey, iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 16]), AeadFailure> {
+    match subtle().filter(|_| backend == Backend::Auto) {
+        Some(subtle) => webcrypto_encrypt(&subtle, key, iv, aad, plaintext).await,
+        None => {
+            let mut buffer = plaintext.to_vec();
+            let tag = crate::unseal::encrypt(key, iv, aad, &mut buffer)?;
+            Ok((buffer, tag))
+        }
+    }
+}

@@ -31,11 +31,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use tiny_http::{Method, Request, ResponseBox};
 use zeroize::Zeroizing;
 
 use crate::http::{header, json_text, percent_decode, preflight};
 use crate::links::FHIR_JSON;
+use crate::web::{Method, Request, ResponseBox};
 
 mod search;
 
@@ -89,9 +89,7 @@ pub fn is_id(text: &str) -> bool {
 
 /// Shaped like a resource type name.
 fn is_type(text: &str) -> bool {
-    (1..=64).contains(&text.len())
-        && text.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
-        && text.bytes().all(|b| b.is_ascii_alphanumeric())
+    (1..=64).contains(&text.len()) && text.bytes().next().is_some_and(|b| b.is_ascii_uppercase()) && text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// `Type`, `id`.
@@ -111,11 +109,7 @@ struct Stored {
 impl Stored {
     fn new(kind: &str, resource: &Value) -> Result<Self, String> {
         let reference = |element: &str| resource.get(element)?.get("reference")?.as_str();
-        let patient = patient_element(kind)
-            .and_then(reference)
-            .and_then(|r| r.strip_prefix("Patient/"))
-            .filter(|id| is_id(id))
-            .map(str::to_owned);
+        let patient = patient_element(kind).and_then(reference).and_then(|r| r.strip_prefix("Patient/")).filter(|id| is_id(id)).map(str::to_owned);
         let medication = (kind == "MedicationRequest")
             .then(|| reference("medicationReference"))
             .flatten()
@@ -203,11 +197,8 @@ impl Index {
                 }
                 keyed.push(((kind.to_owned(), id.to_owned()), resource));
             }
-            let patient = keyed
-                .iter()
-                .find(|((kind, _), _)| kind == "Patient")
-                .map(|((_, id), _)| id.clone())
-                .ok_or_else(|| format!("sample {name}: no Patient"))?;
+            let patient =
+                keyed.iter().find(|((kind, _), _)| kind == "Patient").map(|((_, id), _)| id.clone()).ok_or_else(|| format!("sample {name}: no Patient"))?;
             let compartment = index.compartments.entry(patient.clone()).or_default();
             let mut members: HashSet<Key> = compartment.iter().cloned().collect();
             for (key, resource) in keyed {
@@ -257,9 +248,7 @@ impl Api {
     /// Draws a fresh token.
     pub fn new(index: Index, public_base: Option<String>, fallback_base: String) -> Self {
         let token = Zeroizing::new(URL_SAFE_NO_PAD.encode(crate::random::<32>()));
-        let started = chrono::DateTime::from_timestamp(crate::now(), 0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let started = chrono::DateTime::from_timestamp(crate::now(), 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         Self { index, token, public_base, fallback_base, started }
     }
 
@@ -277,10 +266,8 @@ impl Api {
         if let Some(public) = &self.public_base {
             return format!("{public}/fhir");
         }
-        let host = request_header(request, "Host").filter(|host| {
-            (1..=255).contains(&host.len())
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-        });
+        let host = request_header(request, "Host")
+            .filter(|host| (1..=255).contains(&host.len()) && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')));
         match host {
             Some(host) => format!("http://{host}/fhir"),
             None => format!("{}/fhir", self.fallback_base),
@@ -294,8 +281,7 @@ impl Api {
             return Auth::Missing;
         }
         let (given, expected) = (token.trim().as_bytes(), self.token.as_bytes());
-        let same =
-            given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same = given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
         if same {
             Auth::Granted
         } else {
@@ -311,7 +297,7 @@ enum Auth {
 }
 
 fn request_header<'r>(request: &'r Request, name: &'static str) -> Option<&'r str> {
-    request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str())
+    request.header(name)
 }
 
 // ------------------------------------------------------------------ answers
@@ -342,16 +328,14 @@ fn unauthorized(auth: &Auth) -> ResponseBox {
 }
 
 /// Answers one request under `/fhir` (the caller adds the CORS origin header).
-pub fn route(request: &Request, method: &Method, path: &str, query: Option<&str>, api: &Api) -> ResponseBox {
-    if *method == Method::Options {
+pub fn route(request: &Request, method: Method, path: &str, query: Option<&str>, api: &Api) -> ResponseBox {
+    if method == Method::Options {
         return preflight("GET, HEAD, OPTIONS", "Authorization, Accept");
     }
     if !matches!(method, Method::Get | Method::Head) {
-        return outcome(405, "not-supported", "this FHIR API is read-only (GET, HEAD, OPTIONS)")
-            .with_header(header("Allow", "GET, HEAD, OPTIONS"));
+        return outcome(405, "not-supported", "this FHIR API is read-only (GET, HEAD, OPTIONS)").with_header(header("Allow", "GET, HEAD, OPTIONS"));
     }
-    let segments: Option<Vec<String>> =
-        path.strip_prefix("/fhir/").unwrap_or("").split('/').map(|s| percent_decode(s, false)).collect();
+    let segments: Option<Vec<String>> = path.strip_prefix("/fhir/").unwrap_or("").split('/').map(|s| percent_decode(s, false)).collect();
     let Some(segments) = segments else {
         return bad_request("the path is not valid percent-encoded UTF-8");
     };
@@ -366,8 +350,7 @@ pub fn route(request: &Request, method: &Method, path: &str, query: Option<&str>
     let Some(params) = Params::parse(query.unwrap_or("")) else {
         return bad_request("the query is not valid percent-encoded UTF-8");
     };
-    let lenient = request_header(request, "Prefer")
-        .is_some_and(|p| p.split([';', ',']).any(|part| part.trim().eq_ignore_ascii_case("handling=lenient")));
+    let lenient = request_header(request, "Prefer").is_some_and(|p| p.split([';', ',']).any(|part| part.trim().eq_ignore_ascii_case("handling=lenient")));
     let ctx = Context { api, base: api.base(request), params, lenient };
     let known = |kind: &str| api.index.types.contains(kind);
     let answer = match segments.as_slice() {
@@ -403,11 +386,9 @@ mod tests {
         let request = index.get("MedicationRequest", "r-1").expect("request");
         assert_eq!(request.patient.as_deref(), Some("p-1"));
         assert_eq!(request.medication.as_deref(), Some("m-1"), "the id of a resource without one is its uuid");
-        let medication: Value =
-            serde_json::from_str(index.get("Medication", "m-1").expect("medication").json.get()).unwrap();
+        let medication: Value = serde_json::from_str(index.get("Medication", "m-1").expect("medication").json.get()).unwrap();
         assert_eq!(medication["id"], "m-1");
-        let observation: Value =
-            serde_json::from_str(index.get("Observation", "o-1").expect("obs").json.get()).unwrap();
+        let observation: Value = serde_json::from_str(index.get("Observation", "o-1").expect("obs").json.get()).unwrap();
         assert_eq!(observation["subject"]["reference"], "Patient/p-1");
         assert_eq!(observation["hasMember"][0]["reference"], "urn:uuid:elsewhere", "unknown targets stay");
         assert_eq!(index.compartments["p-1"].len(), 4, "the entry without an id is left out");
