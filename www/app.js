@@ -580,6 +580,13 @@ let previewRecord = null; // the recipient's view of the open record (wasm objec
 let sharing = 0; // increments on every opening of the share dialog; stale results are dropped
 const excluded = new Set(); // section keys the sharer unchecked
 
+const SHARE_STAGES = {
+  bundle: "Preparing what is shared…",
+  seal: "Encrypting…",
+  upload: "Uploading…",
+  done: "The link is ready.",
+};
+
 const OUTCOMES = {
   served: "Opened",
   wrongPasscode: "Wrong passcode",
@@ -798,7 +805,10 @@ shareForm.addEventListener("submit", async (event) => {
   try {
     const { HttpShlHost } = await loadSdk();
     const host = new HttpShlHost({ baseUrl: API_BASE, token });
-    const shared = await record.share({ ...options, host });
+    const onProgress = (p) => {
+      if (mine === sharing && p && Object.hasOwn(SHARE_STAGES, p.stage)) shareStatus.textContent = SHARE_STAGES[p.stage];
+    };
+    const shared = await record.share({ ...options, host, onProgress });
     if (mine !== sharing || record !== current) return;
     sharePasscode.value = "";
     shareUrl.value = shared.viewerUrl;

@@ -234,7 +234,6 @@ async function shareThroughDialog(page, { audience, uncheck = [], label, passcod
   assert.equal(await page.locator("#share-message").isVisible(), false, `share failed: ${await page.locator("#share-message").textContent()}`);
   const viewerUrl = await page.locator("#share-url").inputValue();
   const qr = await page.locator("#share-qr").getAttribute("src");
-  // The preview was freed when the link was made? It stays until the dialog closes.
   return { viewerUrl, qr, counts, dialog };
 }
 
@@ -346,8 +345,12 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.ok(!seen.includes(MARKER), "the withheld marker is in the recipient's page");
       assert.ok(seen.includes("ppsdk-"), "control: the recipient's page has the chart");
 
-      // My links: the link with its accesses, oldest first.
+      // Closing the dialog frees the preview (its chart host is replaced by an empty one).
       await dialog.getByRole("button", { name: "Close" }).click();
+      assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "the preview is gone");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "share-open", "the focus is back on the Share button");
+
+      // My links: the link with its accesses, oldest first.
       await page.getByRole("button", { name: "My links" }).click();
       const mine = page.getByRole("dialog", { name: "My links" });
       await mine.waitFor({ state: "visible" });
@@ -386,7 +389,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
     }
   });
 
-  test("a record read from the FHIR API, shared for a caregiver without two sections: withheld nowhere", { timeout: TEST_TIMEOUT }, async () => {
+  test("a record read from the FHIR API, shared for a caregiver without the immunizations: withheld nowhere", { timeout: TEST_TIMEOUT }, async () => {
     const patient = links.fhir.patients.find((p) => p.name === "Alex Rivera");
     assert.ok(patient, "the adolescent sample is a FHIR patient");
     const bundle = JSON.parse(await readFile(join(ROOT, "examples/data/alex-rivera.json"), "utf8"));
