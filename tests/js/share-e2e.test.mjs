@@ -17,6 +17,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -27,6 +28,8 @@ import { inflateRawSync } from "node:zlib";
 import { ROOT, SERVER_BIN, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
 const TEST_TIMEOUT = 120_000;
+const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const RECIPIENT = "Patient Portal demo viewer"; // what the demo page tells the host
 const PASSCODE = `pc-${randomBytes(6).toString("hex")}`;
 
@@ -237,7 +240,7 @@ async function shareThroughDialog(page, { audience, uncheck = [], label, passcod
   return { viewerUrl, qr, counts, dialog };
 }
 
-describe("demo page, sharing (dev_server + headless Chromium, two browser contexts)", { timeout: 3 * TEST_TIMEOUT }, () => {
+describe("demo page, sharing (dev_server + headless Chromium, two browser contexts)", { timeout: 4 * TEST_TIMEOUT }, () => {
   before(
     async () => {
       server = await startServer();
@@ -438,6 +441,84 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
     } finally {
       await sharer.context.close();
       await recipient.context.close();
+    }
+  });
+
+  test("the dialogs with the keyboard only, and axe-core (WCAG 2.2 A/AA) at 320 px, light and dark", { timeout: TEST_TIMEOUT }, async () => {
+    const link = links.links.find((l) => l.kind === "plain");
+    // axe-core is injected into the page, which the page's CSP would block: this context ignores the CSP
+    // (the two tests above check the page under it).
+    const context = await browser.newContext({ viewport: { width: 320, height: 800 }, colorScheme: "light", bypassCSP: true, reducedMotion: "reduce" });
+    context.setDefaultTimeout(STEP_TIMEOUT);
+    const page = await context.newPage();
+    const problems = { pageErrors: [], consoleErrors: [] };
+    page.on("pageerror", (err) => problems.pageErrors.push(String(err?.stack ?? err)));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.consoleErrors.push(msg.text());
+    });
+    const active = () => page.evaluate(() => document.activeElement?.id ?? "");
+    async function tabTo(id, max = 60) {
+      for (let i = 0; i < max; i++) {
+        if ((await active()) === id) return;
+        await page.keyboard.press("Tab");
+      }
+      assert.fail(`Tab never reached #${id} (at #${await active()})`);
+    }
+    async function axe(selector, what) {
+      for (const scheme of ["light", "dark"]) {
+        await page.emulateMedia({ colorScheme: scheme });
+        const result = await page.evaluate(
+          ({ selector, tags }) => window.axe.run({ include: [[selector]] }, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
+          { selector, tags: AXE_TAGS },
+        );
+        const violations = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+        assert.deepEqual(violations, [], `${what}, ${scheme}: axe violations`);
+      }
+      await page.emulateMedia({ colorScheme: "light" });
+    }
+    try {
+      await page.goto(link.viewerUrl);
+      assert.equal(await settled(page), "ready", await errorText(page));
+      await page.evaluate(await readFile(AXE_PATH, "utf8"));
+
+      // Share…: reached with Tab, opened with Enter; the focus moves into the dialog.
+      await tabTo("share-open");
+      await page.keyboard.press("Enter");
+      await page.getByRole("dialog", { name: "Share this record" }).waitFor({ state: "visible" });
+      assert.equal(await active(), "", "the focus is on the audience's checked radio (no id)");
+      assert.equal(await page.evaluate(() => document.activeElement?.value), "clinician");
+      await page.keyboard.press("ArrowDown");
+      assert.equal(await page.evaluate(() => document.querySelector("#share-form input[name=audience]:checked").value), "proxy:caregiver", "arrows choose the audience");
+      await tabTo("share-token");
+      await page.keyboard.type(links.host.token);
+      await tabTo("share-preview-button");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"));
+      await tabTo("share-create");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => !document.getElementById("share-result").hidden);
+      assert.equal(await active(), "share-url", "the focus moves to the new link");
+      assert.ok((await page.locator("#share-url").inputValue()).includes("#shlink:/"));
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
+      await axe("#share-dialog", "the share dialog with its preview and link");
+      // Escape closes it and gives the focus back.
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(() => !document.getElementById("share-dialog").open);
+      assert.equal(await active(), "share-open");
+
+      // My links: the token is remembered for the page's life, so the list loads at once.
+      await tabTo("links-open");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => document.querySelectorAll("#links-list li.link-item").length > 0);
+      assert.equal(await page.locator("#links-list li.link-item").first().getAttribute("data-revoked"), "false", "the newest link first");
+      await axe("#links-dialog", "My links");
+      await page.keyboard.press("Escape");
+      assert.equal(await active(), "links-open");
+      assert.deepEqual(problems.pageErrors, [], "uncaught page errors");
+      assert.deepEqual(problems.consoleErrors, [], "console errors");
+    } finally {
+      await context.close();
     }
   });
 });
