@@ -51,7 +51,7 @@ export interface HttpShlHostOptions {
  */
 export declare class HttpShlHost implements ShlHost {
   constructor(options: HttpShlHostOptions);
-  createLink(request: ShlHostLinkRequest): Promise<{ id: string; url: string; viewerUrl?: string; label?: string; flag: string; expiresAt?: number | null; createdAt: string | number }>;
+  createLink(request: ShlHostLinkRequest): Promise<{ id: string; url: string; viewerUrl?: string; label?: string; flag: string; expiresAt?: number | null; createdAt: number }>;
   addFile(id: string, file: { contentType: string; jwe: string }): Promise<void>;
   revoke(id: string): Promise<void>;
   list(): Promise<HostedLink[]>;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use crate::consent::{redacted, screen, Policy, Viewer};
-use crate::fhir::{Record, Reference};
+use crate::fhir::{parse_record, Record, Reference};
 use crate::render::i18n::{Fmt, Locale, TimeZone};
 use crate::render::{Chart, Section};
 use crate::unseal::{ContentKey, SealOptions};
@@ -127,14 +127,24 @@ fn redact_all(record: &mut Record) {
 /// sees it): the audience's screening, then `include`, the Patient always
 /// kept, references to anything not shared redacted; and its Bundle.
 pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
-    let screened = screen(record.clone(), request.audience, request.policy, request.consents);
+    // A copy to screen, read again from the record's JSON (what its viewer
+    // sees, already redacted for them): smaller code than a deep clone.
+    let copy = parse_record(&bundle_of(record)).unwrap_or_default();
+    let screened = screen(copy, request.audience, request.policy, request.consents);
     let mut shared = screened.record;
     if let Some(include) = request.include {
         let keep = narrowed(&shared, include);
         shared = shared.retain(&keep);
         redact_all(&mut shared);
     }
-    let entries: Vec<Value> = shared
+    let bundle = bundle_of(&shared);
+    let withheld = record.entries.len().saturating_sub(shared.entries.len());
+    Shared { record: shared, bundle, withheld }
+}
+
+/// The record's resources as a Bundle of type `collection`, as JSON bytes.
+fn bundle_of(record: &Record) -> Zeroizing<Vec<u8>> {
+    let entries: Vec<Value> = record
         .entries
         .iter()
         .map(|e| match &e.full_url {
@@ -143,15 +153,14 @@ pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
         })
         .collect();
     let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
-    let bundle = Zeroizing::new(serde_json::to_vec(&bundle).unwrap_or_default());
-    let withheld = record.entries.len().saturating_sub(shared.entries.len());
-    Shared { record: shared, bundle, withheld }
+    Zeroizing::new(serde_json::to_vec(&bundle).unwrap_or_default())
 }
 
 /// The sections of a chart as its table of contents lists them (those with
 /// something in them, then "Other records"): key, title, resources listed.
 pub fn section_counts(chart: &Chart) -> Vec<(&'static str, String, usize)> {
-    let mut out: Vec<(&'static str, String, usize)> = chart.sections.iter().filter(|s| !s.is_empty()).map(|s: &Section| (s.id, s.title.to_string(), s.len())).collect();
+    let mut out: Vec<(&'static str, String, usize)> =
+        chart.sections.iter().filter(|s| !s.is_empty()).map(|s: &Section| (s.id, s.title.to_string(), s.len())).collect();
     let other: usize = chart.other.iter().map(|g| g.items.len()).sum();
     if other > 0 {
         out.push(("other", chart.locale.t(crate::render::i18n::T::OtherRecords).to_string(), other));
@@ -205,7 +214,6 @@ pub fn viewer_url(base: &str, link: &str) -> Zeroizing<String> {
 mod tests {
     use super::*;
     use crate::consent::{Role, Viewer};
-    use crate::fhir::parse_record;
     use std::path::PathBuf;
 
     fn data(path: &str) -> PathBuf {
@@ -229,7 +237,12 @@ mod tests {
 
     fn shared_ids(shared: &Shared) -> Vec<String> {
         let bundle: Value = serde_json::from_slice(&shared.bundle).unwrap();
-        bundle["entry"].as_array().unwrap().iter().map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap_or(""))).collect()
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap_or("")))
+            .collect()
     }
 
     fn labelled_texts(record: &Record, codes: &[&str]) -> Vec<String> {
@@ -315,7 +328,10 @@ mod tests {
             assert!(!text.contains(&format!("\"resourceType\":\"Encounter\",\"id\":\"{id}\"")));
         }
         // The chart of the shared record lists immunizations only.
-        let chart = crate::render::build_chart(&parse_record(&shared.bundle).unwrap(), &crate::render::RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+        let chart = crate::render::build_chart(
+            &parse_record(&shared.bundle).unwrap(),
+            &crate::render::RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+        );
         let counts = section_counts(&chart);
         assert_eq!(counts.iter().map(|c| c.0).collect::<Vec<_>>(), ["immunizations"]);
         assert_eq!(counts[0].2, immunizations);

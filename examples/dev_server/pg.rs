@@ -6,14 +6,14 @@
 //! created at start if absent, under an advisory lock so processes starting
 //! together do not race.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use postgres::{Client, NoTls};
 use zeroize::Zeroizing;
 
 use crate::store::{recipient_text, Access, LinkState, LinkSummary, NewFile, NewLink, Outcome, Result, Store, StoredFile};
 
-/// Idle connections kept for reuse.
+/// Most connections one process opens; further work waits for one.
 const POOL: usize = 16;
 
 const SCHEMA: &str = "
@@ -65,7 +65,14 @@ CREATE INDEX IF NOT EXISTS accesses_link ON accesses (link_id, id);
 pub struct Postgres {
     url: String,
     shown: String,
-    idle: Mutex<Vec<Client>>,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+/// Idle connections and how many are open in all.
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
 }
 
 impl Postgres {
@@ -83,7 +90,7 @@ impl Postgres {
             .collect();
         let port = config.get_ports().first().copied().unwrap_or(5432);
         let shown = format!("PostgreSQL {}:{port}/{}", hosts.join(","), config.get_dbname().unwrap_or(""));
-        let store = Self { url: url.to_owned(), shown, idle: Mutex::new(Vec::new()) };
+        let store = Self { url: url.to_owned(), shown, pool: Mutex::new(Pool { idle: Vec::new(), open: 0 }), returned: Condvar::new() };
         store
             .with(|client| {
                 let mut tx = client.transaction()?;
@@ -95,24 +102,47 @@ impl Postgres {
         Ok(store)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Client>> {
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `work` on a pooled connection (a new one if none is idle).
-    fn with<T>(&self, work: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>) -> Result<T> {
-        let pooled = self.lock().pop();
-        let mut client = match pooled {
-            Some(client) if !client.is_closed() => client,
-            _ => Client::connect(&self.url, NoTls)?,
-        };
-        let outcome = work(&mut client);
-        if !client.is_closed() {
-            let mut idle = self.lock();
-            if idle.len() < POOL {
-                idle.push(client);
+    /// An idle connection, a new one while fewer than [`POOL`] are open, or
+    /// the next one returned.
+    fn take(&self) -> Result<Client> {
+        let mut pool = self.lock();
+        loop {
+            if let Some(client) = pool.idle.pop() {
+                if !client.is_closed() {
+                    return Ok(client);
+                }
+                pool.open = pool.open.saturating_sub(1);
+                continue;
             }
+            if pool.open < POOL {
+                pool.open += 1;
+                drop(pool);
+                return Client::connect(&self.url, NoTls).map_err(|err| {
+                    self.lock().open -= 1;
+                    self.returned.notify_one();
+                    err.into()
+                });
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+    }
+
+    /// Runs `work` on a pooled connection.
+    fn with<T>(&self, work: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>) -> Result<T> {
+        let mut client = self.take()?;
+        let outcome = work(&mut client);
+        let mut pool = self.lock();
+        if client.is_closed() {
+            pool.open = pool.open.saturating_sub(1);
+        } else {
+            pool.idle.push(client);
+        }
+        drop(pool);
+        self.returned.notify_one();
         Ok(outcome?)
     }
 }

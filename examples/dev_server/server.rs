@@ -84,12 +84,18 @@ async fn legacy(State(app): State<Arc<App>>, request: axum::extract::Request) ->
     }
 }
 
-/// Answers 503 when a request takes longer than `timeout` as a whole.
-async fn deadline(State(timeout): State<Duration>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    match tokio::time::timeout(timeout, next.run(request)).await {
+/// Answers 503 when a request takes longer than `request_timeout` as a
+/// whole, and tells clients how long an idle connection is kept (the header
+/// timeout), so they do not reuse one the server is closing.
+async fn deadline(State(limits): State<Limits>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let mut response = match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => web::Response::from_string("Service Unavailable: the request took too long\n").with_status_code(503).into_http(),
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("timeout={}", limits.header_timeout.as_secs())) {
+        response.headers_mut().insert("keep-alive", value);
     }
+    response
 }
 
 /// Serves `app` on `listener` until the process ends.
@@ -99,8 +105,7 @@ pub fn run(listener: TcpListener, app: Arc<App>, limits: Limits) -> Result<(), S
     runtime.block_on(async move {
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-        let router: Router =
-            crate::api::router().fallback(legacy).with_state(app).layer(axum::middleware::from_fn_with_state(limits.request_timeout, deadline));
+        let router: Router = crate::api::router().fallback(legacy).with_state(app).layer(axum::middleware::from_fn_with_state(limits, deadline));
         let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         loop {
             let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {

@@ -13,7 +13,10 @@ mod jwe;
 mod key;
 
 pub use cipher::{encrypt, AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
-pub use jwe::{decode_ciphertext_paced, parse, parse_without_ciphertext, seal, seal_compact, seal_prepare, unseal, unseal_async, unseal_with, Encryption, Header, ParsedJwe, SealOptions};
+pub use jwe::{
+    decode_ciphertext_paced, parse, parse_without_ciphertext, seal, seal_compact, seal_prepare, unseal, unseal_async, unseal_with, Encryption, Header,
+    ParsedJwe, SealOptions,
+};
 pub use key::ContentKey;
 
 pub(crate) use inflate::inflate;

@@ -294,7 +294,7 @@ export interface ShareOptions {
   audience: Viewer;
   /** Chart sections to share (default: all). The Patient is always shared, and the supporting resources
    *  ("Other records": practitioners, medications, …) that a shared resource refers to. */
-  include?: SectionKey[];
+  include?: SectionKey[] | string[];
   /** The link's label, shown to the recipient (at most 80 characters). */
   label?: string;
   /** A passcode the recipient must enter (1 to 256 characters): the link gets the "P" flag. */
@@ -371,8 +371,8 @@ export interface HostedLink {
   flag: string;
   /** Epoch seconds. */
   expiresAt?: number | null;
-  /** RFC 3339 or epoch seconds, as the host gives it. */
-  createdAt: string | number;
+  /** Epoch seconds. */
+  createdAt: number;
   revoked: boolean;
   files: number;
   attemptsLeft: number | null;

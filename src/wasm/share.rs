@@ -15,8 +15,8 @@ use super::webcrypto::{encrypt_with, Backend};
 use super::{bad_input, to_js_error};
 use crate::consent::{screen, Policy, Viewer};
 use crate::error::Error;
-use crate::source::Scheduler as _;
 use crate::share::{build, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
+use crate::source::Scheduler as _;
 use crate::unseal::{seal_compact, seal_prepare, ContentKey};
 
 #[wasm_bindgen]
@@ -122,11 +122,7 @@ fn parse_options(value: &JsValue, call: &str) -> Result<Options, JsValue> {
     };
 
     let base = member(value, "viewerUrl");
-    let viewer_url = if absent(&base) {
-        None
-    } else {
-        Some(http_url(&base).ok_or_else(|| bad_input("viewerUrl must be an http or https URL"))?)
-    };
+    let viewer_url = if absent(&base) { None } else { Some(http_url(&base).ok_or_else(|| bad_input("viewerUrl must be an http or https URL"))?) };
     Ok(Options { audience, include, label, passcode, expires_ms, viewer_url })
 }
 
@@ -273,11 +269,8 @@ impl PatientRecord {
                 }
             }
             let signal = member(&value, "signal");
-            let signal = if absent(&signal) {
-                None
-            } else {
-                Some(signal.dyn_into::<web_sys::AbortSignal>().map_err(|_| bad_input("signal must be an AbortSignal"))?)
-            };
+            let signal =
+                if absent(&signal) { None } else { Some(signal.dyn_into::<web_sys::AbortSignal>().map_err(|_| bad_input("signal must be an AbortSignal"))?) };
             Ok((options, host, signal, progress(&value)?))
         })();
         let source = self.share_source();
@@ -381,7 +374,13 @@ impl PatientRecord {
 fn qr_svg(text: &str) -> Result<Zeroizing<String>, JsValue> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|_| bad_input("the link is too long for a QR code (shorten the label or the viewer URL)"))?;
-    let svg = Zeroizing::new(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(232, 232).dark_color(qrcode::render::svg::Color("#000")).light_color(qrcode::render::svg::Color("#fff")).build());
+    let svg = Zeroizing::new(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(232, 232)
+            .dark_color(qrcode::render::svg::Color("#000"))
+            .light_color(qrcode::render::svg::Color("#fff"))
+            .build(),
+    );
     let start = svg.find("<svg").unwrap_or(0);
     let body = svg.get(start..).unwrap_or_default();
     Ok(Zeroizing::new(body.replacen("<svg ", "<svg role=\"img\" aria-label=\"SMART Health Link QR code\" ", 1)))

@@ -141,7 +141,7 @@ describe("arguments of every wrong type", () => {
     const calls = [];
     for (const [target, names] of [
       [portal, ["openJwe", "openUrl", "openLink", "openFhir"]],
-      [record, ["render", "toHtml", "resources", "resourceCounts", "decisions", "auditEvent"]],
+      [record, ["render", "toHtml", "resources", "resourceCounts", "decisions", "auditEvent", "sharePreview", "share"]],
     ]) {
       for (const name of names) {
         for (const a of VALUES) {
@@ -161,6 +161,7 @@ describe("arguments of every wrong type", () => {
         continue;
       }
       if (outcome && typeof outcome.free === "function" && outcome !== record) outcome.free();
+      if (outcome && typeof outcome.record?.free === "function") outcome.record.free();
     }
     // The instance is whole after all of it.
     assert.equal(record.resourceCount, 20);

@@ -1,6 +1,20 @@
 // A portal's browser code, type-checked against the installed package under
 // several compiler settings (tests/js/package-shape.test.mjs).
-import init, { PatientPortal, PatientPortalError, isPatientPortalError, type ErrorCode, type LinkOptions, type PatientRecord } from "patient-portal-sdk";
+import init, {
+  HttpShlHost,
+  PatientPortal,
+  PatientPortalError,
+  isPatientPortalError,
+  type ErrorCode,
+  type HostedLink,
+  type LinkAccess,
+  type LinkOptions,
+  type PatientRecord,
+  type ShareOptions,
+  type SharePreview,
+  type SharedLink,
+  type ShlHost,
+} from "patient-portal-sdk";
 import { PatientChartElement } from "patient-portal-sdk/element";
 
 export async function show(link: string, host: HTMLElement): Promise<string> {
@@ -32,6 +46,21 @@ export function element(link: string): PatientChartElement {
   return chart;
 }
 
+export async function share(record: PatientRecord, token: string, qr: HTMLElement): Promise<string> {
+  const host: ShlHost = new HttpShlHost({ baseUrl: "https://links.example/api/", token });
+  const options: ShareOptions = { audience: { role: "clinician", purpose: "TREAT" }, include: ["allergies", "medications"], label: "For my doctor", passcode: "1234", expiresAt: new Date(Date.now() + 86_400_000) };
+  const preview: SharePreview = record.sharePreview(options);
+  preview.record.render(qr);
+  const counts = preview.sections.map((s) => `${s.section}:${s.title}:${s.count}`).join();
+  preview.record.free();
+  const shared: SharedLink = await record.share({ ...options, host, onProgress: (p) => void p.stage, signal: new AbortController().signal });
+  qr.innerHTML = shared.qrSvg;
+  const links: HostedLink[] = await host.list();
+  const trail: LinkAccess[] = await host.accesses(shared.id);
+  const outcomes = trail.map((a) => a.outcome).join();
+  return `${counts}${shared.link}${shared.viewerUrl}${shared.expiresAt?.getTime() ?? ""}${shared.bytes.ciphertext}${links.length}${outcomes}${preview.withheldCount}`;
+}
+
 // Mistakes the types must catch: each line below fails to compile.
 export function mistakes(portal: PatientPortal, record: PatientRecord): void {
   // @ts-expect-error openLink needs its options, with `recipient`
@@ -47,4 +76,10 @@ export function mistakes(portal: PatientPortal, record: PatientRecord): void {
   void backend;
   // @ts-expect-error the crypto option is "auto" or "wasm"
   void new PatientPortal({ crypto: "openssl" });
+  // @ts-expect-error share needs an audience
+  void record.sharePreview({ label: "x" });
+  // @ts-expect-error share needs a host
+  void record.share({ audience: { role: "clinician" } });
+  // @ts-expect-error a misspelt share option
+  void record.sharePreview({ audience: { role: "clinician" }, passCode: "1" });
 }
