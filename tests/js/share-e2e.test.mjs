@@ -20,14 +20,16 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 
 import { ROOT, SERVER_BIN, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
 const TEST_TIMEOUT = 120_000;
+const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const RECIPIENT = "Patient Portal demo viewer"; // what the demo page tells the host
@@ -489,6 +491,16 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.equal(await page.evaluate(() => document.activeElement?.value), "clinician");
       await page.keyboard.press("ArrowDown");
       assert.equal(await page.evaluate(() => document.querySelector("#share-form input[name=audience]:checked").value), "proxy:caregiver", "arrows choose the audience");
+      // A wrong host token: the host's refusal is said in the dialog, and nothing is shown as shared.
+      await tabTo("share-token");
+      await page.keyboard.type(`wrong-${links.host.token}`);
+      await tabTo("share-create");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => !document.getElementById("share-message").hidden);
+      assert.equal(await page.locator("#share-message").textContent(), "The host did not accept this token. Check it and try again.");
+      assert.equal(await page.locator("#share-message").getAttribute("role"), "alert");
+      assert.equal(await page.locator("#share-result").isVisible(), false);
+      await page.locator("#share-token").fill("");
       await tabTo("share-token");
       await page.keyboard.type(links.host.token);
       await tabTo("share-preview-button");
@@ -502,6 +514,8 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
       await axe("#share-dialog", "the share dialog with its preview and link");
+      await mkdir(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: `${SCREENSHOTS}share-dialog-link-320.png` });
       // Escape closes it and gives the focus back.
       await page.keyboard.press("Escape");
       await page.waitForFunction(() => !document.getElementById("share-dialog").open);
@@ -513,10 +527,13 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       await page.waitForFunction(() => document.querySelectorAll("#links-list li.link-item").length > 0);
       assert.equal(await page.locator("#links-list li.link-item").first().getAttribute("data-revoked"), "false", "the newest link first");
       await axe("#links-dialog", "My links");
+      await page.screenshot({ path: `${SCREENSHOTS}share-my-links-320.png` });
       await page.keyboard.press("Escape");
       assert.equal(await active(), "links-open");
       assert.deepEqual(problems.pageErrors, [], "uncaught page errors");
-      assert.deepEqual(problems.consoleErrors, [], "console errors");
+      // The browser itself logs the host's 401 for the wrong token.
+      assert.equal(problems.consoleErrors.filter((e) => e.includes("status of 401")).length, 1, "the host refused the wrong token once");
+      assert.deepEqual(problems.consoleErrors.filter((e) => !e.includes("status of 401")), [], "console errors");
     } finally {
       await context.close();
     }
