@@ -8,7 +8,8 @@
 // (the JWE fetched through the manifest, decrypted with the key in the
 // link), in the recipient's page or in the host's database file; "My links"
 // lists the link with its accesses (a wrong passcode, then the right one) and
-// Revoke makes the recipient's reopening fail; no Content-Security-Policy
+// Revoke makes the recipient's reopening fail; the host token goes only to
+// the host API and is kept nowhere in the browser; no Content-Security-Policy
 // violation and no console error on either page. Shared once from a
 // SMART Health Link and once from a record read from the backend's FHIR API.
 //
@@ -145,7 +146,27 @@ async function newPage(width = 1280) {
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.consoleErrors.push(msg.text());
   });
-  return { page, context, problems };
+  const sent = [];
+  page.on("request", (request) => sent.push(request.allHeaders().then((headers) => ({ url: request.url(), authorization: headers.authorization ?? null }))));
+  return { page, context, problems, requests: () => Promise.all(sent) };
+}
+
+/** The host token went only to the host API, and is kept nowhere in the browser. */
+async function assertHostTokenOnlyToApi({ page, context, requests }, token, what) {
+  const all = await requests();
+  const withToken = all.filter((r) => r.authorization === `Bearer ${token}`);
+  assert.ok(withToken.length > 0, `${what}: the host token was sent`);
+  for (const r of withToken) assert.ok(r.url.startsWith(links.host.api), `${what}: the host token went to ${r.url}`);
+  for (const r of all) assert.ok(!r.url.includes(token), `${what}: the host token is in the URL ${r.url}`);
+  const kept = await page.evaluate(() => ({
+    href: location.href,
+    local: Object.keys(localStorage).length,
+    session: Object.keys(sessionStorage).length,
+    cookie: document.cookie,
+  }));
+  assert.ok(!kept.href.includes(token), `${what}: the host token is in the address`);
+  assert.deepEqual([kept.local, kept.session, kept.cookie], [0, 0, ""], `${what}: the browser's storage`);
+  assert.deepEqual(await context.cookies(), [], `${what}: cookies`);
 }
 
 async function settled(page) {
@@ -384,6 +405,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.equal(await r.locator("#error-title").textContent(), "This link is no longer active", await errorText(r));
       assert.ok(!(await wholePage(r)).includes("Balistreri"), "nothing from the record after the revocation");
 
+      await assertHostTokenOnlyToApi(sharer, links.host.token, "sharer");
       await assertClean(page, sharer.problems, "sharer");
       // The browser itself logs the host's 401 (wrong passcode) and 404 (revoked link).
       await assertClean(r, recipient.problems, "recipient", ["status of 401", "status of 404"]);
