@@ -3,15 +3,16 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: demo test bench size fuzz pkg tools tools-browser test-native test-browser test-js clean
+.PHONY: demo test bench size fuzz pkg tools tools-browser tools-postgres test-native test-browser test-js clean
 
 ## Build the SDK into pkg/, start the development backend, print the demo URLs.
 demo: pkg
 	cargo run --example dev_server -- $(DEMO_ARGS)
 
 ## Every test: native, wasm-bindgen-test in headless Chromium, the built npm
-## package from Node, and the end-to-end browser test of the demo.
-test: tools-browser test-native pkg test-browser test-js
+## package from Node, the end-to-end browser test of the demo, and the link
+## host against SQLite and a throwaway PostgreSQL on loopback.
+test: tools-browser tools-postgres test-native pkg test-browser test-js
 
 ## The SDK against a JavaScript peer (jose + JSON.parse + a table) in headless
 ## Chromium, per stage, over loopback; writes bench/results.md and bench/results.json.
@@ -33,6 +34,11 @@ tools:
 
 tools-browser:
 	scripts/ensure-tools.sh --browser
+
+## PostgreSQL's server programs for tests/js/host.test.mjs (Debian's
+## `postgresql`; where it cannot be installed those tests skip, saying why).
+tools-postgres:
+	scripts/ensure-postgres.sh
 
 pkg: tools
 	scripts/build-pkg.sh

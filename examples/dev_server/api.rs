@@ -387,6 +387,10 @@ async fn preflight() -> Response {
     response
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}
+
 async fn unknown() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
@@ -420,10 +424,10 @@ async fn finish(request: axum::extract::Request, next: axum::middleware::Next) -
 /// The `/api/` routes.
 pub fn router() -> Router<Arc<App>> {
     Router::new()
-        .route("/api/links", get(list).post(create).options(preflight))
-        .route("/api/links/{id}", delete(revoke).options(preflight))
-        .route("/api/links/{id}/files", post(upload).options(preflight))
-        .route("/api/links/{id}/accesses", get(accesses).options(preflight))
+        .route("/api/links", get(list).post(create).options(preflight).fallback(method_not_allowed))
+        .route("/api/links/{id}", delete(revoke).options(preflight).fallback(method_not_allowed))
+        .route("/api/links/{id}/files", post(upload).options(preflight).fallback(method_not_allowed))
+        .route("/api/links/{id}/accesses", get(accesses).options(preflight).fallback(method_not_allowed))
         .route("/api", any(unknown))
         .route("/api/", any(unknown))
         .route("/api/{*rest}", any(unknown))

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// The whole `--help` text.
 pub const USAGE: &str = "\
 Patient Portal SDK development backend (loopback only): serves the demo page,
-the built SDK, hosts SMART Health Links stored in SQLite and serves the sample
-patients as a read-only FHIR R4 API.
+the built SDK, hosts SMART Health Links stored in SQLite or PostgreSQL with an
+authenticated link API under /api/, and serves the sample patients as a
+read-only FHIR R4 API.
 
 Usage:
   cargo run --example dev_server -- [SERVE OPTIONS]
@@ -20,7 +21,8 @@ Serve options:
   --port N              port on 127.0.0.1 (default 8080; 0 picks a free port)
   --root DIR            repository root holding www/ and pkg/ (default: this crate)
   --json                also print one line `DEMO_LINKS {json}` with the demo links,
-                        the FHIR base, token and sample patients
+                        the FHIR base, token and sample patients, and the link
+                        API: \"host\": {\"api\", \"token\", \"viewerUrl\"}
   --db PATH             SQLite database of links
                         (default: <crate>/target/dev-backend/links.sqlite3)
   --public-url URL      base URL written into the links the server creates, the
@@ -54,7 +56,8 @@ token is stored only as its SHA-256.
 create-link stores a new link (a running server sees it at once) and prints
 the shlink:/ URI, the viewer URL and its QR code. The key is printed, never
 stored: keep the output.
-  --db PATH             database, as above
+  --db PATH, --postgres URL
+                        database, as above
   --base URL            public base URL of the server (default http://127.0.0.1:8080)
   --viewer URL          viewer page that opens the link (default <base>/)
   --passcode TEXT       require this passcode (flag P)

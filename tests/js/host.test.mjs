@@ -146,13 +146,14 @@ async function trail(host, token, id) {
   return answer.body.accesses;
 }
 
-const pg = await startPostgres();
+/** HOST_STORE=SQLite or HOST_STORE=PostgreSQL runs one store's suite only. */
+const ONLY = process.env.HOST_STORE;
+const pg = ONLY && ONLY !== "PostgreSQL" ? { skip: `HOST_STORE=${ONLY}` } : await startPostgres();
 if (pg.skip) console.log(`# PostgreSQL link-host tests skipped: ${pg.skip}`);
 after(async () => {
   await pg.stop?.();
 });
 
-const ONLY = process.env.HOST_STORE;
 const STORES = [
   { name: "SQLite", setup: async (dir) => ["--db", join(dir, "links.sqlite3")] },
   { name: "PostgreSQL", skip: pg.skip, setup: async () => ["--postgres", pg.url] },
@@ -523,3 +524,36 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
     });
   });
 }
+
+describe("connection limit", () => {
+  let dir;
+  let host;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ppsdk-host-"));
+    host = await startHost(["--db", join(dir, "links.sqlite3")], ["--max-connections", "8"]);
+  });
+  after(async () => {
+    await host?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("connections past --max-connections wait for a slot; silent ones are dropped after the header timeout", async () => {
+    const silent = [];
+    const gone = [];
+    for (let i = 0; i < 8; i++) {
+      const socket = connect(host.port, "127.0.0.1");
+      socket.on("error", () => {});
+      gone.push(new Promise((resolve) => socket.on("close", resolve)));
+      silent.push(socket);
+    }
+    await sleep(300);
+    const started = Date.now();
+    const page = await fetch(`${host.base}api/links`, { headers: { authorization: `Bearer ${host.start.host.token}` } });
+    const elapsed = Date.now() - started;
+    assert.equal(page.status, 200);
+    assert.ok(elapsed >= 1000, `the ninth connection waited for a slot (${elapsed} ms)`);
+    assert.ok(elapsed < 6000, `and was served once the silent ones were dropped (${elapsed} ms)`);
+    await Promise.race([Promise.all(gone), sleep(5000).then(() => assert.fail("silent connections still open"))]);
+    for (const socket of silent) socket.destroy();
+  });
+});
