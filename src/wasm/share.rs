@@ -345,6 +345,12 @@ impl PatientRecord {
 
             let payload = Payload { url: &url, key: &key, exp: options.expires_seconds(), flag, label: options.label.as_deref() };
             let link = link(&payload);
+            // The link must open in a viewer: the host's manifest URL is
+            // https (http only on loopback), as `parse_link` requires.
+            if crate::shl::parse_link(&link).is_err() {
+                revoke(host, id).await;
+                return Err(host_error("createLink", JsValue::UNDEFINED));
+            }
             let shown = match options.viewer_url.as_deref().or(host_viewer.as_deref()) {
                 Some(base) => viewer_url(base, &link),
                 None => link.clone(),

@@ -449,6 +449,77 @@ describe("share: failures and hostile options (Node entry)", () => {
   });
 });
 
+describe("HttpShlHost against the development backend's link API", () => {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("a portal page shares for a caregiver through /api/; list, accesses and revoke", async () => {
+    const api = server.links.host;
+    assert.ok(api?.api && api?.token, "the start line names the link API and the demo account's token");
+    const source = server.links.links.find((l) => l.kind === "plain" && /Alex Rivera/.test(l.name));
+    // The test's host page counts as public to Chromium: reaching the loopback API needs Local Network Access.
+    const { page, context, problems } = await newHostPage(browser, server, { setup: (context) => context.grantPermissions(["local-network-access"]) });
+    const out = await page.evaluate(
+      async ({ link, api, passcode }) => {
+        const { PatientPortal, HttpShlHost } = window.__ppsdk;
+        const portal = new PatientPortal();
+        const record = await portal.openLink(link, { recipient: "the patient" });
+        const host = new HttpShlHost({ baseUrl: api.api, token: api.token });
+        const shared = await record.share({ audience: { role: "proxy", relationship: "caregiver" }, label: "For the caregiver", passcode, expiresAt: Date.now() + 3_600_000, host });
+        const listed = (await host.list()).find((l) => l.id === shared.id);
+        const refused = await new HttpShlHost({ baseUrl: api.api, token: "not-a-token" }).list().then(() => null, (e) => [e.code, e.status]);
+        const missing = await host.addFile("no-such-link", { contentType: "application/fhir+json", jwe: "a..b.c.d" }).then(() => null, (e) => [e.code, e.status]);
+        record.free();
+        portal.free();
+        return { shared: { ...shared, expiresAt: shared.expiresAt.getTime() }, listed, refused, missing };
+      },
+      { link: source.viewerUrl, api, passcode: PASSCODE },
+    );
+    assertNoPageProblems({ ...problems, consoleErrors: problems.consoleErrors.filter((m) => !/status of (401|404)/.test(m)) }, "sharing through /api/");
+    await context.close();
+    const { shared } = out;
+    const p = payload(shared.link);
+    assert.ok(p.url.startsWith(`${server.base}shl/`), p.url);
+    assert.equal(shared.viewerUrl, `${api.viewerUrl}#${shared.link}`, "the backend's viewer page");
+    assert.equal(p.flag, "P");
+    assert.equal(p.exp, Math.floor(shared.expiresAt / 1000));
+    assert.deepEqual(
+      [out.listed.label, out.listed.flag, out.listed.files, out.listed.revoked, out.listed.accesses, out.listed.expiresAt],
+      ["For the caregiver", "P", 1, false, 0, p.exp],
+    );
+    assert.deepEqual(out.refused, ["unauthorized", 401]);
+    assert.deepEqual(out.missing, ["hostError", 404]);
+
+    // The recipient: only what a caregiver may see.
+    const portal = new PatientPortal();
+    try {
+      const record = await portal.openLink(shared.link, { recipient: "Caregiver", passcode: PASSCODE });
+      const text = JSON.stringify(record.resources());
+      assert.equal(record.resourceCount, shared.resourceCount);
+      const sensitive = RESOURCES.filter((r) => hasLabel(r, "PSY") || hasLabel(r, "STD"));
+      assert.equal(record.resourceCount, RESOURCES.length - sensitive.length);
+      for (const r of sensitive) assert.ok(!text.includes(`"id":"${r.id}"`), `${r.resourceType}/${r.id} shared with a caregiver`);
+      record.free();
+      const host = new HttpShlHost({ baseUrl: api.api, token: api.token });
+      const trail = await host.accesses(shared.id);
+      assert.deepEqual(trail.map((a) => [a.recipient, a.outcome]), [["Caregiver", "served"]]);
+      await host.revoke(shared.id);
+      assert.equal((await portal.openLink(shared.link, { recipient: "Caregiver", passcode: PASSCODE }).catch((e) => e)).code, "linkInactive");
+      assert.equal((await host.list()).find((l) => l.id === shared.id).revoked, true);
+    } finally {
+      portal.free();
+    }
+  });
+});
+
 describe("HttpShlHost", () => {
   test("its own arguments are checked; the token is sent as a bearer token and never in messages", async () => {
     assert.throws(() => new HttpShlHost({ token: "t" }), (e) => e.code === "badInput");
