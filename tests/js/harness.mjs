@@ -90,7 +90,8 @@ export async function seal(bundle, key = newKey()) {
 /**
  * Starts `dev_server --port 0 --json` on a database of its own; resolves when
  * it has printed its DEMO_LINKS line. `server.base` is its origin with a
- * trailing slash; `server.stop()` ends it and removes the database.
+ * trailing slash, `server.db` the path of its SQLite database (in
+ * `server.dbDir`); `server.stop()` ends it and removes the database.
  */
 export async function startServer() {
   if (!existsSync(SERVER_BIN)) {
@@ -100,7 +101,8 @@ export async function startServer() {
     throw new Error("pkg/ is not built: run `make pkg` (scripts/build-pkg.sh) first.");
   }
   const dbDir = await mkdtemp(join(tmpdir(), "ppsdk-harness-"));
-  const child = spawn(SERVER_BIN, ["--port", "0", "--json", "--root", ROOT, "--db", join(dbDir, "links.sqlite3")], { stdio: ["ignore", "pipe", "pipe"] });
+  const db = join(dbDir, "links.sqlite3");
+  const child = spawn(SERVER_BIN, ["--port", "0", "--json", "--root", ROOT, "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stderr.on("data", (chunk) => {
     log = (log + chunk).slice(-20_000);
@@ -143,7 +145,7 @@ export async function startServer() {
       });
     });
     const base = links.base.endsWith("/") ? links.base : `${links.base}/`;
-    return { base, links, stop, log: () => log };
+    return { base, links, db, dbDir, stop, log: () => log };
   } catch (err) {
     await stop();
     throw err;
