@@ -379,7 +379,7 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
       assert.deepEqual(served.body.files.map((f) => f.embedded), [jwe, near], "only the accepted uploads are stored");
     });
 
-    test("slowloris connections and unsent bodies do not stop others being served, and are dropped", async () => {
+    test("slowloris connections and unsent bodies do not stop others being served, and are dropped", async (t) => {
       const link = await createLink(host, accounts.alice);
       const sockets = [];
       const closed = [];
@@ -417,6 +417,7 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
       assert.equal(listedNow.status, 200);
       assert.equal(page.status, 200);
       assert.ok(elapsed < 1500, `a normal client was served in ${elapsed} ms while 160 slow connections were open`);
+      t.diagnostic(`${store.name}: manifest + list + page served in ${elapsed} ms with 160 slow connections open`);
       // Header timeout 2 s, body timeout 2 s: every slow connection is gone soon after.
       const answers = await Promise.race([Promise.all(closed), sleep(8_000).then(() => null)]);
       assert.ok(answers, "the server closed every slow connection within 8 s");
@@ -427,11 +428,13 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
       assert.equal((await listed(host, accounts.alice, link.id)).files, 1);
     });
 
-    test("100 concurrent manifest requests are all answered correctly; concurrent wrong guesses spend exactly the attempts", async () => {
+    test("100 concurrent manifest requests are all answered correctly; concurrent wrong guesses spend exactly the attempts", async (t) => {
       const small = fakeJwe(300);
       const large = fakeJwe(4000);
       const link = await createLink(host, accounts.alice, { label: "busy" }, [small, large]);
+      const burstStarted = performance.now();
       const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => manifest(host, link.id, { recipient: `R${i}`, embeddedLengthMax: 1000 })));
+      t.diagnostic(`${store.name}: 100 concurrent manifest requests answered in ${Math.round(performance.now() - burstStarted)} ms`);
       const locations = new Set();
       for (const answer of answers) {
         assert.equal(answer.status, 200);
@@ -451,7 +454,9 @@ for (const store of STORES.filter((s) => !ONLY || s.name === ONLY)) {
 
       // Passcodes are checked with PBKDF2 (slow on purpose): 30 parallel wrong guesses.
       const guessed = await createLink(host, accounts.alice, { passcode: "right" });
+      const guessStarted = performance.now();
       const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => manifest(host, guessed.id, { recipient: `G${i}`, passcode: `wrong${i}` })));
+      t.diagnostic(`${store.name}: 30 parallel wrong guesses answered in ${Math.round(performance.now() - guessStarted)} ms (5 counted, 25 locked)`);
       const refused = guesses.filter((g) => g.status === 401);
       assert.deepEqual(refused.map((g) => g.body.remainingAttempts).sort(), [0, 1, 2, 3, 4], "exactly five wrong guesses were counted, each once");
       assert.equal(guesses.filter((g) => g.status === 404).length, 25, "the rest found the link locked");

@@ -286,7 +286,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
     { timeout: STEP_TIMEOUT },
   );
 
-  test("a record opened from a link, shared for a clinician with a passcode: withheld nowhere; My links; revoke", { timeout: TEST_TIMEOUT }, async () => {
+  test("a record opened from a link, shared for a clinician with a passcode: withheld nowhere; My links; revoke", { timeout: TEST_TIMEOUT }, async (t) => {
     // The record the patient was given as a link (created with the backend's create-link).
     const file = join(server.dbDir, "marked.json");
     await writeFile(file, JSON.stringify(await markedBundle()));
@@ -389,6 +389,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       const lines = await item.locator("details.accesses li").allTextContents();
       assert.ok(lines[1].includes(RECIPIENT) && lines[1].includes("Wrong passcode"), lines[1]);
       assert.ok(lines[2].includes(RECIPIENT) && lines[2].includes("Opened"), lines[2]);
+      t.diagnostic(`My links, the link's access trail: ${lines.map((line) => line.replace(/\s+/g, " ").trim()).join(" | ")}`);
 
       // Revoke: the recipient's reopening fails.
       await item.getByRole("button", { name: "Revoke" }).click();

@@ -177,7 +177,7 @@ describe("sharing a record as a SMART Health Link", () => {
     await server?.stop();
   });
 
-  test("share for a clinician with a passcode: only ciphertext reaches the host; the link, viewer URL and QR code", async () => {
+  test("share for a clinician with a passcode: only ciphertext reaches the host; the link, viewer URL and QR code", async (t) => {
     const { page, context, problems } = await newHostPage(browser, server, { setup: (context) => bindHost(context, linkHost.host) });
     const out = await page.evaluate(
       async ({ link, policy, passcode }) => {
@@ -191,7 +191,9 @@ describe("sharing a record as a SMART Health Link", () => {
         p.record.free();
         const stages = [];
         const expiresAt = Date.now() + 3_600_000;
+        const shareStarted = performance.now();
         const shared = await record.share({ audience, label: "For Dr. Test", passcode, expiresAt, host: window.__linkHost, onProgress: (e) => stages.push(e.stage) });
+        const shareMs = performance.now() - shareStarted;
         const own = JSON.stringify(record.resources());
         record.free();
         portal.free();
@@ -202,6 +204,7 @@ describe("sharing a record as a SMART Health Link", () => {
           previewHtml,
           own,
           stages,
+          shareMs,
         };
       },
       { link: source.viewerUrl, policy: POLICY, passcode: PASSCODE },
@@ -256,6 +259,10 @@ describe("sharing a record as a SMART Health Link", () => {
     assert.ok(bundle.entry.some((e) => e.resource.resourceType === "Patient"));
     assert.equal(shared.resourceCount, bundle.entry.length);
     assert.deepEqual(shared.bytes, { plaintext: plaintext.length, ciphertext: jwe.length });
+    t.diagnostic(
+      `shared ${bundle.entry.length} of ${RESOURCES.length} resources: Bundle ${plaintext.length} B, JWE ${jwe.length} B, ` +
+        `share() ${Math.round(out.shareMs)} ms (bundle, seal, createLink, addFile over loopback)`,
+    );
 
     // The preview said so before anything left the page.
     assert.equal(preview.resourceCount, bundle.entry.length);
@@ -265,7 +272,7 @@ describe("sharing a record as a SMART Health Link", () => {
     assert.ok(preview.sections.length > 0 && preview.sections.every((s) => s.count > 0 && typeof s.title === "string"));
   });
 
-  test("the shared link opens in a second browser context with the SDK: the clinician's chart, counted as previewed", async () => {
+  test("the shared link opens in a second browser context with the SDK: the clinician's chart, counted as previewed", async (t) => {
     assert.ok(shared, "the share test ran");
     // The link host is another loopback origin: the page is allowed to reach it (Local Network Access).
     const { page, problems } = await newHostPage(browser, server, { setup: (context) => context.grantPermissions(["local-network-access"]) });
@@ -277,16 +284,19 @@ describe("sharing a record as a SMART Health Link", () => {
     const opened = await page.evaluate(
       async ({ link, passcode }) => {
         const portal = new window.__ppsdk.PatientPortal({ locale: "en-US" });
+        const openStarted = performance.now();
         const record = await portal.openLink(link, { recipient: "Dr. Test", passcode });
         record.render(document.querySelector("#chart"));
+        const openMs = performance.now() - openStarted;
         window.__record = record;
-        return { resources: record.resources(), label: record.source?.label, withheld: record.withheldCount };
+        return { resources: record.resources(), label: record.source?.label, withheld: record.withheldCount, openMs };
       },
       { link: shared.viewerUrl, passcode: PASSCODE },
     );
     assert.deepEqual(opened.resources, JSON.parse(plaintext.toString("utf8")).entry.map((e) => e.resource));
     assert.equal(opened.label, "For Dr. Test");
     assert.equal(opened.withheld, 0);
+    t.diagnostic(`the recipient opened and rendered the shared link in ${Math.round(opened.openMs)} ms`);
     const html = await page.evaluate(() => document.documentElement.outerHTML + document.querySelector("#chart").shadowRoot.innerHTML);
     for (const marker of MARKERS) assert.ok(!html.includes(marker), `the recipient's page shows ${marker}`);
     assert.deepEqual(await tableOfContents(page), preview.sections.map((s) => [s.section, s.count]), "sharePreview's counts are the recipient's chart's");
