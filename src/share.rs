@@ -11,8 +11,8 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use crate::consent::{redacted, screen, Policy, Viewer};
-use crate::fhir::{parse_record, Record, Reference};
+use crate::consent::{redacted, screen_paced, Policy, Viewer};
+use crate::fhir::{parse_record_paced, Record, Reference};
 use crate::render::i18n::{Fmt, Locale, TimeZone};
 use crate::render::{Chart, Section};
 use crate::unseal::{ContentKey, SealOptions};
@@ -127,10 +127,16 @@ fn redact_all(record: &mut Record) {
 /// sees it): the audience's screening, then `include`, the Patient always
 /// kept, references to anything not shared redacted; and its Bundle.
 pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
+    crate::source::run_now(build_paced(record, request, &crate::source::Immediate))
+}
+
+/// [`build`], giving the event loop a turn every few milliseconds while the
+/// copy is read and screened (the bulk of the work on a large record).
+pub async fn build_paced<S: crate::source::Scheduler>(record: &Record, request: &ShareRequest<'_>, sched: &S) -> Shared {
     // A copy to screen, read again from the record's JSON (what its viewer
     // sees, already redacted for them): smaller code than a deep clone.
-    let copy = parse_record(&bundle_of(record)).unwrap_or_default();
-    let screened = screen(copy, request.audience, request.policy, request.consents);
+    let copy = parse_record_paced(&bundle_of(record), sched).await.unwrap_or_default();
+    let screened = screen_paced(copy, request.audience, request.policy, request.consents, sched).await;
     let mut shared = screened.record;
     if let Some(include) = request.include {
         let keep = narrowed(&shared, include);
@@ -213,7 +219,8 @@ pub fn viewer_url(base: &str, link: &str) -> Zeroizing<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consent::{Role, Viewer};
+    use crate::consent::{screen, Role, Viewer};
+    use crate::fhir::parse_record;
     use std::path::PathBuf;
 
     fn data(path: &str) -> PathBuf {

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::inflate::{deflate, inflate};
+use super::inflate::{deflate_paced, inflate};
 use super::{clip, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
 
 /// The content-encryption algorithms accepted with `alg: "dir"`.
@@ -232,6 +232,16 @@ pub struct SealOptions {
 /// and the bytes to encrypt (deflated when asked). The key's length
 /// chooses `A256GCM` or `A128GCM`.
 pub fn seal_prepare(plaintext: &[u8], key: &ContentKey, options: &SealOptions) -> Result<(String, Zeroizing<Vec<u8>>), UnsealError> {
+    crate::source::run_now(seal_prepare_paced(plaintext, key, options, &crate::source::Immediate))
+}
+
+/// [`seal_prepare`], compressing in slices that give the event loop a turn.
+pub async fn seal_prepare_paced<S: crate::source::Scheduler>(
+    plaintext: &[u8],
+    key: &ContentKey,
+    options: &SealOptions,
+    sched: &S,
+) -> Result<(String, Zeroizing<Vec<u8>>), UnsealError> {
     let enc = match key.as_bytes().len() {
         32 => Encryption::A256Gcm,
         16 => Encryption::A128Gcm,
@@ -248,7 +258,8 @@ pub fn seal_prepare(plaintext: &[u8], key: &ContentKey, options: &SealOptions) -
     }
     let header_json = serde_json::Value::Object(header).to_string();
     let protected = URL_SAFE_NO_PAD.encode(header_json.as_bytes());
-    Ok((protected, Zeroizing::new(if options.deflate { deflate(plaintext) } else { plaintext.to_vec() })))
+    let bytes = if options.deflate { deflate_paced(plaintext, sched).await.ok_or(UnsealError::Inflate)? } else { Zeroizing::new(plaintext.to_vec()) };
+    Ok((protected, bytes))
 }
 
 /// The compact serialization of a sealed `dir` JWE.

@@ -15,9 +15,9 @@ use super::webcrypto::encrypt_with;
 use super::{bad_input, to_js_error};
 use crate::consent::{screen, Policy, Viewer};
 use crate::error::Error;
-use crate::share::{build, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
+use crate::share::{build, build_paced, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
 use crate::source::Scheduler as _;
-use crate::unseal::{seal_compact, seal_prepare, ContentKey};
+use crate::unseal::{seal_compact, seal_prepare_paced, ContentKey};
 
 #[wasm_bindgen]
 extern "C" {
@@ -330,7 +330,7 @@ impl PatientRecord {
             }
             progress("bundle");
             let request = ShareRequest { audience: &options.audience, policy: &policy, consents: &consents, include: options.include.as_deref() };
-            let shared = build(&record, &request);
+            let shared = build_paced(&record, &request, &super::http::EventLoop).await;
             super::http::EventLoop.sleep(0).await;
             if aborted(&signal) {
                 return Err(aborted_error());
@@ -339,7 +339,8 @@ impl PatientRecord {
             progress("seal");
             let key = ContentKey::from_bytes(&random_bytes(32)?).map_err(|e| to_js_error(&e.into()))?;
             let iv: [u8; 12] = random_bytes(12)?.as_slice().try_into().map_err(|_| to_js_error(&Error::NoRandom))?;
-            let (protected, deflated) = seal_prepare(&shared.bundle, &key, &seal_options()).map_err(|e| to_js_error(&e.into()))?;
+            let (protected, deflated) =
+                seal_prepare_paced(&shared.bundle, &key, &seal_options(), &super::http::EventLoop).await.map_err(|e| to_js_error(&e.into()))?;
             let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated).await.map_err(|_| to_js_error(&Error::Seal))?;
             drop(deflated);
             let jwe = seal_compact(&protected, &iv, &ciphertext, &tag);
