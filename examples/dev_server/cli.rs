@@ -375,9 +375,11 @@ fn parse_create(mut args: impl Iterator<Item = String>) -> Result<Option<CreateO
     }))
 }
 
-fn parse_create_account(mut args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
+/// `--db`/`--postgres` and one positional argument (`what`), for the
+/// subcommands that take a store and a name or an id.
+fn store_and_one(mut args: impl Iterator<Item = String>, command: &str, what: &str) -> Result<Option<(StoreChoice, String)>, String> {
     let mut store = StoreChoice::new();
-    let mut name = None;
+    let mut value = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
@@ -385,32 +387,28 @@ fn parse_create_account(mut args: impl Iterator<Item = String>) -> Result<Option
                 store.parse(&arg, &mut args)?;
             }
             other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
-            other if name.is_none() => name = Some(other.to_owned()),
-            _ => return Err("create-account takes one NAME".into()),
+            other if value.is_none() => value = Some(other.to_owned()),
+            _ => return Err(format!("{command} takes one {what}")),
         }
     }
-    let name = name.ok_or("create-account needs a NAME")?;
+    let value = value.ok_or_else(|| format!("{command} needs the {what}"))?;
+    Ok(Some((store, value)))
+}
+
+fn parse_create_account(args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
+    let Some((store, name)) = store_and_one(args, "create-account", "NAME")? else {
+        return Ok(None);
+    };
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err("the account NAME must be 1 to 64 characters, no control characters".into());
     }
     Ok(Some(Command::CreateAccount { store, name }))
 }
 
-fn parse_revoke(mut args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
-    let mut store = StoreChoice::new();
-    let mut id = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--db" | "--postgres" => {
-                store.parse(&arg, &mut args)?;
-            }
-            other if other.starts_with("--") => return Err(format!("unknown argument: {other}")),
-            other if id.is_none() => id = Some(other.to_owned()),
-            _ => return Err("revoke takes one ID".into()),
-        }
-    }
-    let id = id.ok_or("revoke needs the link ID")?;
+fn parse_revoke(args: impl Iterator<Item = String>) -> Result<Option<Command>, String> {
+    let Some((store, id)) = store_and_one(args, "revoke", "link ID")? else {
+        return Ok(None);
+    };
     Ok(Some(Command::Revoke { store, id }))
 }
 
