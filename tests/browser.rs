@@ -280,3 +280,54 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
     drop(record);
     js_sys::Reflect::set(&details, &"open".into(), &JsValue::FALSE).unwrap();
 }
+
+type Tick = wasm_bindgen::closure::Closure<dyn FnMut()>;
+
+/// Runs `record.sharePreview(options)` as JavaScript would, counting the
+/// turns the event loop had (a `setTimeout(0)` chain) until it settles.
+async fn share_preview_counting_turns(record: &PatientRecord, options: JsValue) -> (Result<JsValue, JsValue>, u32) {
+    let turns = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let done = std::rc::Rc::new(std::cell::Cell::new(false));
+    let tick: std::rc::Rc<std::cell::RefCell<Option<Tick>>> = Default::default();
+    let again = tick.clone();
+    let (counted, stop) = (turns.clone(), done.clone());
+    *tick.borrow_mut() = Some(wasm_bindgen::closure::Closure::new(move || {
+        if stop.get() {
+            return;
+        }
+        counted.set(counted.get() + 1);
+        if let Some(f) = again.borrow().as_ref() {
+            web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(f.as_ref().unchecked_ref(), 0).unwrap();
+        }
+    }));
+    web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(tick.borrow().as_ref().unwrap().as_ref().unchecked_ref(), 0).unwrap();
+    let promise: js_sys::Promise = record.share_preview(options.unchecked_into());
+    let outcome = wasm_bindgen_futures::JsFuture::from(promise).await;
+    done.set(true);
+    (outcome, turns.get())
+}
+
+#[wasm_bindgen_test]
+async fn share_preview_resolves_after_turns_of_the_event_loop_and_rejects_bad_options() {
+    let record = open(IPS_JWE, IPS_KEY).unwrap();
+    let options = js_sys::JSON::parse(r#"{"audience":{"role":"clinician"}}"#).unwrap();
+    let (preview, turns) = share_preview_counting_turns(&record, options.clone()).await;
+    let preview = preview.unwrap();
+    // Built in steps, each after a turn: a synchronous build would give none.
+    assert!(turns >= 3, "the event loop had {turns} turns while the preview was built");
+    let count = |name: &str| js_sys::Reflect::get(&preview, &name.into()).unwrap().as_f64().unwrap();
+    assert_eq!(count("resourceCount") + count("withheldCount"), record.resource_count() as f64);
+    assert!(js_sys::Array::from(&js_sys::Reflect::get(&preview, &"sections".into()).unwrap()).length() > 0);
+    let inner = js_sys::Reflect::get(&preview, &"record".into()).unwrap();
+    let call = |name: &str| js_sys::Reflect::get(&inner, &name.into()).unwrap().unchecked_into::<js_sys::Function>().call0(&inner).unwrap();
+    assert!(call("toHtml").as_string().unwrap().contains("ppsdk-root"));
+    call("free");
+
+    // Unusable options and a cancelled signal reject (a promise is always returned).
+    let (refused, _) = share_preview_counting_turns(&record, JsValue::from_str("clinician")).await;
+    assert_eq!(error_fields(&refused.unwrap_err()).1, "badInput");
+    let aborted_signal = js_sys::Function::new_no_args("const c = new AbortController(); c.abort(); return c.signal;").call0(&JsValue::NULL).unwrap();
+    js_sys::Reflect::set(&options, &"signal".into(), &aborted_signal).unwrap();
+    let (aborted, _) = share_preview_counting_turns(&record, options).await;
+    assert_eq!(error_fields(&aborted.unwrap_err()).1, "aborted");
+}

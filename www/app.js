@@ -577,6 +577,10 @@ const linksEmpty = $("links-empty");
 const linksList = $("links-list");
 
 let previewRecord = null; // the recipient's view of the open record (wasm object), freed when done
+// The previews running: one for the section checkboxes, one for the recipient's chart. A newer
+// request supersedes (cancels) the one before; a preview that resolves too late is freed, never shown.
+const sectionsRun = { run: 0, controller: null };
+const chartRun = { run: 0, controller: null };
 let sharing = 0; // increments on every opening of the share dialog; stale results are dropped
 const excluded = new Set(); // section keys the sharer unchecked
 
@@ -615,7 +619,43 @@ function say(element, text) {
   element.hidden = !text;
 }
 
+/** Cancels the preview running in `slot`, if any: its result, should it still come, is dropped. */
+function cancelPreview(slot) {
+  slot.run++;
+  slot.controller?.abort();
+  slot.controller = null;
+}
+
+/**
+ * `record.sharePreview(options)` in `slot`, superseding the one running there.
+ * Resolves to the preview, or to null when it was superseded, cancelled, or the
+ * record or dialog changed meanwhile (a preview made anyway is freed at once).
+ */
+async function previewIn(slot, options) {
+  cancelPreview(slot);
+  const run = slot.run;
+  const controller = new AbortController();
+  slot.controller = controller;
+  const record = current;
+  const dialog = sharing;
+  const stale = () => run !== slot.run || dialog !== sharing || record !== current;
+  try {
+    const preview = await record.sharePreview({ ...options, signal: controller.signal });
+    if (stale()) {
+      preview.record.free();
+      return null;
+    }
+    return preview;
+  } catch (err) {
+    if (stale() || err?.code === "aborted") return null;
+    throw err;
+  } finally {
+    if (slot.controller === controller) slot.controller = null;
+  }
+}
+
 function freePreview() {
+  cancelPreview(chartRun);
   if (previewRecord) {
     try {
       previewRecord.free();
@@ -643,6 +683,7 @@ for (const dialog of [shareDialog, linksDialog]) {
 }
 shareDialog.addEventListener("close", () => {
   sharing++;
+  cancelPreview(sectionsRun);
   freePreview();
   shareResult.hidden = true;
   shareUrl.value = "";
@@ -663,12 +704,14 @@ const isoDate = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2
 /**
  * The section checkboxes, from what the chosen audience may see of the open
  * record (a preview without `include`, freed at once). Keeps the sharer's
- * unchecked sections unchecked.
+ * unchecked sections unchecked. A newer call supersedes one still running.
  */
-function fillSections() {
+async function fillSections() {
   for (const label of shareSections.querySelectorAll("label")) label.remove();
+  shareSectionsEmpty.hidden = true;
   let sections = [];
-  const preview = current.sharePreview({ audience: chosenAudience() });
+  const preview = await previewIn(sectionsRun, { audience: chosenAudience() });
+  if (!preview) return;
   try {
     sections = preview.sections.filter((s) => s.count > 0);
   } finally {
@@ -731,11 +774,7 @@ function openShare() {
   const tomorrow = new Date();
   tomorrow.setDate(tomorrow.getDate() + 1);
   shareExpiry.min = isoDate(tomorrow);
-  try {
-    fillSections();
-  } catch (err) {
-    say(shareMessage, hostErrorText(err, "reading the record"));
-  }
+  fillSections().catch((err) => say(shareMessage, hostErrorText(err, "reading the record")));
   shareDialog.showModal();
   shareForm.querySelector("input[name=audience]:checked")?.focus();
 }
@@ -744,15 +783,11 @@ $("share-open").addEventListener("click", openShare);
 for (const radio of shareForm.querySelectorAll("input[name=audience]")) {
   radio.addEventListener("change", () => {
     freePreview();
-    try {
-      fillSections();
-    } catch (err) {
-      say(shareMessage, hostErrorText(err, "reading the record"));
-    }
+    fillSections().catch((err) => say(shareMessage, hostErrorText(err, "reading the record")));
   });
 }
 
-$("share-preview-button").addEventListener("click", () => {
+$("share-preview-button").addEventListener("click", async () => {
   if (!current) return;
   say(shareMessage, "");
   const { options, refuse, field } = readShareOptions();
@@ -760,10 +795,11 @@ $("share-preview-button").addEventListener("click", () => {
   freePreview();
   let preview;
   try {
-    preview = current.sharePreview(options);
+    preview = await previewIn(chartRun, options);
   } catch (err) {
     return say(shareMessage, hostErrorText(err, "the preview"));
   }
+  if (!preview) return; // superseded: a newer request shows its own
   previewRecord = preview.record;
   const n = preview.resourceCount;
   const withheld = preview.withheldCount;

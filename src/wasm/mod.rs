@@ -317,6 +317,12 @@ export interface ShareRequest extends ShareOptions {
   signal?: AbortSignalLike;
 }
 
+/** Options of `record.sharePreview`: what to share, and a signal to cancel the preview. */
+export interface SharePreviewOptions extends ShareOptions {
+  /** Cancels the preview: it rejects with "aborted". */
+  signal?: AbortSignalLike;
+}
+
 /** One section of a share preview, as the recipient's chart lists it. */
 export interface SharePreviewSection {
   section: SectionKey;

@@ -13,26 +13,28 @@ use super::record::PatientRecord;
 use super::screening::{absent, known_only, member, now_seconds, viewer_profile};
 use super::webcrypto::encrypt_with;
 use super::{bad_input, to_js_error};
-use crate::consent::{screen, Policy, Viewer};
+use crate::consent::{screen_paced, Policy, Viewer};
 use crate::error::Error;
-use crate::share::{build, build_paced, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
+use crate::fhir::parse_record_paced;
+use crate::share::{build_paced, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
 use crate::source::Scheduler as _;
 use crate::unseal::{seal_compact, seal_prepare_paced, ContentKey};
 
 #[wasm_bindgen]
 extern "C" {
-    /// `ShareOptions` from the TypeScript section.
-    #[wasm_bindgen(typescript_type = "ShareOptions")]
-    pub type ShareOptionsArg;
+    /// `ShareOptions & { signal }` from the TypeScript section.
+    #[wasm_bindgen(typescript_type = "SharePreviewOptions")]
+    pub type SharePreviewArg;
     /// `ShareOptions & { host, onProgress, signal }` from the TypeScript section.
     #[wasm_bindgen(typescript_type = "ShareRequest")]
     pub type ShareRequestArg;
 }
 
-/// Options `sharePreview` takes (it also accepts, and ignores, those only `share` uses).
-const PREVIEW_OPTIONS: &[&str] = &["audience", "include", "label", "passcode", "expiresAt", "viewerUrl"];
+/// Options `sharePreview` takes (it also accepts, and ignores, `host` and
+/// `onProgress`, which only `share` uses).
+const PREVIEW_OPTIONS: &[&str] = &["audience", "include", "label", "passcode", "expiresAt", "viewerUrl", "signal"];
 /// … and those of `share`.
-const SHARE_OPTIONS: &[&str] = &["host", "onProgress", "signal"];
+const SHARE_OPTIONS: &[&str] = &["host", "onProgress"];
 
 /// Checked options of a share.
 struct Options {
@@ -229,6 +231,15 @@ impl Stopped {
     }
 }
 
+/// The `signal` option, if any.
+fn signal_of(value: &JsValue) -> Result<Option<web_sys::AbortSignal>, JsValue> {
+    let signal = member(value, "signal");
+    if absent(&signal) {
+        return Ok(None);
+    }
+    signal.dyn_into::<web_sys::AbortSignal>().map(Some).map_err(|_| bad_input("signal must be an AbortSignal"))
+}
+
 fn aborted(signal: &Option<web_sys::AbortSignal>) -> bool {
     signal.as_ref().is_some_and(web_sys::AbortSignal::aborted)
 }
@@ -259,38 +270,57 @@ fn progress(value: &JsValue) -> Result<impl Fn(&str), JsValue> {
 impl PatientRecord {
     /// The chart exactly as the recipient of `share(options)` will see it:
     /// `record` (a `PatientRecord` of the shared Bundle, opened with the
-    /// default viewer as the recipient's SDK opens it; `free()` it), the
-    /// sections with their counts, the resources shared and left out, and
-    /// the Bundle's size. Nothing leaves the page. Throws `badInput` for
-    /// unusable options.
-    #[wasm_bindgen(js_name = sharePreview, unchecked_return_type = "SharePreview")]
-    pub fn share_preview(&self, options: ShareOptionsArg) -> Result<JsValue, JsValue> {
+    /// default viewer as the recipient's SDK opens it, its chart built;
+    /// `free()` it), the sections with their counts, the resources shared
+    /// and left out, and the Bundle's size. Nothing leaves the page. The
+    /// work is done in slices that give the event loop a turn, as opening
+    /// does. Rejects with a `PatientPortalError`: `badInput` for unusable
+    /// options, `aborted` when `options.signal` aborts.
+    #[wasm_bindgen(js_name = sharePreview, unchecked_return_type = "Promise<SharePreview>")]
+    pub fn share_preview(&self, options: SharePreviewArg) -> Promise {
         let value = JsValue::from(options);
-        let options = parse_options(&value, "sharePreview")?;
-        let (record, policy, consents, display) = self.share_source();
-        let request = ShareRequest { audience: &options.audience, policy: &policy, consents: &consents, include: options.include.as_deref() };
-        let shared = build(&record, &request);
-        let reopened = crate::fhir::parse_record(&shared.bundle).map_err(|e| to_js_error(&e.into()))?;
-        let screened = screen(reopened, &Viewer::patient(now_seconds()), &Policy::default(), &[]);
-        let preview = PatientRecord::new(screened, None, display);
-        let sections: Array = preview
-            .section_counts()?
-            .into_iter()
-            .map(|(section, title, count)| {
-                let o = Object::new();
-                set(&o, "section", &section.into());
-                set(&o, "title", &title.into());
-                set(&o, "count", &(count as f64).into());
-                JsValue::from(o)
-            })
-            .collect();
-        let out = Object::new();
-        set(&out, "resourceCount", &(shared.record.entries.len() as f64).into());
-        set(&out, "withheldCount", &(shared.withheld as f64).into());
-        set(&out, "bytes", &(shared.bundle.len() as f64).into());
-        set(&out, "sections", &sections);
-        set(&out, "record", &preview.into());
-        Ok(out.into())
+        let prepared = parse_options(&value, "sharePreview").and_then(|options| Ok((options, signal_of(&value)?)));
+        let source = self.share_source();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (options, signal) = prepared?;
+            let (record, policy, consents, display) = source;
+            let stop = |signal: &Option<web_sys::AbortSignal>| if aborted(signal) { Err(aborted_error()) } else { Ok(()) };
+            stop(&signal)?;
+            let request = ShareRequest { audience: &options.audience, policy: &policy, consents: &consents, include: options.include.as_deref() };
+            let shared = build_paced(&record, &request, &super::http::EventLoop).await;
+            drop(record);
+            super::http::EventLoop.sleep(0).await;
+            stop(&signal)?;
+            let reopened = parse_record_paced(&shared.bundle, &super::http::EventLoop).await.map_err(|e| to_js_error(&e.into()))?;
+            super::http::EventLoop.sleep(0).await;
+            stop(&signal)?;
+            let screened = screen_paced(reopened, &Viewer::patient(now_seconds()), &Policy::default(), &[], &super::http::EventLoop).await;
+            let preview = PatientRecord::new(screened, None, display);
+            super::http::EventLoop.sleep(0).await;
+            stop(&signal)?;
+            // The chart's view model, as opening builds it: `render` then only writes markup.
+            preview.prepare_chart().await;
+            super::http::EventLoop.sleep(0).await;
+            stop(&signal)?;
+            let sections: Array = preview
+                .section_counts()?
+                .into_iter()
+                .map(|(section, title, count)| {
+                    let o = Object::new();
+                    set(&o, "section", &section.into());
+                    set(&o, "title", &title.into());
+                    set(&o, "count", &(count as f64).into());
+                    JsValue::from(o)
+                })
+                .collect();
+            let out = Object::new();
+            set(&out, "resourceCount", &(shared.record.entries.len() as f64).into());
+            set(&out, "withheldCount", &(shared.withheld as f64).into());
+            set(&out, "bytes", &(shared.bundle.len() as f64).into());
+            set(&out, "sections", &sections);
+            set(&out, "record", &preview.into());
+            Ok(out.into())
+        })
     }
 
     /// Shares what `options.audience` may see of this record (narrowed to
@@ -315,10 +345,7 @@ impl PatientRecord {
                     return Err(bad_input(&format!("host.{name} must be a function (see the ShlHost interface)")));
                 }
             }
-            let signal = member(&value, "signal");
-            let signal =
-                if absent(&signal) { None } else { Some(signal.dyn_into::<web_sys::AbortSignal>().map_err(|_| bad_input("signal must be an AbortSignal"))?) };
-            Ok((options, host, signal, progress(&value)?))
+            Ok((options, host, signal_of(&value)?, progress(&value)?))
         })();
         let source = self.share_source();
         let backend = self.backend();

@@ -149,12 +149,23 @@ describe("arguments of every wrong type", () => {
         }
       }
     }
+    // These return a promise: a refusal is a rejection, never a synchronous throw.
+    const ASYNC = new Set(["openUrl", "openLink", "openFhir", "sharePreview", "share"]);
     let refused = 0;
     for (const [target, name, args] of calls) {
       let outcome;
       try {
-        outcome = await target[name](...args);
+        let returned;
+        try {
+          returned = target[name](...args);
+        } catch (err) {
+          assert.ok(!ASYNC.has(name), `${name}(${args.map((v) => typeof v).join(", ")}) threw synchronously (${err?.code}): it must reject`);
+          throw err;
+        }
+        if (ASYNC.has(name)) assert.ok(returned instanceof Promise, `${name} returns a promise`);
+        outcome = await returned;
       } catch (err) {
+        if (err instanceof assert.AssertionError) throw err;
         assert.ok(isPatientPortalError(err), `${name}(${args.map((v) => typeof v).join(", ")}) threw ${err?.name}: ${err?.message}`);
         assert.notEqual(err.code, "internal", `${name}: ${err.message}`);
         refused++;

@@ -371,6 +371,23 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.ok(!seen.includes(MARKER), "the withheld marker is in the recipient's page");
       assert.ok(seen.includes("ppsdk-"), "control: the recipient's page has the chart");
 
+      // A preview superseded before it resolves (the audience changed at once) is dropped, never shown.
+      const chosen = await page.evaluate(() => document.querySelector("#share-form input[name=audience]:checked").value);
+      await page.evaluate(() => {
+        document.getElementById("share-preview-button").click();
+        [...document.querySelectorAll("#share-form input[name=audience]")].find((r) => !r.checked).click();
+      });
+      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0);
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+      assert.equal(await page.locator("#share-preview").isVisible(), false, "the superseded preview is not shown");
+      assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "nor rendered");
+      // The preview asked for last is.
+      await page.evaluate((value) => document.querySelector(`#share-form input[name=audience][value="${value}"]`).click(), chosen);
+      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0);
+      await dialog.getByRole("button", { name: "Preview" }).click();
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"));
+      assert.equal(await page.locator("#share-preview").isVisible(), true);
+
       // Closing the dialog frees the preview (its chart host is replaced by an empty one).
       await dialog.getByRole("button", { name: "Close" }).click();
       assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "the preview is gone");

@@ -185,7 +185,7 @@ describe("sharing a record as a SMART Health Link", () => {
         const portal = new PatientPortal({ policy, locale: "en-US" });
         const record = await portal.openLink(link, { recipient: "the patient" });
         const audience = { role: "clinician", actor: "Practitioner/dr-test" };
-        const p = record.sharePreview({ audience, label: "For Dr. Test" });
+        const p = await record.sharePreview({ audience, label: "For Dr. Test" });
         const previewToc = [];
         const previewHtml = p.record.toHtml();
         p.record.free();
@@ -404,7 +404,7 @@ describe("share: failures and hostile options (Node entry)", () => {
     const own = wasmPortal.openJwe(jwe, key);
     try {
       const options = { audience: { role: "proxy", relationship: "caregiver" }, include: ["immunizations", "allergies"] };
-      const preview = own.sharePreview(options);
+      const preview = await own.sharePreview(options);
       const shared = await own.share({ ...options, host: linkHost.host });
       const { header, plaintext } = openJwe(linkHost.links.get(shared.id).files[0].jwe, payload(shared.link).key);
       assert.equal(header.zip, "DEF");
@@ -469,17 +469,34 @@ describe("share: failures and hostile options (Node entry)", () => {
     assert.equal(linkHost.links.get(lastId).revoked, true);
   });
 
-  test("a proxy audience and include narrow the preview; the Patient stays", () => {
-    const caregiver = record.sharePreview({ audience: { role: "proxy", relationship: "caregiver" } });
+  test("a proxy audience and include narrow the preview; the Patient stays", async () => {
+    const caregiver = await record.sharePreview({ audience: { role: "proxy", relationship: "caregiver" } });
     const kept = caregiver.record.resources();
     assert.ok(kept.every((r) => !hasLabel(r, "PSY") && !hasLabel(r, "STD")));
     assert.equal(caregiver.withheldCount, RESOURCES.filter((r) => hasLabel(r, "PSY") || hasLabel(r, "STD")).length);
     caregiver.record.free();
-    const allergies = record.sharePreview({ audience: { role: "clinician" }, include: ["allergies", "immunizations"] });
+    const allergies = await record.sharePreview({ audience: { role: "clinician" }, include: ["allergies", "immunizations"] });
     assert.deepEqual([...new Set(allergies.record.resources().map((r) => r.resourceType))].sort(), ["AllergyIntolerance", "Immunization", "Patient"]);
     assert.deepEqual(allergies.sections.map((s) => s.section), ["allergies", "immunizations"]);
     assert.equal(allergies.resourceCount + allergies.withheldCount, RESOURCES.length);
     allergies.record.free();
+  });
+
+  test("sharePreview is cancelled by its signal: it rejects with aborted", async () => {
+    const before = new AbortController();
+    before.abort();
+    assert.equal((await record.sharePreview({ audience: { role: "clinician" }, signal: before.signal }).catch((e) => e)).code, "aborted");
+    // Aborted while it runs: it stops at its next turn of the event loop.
+    const during = new AbortController();
+    const pending = record.sharePreview({ audience: { role: "clinician" }, signal: during.signal });
+    setTimeout(() => during.abort(), 0);
+    const err = await pending.then((p) => (p.record.free(), null), (e) => e);
+    assert.ok(err instanceof PatientPortalError && err.code === "aborted", `aborted while running: ${err?.code}`);
+    // A signal that never aborts changes nothing.
+    const kept = await record.sharePreview({ audience: { role: "clinician" }, signal: new AbortController().signal });
+    assert.equal(kept.resourceCount + kept.withheldCount, RESOURCES.length);
+    kept.record.free();
+    assert.equal((await record.sharePreview({ audience: { role: "clinician" }, signal: {} }).catch((e) => e)).code, "badInput");
   });
 
   test("hostile option values are refused with badInput, before the host is called", async () => {
@@ -510,7 +527,11 @@ describe("share: failures and hostile options (Node entry)", () => {
       { audience, hots: linkHost.host },
     ];
     for (const options of cases) {
-      assert.throws(() => record.sharePreview(options), (e) => e instanceof PatientPortalError && e.code === "badInput", `sharePreview(${JSON.stringify(options)})`);
+      let pending;
+      assert.doesNotThrow(() => (pending = record.sharePreview(options)), `sharePreview(${JSON.stringify(options)}) rejects rather than throws`);
+      assert.ok(pending instanceof Promise);
+      const refused = await pending.then((p) => (p.record.free(), null), (e) => e);
+      assert.ok(refused instanceof PatientPortalError && refused.code === "badInput", `sharePreview(${JSON.stringify(options)}): ${refused?.code} ${refused?.message}`);
       const err = await record.share(options && { ...options, host: linkHost.host }).catch((e) => e);
       assert.ok(err instanceof PatientPortalError && err.code === "badInput", `share(${JSON.stringify(options)}): ${err?.code} ${err?.message}`);
     }

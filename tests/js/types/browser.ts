@@ -12,6 +12,7 @@ import init, {
   type PatientRecord,
   type ShareOptions,
   type SharePreview,
+  type SharePreviewOptions,
   type SharedLink,
   type ShlHost,
 } from "patient-portal-sdk";
@@ -49,7 +50,8 @@ export function element(link: string): PatientChartElement {
 export async function share(record: PatientRecord, token: string, qr: HTMLElement): Promise<string> {
   const host: ShlHost = new HttpShlHost({ baseUrl: "https://links.example/api/", token });
   const options: ShareOptions = { audience: { role: "clinician", purpose: "TREAT" }, include: ["allergies", "medications"], label: "For my doctor", passcode: "1234", expiresAt: new Date(Date.now() + 86_400_000) };
-  const preview: SharePreview = record.sharePreview(options);
+  const previewOptions: SharePreviewOptions = { ...options, signal: new AbortController().signal };
+  const preview: SharePreview = await record.sharePreview(previewOptions);
   preview.record.render(qr);
   const counts = preview.sections.map((s) => `${s.section}:${s.title}:${s.count}`).join();
   preview.record.free();
@@ -82,4 +84,9 @@ export function mistakes(portal: PatientPortal, record: PatientRecord): void {
   void record.share({ audience: { role: "clinician" } });
   // @ts-expect-error a misspelt share option
   void record.sharePreview({ audience: { role: "clinician" }, passCode: "1" });
+  // @ts-expect-error sharePreview resolves to the preview: it must be awaited
+  const unawaited: SharePreview = record.sharePreview({ audience: { role: "clinician" } });
+  void unawaited;
+  // @ts-expect-error the signal is an AbortSignal
+  void record.sharePreview({ audience: { role: "clinician" }, signal: "stop" });
 }
