@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::consent::{redacted, screen_paced, Policy, Viewer};
@@ -135,7 +135,7 @@ pub fn build(record: &Record, request: &ShareRequest<'_>) -> Shared {
 pub async fn build_paced<S: crate::source::Scheduler>(record: &Record, request: &ShareRequest<'_>, sched: &S) -> Shared {
     // A copy to screen, read again from the record's JSON (what its viewer
     // sees, already redacted for them): smaller code than a deep clone.
-    let copy = parse_record_paced(&bundle_of(record), sched).await.unwrap_or_default();
+    let copy = parse_record_paced(&bundle_of(record, sched).await, sched).await.unwrap_or_default();
     let screened = screen_paced(copy, request.audience, request.policy, request.consents, sched).await;
     let mut shared = screened.record;
     if let Some(include) = request.include {
@@ -143,23 +143,36 @@ pub async fn build_paced<S: crate::source::Scheduler>(record: &Record, request: 
         shared = shared.retain(&keep);
         redact_all(&mut shared);
     }
-    let bundle = bundle_of(&shared);
+    let bundle = bundle_of(&shared, sched).await;
     let withheld = record.entries.len().saturating_sub(shared.entries.len());
     Shared { record: shared, bundle, withheld }
 }
 
-/// The record's resources as a Bundle of type `collection`, as JSON bytes.
-fn bundle_of(record: &Record) -> Zeroizing<Vec<u8>> {
-    let entries: Vec<Value> = record
-        .entries
-        .iter()
-        .map(|e| match &e.full_url {
-            Some(url) => json!({ "fullUrl": url, "resource": e.raw }),
-            None => json!({ "resource": e.raw }),
-        })
-        .collect();
-    let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
-    Zeroizing::new(serde_json::to_vec(&bundle).unwrap_or_default())
+/// The record's resources as a Bundle of type `collection`, as JSON bytes:
+/// written entry by entry (no copy of the resources), giving the event
+/// loop a turn every few milliseconds.
+async fn bundle_of<S: crate::source::Scheduler>(record: &Record, sched: &S) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::new());
+    out.extend_from_slice(br#"{"resourceType":"Bundle","type":"collection","entry":["#);
+    let pacer = crate::source::Pacer::new(sched);
+    for (i, entry) in record.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        if let Some(url) = &entry.full_url {
+            out.extend_from_slice(br#""fullUrl":"#);
+            // Writing JSON into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, url);
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""resource":"#);
+        let _ = serde_json::to_writer(&mut *out, &entry.raw);
+        out.push(b'}');
+        pacer.tick().await;
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// The sections of a chart as its table of contents lists them (those with
@@ -221,6 +234,7 @@ mod tests {
     use super::*;
     use crate::consent::{screen, Role, Viewer};
     use crate::fhir::parse_record;
+    use serde_json::json;
     use std::path::PathBuf;
 
     fn data(path: &str) -> PathBuf {
