@@ -156,7 +156,7 @@ async fn record_paced(
 }
 
 /// The host's `signal` option, if any.
-pub(super) fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
+fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
     let signal = member(options, "signal");
     if absent(&signal) {
         return Ok(BrowserHttp::default());
@@ -199,20 +199,8 @@ fn content_key(key: &JsValue) -> Result<ContentKey, JsValue> {
 
 /// A progress reporter calling `options.onProgress({ stage })`, if given.
 fn progress_callback(options: &JsValue) -> Result<impl FnMut(Stage), JsValue> {
-    let callback = member(options, "onProgress");
-    let callback = match callback {
-        f if f.is_function() => Some(f.unchecked_into::<js_sys::Function>()),
-        f if f.is_undefined() || f.is_null() => None,
-        _ => return Err(bad_input("onProgress must be a function")),
-    };
-    Ok(move |stage: Stage| {
-        if let Some(f) = &callback {
-            let event = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&event, &"stage".into(), &stage.name().into());
-            // A throwing callback must not abort opening the record.
-            let _ = f.call1(&JsValue::NULL, &event);
-        }
-    })
+    let report = screening::stage_reporter(options)?;
+    Ok(move |stage: Stage| report(stage.name()))
 }
 
 #[wasm_bindgen(js_class = PatientPortal)]

@@ -70,6 +70,24 @@ fn role_list(options: &JsValue, name: &str) -> Result<Option<Vec<Role>>, JsValue
 }
 
 /// Seconds since 1970, by this device's clock.
+/// The `onProgress` option as a reporter of stage names: each call passes
+/// `{ stage }`; a throwing callback stops nothing.
+pub(crate) fn stage_reporter(options: &JsValue) -> Result<impl Fn(&str), JsValue> {
+    let callback = member(options, "onProgress");
+    let callback = match callback {
+        f if f.is_function() => Some(f.unchecked_into::<js_sys::Function>()),
+        f if absent(&f) => None,
+        _ => return Err(bad_input("onProgress must be a function")),
+    };
+    Ok(move |stage: &str| {
+        if let Some(f) = &callback {
+            let event = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&event, &"stage".into(), &stage.into());
+            let _ = f.call1(&JsValue::NULL, &event);
+        }
+    })
+}
+
 pub(crate) fn now_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
 use super::record::PatientRecord;
-use super::screening::{absent, known_only, member, now_seconds, viewer_profile};
+use super::screening::{absent, known_only, member, now_seconds, stage_reporter, viewer_profile};
 use super::webcrypto::encrypt_with;
 use super::{bad_input, to_js_error};
 use crate::consent::{screen_paced, Policy, Viewer};
@@ -248,24 +248,6 @@ fn aborted_error() -> JsValue {
     to_js_error(&crate::source::SourceError::Aborted.into())
 }
 
-/// A progress reporter calling `onProgress({ stage })`.
-fn progress(value: &JsValue) -> Result<impl Fn(&str), JsValue> {
-    let callback = member(value, "onProgress");
-    let callback = match callback {
-        f if f.is_function() => Some(f.unchecked_into::<Function>()),
-        f if absent(&f) => None,
-        _ => return Err(bad_input("onProgress must be a function")),
-    };
-    Ok(move |stage: &str| {
-        if let Some(f) = &callback {
-            let event = Object::new();
-            set(&event, "stage", &stage.into());
-            // A throwing callback must not stop the share.
-            let _ = f.call1(&JsValue::NULL, &event);
-        }
-    })
-}
-
 #[wasm_bindgen]
 impl PatientRecord {
     /// The chart exactly as the recipient of `share(options)` will see it:
@@ -345,7 +327,7 @@ impl PatientRecord {
                     return Err(bad_input(&format!("host.{name} must be a function (see the ShlHost interface)")));
                 }
             }
-            Ok((options, host, signal_of(&value)?, progress(&value)?))
+            Ok((options, host, signal_of(&value)?, stage_reporter(&value)?))
         })();
         let source = self.share_source();
         let backend = self.backend();

@@ -46,8 +46,36 @@ impl PlatformCipher {
     }
 }
 
-/// Decrypts with `crypto.subtle`: `importKey("raw")` then `decrypt` of
-/// ciphertext‖tag with the AAD and a 128-bit tag.
+/// Runs `crypto.subtle[usage]` ("encrypt" or "decrypt") over `data` with
+/// AES-GCM: `importKey("raw")` for that one usage (the copy of the key
+/// handed to WebCrypto wiped at once), then the call with the IV, the AAD
+/// and a 128-bit tag. Resolves to WebCrypto's output.
+async fn aes_gcm(subtle: &Object, usage: &str, key: &ContentKey, iv: &[u8; 12], aad: &[u8], data: &Uint8Array) -> Result<Uint8Array, AeadFailure> {
+    let fail = |_| AeadFailure;
+    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
+    let run = method(subtle, usage).ok_or(AeadFailure)?;
+
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
+    let raw = Uint8Array::from(key.as_bytes());
+    let usages = js_sys::Array::of1(&usage.into());
+    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm, &JsValue::FALSE, &usages);
+    let imported = import_key.apply(subtle, &args);
+    raw.fill(0, 0, raw.length());
+    let crypto_key = JsFuture::from(Promise::from(imported.map_err(fail)?)).await.map_err(fail)?;
+
+    let params = Object::new();
+    Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
+    Reflect::set(&params, &"iv".into(), &Uint8Array::from(&iv[..])).map_err(fail)?;
+    Reflect::set(&params, &"additionalData".into(), &Uint8Array::from(aad)).map_err(fail)?;
+    Reflect::set(&params, &"tagLength".into(), &128.into()).map_err(fail)?;
+    let pending = run.call3(subtle, &params, &crypto_key, data).map_err(fail)?;
+    let out = JsFuture::from(Promise::from(pending)).await.map_err(fail)?;
+    Ok(Uint8Array::new(&out))
+}
+
+/// Decrypts with `crypto.subtle`: ciphertext‖tag through [`aes_gcm`]; the
+/// plaintext's copy on the JavaScript side is wiped.
 pub async fn webcrypto_decrypt(
     subtle: &Object,
     key: &ContentKey,
@@ -56,31 +84,10 @@ pub async fn webcrypto_decrypt(
     ciphertext: &[u8],
     tag: &[u8; 16],
 ) -> Result<Vec<u8>, AeadFailure> {
-    let fail = |_| AeadFailure;
-    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
-    let decrypt = method(subtle, "decrypt").ok_or(AeadFailure)?;
-
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
-    let raw = Uint8Array::from(key.as_bytes());
-    let usages = js_sys::Array::of1(&"decrypt".into());
-    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm, &JsValue::FALSE, &usages);
-    let imported = import_key.apply(subtle, &args).map_err(fail)?;
-    // The copy of the key handed to WebCrypto is wiped at once.
-    raw.fill(0, 0, raw.length());
-    let crypto_key = JsFuture::from(Promise::from(imported)).await.map_err(fail)?;
-
-    let params = Object::new();
-    Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
-    Reflect::set(&params, &"iv".into(), &Uint8Array::from(&iv[..])).map_err(fail)?;
-    Reflect::set(&params, &"additionalData".into(), &Uint8Array::from(aad)).map_err(fail)?;
-    Reflect::set(&params, &"tagLength".into(), &128.into()).map_err(fail)?;
     let data = Uint8Array::new_with_length((ciphertext.len() + 16) as u32);
     data.subarray(0, ciphertext.len() as u32).copy_from(ciphertext);
     data.subarray(ciphertext.len() as u32, data.length()).copy_from(tag);
-    let pending = decrypt.call3(subtle, &params, &crypto_key, &data).map_err(fail)?;
-    let plain = JsFuture::from(Promise::from(pending)).await.map_err(fail)?;
-    let plain = Uint8Array::new(&plain);
+    let plain = aes_gcm(subtle, "decrypt", key, iv, aad, &data).await?;
     let out = plain.to_vec();
     plain.fill(0, 0, plain.length());
     Ok(out)
@@ -95,35 +102,13 @@ impl AsyncCipher for PlatformCipher {
     }
 }
 
-/// Encrypts with `crypto.subtle` (`importKey("raw")`, then `encrypt` with
-/// the AAD and a 128-bit tag): the ciphertext and the tag, detached. The
-/// copies of the key and the plaintext handed to WebCrypto are wiped.
+/// Encrypts with `crypto.subtle` through [`aes_gcm`]: the ciphertext and
+/// the tag, detached. The copy of the plaintext handed to WebCrypto is wiped.
 pub async fn webcrypto_encrypt(subtle: &Object, key: &ContentKey, iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 16]), AeadFailure> {
-    let fail = |_| AeadFailure;
-    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
-    let encrypt = method(subtle, "encrypt").ok_or(AeadFailure)?;
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
-    let raw = Uint8Array::from(key.as_bytes());
-    let usages = js_sys::Array::of1(&"encrypt".into());
-    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm, &JsValue::FALSE, &usages);
-    let imported = import_key.apply(subtle, &args);
-    raw.fill(0, 0, raw.length());
-    let crypto_key = JsFuture::from(Promise::from(imported.map_err(fail)?)).await.map_err(fail)?;
-
-    let params = Object::new();
-    Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
-    Reflect::set(&params, &"iv".into(), &Uint8Array::from(&iv[..])).map_err(fail)?;
-    Reflect::set(&params, &"additionalData".into(), &Uint8Array::from(aad)).map_err(fail)?;
-    Reflect::set(&params, &"tagLength".into(), &128.into()).map_err(fail)?;
     let data = Uint8Array::from(plaintext);
-    let pending = encrypt.call3(subtle, &params, &crypto_key, &data);
-    let sealed = match pending {
-        Ok(p) => JsFuture::from(Promise::from(p)).await,
-        Err(e) => Err(e),
-    };
+    let sealed = aes_gcm(subtle, "encrypt", key, iv, aad, &data).await;
     data.fill(0, 0, data.length());
-    let sealed = Uint8Array::new(&sealed.map_err(fail)?).to_vec();
+    let sealed = sealed?.to_vec();
     let split = sealed.len().checked_sub(16).ok_or(AeadFailure)?;
     let (ciphertext, tag) = sealed.split_at(split);
     let tag: [u8; 16] = tag.try_into().map_err(|_| AeadFailure)?;
