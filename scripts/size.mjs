@@ -70,7 +70,7 @@ function reader(bytes) {
   };
 }
 
-function functionSizes(bytes) {
+export function functionSizes(bytes) {
   const r = reader(bytes);
   r.skip(8);
   let imported = 0;
