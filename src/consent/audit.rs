@@ -2,30 +2,49 @@
 //! viewed (agent), why (purposeOfEvent), when (recorded), and one entity per
 //! resource with the decision, its reason and rule in `entity.detail`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{DecisionReport, Role, Viewer};
 
+// Built from plain `(name, value)` lists rather than `json!`, whose
+// expansion is code per member: the event is a few hundred bytes of data.
+
+fn s(text: &str) -> Value {
+    Value::String(text.to_string())
+}
+
+fn obj(members: Vec<(&str, Value)>) -> Value {
+    Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn coding(system: &str, code: &str, display: &str) -> Value {
+    obj(vec![("system", s(system)), ("code", s(code)), ("display", s(display))])
+}
+
 fn entity(index: usize, decision: &DecisionReport) -> Value {
     let what = match (&decision.id, &decision.full_url) {
-        (Some(id), _) => json!({ "reference": format!("{}/{id}", decision.resource_type) }),
-        (None, Some(url)) => json!({ "reference": url }),
-        (None, None) => json!({ "display": format!("{} (entry {index})", decision.resource_type) }),
+        (Some(id), _) => ("reference", format!("{}/{id}", decision.resource_type)),
+        (None, Some(url)) => ("reference", url.clone()),
+        (None, None) => ("display", format!("{} (entry {index})", decision.resource_type)),
     };
-    let labels: Vec<Value> = decision.labels.iter().map(|l| json!({ "system": l.system, "code": l.code })).collect();
-    let mut entity = json!({
-        "what": what,
-        "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object" },
-        "detail": [
-            { "type": "decision", "valueString": if decision.permit { "permit" } else { "withhold" } },
-            { "type": "reason", "valueString": decision.reason.name() },
-            { "type": "rule", "valueString": decision.rule },
-        ]
-    });
-    if let (false, Some(fields)) = (labels.is_empty(), entity.as_object_mut()) {
-        fields.insert("securityLabel".into(), Value::Array(labels));
+    let detail = |kind: &str, value: &str| obj(vec![("type", s(kind)), ("valueString", s(value))]);
+    let mut members = vec![
+        ("what", obj(vec![(what.0, Value::String(what.1))])),
+        ("type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")),
+        (
+            "detail",
+            Value::Array(vec![
+                detail("decision", if decision.permit { "permit" } else { "withhold" }),
+                detail("reason", decision.reason.name()),
+                detail("rule", &decision.rule),
+            ]),
+        ),
+    ];
+    if !decision.labels.is_empty() {
+        let labels = decision.labels.iter().map(|l| obj(vec![("system", s(&l.system)), ("code", s(&l.code))])).collect();
+        members.push(("securityLabel", Value::Array(labels)));
     }
-    entity
+    obj(members)
 }
 
 /// The `AuditEvent` for showing a record to `viewer` with `decisions` (one
@@ -33,38 +52,40 @@ fn entity(index: usize, decision: &DecisionReport) -> Value {
 pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
     let recorded = chrono::DateTime::from_timestamp(viewer.at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let role = match viewer.role {
-        Role::Patient => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "SELF", "display": "self" }),
-        Role::Proxy => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "AGNT", "display": "agent" }),
-        Role::Clinician => json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "PROV", "display": "healthcare provider" }),
+        Role::Patient => coding("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "SELF", "self"),
+        Role::Proxy => coding("http://terminology.hl7.org/CodeSystem/v3-RoleClass", "AGNT", "agent"),
+        Role::Clinician => coding("http://terminology.hl7.org/CodeSystem/v3-RoleClass", "PROV", "healthcare provider"),
     };
     let who = match &viewer.actor {
-        Some(actor) => json!({ "reference": actor }),
-        None => json!({ "display": viewer.role.name() }),
+        Some(actor) => obj(vec![("reference", s(actor))]),
+        None => obj(vec![("display", s(viewer.role.name()))]),
     };
-    let mut agent = json!({ "type": { "coding": [role] }, "who": who, "requestor": true });
-    if let (Some(text), Some(fields)) = (&viewer.relationship, agent.as_object_mut()) {
+    let mut agent = vec![("type", obj(vec![("coding", Value::Array(vec![role]))])), ("who", who), ("requestor", Value::Bool(true))];
+    if let Some(text) = &viewer.relationship {
         let role = match super::relationship(Some(text)).and_then(|r| r.code) {
-            Some(code) => json!([{ "coding": [{ "system": super::ROLE_CODE, "code": code }], "text": text }]),
-            None => json!([{ "text": text }]),
+            Some(code) => obj(vec![("coding", Value::Array(vec![obj(vec![("system", s(super::ROLE_CODE)), ("code", s(code))])])), ("text", s(text))]),
+            None => obj(vec![("text", s(text))]),
         };
-        fields.insert("role".into(), role);
+        agent.push(("role", Value::Array(vec![role])));
     }
-    let mut event = json!({
-        "resourceType": "AuditEvent",
-        "type": { "system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110", "display": "Patient Record" },
-        "subtype": [{ "system": "http://hl7.org/fhir/restful-interaction", "code": "read", "display": "read" }],
-        "action": "R",
-        "recorded": recorded,
-        "outcome": "0",
-        "agent": [agent],
-        "source": {
-            "observer": { "display": "Patient Portal SDK" },
-            "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }]
-        },
-        "entity": decisions.iter().enumerate().map(|(i, d)| entity(i, d)).collect::<Vec<_>>()
-    });
-    if let (Some(purpose), Some(fields)) = (&viewer.purpose, event.as_object_mut()) {
-        fields.insert("purposeOfEvent".into(), json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose }] }]));
+    let source = obj(vec![
+        ("observer", obj(vec![("display", s("Patient Portal SDK"))])),
+        ("type", Value::Array(vec![coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")])),
+    ]);
+    let mut event = vec![
+        ("resourceType", s("AuditEvent")),
+        ("type", coding("http://dicom.nema.org/resources/ontology/DCM", "110110", "Patient Record")),
+        ("subtype", Value::Array(vec![coding("http://hl7.org/fhir/restful-interaction", "read", "read")])),
+        ("action", s("R")),
+        ("recorded", Value::String(recorded)),
+        ("outcome", s("0")),
+        ("agent", Value::Array(vec![obj(agent)])),
+        ("source", source),
+        ("entity", Value::Array(decisions.iter().enumerate().map(|(i, d)| entity(i, d)).collect())),
+    ];
+    if let Some(purpose) = &viewer.purpose {
+        let coding = obj(vec![("system", s("http://terminology.hl7.org/CodeSystem/v3-ActReason")), ("code", s(purpose))]);
+        event.push(("purposeOfEvent", Value::Array(vec![obj(vec![("coding", Value::Array(vec![coding]))])])));
     }
-    event
+    obj(event)
 }

@@ -2,7 +2,6 @@
 //! (`2019`, `2019-07`), kept at the precision they were written with.
 
 use chrono::{DateTime as ChronoDateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use serde::{Deserialize, Deserializer};
 
 /// A point in time as FHIR writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,13 +103,6 @@ pub fn age_in_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
         years -= 1;
     }
     u32::try_from(years).ok()
-}
-
-impl<'de> Deserialize<'de> for DateTime {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(DateTime::parse(&text))
-    }
 }
 
 #[cfg(test)]

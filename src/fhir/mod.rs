@@ -16,8 +16,6 @@ pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner
 pub use resources::*;
 pub use types::*;
 
-use serde::Deserialize;
-
 /// One resource: typed when the chart renders its type, otherwise kept only
 /// as raw JSON on the [`Entry`].
 #[derive(Debug, Clone, PartialEq)]
@@ -45,8 +43,8 @@ pub enum Resource {
 impl Resource {
     /// Builds the typed form of `raw`, whose `resourceType` is `resource_type`.
     pub fn from_json(resource_type: &str, raw: &serde_json::Value) -> Resource {
-        fn typed<'a, T: Deserialize<'a>>(raw: &'a serde_json::Value, wrap: fn(Box<T>) -> Resource) -> Resource {
-            T::deserialize(raw).map(|t| wrap(Box::new(t))).unwrap_or(Resource::Invalid)
+        fn typed<T: FromJson>(raw: &serde_json::Value, wrap: fn(Box<T>) -> Resource) -> Resource {
+            T::from_json(raw).map(|t| wrap(Box::new(t))).unwrap_or(Resource::Invalid)
         }
         match resource_type {
             "Patient" => typed(raw, Resource::Patient),

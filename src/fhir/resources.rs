@@ -2,8 +2,7 @@
 //! Unknown fields are ignored; `[x]` choices are separate fields exposed
 //! through an accessor returning an enum.
 
-use serde::Deserialize;
-
+use super::types::from_json;
 use super::types::*;
 use super::DateTime;
 
@@ -85,8 +84,7 @@ macro_rules! with_value_x {
     };
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patient {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -98,6 +96,17 @@ pub struct Patient {
     pub identifier: Vec<Identifier>,
 }
 
+from_json!(Patient {
+    id: "id",
+    meta: "meta",
+    name: "name",
+    gender: "gender",
+    birth_date: "birthDate",
+    deceased_boolean: "deceasedBoolean",
+    deceased_date_time: "deceasedDateTime",
+    identifier: "identifier"
+});
+
 impl Patient {
     /// The official name, else the usual one, else the first.
     pub fn display_name(&self) -> Option<String> {
@@ -106,16 +115,16 @@ impl Patient {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reaction {
     pub manifestation: Vec<CodeableConcept>,
     pub severity: Option<String>,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Reaction { manifestation: "manifestation", severity: "severity", description: "description" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AllergyIntolerance {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -134,6 +143,24 @@ pub struct AllergyIntolerance {
     pub note: Vec<Annotation>,
 }
 
+from_json!(AllergyIntolerance {
+    id: "id",
+    meta: "meta",
+    clinical_status: "clinicalStatus",
+    verification_status: "verificationStatus",
+    category: "category",
+    criticality: "criticality",
+    code: "code",
+    onset_date_time: "onsetDateTime",
+    onset_age: "onsetAge",
+    onset_period: "onsetPeriod",
+    onset_range: "onsetRange",
+    onset_string: "onsetString",
+    recorded_date: "recordedDate",
+    reaction: "reaction",
+    note: "note"
+});
+
 impl AllergyIntolerance {
     pub fn onset(&self) -> Option<When<'_>> {
         first_when([
@@ -146,8 +173,7 @@ impl AllergyIntolerance {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Condition {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -168,6 +194,27 @@ pub struct Condition {
     pub recorded_date: Option<DateTime>,
     pub note: Vec<Annotation>,
 }
+
+from_json!(Condition {
+    id: "id",
+    meta: "meta",
+    clinical_status: "clinicalStatus",
+    verification_status: "verificationStatus",
+    category: "category",
+    code: "code",
+    onset_date_time: "onsetDateTime",
+    onset_age: "onsetAge",
+    onset_period: "onsetPeriod",
+    onset_range: "onsetRange",
+    onset_string: "onsetString",
+    abatement_date_time: "abatementDateTime",
+    abatement_age: "abatementAge",
+    abatement_period: "abatementPeriod",
+    abatement_range: "abatementRange",
+    abatement_string: "abatementString",
+    recorded_date: "recordedDate",
+    note: "note"
+});
 
 impl Condition {
     pub fn onset(&self) -> Option<When<'_>> {
@@ -192,12 +239,13 @@ impl Condition {
 }
 
 /// `Procedure.performer`, `Immunization.performer`: who did it.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Performer {
     pub actor: Option<Reference>,
     pub function: Option<CodeableConcept>,
 }
+
+from_json!(Performer { actor: "actor", function: "function" });
 
 /// A `medication[x]`: a code, or a reference to a Medication resource.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,8 +254,7 @@ pub enum MedicationChoice<'a> {
     Reference(&'a Reference),
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationRequest {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -224,14 +271,28 @@ pub struct MedicationRequest {
     pub note: Vec<Annotation>,
 }
 
+from_json!(MedicationRequest {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    intent: "intent",
+    do_not_perform: "doNotPerform",
+    medication_codeable_concept: "medicationCodeableConcept",
+    medication_reference: "medicationReference",
+    authored_on: "authoredOn",
+    requester: "requester",
+    dosage_instruction: "dosageInstruction",
+    reason_code: "reasonCode",
+    note: "note"
+});
+
 impl MedicationRequest {
     pub fn medication(&self) -> Option<MedicationChoice<'_>> {
         self.medication_codeable_concept.as_ref().map(MedicationChoice::Code).or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationStatement {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -245,6 +306,19 @@ pub struct MedicationStatement {
     pub note: Vec<Annotation>,
 }
 
+from_json!(MedicationStatement {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    medication_codeable_concept: "medicationCodeableConcept",
+    medication_reference: "medicationReference",
+    effective_date_time: "effectiveDateTime",
+    effective_period: "effectivePeriod",
+    date_asserted: "dateAsserted",
+    dosage: "dosage",
+    note: "note"
+});
+
 impl MedicationStatement {
     pub fn medication(&self) -> Option<MedicationChoice<'_>> {
         self.medication_codeable_concept.as_ref().map(MedicationChoice::Code).or(self.medication_reference.as_ref().map(MedicationChoice::Reference))
@@ -255,27 +329,27 @@ impl MedicationStatement {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Medication {
     pub id: Option<String>,
     pub meta: Option<Meta>,
     pub code: Option<CodeableConcept>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Medication { id: "id", meta: "meta", code: "code" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReferenceRange {
     pub low: Option<Quantity>,
     pub high: Option<Quantity>,
-    #[serde(rename = "type")]
     pub type_: Option<CodeableConcept>,
     pub text: Option<String>,
 }
 
+from_json!(ReferenceRange { low: "low", high: "high", type_: "type", text: "text" });
+
 with_value_x! {
-    #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-    #[serde(default, rename_all = "camelCase")]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ObservationComponent {
         pub code: Option<CodeableConcept>,
         pub data_absent_reason: Option<CodeableConcept>,
@@ -284,9 +358,25 @@ with_value_x! {
     }
 }
 
+from_json!(ObservationComponent {
+    code: "code",
+    data_absent_reason: "dataAbsentReason",
+    interpretation: "interpretation",
+    reference_range: "referenceRange",
+    value_quantity: "valueQuantity",
+    value_codeable_concept: "valueCodeableConcept",
+    value_string: "valueString",
+    value_boolean: "valueBoolean",
+    value_integer: "valueInteger",
+    value_range: "valueRange",
+    value_ratio: "valueRatio",
+    value_time: "valueTime",
+    value_date_time: "valueDateTime",
+    value_period: "valuePeriod"
+});
+
 with_value_x! {
-    #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-    #[serde(default, rename_all = "camelCase")]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Observation {
         pub id: Option<String>,
         pub meta: Option<Meta>,
@@ -306,6 +396,34 @@ with_value_x! {
     }
 }
 
+from_json!(Observation {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    category: "category",
+    code: "code",
+    effective_date_time: "effectiveDateTime",
+    effective_period: "effectivePeriod",
+    effective_instant: "effectiveInstant",
+    issued: "issued",
+    data_absent_reason: "dataAbsentReason",
+    interpretation: "interpretation",
+    reference_range: "referenceRange",
+    component: "component",
+    has_member: "hasMember",
+    note: "note",
+    value_quantity: "valueQuantity",
+    value_codeable_concept: "valueCodeableConcept",
+    value_string: "valueString",
+    value_boolean: "valueBoolean",
+    value_integer: "valueInteger",
+    value_range: "valueRange",
+    value_ratio: "valueRatio",
+    value_time: "valueTime",
+    value_date_time: "valueDateTime",
+    value_period: "valuePeriod"
+});
+
 impl Observation {
     pub fn effective(&self) -> Option<When<'_>> {
         first_when([
@@ -322,8 +440,7 @@ impl Observation {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Immunization {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -338,29 +455,51 @@ pub struct Immunization {
     pub note: Vec<Annotation>,
 }
 
+from_json!(Immunization {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    status_reason: "statusReason",
+    vaccine_code: "vaccineCode",
+    occurrence_date_time: "occurrenceDateTime",
+    occurrence_string: "occurrenceString",
+    primary_source: "primarySource",
+    performer: "performer",
+    lot_number: "lotNumber",
+    note: "note"
+});
+
 impl Immunization {
     pub fn occurrence(&self) -> Option<When<'_>> {
         first_when([self.occurrence_date_time.as_ref().map(When::DateTime), self.occurrence_string.as_deref().map(When::Text)])
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Encounter {
     pub id: Option<String>,
     pub meta: Option<Meta>,
     pub status: Option<String>,
     /// In R4 a single `Coding`.
     pub class: Option<Coding>,
-    #[serde(rename = "type")]
     pub type_: Vec<CodeableConcept>,
     pub period: Option<Period>,
     pub reason_code: Vec<CodeableConcept>,
     pub service_provider: Option<Reference>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Encounter {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    class: "class",
+    type_: "type",
+    period: "period",
+    reason_code: "reasonCode",
+    service_provider: "serviceProvider"
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Procedure {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -374,6 +513,19 @@ pub struct Procedure {
     pub reason_code: Vec<CodeableConcept>,
 }
 
+from_json!(Procedure {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    status_reason: "statusReason",
+    code: "code",
+    performer: "performer",
+    performed_date_time: "performedDateTime",
+    performed_period: "performedPeriod",
+    performed_string: "performedString",
+    reason_code: "reasonCode"
+});
+
 impl Procedure {
     pub fn performed(&self) -> Option<When<'_>> {
         first_when([
@@ -384,8 +536,7 @@ impl Procedure {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiagnosticReport {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -403,6 +554,22 @@ pub struct DiagnosticReport {
     pub presented_form: Vec<Attachment>,
 }
 
+from_json!(DiagnosticReport {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    category: "category",
+    code: "code",
+    effective_date_time: "effectiveDateTime",
+    effective_period: "effectivePeriod",
+    issued: "issued",
+    result: "result",
+    performer: "performer",
+    results_interpreter: "resultsInterpreter",
+    conclusion: "conclusion",
+    presented_form: "presentedForm"
+});
+
 impl DiagnosticReport {
     pub fn effective(&self) -> Option<When<'_>> {
         first_when([
@@ -413,19 +580,18 @@ impl DiagnosticReport {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentContent {
     pub attachment: Attachment,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(DocumentContent { attachment: "attachment" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentReference {
     pub id: Option<String>,
     pub meta: Option<Meta>,
     pub status: Option<String>,
-    #[serde(rename = "type")]
     pub type_: Option<CodeableConcept>,
     pub category: Vec<CodeableConcept>,
     pub date: Option<DateTime>,
@@ -433,8 +599,18 @@ pub struct DocumentReference {
     pub content: Vec<DocumentContent>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(DocumentReference {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    type_: "type",
+    category: "category",
+    date: "date",
+    description: "description",
+    content: "content"
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlanDetail {
     pub code: Option<CodeableConcept>,
     pub do_not_perform: Option<bool>,
@@ -442,14 +618,16 @@ pub struct CarePlanDetail {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(CarePlanDetail { code: "code", do_not_perform: "doNotPerform", status: "status", description: "description" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlanActivity {
     pub detail: Option<CarePlanDetail>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(CarePlanActivity { detail: "detail" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlan {
     pub id: Option<String>,
     pub meta: Option<Meta>,
@@ -462,3 +640,16 @@ pub struct CarePlan {
     pub activity: Vec<CarePlanActivity>,
     pub addresses: Vec<Reference>,
 }
+
+from_json!(CarePlan {
+    id: "id",
+    meta: "meta",
+    status: "status",
+    category: "category",
+    title: "title",
+    description: "description",
+    period: "period",
+    created: "created",
+    activity: "activity",
+    addresses: "addresses"
+});

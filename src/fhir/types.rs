@@ -1,8 +1,113 @@
 //! FHIR R4 data types used by the rendered resources.
 
-use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use super::DateTime;
+
+/// Reading a FHIR element from JSON by hand, without a derived deserialiser
+/// per type (one small reader per struct instead of serde's visitor code
+/// monomorphised for every type). Strict as R4's structure: a value of the
+/// wrong JSON type makes the whole resource unreadable (`None`), unknown
+/// members are ignored, a missing or `null` optional member is absent, a
+/// missing list is empty.
+pub trait FromJson: Sized {
+    fn from_json(v: &Value) -> Option<Self>;
+}
+
+/// How a struct's member is read from the member's JSON value, when present.
+pub trait Member: Sized + Default {
+    fn member(v: &Value) -> Option<Self>;
+}
+
+impl<T: FromJson> Member for Option<T> {
+    #[inline(never)]
+    fn member(v: &Value) -> Option<Self> {
+        match v {
+            Value::Null => Some(None),
+            v => T::from_json(v).map(Some),
+        }
+    }
+}
+
+impl<T: FromJson> Member for Vec<T> {
+    #[inline(never)]
+    fn member(v: &Value) -> Option<Self> {
+        v.as_array()?.iter().map(T::from_json).collect()
+    }
+}
+
+/// Reads a JSON object's members into a `Default` struct: for each member
+/// whose name is listed, the field is read with [`Member`].
+macro_rules! from_json {
+    ($name:ident { $($field:ident : $key:literal),* $(,)? }) => {
+        impl $crate::fhir::FromJson for $name {
+            fn from_json(v: &serde_json::Value) -> Option<Self> {
+                let mut out = $name::default();
+                for (key, value) in v.as_object()? {
+                    match key.as_str() {
+                        $($key => out.$field = $crate::fhir::Member::member(value)?,)*
+                        _ => {}
+                    }
+                }
+                Some(out)
+            }
+        }
+    };
+}
+pub(crate) use from_json;
+
+impl FromJson for String {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_str().map(str::to_string)
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_bool()
+    }
+}
+
+impl FromJson for i64 {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_i64()
+    }
+}
+
+impl FromJson for u64 {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_u64()
+    }
+}
+
+impl FromJson for u32 {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_u64().and_then(|n| u32::try_from(n).ok())
+    }
+}
+
+impl FromJson for DateTime {
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_str().map(DateTime::parse)
+    }
+}
+
+impl FromJson for Decimal {
+    fn from_json(v: &Value) -> Option<Self> {
+        match v {
+            Value::Number(n) => Some(Decimal(n.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// `DocumentReference.content.attachment`: required, so a struct rather
+/// than an `Option` (missing reads as empty, `null` as the wrong type).
+impl Member for Attachment {
+    fn member(v: &Value) -> Option<Self> {
+        Attachment::from_json(v)
+    }
+}
 
 /// A FHIR `decimal`, kept as written (`7.20` stays `7.20`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,27 +144,22 @@ impl Decimal {
     }
 }
 
-impl<'de> Deserialize<'de> for Decimal {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let n = serde_json::Number::deserialize(deserializer)?;
-        Ok(Decimal(n.to_string()))
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Coding {
     pub system: Option<String>,
     pub code: Option<String>,
     pub display: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Coding { system: "system", code: "code", display: "display" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeableConcept {
     pub coding: Vec<Coding>,
     pub text: Option<String>,
 }
+
+from_json!(CodeableConcept { coding: "coding", text: "text" });
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -88,8 +188,7 @@ pub fn first_label(concepts: &[CodeableConcept]) -> Option<&str> {
     concepts.iter().find_map(CodeableConcept::label)
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Quantity {
     pub value: Option<Decimal>,
     pub comparator: Option<String>,
@@ -98,44 +197,48 @@ pub struct Quantity {
     pub code: Option<String>,
 }
 
+from_json!(Quantity { value: "value", comparator: "comparator", unit: "unit", system: "system", code: "code" });
+
 impl Quantity {
     pub fn unit_label(&self) -> Option<&str> {
         non_empty(&self.unit).or_else(|| non_empty(&self.code))
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Range {
     pub low: Option<Quantity>,
     pub high: Option<Quantity>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Range { low: "low", high: "high" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ratio {
     pub numerator: Option<Quantity>,
     pub denominator: Option<Quantity>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Ratio { numerator: "numerator", denominator: "denominator" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Period {
     pub start: Option<DateTime>,
     pub end: Option<DateTime>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Period { start: "start", end: "end" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reference {
     pub reference: Option<String>,
     pub display: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Reference { reference: "reference", display: "display" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HumanName {
-    #[serde(rename = "use")]
     pub use_: Option<String>,
     pub text: Option<String>,
     pub family: Option<String>,
@@ -143,6 +246,8 @@ pub struct HumanName {
     pub prefix: Vec<String>,
     pub suffix: Vec<String>,
 }
+
+from_json!(HumanName { use_: "use", text: "text", family: "family", given: "given", prefix: "prefix", suffix: "suffix" });
 
 impl HumanName {
     /// `text`, else prefix given family suffix.
@@ -164,31 +269,31 @@ impl HumanName {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Identifier {
-    #[serde(rename = "use")]
     pub use_: Option<String>,
-    #[serde(rename = "type")]
     pub type_: Option<CodeableConcept>,
     pub system: Option<String>,
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Identifier { use_: "use", type_: "type", system: "system", value: "value" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Annotation {
     pub text: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+from_json!(Annotation { text: "text" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Meta {
     pub security: Vec<Coding>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Meta { security: "security" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dosage {
     pub text: Option<String>,
     pub timing: Option<Timing>,
@@ -201,15 +306,27 @@ pub struct Dosage {
     pub patient_instruction: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Dosage {
+    text: "text",
+    timing: "timing",
+    as_needed_boolean: "asNeededBoolean",
+    as_needed_codeable_concept: "asNeededCodeableConcept",
+    route: "route",
+    method: "method",
+    site: "site",
+    dose_and_rate: "doseAndRate",
+    patient_instruction: "patientInstruction"
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timing {
     pub repeat: Option<TimingRepeat>,
     pub code: Option<CodeableConcept>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(Timing { repeat: "repeat", code: "code" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimingRepeat {
     pub frequency: Option<u32>,
     pub frequency_max: Option<u32>,
@@ -221,8 +338,18 @@ pub struct TimingRepeat {
     pub day_of_week: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(TimingRepeat {
+    frequency: "frequency",
+    frequency_max: "frequencyMax",
+    period: "period",
+    period_max: "periodMax",
+    period_unit: "periodUnit",
+    when: "when",
+    time_of_day: "timeOfDay",
+    day_of_week: "dayOfWeek"
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DoseAndRate {
     pub dose_quantity: Option<Quantity>,
     pub dose_range: Option<Range>,
@@ -231,8 +358,15 @@ pub struct DoseAndRate {
     pub rate_ratio: Option<Ratio>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+from_json!(DoseAndRate {
+    dose_quantity: "doseQuantity",
+    dose_range: "doseRange",
+    rate_quantity: "rateQuantity",
+    rate_range: "rateRange",
+    rate_ratio: "rateRatio"
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Attachment {
     pub content_type: Option<String>,
     /// Inline content, base64.
@@ -242,6 +376,8 @@ pub struct Attachment {
     pub size: Option<u64>,
     pub creation: Option<DateTime>,
 }
+
+from_json!(Attachment { content_type: "contentType", data: "data", url: "url", title: "title", size: "size", creation: "creation" });
 
 #[cfg(test)]
 mod tests {

@@ -3,11 +3,10 @@
 //! quantity, a goal's description, a relative's conditions), its date, and
 //! whether it states a negation.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::fhir::JsonAt;
-use crate::fhir::{DateTime, Dosage, Entry, Quantity, Record};
+use crate::fhir::{DateTime, Dosage, Entry, FromJson, Member, Quantity, Record};
 
 use super::dosage;
 use super::i18n::{Fmt, T};
@@ -26,7 +25,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 fn quantity(fmt: Fmt<'_>, v: &Value) -> Option<String> {
-    Quantity::deserialize(v).ok().map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
+    Quantity::from_json(v).map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
 }
 
 fn references(v: &Value) -> Vec<crate::fhir::Reference> {
@@ -145,7 +144,7 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> De
             if status == Some("declined") {
                 negation = Some(Negation::Declined);
             }
-            let dosages = Vec::<Dosage>::deserialize(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
+            let dosages = <Vec<Dosage> as Member>::member(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
             join([
                 Some(raw_medication(fmt, record, from, raw)),
                 quantity(fmt, raw.at("quantity")).map(|q| fmt.t_with(T::QuantityOf, &q)),

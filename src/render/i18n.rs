@@ -431,9 +431,9 @@ mod tests {
         assert_eq!(en.date_time(&late), "Jul 4, 2019, 11:30\u{202f}PM");
         assert_eq!(de.date(&DateTime::parse("2019-03")), "März 2019");
         assert_eq!(de.date(&DateTime::parse("2019")), "2019");
-        assert_eq!(en.decimal(&serde_json::from_str("7.20").unwrap()), "7.20");
-        assert_eq!(de.decimal(&serde_json::from_str("7.20").unwrap()), "7,20");
-        assert_eq!(de.decimal(&serde_json::from_str("139.28477650494352").unwrap()), "139,28");
+        assert_eq!(en.decimal(&Decimal::from_text("7.20")), "7.20");
+        assert_eq!(de.decimal(&Decimal::from_text("7.20")), "7,20");
+        assert_eq!(de.decimal(&Decimal::from_text("139.28477650494352")), "139,28");
         let noon = DateTime::parse("2020-01-01T12:05:00Z");
         assert_eq!(en.date_time(&noon), "Jan 1, 2020, 12:05\u{202f}PM");
         assert_eq!(en.date_time(&DateTime::parse("2020-01-01T00:05:00Z")), "Jan 1, 2020, 12:05\u{202f}AM");

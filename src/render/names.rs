@@ -4,11 +4,10 @@
 //! `fullUrl` stays within its own file or card); a reference to a resource
 //! withheld from this viewer is "Not shown", never its `display`.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::fhir::JsonAt;
-use crate::fhir::{CodeableConcept, HumanName, MedicationChoice, Record, Reference, Resource};
+use crate::fhir::{CodeableConcept, FromJson, HumanName, MedicationChoice, Member, Record, Reference, Resource};
 
 use super::i18n::{Fmt, T};
 
@@ -18,7 +17,7 @@ pub fn name_of(raw: &Value) -> Option<String> {
     match raw.at("name") {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         names @ Value::Array(_) => {
-            let names = Vec::<HumanName>::deserialize(names).ok()?;
+            let names = <Vec<HumanName> as Member>::member(names)?;
             let official = names.iter().find(|n| n.use_.as_deref() == Some("official"));
             official.into_iter().chain(&names).find_map(HumanName::display)
         }
@@ -60,7 +59,7 @@ pub fn names(fmt: Fmt<'_>, record: &Record, from: usize, references: impl IntoIt
 /// The label of a CodeableConcept (or the first of a list) in raw JSON.
 pub fn concept(v: &Value) -> Option<String> {
     let v = if let Value::Array(a) = v { a.iter().find(|c| c.is_object())? } else { v };
-    CodeableConcept::deserialize(v).ok()?.label().map(str::to_string)
+    CodeableConcept::from_json(v)?.label().map(str::to_string)
 }
 
 /// "N results" or "N results; M not shown", counting withheld references.
@@ -94,10 +93,10 @@ pub fn medication_name(fmt: Fmt<'_>, record: &Record, from: usize, choice: Optio
 
 /// `medication[x]` of a resource given as raw JSON.
 pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &Value) -> String {
-    if let Some(c) = raw.get("medicationCodeableConcept").and_then(|c| CodeableConcept::deserialize(c).ok()) {
+    if let Some(c) = raw.get("medicationCodeableConcept").and_then(CodeableConcept::from_json) {
         return medication_name(fmt, record, from, Some(MedicationChoice::Code(&c)));
     }
-    match raw.get("medicationReference").and_then(|r| Reference::deserialize(r).ok()) {
+    match raw.get("medicationReference").and_then(Reference::from_json) {
         Some(r) => medication_name(fmt, record, from, Some(MedicationChoice::Reference(&r))),
         None => String::new(),
     }
@@ -105,5 +104,5 @@ pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &Value) -
 
 /// A Reference in raw JSON.
 pub fn reference(v: &Value) -> Option<Reference> {
-    Reference::deserialize(v).ok().filter(|r| r.reference.is_some() || r.display.is_some())
+    Reference::from_json(v).filter(|r| r.reference.is_some() || r.display.is_some())
 }
