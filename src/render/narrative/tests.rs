@@ -88,7 +88,8 @@ fn too_many_elements_are_shown_as_text() {
     let out = sanitize_in_cell(&big).unwrap();
     let took = started.elapsed();
     assert_eq!(out, vec!["x"; 30_000].join(" "));
-    assert!(took.as_secs_f64() < 2.0, "{took:?}");
+    // Quadratic work would take minutes; a loaded debug build takes about a second.
+    assert!(took.as_secs_f64() < 10.0, "{took:?}");
 }
 
 #[test]
