@@ -192,7 +192,10 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
   return new Promise((resolve) =>
     setTimeout(() => {
       const tasks = longTasks.slice(firstTask).filter((t) => t.start >= t0 - 1 && t.start <= end + 1);
+      const longest = tasks.reduce((m, t) => (t.duration > (m?.duration ?? 0) ? t : m), null);
       resolve({
+        // How far the longest task ran past the end of the render (the task goes on after the measured commit and layout).
+        longestTaskPastEnd: longest ? longest.start + longest.duration - end : 0,
         stages,
         t0,
         total: end - t0,

@@ -174,6 +174,7 @@ async function loopPhase(context, rate, runs, warm) {
         longestTask: round(longest),
         longTasks: Math.max(...s.map((x) => x.longTasks)),
         longTaskStages: s.find((x) => x.longestTask === longest)?.longTaskStages ?? [],
+        longestTaskPastEnd: round(s.find((x) => x.longestTask === longest)?.longestTaskPastEnd ?? 0),
         jsHeapMB: round(heap[side] / 1e6),
         wasmMemoryMB: SDK_SIDES.includes(side) ? round(Math.max(...s.map((x) => x.wasmMemory)) / 1e6) : 0,
       };
@@ -376,7 +377,7 @@ if (only.length) lines.push(`Only: ${only.join(", ")} (BENCH_ONLY).`, "");
 function stageTable(title, summaries) {
   lines.push(title, "");
   table(
-    ["record", "MB", "side", ...STAGES, "total", "decrypt MB/s", "plaintext → chart", "first section", "longest task", "JS heap MB", "wasm memory MB"],
+    ["record", "MB", "side", ...STAGES, "total", "decrypt MB/s", "plaintext → chart", "first section", "longest task (worst run)", "JS heap MB", "wasm memory MB (page high-water)"],
     summaries.flatMap((r) =>
       SIDES.map((side) => {
         const s = r.sides[side];
@@ -404,7 +405,7 @@ if (results.throttled) {
 if (results.loads) {
   lines.push("Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered; the longest task of the open and render, and of the whole load:", "");
   table(
-    ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "longest task (open + render)", "long tasks", "longest task (whole load)"],
+    ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
     results.loads.map((l) => [l.name, l.mb, `${l.rate}x`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.longestTask, l.longTasks, l.loadLongestTask]),
   );
   const mem = results.loads.filter((l) => l.memory && l.rate === 1);
