@@ -125,6 +125,7 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
   let out;
   let windows = {};
   let plaintextAt;
+  let backend = null;
   if (which === "sdk" || which === "sdk-wasm") {
     const portal = new sdk.PatientPortal(which === "sdk-wasm" ? { crypto: "wasm" } : {});
     const record = await portal.openUrl(url, keyText, {
@@ -141,6 +142,7 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
     marks.rendered = performance.now();
     mem.rendered = memory();
     resources = record.resourceCount;
+    backend = portal.cryptoBackend;
     if (keep) kept.push(record, portal);
     else {
       record.free();
@@ -195,10 +197,10 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
     await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
     marks.painted = performance.now();
   }
-  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted });
+  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted, backend });
 };
 
-function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted }) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted, backend }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -214,6 +216,7 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
         firstSection,
         painted: painted ?? null,
         resources,
+        backend,
         longTasks: tasks.length,
         longestTask: tasks.reduce((m, t) => Math.max(m, t.duration), 0),
         // The stage each long task started in.

@@ -61,6 +61,8 @@ const ALL_SIDES = ["sdk", "sdk-wasm", "peer", "fhir-react"];
 const SDK_SIDES = ["sdk", "sdk-wasm"];
 const PEERS = ["peer", "fhir-react"];
 const PHASES = ["unthrottled", "throttled", "load"];
+/** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
+const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm" };
 const STAGES = ["fetch", "decrypt", "parse", "consent", "render"];
 
 if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);
@@ -153,6 +155,7 @@ async function loopPhase(context, rate, runs, warm) {
       for (const side of SIDES) {
         const out = await page.evaluate(([url, key, which]) => window.benchRun(url, key, which), [`${base}${record.path}`, record.key, side], { timeout: 300_000 });
         if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
+    if (BACKEND[side] && out.backend !== BACKEND[side]) throw new Error(`${side} used ${out.backend} AES-GCM, not ${BACKEND[side]}`);
         const { metrics } = await cdp.send("Performance.getMetrics");
         const used = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
         await page.evaluate(() => window.benchClear());
@@ -205,6 +208,7 @@ async function pageLoad(browser, record, side, rate) {
     const out = await page.evaluate(() => window.benchLoad);
     if (out.error || errors.length) throw new Error(`${side} page load of ${record.name}: ${out.error ?? errors.join("; ")}`);
     if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
+    if (BACKEND[side] && out.backend !== BACKEND[side]) throw new Error(`${side} used ${out.backend} AES-GCM, not ${BACKEND[side]}`);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, `${side}-${record.mb}MB-${rate}x.png`) });
     return out;
   } finally {
