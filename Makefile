@@ -14,8 +14,9 @@ demo: pkg
 ## host against SQLite and a throwaway PostgreSQL on loopback.
 test: tools-browser tools-postgres test-native pkg test-browser test-js
 
-## The SDK against a JavaScript peer (jose + JSON.parse + a table) in headless
-## Chromium, per stage, over loopback; writes bench/results.md and bench/results.json.
+## The SDK against two JavaScript peers (jose + JSON.parse + a table; fhir-react) in
+## headless Chromium, per stage, unthrottled and at 4x CPU slowdown, page loads and
+## WebAssembly memory, over loopback; writes bench/results.md and bench/results.json.
 bench: tools-browser pkg
 	cd bench && npm ci --no-audit --no-fund
 	cd bench && node run.mjs

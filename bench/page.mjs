@@ -1,24 +1,81 @@
-// The benchmark page: opens one sealed record with the SDK or with the
-// JavaScript peer (jose compactDecrypt + JSON.parse + one table committed
-// to the DOM) and reports each stage's time. Driven by run.mjs.
+// The benchmark page: opens one sealed record with the SDK or with one of
+// two JavaScript peers and reports each stage's time. Driven by run.mjs.
+//
+//   peer        jose compactDecrypt + JSON.parse + one table committed to the DOM
+//   fhir-react  jose compactDecrypt + JSON.parse + every resource rendered with
+//               fhir-react's FhirResource (R4) by React, committed with flushSync
+//
+// Two modes. Loaded plainly, it loads every side and waits for
+// window.benchRun calls (many runs in one page). Loaded as
+// page.html?side=<side>#url=<record>&key=<key> ("page load"), it loads only
+// what that side needs, opens and renders the record once, and leaves the
+// figures in window.benchLoad: times from navigation start (performance.now()
+// counts from it), the first chart section committed, the longest task of
+// the open and render, and the WebAssembly memory after open and render.
 
-import init, { PatientPortal } from "/pkg/index.js";
-import { compactDecrypt } from "/bench/node_modules/jose/dist/webapi/index.js";
-
-const wasm = await init();
-const stage = document.getElementById("stage");
 const longTasks = [];
 new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration })))).observe({ type: "longtask", buffered: true });
 
-const fromB64u = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const params = new URLSearchParams(location.search);
+const only = params.get("side");
+const wants = (side) => !only || only === side || (side === "sdk" && only === "sdk-wasm");
+const loaded = { start: performance.now() };
 
-/** A fresh host element, so every run starts from an empty DOM. */
+let sdk = null;
+let wasm = null;
+if (wants("sdk")) {
+  sdk = await import("/pkg/index.js");
+  wasm = await sdk.default();
+}
+const jose = wants("peer") || wants("fhir-react") ? await import("/bench/out/jose.js") : null;
+let fhirReact = null;
+let fhirReactStyles = null;
+if (wants("fhir-react")) {
+  fhirReact = await import("/bench/out/fhir-react.js");
+  // fhir-react's stylesheet (Bootstrap included), parsed once and adopted by
+  // each rendering's shadow root, as the SDK adopts its own.
+  fhirReactStyles = new CSSStyleSheet();
+  // Its two @import rules name web fonts on another host: constructed
+  // stylesheets refuse @import, and the bench stays on loopback.
+  const css = await (await fetch("/bench/node_modules/fhir-react/build/style.css")).text();
+  fhirReactStyles.replaceSync(css.replace(/@import[^;]*;/g, ""));
+}
+loaded.ready = performance.now();
+
+const stage = document.getElementById("stage");
+const fromB64u = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
+
+/** A fresh host element with an open shadow root, so every run starts from an empty DOM. */
 function freshHost() {
   stage.replaceChildren();
   const host = document.createElement("div");
   stage.append(host);
+  host.attachShadow({ mode: "open" });
   return host;
 }
+
+/**
+ * Notes when the first element matching `selector` is committed under
+ * `root`: a MutationObserver, whose callback runs right after the script
+ * that committed it (the SDK's render() commits the chart in one step into
+ * the shadow root it finds; React commits inside flushSync).
+ */
+function watchFirst(root, selector) {
+  const seen = { at: null };
+  const observer = new MutationObserver(() => {
+    if (seen.at === null && root.querySelector(selector)) {
+      seen.at = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(root, { childList: true, subtree: true });
+  seen.stop = () => observer.disconnect();
+  return seen;
+}
+
+/** The first chart section of each side. */
+const FIRST = { sdk: "article.chart section", "sdk-wasm": "article.chart section", peer: "tbody tr", "fhir-react": ".fhir-react-bench > *" };
 
 /** Forces style and layout of what was just committed. */
 function layout(el) {
@@ -42,73 +99,148 @@ function value(r) {
   return r.valueCodeableConcept?.text ?? r.valueString ?? "";
 }
 
-window.benchRun = async function benchRun(url, keyText, which) {
+let reactRoot = null;
+
+/** Empties the page between runs (outside the timed window). */
+window.benchClear = function benchClear() {
+  if (reactRoot) {
+    fhirReact.unmount(reactRoot);
+    reactRoot = null;
+  }
+  stage.replaceChildren();
+};
+
+/** Records kept on screen until the page goes (page load): freeing one closes its chart. */
+const kept = [];
+
+window.benchRun = async function benchRun(url, keyText, which, { keep = false } = {}) {
+  window.benchClear();
   const host = freshHost();
+  const first = watchFirst(host.shadowRoot, FIRST[which]);
   const marks = {};
+  const mem = {};
   const t0 = performance.now();
   const firstTask = longTasks.length;
   let resources;
+  let out;
+  let windows = {};
+  let plaintextAt;
+  let backend = null;
   if (which === "sdk" || which === "sdk-wasm") {
-    const portal = new PatientPortal(which === "sdk-wasm" ? { crypto: "wasm" } : {});
+    const portal = new sdk.PatientPortal(which === "sdk-wasm" ? { crypto: "wasm" } : {});
     const record = await portal.openUrl(url, keyText, {
       onProgress: ({ stage }) => {
         marks[stage] = performance.now();
       },
     });
     marks.opened = performance.now();
+    mem.opened = memory();
     record.render(host);
+    // The MutationObserver's callback runs before the next await resumes.
+    await null;
     layout(host.shadowRoot.firstElementChild ?? host);
     marks.rendered = performance.now();
+    mem.rendered = memory();
     resources = record.resourceCount;
-    record.free();
-    portal.free();
+    backend = portal.cryptoBackend;
+    if (keep) kept.push(record, portal);
+    else {
+      record.free();
+      portal.free();
+    }
     // "render" is building the chart while opening plus committing it to the DOM.
-    const out = {
+    out = {
       fetch: marks.decrypt - t0,
       decrypt: marks.parse - marks.decrypt,
       parse: marks.consent - marks.parse,
       consent: marks.chart - marks.consent,
       render: marks.opened - marks.chart + (marks.rendered - marks.opened),
     };
-    const windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.consent], consent: [marks.consent, marks.chart], render: [marks.chart, marks.rendered] };
-    return finish(out, t0, marks.rendered, resources, firstTask, marks.parse, windows);
+    windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.consent], consent: [marks.consent, marks.chart], render: [marks.chart, marks.rendered] };
+    plaintextAt = marks.parse;
+  } else {
+    // The peers: jose, JSON.parse, then a table or fhir-react.
+    const response = await fetch(url);
+    const jwe = await response.text();
+    marks.decrypt = performance.now();
+    const { plaintext } = await jose.compactDecrypt(jwe, fromB64u(keyText));
+    marks.parse = performance.now();
+    const bundle = JSON.parse(new TextDecoder().decode(plaintext));
+    marks.ready = performance.now();
+    if (which === "fhir-react") {
+      host.shadowRoot.adoptedStyleSheets = [fhirReactStyles];
+      const container = document.createElement("div");
+      container.className = "fhir-react-bench";
+      host.shadowRoot.append(container);
+      reactRoot = fhirReact.mount(container);
+      fhirReact.renderBundle(reactRoot, bundle);
+      await null;
+      layout(container);
+      resources = container.querySelectorAll(":scope > *").length;
+    } else {
+      const rows = bundle.entry.map(({ resource: r }) => `<tr><td>${escapeHtml(r.resourceType)}</td><td>${escapeHtml(label(r))}</td><td>${escapeHtml(value(r))}</td><td>${escapeHtml(when(r))}</td></tr>`);
+      const table = document.createElement("div");
+      host.shadowRoot.append(table);
+      table.innerHTML = `<table><caption>Record</caption><thead><tr><th>Type</th><th>What</th><th>Value</th><th>When</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+      await null;
+      layout(table);
+      resources = bundle.entry.length;
+    }
+    marks.rendered = performance.now();
+    out = { fetch: marks.decrypt - t0, decrypt: marks.parse - marks.decrypt, parse: marks.ready - marks.parse, consent: 0, render: marks.rendered - marks.ready };
+    windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.ready], render: [marks.ready, marks.rendered] };
+    plaintextAt = marks.parse;
   }
-  // The peer.
-  const response = await fetch(url);
-  const jwe = await response.text();
-  marks.decrypt = performance.now();
-  const { plaintext } = await compactDecrypt(jwe, fromB64u(keyText));
-  marks.parse = performance.now();
-  const bundle = JSON.parse(new TextDecoder().decode(plaintext));
-  marks.ready = performance.now();
-  const rows = bundle.entry.map(({ resource: r }) => `<tr><td>${escapeHtml(r.resourceType)}</td><td>${escapeHtml(label(r))}</td><td>${escapeHtml(value(r))}</td><td>${escapeHtml(when(r))}</td></tr>`);
-  host.innerHTML = `<table><caption>Record</caption><thead><tr><th>Type</th><th>What</th><th>Value</th><th>When</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
-  layout(host);
-  marks.rendered = performance.now();
-  resources = bundle.entry.length;
-  const out = { fetch: marks.decrypt - t0, decrypt: marks.parse - marks.decrypt, parse: marks.ready - marks.parse, consent: 0, render: marks.rendered - marks.ready };
-  return finish(out, t0, marks.rendered, resources, firstTask, marks.parse);
+  first.stop();
+  if (keep) {
+    // The frame after the commit: a task posted from its animation frame callback runs once it is painted.
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    marks.painted = performance.now();
+  }
+  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted, backend });
 };
 
-function finish(stages, t0, end, resources, firstTask, plaintextAt, windows = {}) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted, backend }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
       const tasks = longTasks.slice(firstTask).filter((t) => t.start >= t0 - 1 && t.start <= end + 1);
+      const longest = tasks.reduce((m, t) => (t.duration > (m?.duration ?? 0) ? t : m), null);
       resolve({
+        // How far the longest task ran past the end of the render (the task goes on after the measured commit and layout).
+        longestTaskPastEnd: longest ? longest.start + longest.duration - end : 0,
         stages,
+        t0,
         total: end - t0,
         afterPlaintext: end - plaintextAt,
+        firstSection,
+        painted: painted ?? null,
         resources,
+        backend,
         longTasks: tasks.length,
         longestTask: tasks.reduce((m, t) => Math.max(m, t.duration), 0),
         // The stage each long task started in.
         longTaskStages: tasks.map((t) => `${Object.entries(windows).find(([, [a, b]]) => t.start >= a - 1 && t.start < b)?.[0] ?? "?"} ${Math.round(t.duration)}ms`),
-        wasmMemory: wasm.memory.buffer.byteLength,
+        wasmMemory: memory(),
+        wasmMemoryOpened: mem.opened ?? 0,
+        wasmMemoryRendered: mem.rendered ?? 0,
         jsHeap: performance.memory?.usedJSHeapSize ?? null,
       });
     }, 50),
   );
+}
+
+if (only) {
+  // Page load: one open and render, timed from navigation start.
+  const hash = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(null, "", location.pathname + location.search);
+  const wasmAtLoad = memory();
+  try {
+    const out = await window.benchRun(hash.get("url"), hash.get("key"), only, { keep: true });
+    window.benchLoad = { ...out, modulesLoaded: loaded.ready - loaded.start, loadStart: loaded.start, wasmMemoryAtLoad: wasmAtLoad, loadLongestTask: longTasks.reduce((m, t) => Math.max(m, t.duration), 0) };
+  } catch (err) {
+    window.benchLoad = { error: String(err) };
+  }
 }
 
 window.benchReady = true;
