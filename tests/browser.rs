@@ -452,7 +452,7 @@ async fn shares_compress_with_compression_stream_and_open_back() {
     let (deflated, plain_len, bundle) = read_back(&link, &jwe);
     assert!(deflated);
     assert_eq!(bundle["resourceType"], "Bundle");
-    assert_eq!(bundle["entry"].as_array().unwrap().len(), record.resource_count() as usize);
+    assert_eq!(bundle["entry"].as_array().unwrap().len(), record.resource_count());
     let ciphertext_len = parse(&jwe).unwrap().ciphertext.len();
     assert!(ciphertext_len * 2 < plain_len, "{ciphertext_len} bytes of ciphertext for {plain_len} of plaintext");
     // The SDK opens it too.

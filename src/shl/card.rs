@@ -260,3 +260,39 @@ pub fn verify(credential: &Credential, jwks: &Value) -> Verification {
 pub fn jwks_url(issuer: &str) -> String {
     format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A platform without ES256 (WebCrypto missing).
+    struct Unavailable;
+
+    impl Es256Verifier for Unavailable {
+        fn available(&self) -> bool {
+            false
+        }
+
+        async fn verify_es256(&self, _: &Es256Key, _: &[u8], _: &[u8; 64]) -> bool {
+            unreachable!("never asked when unavailable")
+        }
+    }
+
+    fn spec_card() -> (Credential, Value) {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/shl");
+        let jws = std::fs::read_to_string(data.join("hl7-ig/example-00-d-jws.txt")).unwrap();
+        let jwks = serde_json::from_slice(&std::fs::read(data.join("spec-example/shc_issuer_jwks.json")).unwrap()).unwrap();
+        (decode_jws(&jws, 1 << 20).unwrap(), jwks)
+    }
+
+    #[test]
+    fn without_es256_on_the_platform_a_card_is_unverified_as_with_no_keys() {
+        let (mut credential, jwks) = spec_card();
+        assert_eq!(crate::source::run_now(verify_with(&P256Verifier, &credential, &jwks)), Verification::Verified);
+        assert_eq!(crate::source::run_now(verify_with(&Unavailable, &credential, &jwks)), Verification::Unverified(Unverified::NoKeys));
+        credential.signature[0] ^= 1;
+        assert_eq!(crate::source::run_now(verify_with(&P256Verifier, &credential, &jwks)), Verification::Invalid);
+        assert_eq!(verify(&credential, &jwks), Verification::Invalid);
+        assert_eq!(crate::source::run_now(verify_with(&Unavailable, &credential, &jwks)), Verification::Unverified(Unverified::NoKeys));
+    }
+}
