@@ -331,3 +331,139 @@ async fn share_preview_resolves_after_turns_of_the_event_loop_and_rejects_bad_op
     let (aborted, _) = share_preview_counting_turns(&record, options).await;
     assert_eq!(error_fields(&aborted.unwrap_err()).1, "aborted");
 }
+
+const CARD_FILES: [&str; 2] = [
+    include_str!("../../shared/data/shl/hl7-ig/example-00-e-file.smart-health-card"),
+    include_str!("../../shared/data/shl/hl7-ig/example-02-e-file.smart-health-card"),
+];
+const CARD_JWS: &str = include_str!("../../shared/data/shl/hl7-ig/example-00-d-jws.txt");
+const ISSUER_JWKS: &str = include_str!("../../shared/data/shl/spec-example/shc_issuer_jwks.json");
+
+/// Runs `body` (JavaScript) with `globalThis[name]` hidden, then puts it back
+/// as it was.
+async fn without_global<F: std::future::Future>(name: &str, body: F) -> F::Output {
+    let global = js_sys::global();
+    let hide = js_sys::Function::new_with_args(
+        "name",
+        "const own = Object.getOwnPropertyDescriptor(globalThis, name);
+         Object.defineProperty(globalThis, name, { value: undefined, configurable: true, writable: true });
+         return () => { if (own) Object.defineProperty(globalThis, name, own); else delete globalThis[name]; };",
+    );
+    let restore: js_sys::Function = hide.call1(&JsValue::NULL, &name.into()).unwrap().unchecked_into();
+    assert!(js_sys::Reflect::get(&global, &name.into()).unwrap().is_undefined());
+    let out = body.await;
+    restore.call0(&JsValue::NULL).unwrap();
+    assert!(!js_sys::Reflect::get(&global, &name.into()).unwrap().is_undefined());
+    out
+}
+
+#[wasm_bindgen_test]
+async fn health_card_signatures_check_through_webcrypto() {
+    use patient_portal_sdk::shl::{decode_jws, read_card_file, verify_with, Es256Verifier, Unverified, Verification};
+    use patient_portal_sdk::wasm::webcrypto::WebCryptoEs256;
+    let jwks: serde_json::Value = serde_json::from_str(ISSUER_JWKS).unwrap();
+    assert!(WebCryptoEs256.available());
+    for file in CARD_FILES {
+        let credentials = read_card_file(file.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(credentials.len(), 1);
+        assert_eq!(verify_with(&WebCryptoEs256, &credentials[0], &jwks).await, Verification::Verified);
+    }
+    let credential = decode_jws(CARD_JWS, 1 << 20).unwrap();
+    assert_eq!(verify_with(&WebCryptoEs256, &credential, &jwks).await, Verification::Verified);
+    // One changed character in the signature, or in the payload, fails.
+    let parts: Vec<&str> = CARD_JWS.trim().split('.').collect();
+    let flip = |s: &str| {
+        let mut b = s.as_bytes().to_vec();
+        let i = b.len() / 2;
+        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let bad_signature = decode_jws(&format!("{}.{}.{}", parts[0], parts[1], flip(parts[2])), 1 << 20).unwrap();
+    assert_eq!(verify_with(&WebCryptoEs256, &bad_signature, &jwks).await, Verification::Invalid);
+    match decode_jws(&format!("{}.{}.{}", parts[0], flip(parts[1]), parts[2]), 1 << 20) {
+        Ok(bad_payload) => assert_eq!(verify_with(&WebCryptoEs256, &bad_payload, &jwks).await, Verification::Invalid),
+        Err(e) => assert_eq!(e, patient_portal_sdk::shl::CardError::Payload),
+    }
+    // Another issuer's key, a key that is not a point of the curve, a key
+    // set without the card's kid: invalid.
+    let mut other = jwks.clone();
+    other["keys"][0]["x"] = other["keys"][1]["x"].clone();
+    other["keys"][0]["y"] = other["keys"][1]["y"].clone();
+    assert_eq!(verify_with(&WebCryptoEs256, &credential, &other).await, Verification::Invalid);
+    let mut off_curve = jwks.clone();
+    off_curve["keys"][0]["x"] = off_curve["keys"][0]["y"].clone();
+    assert_eq!(verify_with(&WebCryptoEs256, &credential, &off_curve).await, Verification::Invalid);
+    let mut no_kid = jwks.clone();
+    no_kid["keys"].as_array_mut().unwrap().remove(0);
+    assert_eq!(verify_with(&WebCryptoEs256, &credential, &no_kid).await, Verification::Invalid);
+    // Without WebCrypto (a page over plain http) the card is unverified,
+    // as when no keys are at hand; never verified, never invalid.
+    let outcome = without_global("crypto", async {
+        assert!(!WebCryptoEs256.available());
+        (verify_with(&WebCryptoEs256, &credential, &jwks).await, verify_with(&WebCryptoEs256, &bad_signature, &jwks).await)
+    })
+    .await;
+    assert_eq!(outcome, (Verification::Unverified(Unverified::NoKeys), Verification::Unverified(Unverified::NoKeys)));
+    assert_eq!(verify_with(&WebCryptoEs256, &credential, &jwks).await, Verification::Verified);
+}
+
+/// `record.share` with an in-memory link host: the link, and the one file
+/// the host received.
+async fn share_to_memory(record: &PatientRecord) -> (String, String) {
+    let host = js_sys::Function::new_no_args(
+        "const files = [];
+         return { files,
+           createLink: async () => ({ id: 'l1', url: 'https://shl.example.org/manifest/l1' }),
+           addFile: async (id, file) => { files.push(file); },
+           revoke: async () => {} };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    let options = js_sys::JSON::parse(r#"{"audience":{"role":"clinician"}}"#).unwrap();
+    js_sys::Reflect::set(&options, &"host".into(), &host).unwrap();
+    let shared = wasm_bindgen_futures::JsFuture::from(record.share(options.unchecked_into())).await.unwrap();
+    let link = js_sys::Reflect::get(&shared, &"link".into()).unwrap().as_string().unwrap();
+    let files = js_sys::Array::from(&js_sys::Reflect::get(&host, &"files".into()).unwrap());
+    assert_eq!(files.length(), 1);
+    let jwe = js_sys::Reflect::get(&files.get(0), &"jwe".into()).unwrap().as_string().unwrap();
+    (link, jwe)
+}
+
+#[wasm_bindgen_test]
+async fn shares_compress_with_compression_stream_and_open_back() {
+    use patient_portal_sdk::shl::parse_link;
+    use patient_portal_sdk::unseal::{parse, unseal, UnsealOptions};
+    let record = open(IPS_JWE, IPS_KEY).unwrap();
+    let read_back = |link: &str, jwe: &str| {
+        let link = parse_link(link).unwrap();
+        let (header, plain) = unseal(jwe, &link.key, &UnsealOptions::default()).unwrap();
+        let bundle: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+        (header.deflated, plain.len(), bundle)
+    };
+    let header_json = |jwe: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwe.split('.').next().unwrap()).unwrap();
+        serde_json::from_slice(&header).unwrap()
+    };
+
+    // Chromium has CompressionStream("deflate-raw"): `zip: "DEF"`, smaller.
+    let (link, jwe) = share_to_memory(&record).await;
+    assert_eq!(header_json(&jwe)["zip"], "DEF");
+    let (deflated, plain_len, bundle) = read_back(&link, &jwe);
+    assert!(deflated);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["entry"].as_array().unwrap().len(), record.resource_count());
+    let ciphertext_len = parse(&jwe).unwrap().ciphertext.len();
+    assert!(ciphertext_len * 2 < plain_len, "{ciphertext_len} bytes of ciphertext for {plain_len} of plaintext");
+    // The SDK opens it too.
+    let reopened = open(&jwe, &parse_link(&link).unwrap().key.to_base64url()).unwrap();
+    assert_eq!(reopened.resource_count(), record.resource_count());
+
+    // Without CompressionStream: sealed as it is, with no `zip` header.
+    let (link, jwe) = without_global("CompressionStream", share_to_memory(&record)).await;
+    assert!(header_json(&jwe).get("zip").is_none());
+    let (deflated, plain_len, uncompressed) = read_back(&link, &jwe);
+    assert!(!deflated);
+    assert_eq!(parse(&jwe).unwrap().ciphertext.len(), plain_len);
+    assert_eq!(uncompressed, bundle);
+}

@@ -9,9 +9,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::{Signature, VerifyingKey};
-use p256::{EncodedPoint, FieldBytes};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -61,7 +58,8 @@ pub enum Verification {
     /// but the issuer is not in the host's trust list: anyone with a domain
     /// can sign so. "Signed by <iss>", never "verified".
     SignedUntrusted,
-    /// The signature was not checked: no keys for the issuer.
+    /// The signature was not checked: no keys for the issuer (or no way to
+    /// check here).
     Unverified(Unverified),
     /// The issuer's keys were available and the signature does not verify
     /// with them (or the card names a key or algorithm they do not have).
@@ -71,7 +69,9 @@ pub enum Verification {
 /// Why a signature could not be checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unverified {
-    /// The host supplied no keys for this issuer and did not allow fetching.
+    /// The host supplied no keys for this issuer and did not allow
+    /// fetching; or the platform cannot check ES256 signatures (WebCrypto
+    /// is missing, as in a page served over plain http).
     NoKeys,
     /// Fetching the issuer's JWKS failed or gave no usable JSON.
     KeysUnavailable,
@@ -139,8 +139,29 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
     })
 }
 
-/// An EC P-256 public key from a JWK, if it is one.
-fn p256_key(jwk: &Value) -> Option<VerifyingKey> {
+/// An EC P-256 public key from a JWK: its affine coordinates, not yet
+/// checked to be a point of the curve (the verifier refuses those that are
+/// not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Es256Key {
+    pub x: [u8; 32],
+    pub y: [u8; 32],
+}
+
+/// ES256 (ECDSA over P-256 with SHA-256) signature checks: the platform's
+/// implementation. Natively the RustCrypto `p256` crate; in WebAssembly
+/// WebCrypto (`crypto.subtle`), so no elliptic-curve code ships in the module.
+pub trait Es256Verifier {
+    /// Whether this platform can check signatures at all (no: WebCrypto is
+    /// missing, as in a page served over plain http).
+    fn available(&self) -> bool;
+    /// Whether `signature` (JWS form: r‖s, 32 bytes each) over `message`
+    /// verifies with `key`. False for a key that is not a point of P-256.
+    fn verify_es256(&self, key: &Es256Key, message: &[u8], signature: &[u8; 64]) -> impl std::future::Future<Output = bool>;
+}
+
+/// A JWK's key, if it is an EC P-256 signing key.
+fn es256_key(jwk: &Value) -> Option<Es256Key> {
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     if field("kty") != Some("EC") || field("crv") != Some("P-256") {
         return None;
@@ -148,40 +169,130 @@ fn p256_key(jwk: &Value) -> Option<VerifyingKey> {
     if field("use").is_some_and(|u| u != "sig") || field("alg").is_some_and(|a| a != "ES256") {
         return None;
     }
-    let coordinate = |name: &str| -> Option<FieldBytes> {
-        let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(field(name)?).ok()?.try_into().ok()?;
-        Some(bytes.into())
-    };
-    let (x, y) = (coordinate("x")?, coordinate("y")?);
-    let point = EncodedPoint::from_affine_coordinates(&x, &y, false);
-    VerifyingKey::from_encoded_point(&point).ok()
+    let coordinate = |name: &str| -> Option<[u8; 32]> { URL_SAFE_NO_PAD.decode(field(name)?).ok()?.try_into().ok() };
+    Some(Es256Key { x: coordinate("x")?, y: coordinate("y")? })
+}
+
+/// What a check needs: the signature and the candidate keys (chosen by
+/// `kid` when the card names one), or the outcome when the card cannot
+/// verify whatever the keys (not ES256, or a signature of the wrong size).
+fn candidates<'a>(credential: &'a Credential, jwks: &'a Value) -> Result<([u8; 64], impl Iterator<Item = Es256Key> + 'a), Verification> {
+    if credential.alg.as_deref() != Some("ES256") {
+        return Err(Verification::Invalid);
+    }
+    let signature: [u8; 64] = credential.signature.as_slice().try_into().map_err(|_| Verification::Invalid)?;
+    let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let keys = keys
+        .iter()
+        .filter(|k| match &credential.kid {
+            Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid.as_str()),
+            None => true,
+        })
+        .filter_map(es256_key);
+    Ok((signature, keys))
 }
 
 /// Checks `credential`'s ES256 signature with the issuer's JWKS
-/// (`{"keys": [...]}`). Keys are chosen by `kid` when the card names one.
-pub fn verify(credential: &Credential, jwks: &Value) -> Verification {
-    if credential.alg.as_deref() != Some("ES256") {
-        return Verification::Invalid;
+/// (`{"keys": [...]}`) through `verifier`. Keys are chosen by `kid` when the
+/// card names one. Where the platform cannot check signatures the card is
+/// `Unverified(NoKeys)`, as when no keys are at hand.
+pub async fn verify_with<V: Es256Verifier>(verifier: &V, credential: &Credential, jwks: &Value) -> Verification {
+    if !verifier.available() {
+        return Verification::Unverified(Unverified::NoKeys);
     }
-    let Ok(signature) = Signature::from_slice(&credential.signature) else {
-        return Verification::Invalid;
+    let (signature, keys) = match candidates(credential, jwks) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
     };
-    let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let candidates = keys.iter().filter(|k| match &credential.kid {
-        Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid.as_str()),
-        None => true,
-    });
-    for jwk in candidates {
-        if let Some(key) = p256_key(jwk) {
-            if key.verify(credential.signing_input.as_bytes(), &signature).is_ok() {
-                return Verification::Verified;
-            }
+    for key in keys {
+        if verifier.verify_es256(&key, credential.signing_input.as_bytes(), &signature).await {
+            return Verification::Verified;
         }
     }
     Verification::Invalid
 }
 
+/// ES256 with the RustCrypto `p256` crate (native builds).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct P256Verifier;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl P256Verifier {
+    fn check(key: &Es256Key, message: &[u8], signature: &[u8; 64]) -> bool {
+        use p256::ecdsa::signature::Verifier as _;
+        use p256::ecdsa::{Signature, VerifyingKey};
+        use p256::EncodedPoint;
+        let point = EncodedPoint::from_affine_coordinates(&key.x.into(), &key.y.into(), false);
+        let (Ok(key), Ok(signature)) = (VerifyingKey::from_encoded_point(&point), Signature::from_slice(signature)) else {
+            return false;
+        };
+        key.verify(message, &signature).is_ok()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Es256Verifier for P256Verifier {
+    fn available(&self) -> bool {
+        true
+    }
+
+    fn verify_es256(&self, key: &Es256Key, message: &[u8], signature: &[u8; 64]) -> impl std::future::Future<Output = bool> {
+        std::future::ready(Self::check(key, message, signature))
+    }
+}
+
+/// [`verify_with`] the `p256` crate, at once (native builds).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn verify(credential: &Credential, jwks: &Value) -> Verification {
+    let (signature, mut keys) = match candidates(credential, jwks) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if keys.any(|key| P256Verifier::check(&key, credential.signing_input.as_bytes(), &signature)) {
+        Verification::Verified
+    } else {
+        Verification::Invalid
+    }
+}
+
 /// The issuer's JWKS address: `<iss>/.well-known/jwks.json`.
 pub fn jwks_url(issuer: &str) -> String {
     format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A platform without ES256 (WebCrypto missing).
+    struct Unavailable;
+
+    impl Es256Verifier for Unavailable {
+        fn available(&self) -> bool {
+            false
+        }
+
+        async fn verify_es256(&self, _: &Es256Key, _: &[u8], _: &[u8; 64]) -> bool {
+            unreachable!("never asked when unavailable")
+        }
+    }
+
+    fn spec_card() -> (Credential, Value) {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/shl");
+        let jws = std::fs::read_to_string(data.join("hl7-ig/example-00-d-jws.txt")).unwrap();
+        let jwks = serde_json::from_slice(&std::fs::read(data.join("spec-example/shc_issuer_jwks.json")).unwrap()).unwrap();
+        (decode_jws(&jws, 1 << 20).unwrap(), jwks)
+    }
+
+    #[test]
+    fn without_es256_on_the_platform_a_card_is_unverified_as_with_no_keys() {
+        let (mut credential, jwks) = spec_card();
+        assert_eq!(crate::source::run_now(verify_with(&P256Verifier, &credential, &jwks)), Verification::Verified);
+        assert_eq!(crate::source::run_now(verify_with(&Unavailable, &credential, &jwks)), Verification::Unverified(Unverified::NoKeys));
+        credential.signature[0] ^= 1;
+        assert_eq!(crate::source::run_now(verify_with(&P256Verifier, &credential, &jwks)), Verification::Invalid);
+        assert_eq!(verify(&credential, &jwks), Verification::Invalid);
+        assert_eq!(crate::source::run_now(verify_with(&Unavailable, &credential, &jwks)), Verification::Unverified(Unverified::NoKeys));
+    }
 }

@@ -18,7 +18,15 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use card::{decode_jws, jwks_url, read_card_file, verify, CardError, Credential, Unverified, Verification};
+pub use card::{decode_jws, jwks_url, read_card_file, verify_with, CardError, Credential, Es256Key, Es256Verifier, Unverified, Verification};
+#[cfg(not(target_arch = "wasm32"))]
+pub use card::{verify, P256Verifier};
+
+/// The platform's ES256 verifier: WebCrypto in WebAssembly, `p256` natively.
+#[cfg(target_arch = "wasm32")]
+type PlatformVerifier = crate::wasm::webcrypto::WebCryptoEs256;
+#[cfg(not(target_arch = "wasm32"))]
+type PlatformVerifier = P256Verifier;
 pub(crate) use link::url_allowed;
 pub use link::{parse_link, Flags, Link, LinkError, SUPPORTED_VERSION};
 pub(crate) use resolve::essence;
@@ -227,7 +235,9 @@ pub async fn read_files<S: Scheduler, A: AsyncCipher>(
 /// published JWKS when fetching is allowed (one request per issuer). Only
 /// the host's keys (its trust list) make a card `Verified`; a signature
 /// that checks with keys fetched from the card's own `iss` is
-/// `SignedUntrusted`.
+/// `SignedUntrusted`. Where the platform cannot check signatures
+/// (WebCrypto missing), every card stays `Unverified(NoKeys)` and no keys
+/// are fetched.
 pub async fn check_cards<C: HttpClient, S: Scheduler>(
     client: &C,
     sched: &S,
@@ -236,6 +246,10 @@ pub async fn check_cards<C: HttpClient, S: Scheduler>(
     keys: &IssuerKeys,
     fetch: &FetchOptions,
 ) {
+    let verifier = PlatformVerifier::default();
+    if !verifier.available() {
+        return;
+    }
     let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
     for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
         let jwks = match keys.known_for(&credential.issuer) {
@@ -256,7 +270,11 @@ pub async fn check_cards<C: HttpClient, S: Scheduler>(
             None => None,
         };
         let trusted = keys.known_for(&credential.issuer).is_some();
-        report.verification = match (jwks.map(|jwks| verify(credential, &jwks)), trusted) {
+        let checked = match jwks {
+            Some(jwks) => Some(verify_with(&verifier, credential, &jwks).await),
+            None => None,
+        };
+        report.verification = match (checked, trusted) {
             (Some(Verification::Verified), false) => Verification::SignedUntrusted,
             (Some(v), _) => v,
             (None, _) => Verification::Unverified(Unverified::NoKeys),

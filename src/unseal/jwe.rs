@@ -242,6 +242,15 @@ pub async fn seal_prepare_paced<S: crate::source::Scheduler>(
     options: &SealOptions,
     sched: &S,
 ) -> Result<(String, Zeroizing<Vec<u8>>), UnsealError> {
+    let protected = seal_header(key, options)?;
+    let bytes = if options.deflate { deflate_paced(plaintext, sched).await.ok_or(UnsealError::Inflate)? } else { Zeroizing::new(plaintext.to_vec()) };
+    Ok((protected, bytes))
+}
+
+/// The protected header of a sealed `dir` JWE, base64url (the AAD):
+/// `A256GCM` or `A128GCM` by the key's length, `zip: "DEF"` when
+/// `options.deflate` (the caller then encrypts raw DEFLATE data).
+pub fn seal_header(key: &ContentKey, options: &SealOptions) -> Result<String, UnsealError> {
     let enc = match key.as_bytes().len() {
         32 => Encryption::A256Gcm,
         16 => Encryption::A128Gcm,
@@ -257,9 +266,7 @@ pub async fn seal_prepare_paced<S: crate::source::Scheduler>(
         header.insert("cty".into(), cty.clone().into());
     }
     let header_json = serde_json::Value::Object(header).to_string();
-    let protected = URL_SAFE_NO_PAD.encode(header_json.as_bytes());
-    let bytes = if options.deflate { deflate_paced(plaintext, sched).await.ok_or(UnsealError::Inflate)? } else { Zeroizing::new(plaintext.to_vec()) };
-    Ok((protected, bytes))
+    Ok(URL_SAFE_NO_PAD.encode(header_json.as_bytes()))
 }
 
 /// The compact serialization of a sealed `dir` JWE.

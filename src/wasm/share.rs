@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::fhir::parse_record_paced;
 use crate::share::{build_paced, link, seal_options, viewer_url, Payload, ShareRequest, CONTENT_TYPE, MAX_LABEL_CHARS, SECTION_KEYS};
 use crate::source::Scheduler as _;
-use crate::unseal::{seal_compact, seal_prepare_paced, ContentKey};
+use crate::unseal::{seal_compact, seal_header, ContentKey, SealOptions};
 
 #[wasm_bindgen]
 extern "C" {
@@ -307,7 +307,8 @@ impl PatientRecord {
 
     /// Shares what `options.audience` may see of this record (narrowed to
     /// `options.include`) as a SMART Health Link: a fresh 256-bit key, the
-    /// Bundle sealed (`dir`, `A256GCM`, `zip: "DEF"`), only ciphertext given
+    /// Bundle sealed (`dir`, `A256GCM`; `zip: "DEF"` where the platform has
+    /// `CompressionStream`), only ciphertext given
     /// to `options.host` (`createLink`, then `addFile`; a failed upload
     /// revokes the link, best effort). Resolves to the link, the viewer URL
     /// with the link in its fragment, and a QR code of it as SVG (EC level
@@ -348,9 +349,13 @@ impl PatientRecord {
             progress("seal");
             let key = ContentKey::from_bytes(&random_bytes(32)?).map_err(|e| to_js_error(&e.into()))?;
             let iv: [u8; 12] = random_bytes(12)?.as_slice().try_into().map_err(|_| to_js_error(&Error::NoRandom))?;
-            let (protected, deflated) =
-                seal_prepare_paced(&shared.bundle, &key, &seal_options(), &super::http::EventLoop).await.map_err(|e| to_js_error(&e.into()))?;
-            let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), &deflated).await.map_err(|_| to_js_error(&Error::Seal))?;
+            // Compressed where the platform can (`zip: "DEF"`), else sealed
+            // as it is, without `zip` (optional in SMART Health Links).
+            let deflated = deflate_raw(&shared.bundle).await;
+            let sealing = SealOptions { deflate: deflated.is_some(), ..seal_options() };
+            let protected = seal_header(&key, &sealing).map_err(|e| to_js_error(&e.into()))?;
+            let plaintext: &[u8] = deflated.as_deref().map_or(&shared.bundle, Vec::as_slice);
+            let (ciphertext, tag) = encrypt_with(backend, &key, &iv, protected.as_bytes(), plaintext).await.map_err(|_| to_js_error(&Error::Seal))?;
             drop(deflated);
             let jwe = seal_compact(&protected, &iv, &ciphertext, &tag);
             let plaintext_bytes = shared.bundle.len();
@@ -442,6 +447,63 @@ impl PatientRecord {
             Ok(out.into())
         })
     }
+}
+
+/// Calls `target[name](...args)`.
+fn call_method(target: &JsValue, name: &str, args: &Array) -> Option<JsValue> {
+    let method: Function = Reflect::get(target, &name.into()).ok()?.dyn_into().ok()?;
+    method.apply(target, args).ok()
+}
+
+/// Raw DEFLATE (RFC 1951) through the platform's
+/// `CompressionStream("deflate-raw")`, so no compressor ships in the module.
+/// `None` where there is none (or the stream fails): the caller then seals
+/// uncompressed. The copies on the JavaScript side (input and output
+/// chunks) are wiped, the output is gathered in zeroized buffers.
+async fn deflate_raw(data: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let constructor: Function = Reflect::get(&js_sys::global(), &"CompressionStream".into()).ok()?.dyn_into().ok()?;
+    let stream = Reflect::construct(&constructor, &Array::of1(&"deflate-raw".into())).ok()?;
+    let writer = call_method(&Reflect::get(&stream, &"writable".into()).ok()?, "getWriter", &Array::new())?;
+    let reader = call_method(&Reflect::get(&stream, &"readable".into()).ok()?, "getReader", &Array::new())?;
+    let input = Uint8Array::from(data);
+    // Written and closed without waiting: the output is read meanwhile
+    // (the stream holds back writes until its output is taken).
+    let written = call_method(&writer, "write", &Array::of1(&input));
+    let closed = call_method(&writer, "close", &Array::new());
+    let mut chunks: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    let complete = async {
+        loop {
+            let next = JsFuture::from(Promise::from(call_method(&reader, "read", &Array::new())?)).await.ok()?;
+            if Reflect::get(&next, &"done".into()).ok()?.is_truthy() {
+                return Some(());
+            }
+            let chunk: Uint8Array = Reflect::get(&next, &"value".into()).ok()?.dyn_into().ok()?;
+            chunks.push(Zeroizing::new(chunk.to_vec()));
+            chunk.fill(0, 0, chunk.length());
+        }
+    }
+    .await;
+    if complete.is_none() {
+        // Errors the stream, so the pending write and close settle.
+        let _ = call_method(&reader, "cancel", &Array::new());
+    }
+    let settled = [written, closed].into_iter().map(|p| p.map(|p| JsFuture::from(Promise::from(p))));
+    let mut all_ok = complete.is_some();
+    for pending in settled {
+        all_ok &= match pending {
+            Some(pending) => pending.await.is_ok(),
+            None => false,
+        };
+    }
+    input.fill(0, 0, input.length());
+    if !all_ok {
+        return None;
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(chunks.iter().map(|c| c.len()).sum()));
+    for chunk in &chunks {
+        out.extend_from_slice(chunk);
+    }
+    Some(out)
 }
 
 /// `text` as a QR code (error correction M) in SVG, with its quiet zone,

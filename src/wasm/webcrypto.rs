@@ -3,11 +3,18 @@
 //! missing (non-secure contexts, some webviews, old runtimes) or the host
 //! asks for it (`crypto: "wasm"`), the portable RustCrypto backend decrypts.
 //! Both give one opaque failure and release no plaintext on a bad tag.
+//!
+//! SMART Health Card signatures (ES256) are checked here too, with no
+//! portable fallback: without `crypto.subtle` a card is reported unverified
+//! (`noKeys`), as when no issuer keys are at hand.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::shl::{Es256Key, Es256Verifier};
 use crate::unseal::{AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher};
 
 /// Which AES-GCM backend a portal uses.
@@ -124,6 +131,50 @@ pub async fn encrypt_with(backend: Backend, key: &ContentKey, iv: &[u8; 12], aad
             let mut buffer = plaintext.to_vec();
             let tag = crate::unseal::encrypt(key, iv, aad, &mut buffer)?;
             Ok((buffer, tag))
+        }
+    }
+}
+
+/// ES256 through WebCrypto: `importKey("jwk")` of the issuer's P-256 key,
+/// then `verify` with ECDSA/SHA-256 (WebCrypto takes JWS's r‖s form as it
+/// is). Without `crypto.subtle` signatures cannot be checked here.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WebCryptoEs256;
+
+/// `crypto.subtle.verify` of one ES256 signature; false on any failure (a
+/// key that is not a point of P-256 is refused by `importKey`).
+async fn webcrypto_es256(subtle: &Object, key: &Es256Key, message: &[u8], signature: &[u8; 64]) -> Result<bool, JsValue> {
+    let import_key = method(subtle, "importKey").ok_or(JsValue::UNDEFINED)?;
+    let verify = method(subtle, "verify").ok_or(JsValue::UNDEFINED)?;
+    let jwk = Object::new();
+    Reflect::set(&jwk, &"kty".into(), &"EC".into())?;
+    Reflect::set(&jwk, &"crv".into(), &"P-256".into())?;
+    Reflect::set(&jwk, &"x".into(), &URL_SAFE_NO_PAD.encode(key.x).into())?;
+    Reflect::set(&jwk, &"y".into(), &URL_SAFE_NO_PAD.encode(key.y).into())?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"ECDSA".into())?;
+    Reflect::set(&algorithm, &"namedCurve".into(), &"P-256".into())?;
+    let usages = js_sys::Array::of1(&"verify".into());
+    let args = js_sys::Array::of5(&"jwk".into(), &jwk, &algorithm, &JsValue::FALSE, &usages);
+    let crypto_key = JsFuture::from(Promise::from(import_key.apply(subtle, &args)?)).await?;
+
+    let params = Object::new();
+    Reflect::set(&params, &"name".into(), &"ECDSA".into())?;
+    Reflect::set(&params, &"hash".into(), &"SHA-256".into())?;
+    let args = js_sys::Array::of4(&params, &crypto_key, &Uint8Array::from(&signature[..]), &Uint8Array::from(message));
+    let verified = JsFuture::from(Promise::from(verify.apply(subtle, &args)?)).await?;
+    Ok(verified.as_bool() == Some(true))
+}
+
+impl Es256Verifier for WebCryptoEs256 {
+    fn available(&self) -> bool {
+        subtle().is_some_and(|s| method(&s, "importKey").is_some() && method(&s, "verify").is_some())
+    }
+
+    async fn verify_es256(&self, key: &Es256Key, message: &[u8], signature: &[u8; 64]) -> bool {
+        match subtle() {
+            Some(subtle) => webcrypto_es256(&subtle, key, message, signature).await.unwrap_or(false),
+            None => false,
         }
     }
 }
