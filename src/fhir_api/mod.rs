@@ -507,7 +507,7 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
     async fn record<S: Scheduler>(&self, sched: &S, mut received: Vec<Received>) -> Result<Record, Error> {
         // The Patient first, then in the order of the plan.
         let patient_key = format!("Patient/{}", self.options.patient);
-        received.sort_by_key(|r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
+        crate::util::sort_by_key(&mut received, |r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
         let mut seen = HashSet::new();
         let mut kept = Vec::with_capacity(received.len());
         for r in received {

@@ -139,18 +139,18 @@ impl<'r, 'f> Builder<'r, 'f> {
         for g in &mut groups {
             g.sort_key = g.sort_key.or_else(|| g.rows.iter().filter_map(|r| r.sort_key).max());
         }
-        groups.sort_by_key(|g| std::cmp::Reverse(g.sort_key));
+        crate::util::sort_by_key(&mut groups, |g| std::cmp::Reverse(g.sort_key));
         let mut trends: Vec<Trend> = self
             .trends
             .into_iter()
             .filter(|t| t.rows.len() >= 2)
             .map(|mut t| {
-                t.rows.sort_by_key(|r| std::cmp::Reverse(r.point.at));
+                crate::util::sort_by_key(&mut t.rows, |r| std::cmp::Reverse(r.point.at));
                 let (band, band_text) = t.band.map(|(_, b, text)| (Some(b), text)).unwrap_or_default();
                 Trend { title: t.title, unit: t.unit, rows: t.rows, band, band_text }
             })
             .collect();
-        trends.sort_by_key(|t| std::cmp::Reverse(t.rows.first().map(|r| r.point.at)));
+        crate::util::sort_by_key(&mut trends, |t| std::cmp::Reverse(t.rows.first().map(|r| r.point.at)));
         (groups, trends)
     }
 
