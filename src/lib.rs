@@ -16,6 +16,7 @@ pub mod share;
 pub mod shl;
 pub mod source;
 pub mod unseal;
+mod util;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -14,7 +14,7 @@ fn strip(value: &mut Value, record: &Record, from: usize) -> bool {
             let mut found = false;
             if let Some(Value::String(r)) = map.get("reference") {
                 if record.is_withheld(from, &Reference { reference: Some(r.clone()), display: None }) {
-                    map.remove("display");
+                    without(map, "display");
                     found = true;
                 }
             }
@@ -25,13 +25,23 @@ fn strip(value: &mut Value, record: &Record, from: usize) -> bool {
     }
 }
 
+/// `map` without `key`, rebuilt rather than removed from (the map's removal
+/// code is large in the WebAssembly module; these objects are small).
+fn without(map: &mut serde_json::Map<String, Value>, key: &str) {
+    for (k, v) in std::mem::take(map) {
+        if k != key {
+            map.insert(k, v);
+        }
+    }
+}
+
 /// Drops every narrative (a `text` with a `div`): the resource's, those of
 /// the resources inside it, a Composition's sections'.
 fn drop_narrative(value: &mut Value) {
     match value {
         Value::Object(map) => {
             if map.get("text").is_some_and(|t| t.get("div").is_some()) {
-                map.remove("text");
+                without(map, "text");
             }
             map.values_mut().for_each(drop_narrative);
         }

@@ -133,7 +133,8 @@ pub struct Record {
     /// Resources withheld from this viewer: references to them are not
     /// followed (see `is_withheld`). `Type/id` in any file, `fullUrl` per file.
     withheld_keys: HashSet<String>,
-    withheld_urls: HashSet<(usize, String)>,
+    // A map like `by_url` (one map type less in the module); the value is unused.
+    withheld_urls: HashMap<(usize, String), usize>,
     withheld_entries: usize,
     /// Files (or health cards) read so far.
     sources: usize,
@@ -184,7 +185,7 @@ impl Record {
             return false;
         }
         let source = self.entries.get(from).map_or(0, |e| e.source);
-        if self.withheld_urls.contains(&(source, r.trim().to_string())) {
+        if self.withheld_urls.contains_key(&(source, r.trim().to_string())) {
             return true;
         }
         matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains(&key))
@@ -210,7 +211,7 @@ impl Record {
             } else {
                 out.withheld_entries += 1;
                 if let Some(url) = &entry.full_url {
-                    out.withheld_urls.insert((entry.source, url.trim().to_string()));
+                    out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
                     if let Some(Target::Key(key)) = target(url) {
                         out.withheld_keys.insert(key);
                     }
@@ -223,7 +224,7 @@ impl Record {
                 // reached only from inside their container.
                 for inner in inner_resources(&entry.raw).into_iter().filter(|r| !r.contained) {
                     if let Some(url) = inner.full_url {
-                        out.withheld_urls.insert((entry.source, url.trim().to_string()));
+                        out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
                         if let Some(Target::Key(key)) = target(url) {
                             out.withheld_keys.insert(key);
                         }

@@ -220,8 +220,8 @@ struct Shared {
     keys: HashSet<String>,
     pages: usize,
     bytes: usize,
-    /// `Bundle.total` of each query's first page.
-    totals: HashMap<usize, Option<u64>>,
+    /// `Bundle.total` of each query's first page, by query index (a list: one map type less in the module).
+    totals: Vec<(usize, Option<u64>)>,
     error: Option<Error>,
 }
 
@@ -389,7 +389,11 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
             let page = page::read_page(&body, self.options, sched).await?;
             drop(body);
             if page_number == 0 {
-                shared.borrow_mut().totals.insert(index, page.total);
+                let totals = &mut shared.borrow_mut().totals;
+                match totals.iter_mut().find(|t| t.0 == index) {
+                    Some(t) => t.1 = page.total,
+                    None => totals.push((index, page.total)),
+                }
             }
             for (position, entry) in page.entries.into_iter().enumerate() {
                 self.keep(shared, Received { order: (index, page_number, position), key: entry.key, full_url: entry.full_url, resource: entry.resource })?;
@@ -441,8 +445,11 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
     fn report_progress(&self, shared: &RefCell<Shared>) {
         let counts = {
             let shared = shared.borrow();
-            let total =
-                if shared.totals.values().all(Option::is_some) && !shared.totals.is_empty() { Some(shared.totals.values().flatten().sum()) } else { None };
+            let total = if shared.totals.iter().all(|t| t.1.is_some()) && !shared.totals.is_empty() {
+                Some(shared.totals.iter().filter_map(|t| t.1).sum())
+            } else {
+                None
+            };
             FetchCounts { pages: shared.pages, resources: shared.keys.len(), total }
         };
         if let Ok(mut callback) = self.on_fetch.try_borrow_mut() {
@@ -507,7 +514,7 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
     async fn record<S: Scheduler>(&self, sched: &S, mut received: Vec<Received>) -> Result<Record, Error> {
         // The Patient first, then in the order of the plan.
         let patient_key = format!("Patient/{}", self.options.patient);
-        received.sort_by_key(|r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
+        crate::util::sort_by_key(&mut received, |r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
         let mut seen = HashSet::new();
         let mut kept = Vec::with_capacity(received.len());
         for r in received {

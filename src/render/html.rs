@@ -496,7 +496,7 @@ fn status_summary(h: &mut Html, s: &Section) {
             None => counts.push((text, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    crate::util::sort_by(&mut counts, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     h.raw("<p class=\"summary\">");
     for (i, (text, n)) in counts.iter().enumerate() {
         if i > 0 {

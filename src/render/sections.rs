@@ -1,6 +1,6 @@
 //! Where each resource goes in the chart, and the row it becomes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::fhir::JsonAt;
 use crate::fhir::{
@@ -61,14 +61,15 @@ pub struct Builder<'r, 'f> {
     fmt: Fmt<'f>,
     /// Entry index of a result → entry index of the report or panel it is listed under.
     owner: HashMap<usize, usize>,
-    /// Entry indexes of the reports and panels that list results.
-    owners: HashSet<usize>,
+    /// Entry indexes of the reports and panels that list results (to themselves).
+    owners: HashMap<usize, usize>,
     /// Entry index of a group's owner (or of a lone result) → its group.
     groups: HashMap<usize, Group>,
     /// Owners in the order their groups were started.
     group_order: Vec<usize>,
     trends: Vec<TrendAcc>,
-    trend_of: HashMap<(String, String), usize>,
+    /// `<length of id>:<id><unit>` → index in `trends`.
+    trend_of: HashMap<String, usize>,
 }
 
 struct TrendAcc {
@@ -112,7 +113,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 }
             }
         }
-        let owners = owner.values().copied().collect();
+        let owners = owner.values().map(|&o| (o, o)).collect();
         Self { record, fmt, owner, owners, groups: HashMap::new(), group_order: Vec::new(), trends: Vec::new(), trend_of: HashMap::new() }
     }
 
@@ -139,18 +140,18 @@ impl<'r, 'f> Builder<'r, 'f> {
         for g in &mut groups {
             g.sort_key = g.sort_key.or_else(|| g.rows.iter().filter_map(|r| r.sort_key).max());
         }
-        groups.sort_by_key(|g| std::cmp::Reverse(g.sort_key));
+        crate::util::sort_by_key(&mut groups, |g| std::cmp::Reverse(g.sort_key));
         let mut trends: Vec<Trend> = self
             .trends
             .into_iter()
             .filter(|t| t.rows.len() >= 2)
             .map(|mut t| {
-                t.rows.sort_by_key(|r| std::cmp::Reverse(r.point.at));
+                crate::util::sort_by_key(&mut t.rows, |r| std::cmp::Reverse(r.point.at));
                 let (band, band_text) = t.band.map(|(_, b, text)| (Some(b), text)).unwrap_or_default();
                 Trend { title: t.title, unit: t.unit, rows: t.rows, band, band_text }
             })
             .collect();
-        trends.sort_by_key(|t| std::cmp::Reverse(t.rows.first().map(|r| r.point.at)));
+        crate::util::sort_by_key(&mut trends, |t| std::cmp::Reverse(t.rows.first().map(|r| r.point.at)));
         (groups, trends)
     }
 
@@ -255,7 +256,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                 }
                 if let Some(&owner) = self.owner.get(&index) {
                     self.group(owner).rows.push(result);
-                } else if self.owners.contains(&index) {
+                } else if self.owners.contains_key(&index) {
                     // A panel heading keeps the panel's own value, flag and range.
                     let flag = flag.map(|f| f.label(fmt.locale).to_string());
                     let panel_of = o.value().is_none() && o.component.is_empty();
@@ -418,7 +419,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             .find_map(|c| Some(format!("{}|{}", c.system.as_deref().unwrap_or_default(), c.code.as_deref()?)))
             .unwrap_or_else(|| title.to_lowercase());
         let next = self.trends.len();
-        let i = *self.trend_of.entry((id, unit.to_string())).or_insert(next);
+        let i = *self.trend_of.entry(format!("{}:{id}{unit}", id.len())).or_insert(next);
         if i == next {
             self.trends.push(TrendAcc { title: title.to_string(), unit: unit.to_string(), rows: Vec::new(), band: None });
         }

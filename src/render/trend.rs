@@ -59,7 +59,7 @@ pub fn trend_svg(chart: &TrendChart<'_>) -> String {
     if pts.len() < 2 {
         return String::new();
     }
-    pts.sort_by_key(|p| p.at);
+    crate::util::sort_by_key(&mut pts, |p| p.at);
     let band = chart.band.map(|b| (b.low.filter(|v| v.is_finite()), b.high.filter(|v| v.is_finite())));
     let (low, high) = match band {
         Some((Some(a), Some(b))) => (Some(a.min(b)), Some(a.max(b))),

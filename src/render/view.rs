@@ -560,11 +560,11 @@ fn finish(mut chart: Chart, builder: sections::Builder<'_, '_>) -> Chart {
     }
     chart.trends = trends;
     for section in &mut chart.sections {
-        section.rows.sort_by_key(|r| std::cmp::Reverse(r.sort_key));
+        crate::util::sort_by_key(&mut section.rows, |r| std::cmp::Reverse(r.sort_key));
     }
     for group in &mut chart.other {
-        group.items.sort_by_key(|i| std::cmp::Reverse(i.sort_key));
+        crate::util::sort_by_key(&mut group.items, |i| std::cmp::Reverse(i.sort_key));
     }
-    chart.other.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
+    crate::util::sort_by(&mut chart.other, |a, b| a.resource_type.cmp(&b.resource_type));
     chart
 }

@@ -250,16 +250,17 @@ pub async fn check_cards<C: HttpClient, S: Scheduler>(
     if !verifier.available() {
         return;
     }
-    let mut fetched: HashMap<String, Option<Value>> = HashMap::new();
+    // Null: none could be fetched (a fetched JWKS is an object).
+    let mut fetched: HashMap<String, Value> = HashMap::new();
     for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
         let jwks = match keys.known_for(&credential.issuer) {
             Some(jwks) => Some(jwks.clone()),
             None if keys.fetch => {
                 if !fetched.contains_key(&credential.issuer) {
                     let jwks = fetch_jwks(client, sched, &credential.issuer, fetch).await;
-                    fetched.insert(credential.issuer.clone(), jwks);
+                    fetched.insert(credential.issuer.clone(), jwks.unwrap_or_default());
                 }
-                match fetched.get(&credential.issuer).cloned().flatten() {
+                match fetched.get(&credential.issuer).filter(|v| !v.is_null()).cloned() {
                     Some(jwks) => Some(jwks),
                     None => {
                         report.verification = Verification::Unverified(Unverified::KeysUnavailable);
