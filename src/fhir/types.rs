@@ -35,7 +35,7 @@ impl Decimal {
         };
         let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
         let decimals = (3 - magnitude).clamp(2, fraction as i32) as usize;
-        format!("{v:.decimals$}")
+        crate::numtext::fixed(v, decimals)
     }
 }
 

@@ -273,7 +273,7 @@ impl Fmt<'_> {
 
     /// A number for axis labels and computed values.
     pub fn number(&self, v: f64, decimals: usize) -> String {
-        self.number_text(format!("{v:.decimals$}"))
+        self.number_text(crate::numtext::fixed(v, decimals))
     }
 
     fn number_text(&self, text: String) -> String {
