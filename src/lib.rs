@@ -10,6 +10,7 @@ pub mod consent;
 pub mod error;
 pub mod fhir;
 pub mod fhir_api;
+mod numtext;
 pub mod pipeline;
 pub mod render;
 pub mod share;

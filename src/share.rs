@@ -351,7 +351,7 @@ mod tests {
         // The chart of the shared record lists immunizations only.
         let chart = crate::render::build_chart(
             &parse_record(&shared.bundle).unwrap(),
-            &crate::render::RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+            &crate::render::RenderOptions::new(crate::fhir::Date::from_ymd(2026, 11, 30).unwrap()),
         );
         let counts = section_counts(&chart);
         assert_eq!(counts.iter().map(|c| c.0).collect::<Vec<_>>(), ["immunizations"]);

@@ -272,7 +272,7 @@ pub(crate) fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
     if let Ok(seconds) = header.parse::<u64>() {
         return Some(seconds.saturating_mul(1000));
     }
-    let date = chrono::DateTime::parse_from_rfc2822(header).ok()?;
+    let date = crate::fhir::OffsetDateTime::parse_rfc2822(header)?;
     Some((date.timestamp() - now).max(0) as u64 * 1000)
 }
 
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(retry_after_ms(Some(" 3 "), 0), Some(3000));
-        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp();
+        let now = crate::fhir::OffsetDateTime::parse_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp();
         assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:39 GMT"), now), Some(2000));
         assert_eq!(retry_after_ms(Some("Sun, 06 Nov 1994 08:49:30 GMT"), now), Some(0));
         assert_eq!(retry_after_ms(Some("soon"), now), None);

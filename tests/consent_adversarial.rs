@@ -346,7 +346,7 @@ fn viewer_of(rng: &mut Rng, kind: Kind) -> Viewer {
 /// Everything a host sees of a screening: the chart, the resources handed
 /// to JavaScript (`resources()`), the decisions (`decisions()`) and the audit record.
 fn surfaces(screened: &Screened) -> [(&'static str, String); 3] {
-    let mut options = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    let mut options = RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 22).unwrap());
     options.withheld = screened.notice;
     let html = to_html(&build_chart(&screened.record, &options));
     let resources = screened.record.entries.iter().map(|e| e.raw.to_string()).collect::<Vec<_>>().join("\n");

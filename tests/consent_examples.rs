@@ -270,7 +270,7 @@ fn withheld_references_are_not_followed_into_the_chart() {
     let med = labelled(json!({"resourceType": "Medication", "id": "secret", "code": {"text": "Buprenorphine"}}), &[(ACT, "SUD")]);
     let r = record_of("f001", "1980-01-01", vec![report, hiv, order, med]);
     let screened = screen(r, &proxy("caregiver", Some("RelatedPerson/rp")), &Policy::default(), &[]);
-    let mut options = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    let mut options = RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 22).unwrap());
     options.withheld = screened.notice;
     let html = to_html(&build_chart(&screened.record, &options));
     for secret in ["HIV 1 antibody", "Negative", "Buprenorphine", "Depressive episode", "Restricted result"] {

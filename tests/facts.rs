@@ -126,7 +126,7 @@ fn negated_resources_say_so() {
         }
     }
     // A request not to give a medication is not an active prescription.
-    let html = to_html(&build_chart(&record, &RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())));
+    let html = to_html(&build_chart(&record, &RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 22).unwrap())));
     let rows = row::rows(&html);
     let index = record.entries.iter().position(|e| e.resource_type == "MedicationRequest").unwrap();
     if let Some(r) = rows.by_entry.get(&index) {

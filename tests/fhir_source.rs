@@ -321,7 +321,7 @@ fn patient_viewer() -> Viewer {
 }
 
 fn chart_html(record: &patient_portal_sdk::fhir::Record) -> String {
-    let options = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+    let options = RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 30).unwrap());
     to_html(&build_chart(record, &options))
 }
 

@@ -20,9 +20,9 @@ mod common;
 use std::time::Instant;
 
 use base64::Engine as _;
-use chrono::NaiveDate;
 use common::*;
 use patient_portal_sdk::fhir::parse_record;
+use patient_portal_sdk::fhir::Date;
 use patient_portal_sdk::render::narrative::sanitize_in_cell;
 use patient_portal_sdk::render::{build_chart, results_html, to_html, to_html_lazy, Chart, RenderOptions};
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ use tree::*;
 mod tree;
 
 fn options() -> RenderOptions {
-    RenderOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
+    RenderOptions::new(Date::from_ymd(2026, 11, 22).unwrap())
 }
 
 // ---------------------------------------------------------------------------

@@ -5,13 +5,13 @@
 
 mod common;
 
-use chrono::NaiveDate;
 use common::*;
 use patient_portal_sdk::fhir::parse_record;
+use patient_portal_sdk::fhir::Date;
 use patient_portal_sdk::render::{build_chart, escape, to_html, RenderOptions};
 
 fn options() -> RenderOptions {
-    RenderOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
+    RenderOptions::new(Date::from_ymd(2026, 11, 22).unwrap())
 }
 
 /// Resources listed in a section (for results: every result and report).
@@ -65,7 +65,7 @@ fn dusty_stracke_chart_content() {
     let banner = &chart.banners[0];
     assert!(banner.name.contains("Dusty") && banner.name.contains("Stracke"), "{}", banner.name);
     let raw = &record.of_type("Patient").next().unwrap().raw;
-    let birth = NaiveDate::parse_from_str(raw["birthDate"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let birth = Date::parse(raw["birthDate"].as_str().unwrap()).unwrap();
     assert_eq!(banner.age, patient_portal_sdk::fhir::age_in_years(birth, options().today));
     // The SSN is masked to its last four digits; other identifiers are shown.
     let ssn = raw["identifier"].as_array().unwrap().iter().find(|i| i["system"] == "http://hl7.org/fhir/sid/us-ssn").unwrap()["value"].as_str().unwrap();

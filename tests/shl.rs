@@ -471,7 +471,7 @@ fn source_notes_are_escaped_and_worded_by_verdict() {
         skipped: vec![SkippedFile { content_type: "application/smart-api-access".into(), reason: SkipReason::ApiAccessNotFollowed }],
         cards: vec![card(Verification::Verified), card(Verification::Unverified(Unverified::NoKeys)), card(Verification::Invalid)],
     };
-    let mut options = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    let mut options = RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 22).unwrap());
     options.source = Some(source.summary());
     let record = patient_portal_sdk::fhir::parse_record(br#"{"resourceType":"Patient","id":"p"}"#).unwrap();
     let html = to_html(&build_chart(&record, &options));

@@ -50,7 +50,7 @@ fn entity(index: usize, decision: &DecisionReport) -> Value {
 /// The `AuditEvent` for showing a record to `viewer` with `decisions` (one
 /// per resource of the record as received).
 pub fn audit_event(viewer: &Viewer, decisions: &[DecisionReport]) -> Value {
-    let recorded = chrono::DateTime::from_timestamp(viewer.at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let recorded = crate::fhir::OffsetDateTime::from_timestamp(viewer.at).unwrap_or_default().to_rfc3339_seconds();
     let role = match viewer.role {
         Role::Patient => coding("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "SELF", "self"),
         Role::Proxy => coding("http://terminology.hl7.org/CodeSystem/v3-RoleClass", "AGNT", "agent"),

@@ -267,7 +267,7 @@ impl<'a> Decider<'a> {
         let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
         let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
         let birth = patient.and_then(|p| p.raw.get("birthDate")).and_then(Value::as_str).and_then(|b| DateTime::parse(b).start_date());
-        let today = chrono::DateTime::from_timestamp(viewer.at, 0).map(|d| d.date_naive());
+        let today = crate::fhir::Date::from_timestamp(viewer.at);
         let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
         let mut decider = Decider { record, viewer, policy, patient_keys, age, consents: Vec::new(), by_key: HashMap::new() };
         if viewer.role == Role::Patient {

@@ -1,7 +1,7 @@
 //! FHIR `date`, `dateTime` and `instant` values, including partial dates
 //! (`2019`, `2019-07`), kept at the precision they were written with.
 
-use chrono::{DateTime as ChronoDateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use super::civil::{Date, LocalDateTime, OffsetDateTime};
 
 /// A point in time as FHIR writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,12 +11,12 @@ pub enum DateTime {
     /// `2019-07`
     YearMonth(i32, u32),
     /// `2019-07-04`
-    Date(NaiveDate),
+    Date(Date),
     /// `2019-07-04T10:30:00-05:00`: a time with its offset.
-    Instant(ChronoDateTime<FixedOffset>),
+    Instant(OffsetDateTime),
     /// A time without an offset (not valid FHIR, seen in real files): shown
     /// as written, without a time zone.
-    Local(NaiveDateTime),
+    Local(LocalDateTime),
     /// Text that is not a FHIR date at all; shown as written (escaped), never
     /// used for sorting or age.
     Unparsed(String),
@@ -39,17 +39,17 @@ impl DateTime {
                 }
             }
             10 => {
-                if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+                if let Some(d) = Date::parse(t) {
                     return DateTime::Date(d);
                 }
             }
             _ => {}
         }
-        if let Ok(dt) = ChronoDateTime::parse_from_rfc3339(t) {
+        if let Some(dt) = OffsetDateTime::parse_rfc3339(t) {
             return DateTime::Instant(dt);
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-            if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+        for seconds in [true, false] {
+            if let Some(dt) = LocalDateTime::parse(t, seconds) {
                 return DateTime::Local(dt);
             }
         }
@@ -57,12 +57,12 @@ impl DateTime {
     }
 
     /// The earliest calendar day this value covers, when it is a date.
-    pub fn start_date(&self) -> Option<NaiveDate> {
+    pub fn start_date(&self) -> Option<Date> {
         match self {
-            DateTime::Year(y) => NaiveDate::from_ymd_opt(*y, 1, 1),
-            DateTime::YearMonth(y, m) => NaiveDate::from_ymd_opt(*y, *m, 1),
+            DateTime::Year(y) => Date::from_ymd(*y, 1, 1),
+            DateTime::YearMonth(y, m) => Date::from_ymd(*y, *m, 1),
             DateTime::Date(d) => Some(*d),
-            DateTime::Instant(dt) => Some(dt.date_naive()),
+            DateTime::Instant(dt) => Some(dt.local().date()),
             DateTime::Local(dt) => Some(dt.date()),
             DateTime::Unparsed(_) => None,
         }
@@ -73,8 +73,8 @@ impl DateTime {
     pub fn sort_key(&self) -> Option<i64> {
         match self {
             DateTime::Instant(dt) => Some(dt.timestamp()),
-            DateTime::Local(dt) => Some(dt.and_utc().timestamp()),
-            other => other.start_date().map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp()),
+            DateTime::Local(dt) => Some(dt.timestamp()),
+            other => other.start_date().map(Date::timestamp),
         }
     }
 
@@ -82,14 +82,14 @@ impl DateTime {
     /// a whole year, month or day for partial dates (taken as UTC), one
     /// second for a date-time. `None` for unparsed text.
     pub fn span(&self) -> Option<(i64, i64)> {
-        let day_start = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc().timestamp();
+        let day_start = Date::timestamp;
         match self {
-            DateTime::Year(y) => Some((day_start(NaiveDate::from_ymd_opt(*y, 1, 1)?), day_start(NaiveDate::from_ymd_opt(*y + 1, 1, 1)?))),
+            DateTime::Year(y) => Some((day_start(Date::from_ymd(*y, 1, 1)?), day_start(Date::from_ymd(*y + 1, 1, 1)?))),
             DateTime::YearMonth(y, m) => {
-                let next = if *m == 12 { NaiveDate::from_ymd_opt(*y + 1, 1, 1)? } else { NaiveDate::from_ymd_opt(*y, *m + 1, 1)? };
-                Some((day_start(NaiveDate::from_ymd_opt(*y, *m, 1)?), day_start(next)))
+                let next = if *m == 12 { Date::from_ymd(*y + 1, 1, 1)? } else { Date::from_ymd(*y, *m + 1, 1)? };
+                Some((day_start(Date::from_ymd(*y, *m, 1)?), day_start(next)))
             }
-            DateTime::Date(d) => Some((day_start(*d), day_start(d.succ_opt()?))),
+            DateTime::Date(d) => Some((day_start(*d), day_start(d.succ()?))),
             DateTime::Instant(_) | DateTime::Local(_) => self.sort_key().map(|t| (t, t + 1)),
             DateTime::Unparsed(_) => None,
         }
@@ -97,7 +97,7 @@ impl DateTime {
 }
 
 /// Whole years from `birth` to `on`, when both are known to the day.
-pub fn age_in_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
+pub fn age_in_years(birth: Date, on: Date) -> Option<u32> {
     let mut years = on.year() - birth.year();
     if (on.month(), on.day()) < (birth.month(), birth.day()) {
         years -= 1;
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(DateTime::parse("2019"), DateTime::Year(2019));
         assert_eq!(DateTime::parse("2019-07"), DateTime::YearMonth(2019, 7));
         let i = DateTime::parse("2019-07-04T23:30:00-05:00");
-        assert_eq!(i.start_date(), NaiveDate::from_ymd_opt(2019, 7, 4));
+        assert_eq!(i.start_date(), Date::from_ymd(2019, 7, 4));
         assert!(matches!(DateTime::parse("2019-13"), DateTime::Unparsed(_)));
         assert!(matches!(DateTime::parse("yesterday"), DateTime::Unparsed(_)));
         assert!(DateTime::parse("2019-07-04").sort_key() < DateTime::parse("2019-07-04T01:00:00Z").sort_key());
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn ages() {
-        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let d = |s| Date::parse(s).unwrap();
         assert_eq!(age_in_years(d("2000-03-01"), d("2020-02-29")), Some(19));
         assert_eq!(age_in_years(d("2000-03-01"), d("2020-03-01")), Some(20));
         assert_eq!(age_in_years(d("2021-01-01"), d("2020-03-01")), None);

@@ -2,6 +2,7 @@
 //! renders, and raw JSON for everything (so nothing is silently dropped and
 //! the JavaScript API can hand back the resources exactly as received).
 
+mod civil;
 mod date;
 mod json;
 mod record;
@@ -9,6 +10,7 @@ pub mod reference;
 mod resources;
 mod types;
 
+pub use civil::{Date, LocalDateTime, OffsetDateTime};
 pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
 pub(crate) use record::Shell;

@@ -135,12 +135,12 @@ impl Decimal {
         if fraction <= 4 || text.contains(['e', 'E']) {
             return text.to_string();
         }
-        let Some(v) = self.to_f64() else {
+        let Some(v) = crate::numtext::parse_f64(text) else {
             return text.to_string();
         };
         let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
         let decimals = (3 - magnitude).clamp(2, fraction as i32) as usize;
-        format!("{v:.decimals$}")
+        crate::numtext::fixed(v, decimals)
     }
 }
 

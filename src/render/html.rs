@@ -543,7 +543,7 @@ fn render_trends(h: &mut Html, trends: &[Trend]) {
 fn trend_body(h: &mut Html, trend: &Trend) {
     let locale = h.locale;
     let fmt_value = |v: f64| {
-        let text = if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") };
+        let text = crate::numtext::fixed(v, if v.abs() >= 100.0 || v.fract() == 0.0 { 0 } else { 1 });
         if locale == Locale::EnUs {
             text
         } else {

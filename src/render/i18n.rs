@@ -6,9 +6,7 @@
 use std::fmt;
 use std::rc::Rc;
 
-use chrono::{DateTime as ChronoDateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
-
-use crate::fhir::{CodeableConcept, DateTime, Decimal, ObservationValue, Period, Quantity, Range, Ratio, When};
+use crate::fhir::{CodeableConcept, Date, DateTime, Decimal, LocalDateTime, ObservationValue, OffsetDateTime, Period, Quantity, Range, Ratio, When};
 
 mod catalogue;
 
@@ -107,7 +105,7 @@ impl Locale {
         self.pick(MONTHS).get((month.clamp(1, 12) - 1) as usize).copied().unwrap_or_default()
     }
 
-    fn day_month_year(self, date: NaiveDate) -> String {
+    fn day_month_year(self, date: Date) -> String {
         let (d, m, y) = (date.day(), self.month(date.month()), date.year());
         match self {
             Locale::EnUs => format!("{m} {d}, {y}"),
@@ -174,12 +172,9 @@ impl TimeZone {
         self.name.as_deref()
     }
 
-    fn local(&self, instant: &ChronoDateTime<FixedOffset>) -> NaiveDateTime {
-        let offset = self.offset.as_ref().and_then(|f| f(instant.timestamp())).and_then(FixedOffset::east_opt);
-        match offset {
-            Some(offset) => instant.with_timezone(&offset).naive_local(),
-            None => instant.naive_local(),
-        }
+    fn local(&self, instant: &OffsetDateTime) -> LocalDateTime {
+        let offset = self.offset.as_ref().and_then(|f| f(instant.timestamp()));
+        offset.and_then(|o| instant.local_at(o)).unwrap_or_else(|| instant.local())
     }
 }
 
@@ -234,7 +229,7 @@ impl Fmt<'_> {
 
     /// With the time of day when the value has one.
     pub fn date_time(&self, value: &DateTime) -> String {
-        let with_time = |l: NaiveDateTime| format!("{}, {}", self.locale.day_month_year(l.date()), self.locale.time(l.hour(), l.minute()));
+        let with_time = |l: LocalDateTime| format!("{}, {}", self.locale.day_month_year(l.date()), self.locale.time(l.hour(), l.minute()));
         match value {
             DateTime::Instant(i) => with_time(self.zone.local(i)),
             DateTime::Local(l) => with_time(*l),
@@ -278,7 +273,7 @@ impl Fmt<'_> {
 
     /// A number for axis labels and computed values.
     pub fn number(&self, v: f64, decimals: usize) -> String {
-        self.number_text(format!("{v:.decimals$}"))
+        self.number_text(crate::numtext::fixed(v, decimals))
     }
 
     fn number_text(&self, text: String) -> String {

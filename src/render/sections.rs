@@ -6,6 +6,7 @@ use crate::fhir::JsonAt;
 use crate::fhir::{
     first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
 };
+use crate::numtext::decimal_f64;
 
 use super::i18n::{Fmt, Locale, T};
 use super::trend::{Band, TrendPoint};
@@ -409,7 +410,7 @@ impl<'r, 'f> Builder<'r, 'f> {
     }
 
     fn add_point(&mut self, code: &CodeableConcept, q: &Quantity, at: i64, date_text: &str, flag: Option<Flag>, range: Option<&ReferenceRange>) {
-        let (Some(value), None, Some(unit)) = (q.value.as_ref().and_then(|v| v.to_f64()), q.comparator.as_deref(), q.unit_label()) else {
+        let (Some(value), None, Some(unit)) = (q.value.as_ref().and_then(decimal_f64), q.comparator.as_deref(), q.unit_label()) else {
             return;
         };
         let Some(title) = code.label() else { return };
@@ -428,7 +429,7 @@ impl<'r, 'f> Builder<'r, 'f> {
         let point = TrendPoint { at, value, flagged: flag.as_ref().is_some_and(Flag::is_out_of_range) };
         trend.rows.push(TrendRow { point, date: date_text.to_string(), value: fmt.quantity(q), flag });
         if let Some(range) = range {
-            let bound = |q: &Option<Quantity>| q.as_ref().and_then(|q| q.value.as_ref()).and_then(|v| v.to_f64());
+            let bound = |q: &Option<Quantity>| q.as_ref().and_then(|q| q.value.as_ref()).and_then(decimal_f64);
             let band = Band { low: bound(&range.low), high: bound(&range.high) };
             if (band.low.is_some() || band.high.is_some()) && trend.band.as_ref().is_none_or(|(t, _, _)| *t <= at) {
                 trend.band = Some((at, band, observation::reference_range(fmt, range)));

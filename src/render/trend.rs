@@ -157,8 +157,7 @@ fn nice_bounds(min: f64, max: f64) -> Option<(f64, f64)> {
 
 /// A coordinate with at most one decimal place (and no "-0").
 fn num(v: f64) -> String {
-    let r = (v * 10.0).round() / 10.0;
-    format!("{}", if r == 0.0 { 0.0 } else { r })
+    crate::numtext::tenths(v)
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! The view model: what the chart shows, as plain data, before any markup.
 
-use chrono::NaiveDate;
-
-use crate::fhir::{age_in_years, Identifier, Patient, Record, Resource};
+use crate::fhir::{age_in_years, Date, Identifier, Patient, Record, Resource};
 
 use super::i18n::{Fmt, Locale, TimeZone, T};
 use super::sections;
@@ -12,7 +10,7 @@ use super::trend::{Band, TrendPoint};
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
     /// Today's date in the viewer's calendar (ages are computed from it).
-    pub today: NaiveDate,
+    pub today: Date,
     /// Where the record came from (a shared link's label, its files and
     /// health card signatures), shown above the banner. Empty for a plain JWE.
     pub source: Option<SourceSummary>,
@@ -27,7 +25,7 @@ pub struct RenderOptions {
 }
 
 impl RenderOptions {
-    pub fn new(today: NaiveDate) -> Self {
+    pub fn new(today: Date) -> Self {
         Self { today, source: None, withheld: None, locale: Locale::EnUs, time_zone: TimeZone::recorded(), theme: Theme::Auto }
     }
 

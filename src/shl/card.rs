@@ -120,7 +120,7 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
     };
     let mut payload_json: Value = serde_json::from_slice(&crate::fhir::repair_unicode(&payload_bytes)).map_err(|_| CardError::Payload)?;
     let issuer = payload_json.get("iss").and_then(Value::as_str).ok_or(CardError::Incomplete)?.to_string();
-    let issued_at = payload_json.get("nbf").and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
+    let issued_at = payload_json.get("nbf").and_then(|n| n.as_i64().or_else(|| n.as_number().and_then(crate::numtext::json_f64).map(|f| f as i64)));
     let vc = payload_json.get_mut("vc").ok_or(CardError::Incomplete)?;
     let types = vc.get("type").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
     let bundle = vc.get_mut("credentialSubject").and_then(|s| s.get_mut("fhirBundle")).map(Value::take).ok_or(CardError::Incomplete)?;

@@ -152,7 +152,7 @@ fn epoch_seconds(value: &Value) -> Option<i64> {
     if let Ok(n) = number.parse::<i64>() {
         return Some(n);
     }
-    let f = number.parse::<f64>().ok().filter(|f| f.is_finite() && f.abs() < 9.0e15)?;
+    let f = crate::numtext::parse_f64(&number).filter(|f| f.is_finite() && f.abs() < 9.0e15)?;
     Some(f.trunc() as i64)
 }
 

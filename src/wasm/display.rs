@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -143,7 +142,7 @@ fn offset_at(format: &js_sys::Intl::DateTimeFormat, t: i64) -> Option<i32> {
             *field = value.parse().ok()?;
         }
     }
-    let local =
-        NaiveDate::from_ymd_opt(fields[0] as i32, fields[1] as u32, fields[2] as u32)?.and_hms_opt(fields[3] as u32, fields[4] as u32, fields[5] as u32)?;
-    i32::try_from(local.and_utc().timestamp() - t).ok()
+    let date = crate::fhir::Date::from_ymd(fields[0] as i32, fields[1] as u32, fields[2] as u32)?;
+    let local = crate::fhir::LocalDateTime::new(date, fields[3] as u32, fields[4] as u32, fields[5] as u32, 0)?;
+    i32::try_from(local.timestamp() - t).ok()
 }

@@ -3,13 +3,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use chrono::NaiveDate;
 use wasm_bindgen::prelude::*;
 
 use super::display::Display;
 use super::{adopt_styles, append_html, bad_input, set_html};
 use crate::consent::{audit_event, DecisionReport, Policy, Screened, Viewer};
-use crate::fhir::{Record, Resource};
+use crate::fhir::{Date, Record, Resource};
 use crate::render::i18n::T;
 use crate::render::{build_chart, build_chart_paced, fill_html, filter_status, results_html, to_html_lazy, to_html_styled, Chart, RenderOptions, STYLESHEET};
 use crate::shl::{LinkSource, Unverified, Verification};
@@ -31,7 +30,7 @@ pub struct PatientRecord {
     live: RefCell<Option<Live>>,
     /// The chart's view model, built while opening (in slices) for the day
     /// and display it was built for; rebuilt by `render` when either changed.
-    chart: RefCell<Option<(NaiveDate, Display, Rc<Chart>)>>,
+    chart: RefCell<Option<(Date, Display, Rc<Chart>)>>,
     /// The portal's policy and the open's Consents, which `share` screens with again.
     policy: Rc<Policy>,
     consents: Rc<Vec<serde_json::Value>>,
@@ -370,9 +369,9 @@ fn source_object(source: &LinkSource) -> JsValue {
 }
 
 /// Today in the viewer's local calendar.
-fn today() -> NaiveDate {
+fn today() -> Date {
     let now = js_sys::Date::new_0();
-    NaiveDate::from_ymd_opt(now.get_full_year() as i32, now.get_month() + 1, now.get_date()).unwrap_or_default()
+    Date::from_ymd(now.get_full_year() as i32, now.get_month() + 1, now.get_date()).unwrap_or_default()
 }
 
 fn to_plain_object(value: &serde_json::Value) -> JsValue {

@@ -164,7 +164,9 @@ pub(crate) fn viewer_profile(v: &JsValue, what: &str) -> Result<Viewer, JsValue>
     } else if let Some(ms) = at.as_f64().filter(|m| m.is_finite()) {
         (ms / 1000.0).floor() as i64
     } else if let Some(text) = at.as_string() {
-        chrono::DateTime::parse_from_rfc3339(&text).map_err(|_| bad_input(&format!("{what}.at must be a Date, milliseconds, or RFC 3339 text")))?.timestamp()
+        crate::fhir::OffsetDateTime::parse_rfc3339(&text)
+            .ok_or_else(|| bad_input(&format!("{what}.at must be a Date, milliseconds, or RFC 3339 text")))?
+            .timestamp()
     } else {
         return Err(bad_input(&format!("{what}.at must be a Date, milliseconds, or RFC 3339 text")));
     };

@@ -45,7 +45,7 @@ impl Tally {
 }
 
 fn options(locale: Locale) -> RenderOptions {
-    let mut opts = RenderOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    let mut opts = RenderOptions::new(patient_portal_sdk::fhir::Date::from_ymd(2026, 11, 22).unwrap());
     opts.locale = locale;
     opts
 }
