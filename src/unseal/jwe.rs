@@ -2,7 +2,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::inflate::{deflate_paced, inflate};
@@ -45,16 +44,6 @@ pub struct Header {
     pub key_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<serde_json::Value>,
-    enc: Option<serde_json::Value>,
-    zip: Option<serde_json::Value>,
-    cty: Option<String>,
-    kid: Option<String>,
-    crit: Option<serde_json::Value>,
-}
-
 fn as_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => clip(s),
@@ -64,27 +53,38 @@ fn as_text(value: &serde_json::Value) -> String {
 
 impl Header {
     fn from_json(bytes: &[u8]) -> Result<Self, UnsealError> {
-        let raw: RawHeader = serde_json::from_slice(bytes).map_err(|e| UnsealError::Header(clip(&e.to_string())))?;
-        if let Some(crit) = &raw.crit {
+        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| UnsealError::Header(clip(&e.to_string())))?;
+        let Some(members) = raw.as_object() else {
+            return Err(UnsealError::Header("it is not a JSON object".into()));
+        };
+        // A member given as `null` counts as absent, as it always has.
+        let member = |name: &str| members.get(name).filter(|v| !v.is_null());
+        let text = |name: &str| match member(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(UnsealError::Header(format!("\"{name}\" is not a string"))),
+        };
+        let (cty, kid) = (text("cty")?, text("kid")?);
+        if let Some(crit) = member("crit") {
             return Err(UnsealError::UnsupportedCritical(as_text(crit)));
         }
-        match &raw.alg {
+        match member("alg") {
             Some(serde_json::Value::String(a)) if a == "dir" => {}
             Some(other) => return Err(UnsealError::UnsupportedAlgorithm(as_text(other))),
             None => return Err(UnsealError::Header("missing \"alg\"".into())),
         }
-        let enc = match &raw.enc {
+        let enc = match member("enc") {
             Some(serde_json::Value::String(e)) if e == "A256GCM" => Encryption::A256Gcm,
             Some(serde_json::Value::String(e)) if e == "A128GCM" => Encryption::A128Gcm,
             Some(other) => return Err(UnsealError::UnsupportedEncryption(as_text(other))),
             None => return Err(UnsealError::Header("missing \"enc\"".into())),
         };
-        let deflated = match &raw.zip {
+        let deflated = match member("zip") {
             None => false,
             Some(serde_json::Value::String(z)) if z == "DEF" => true,
             Some(other) => return Err(UnsealError::UnsupportedCompression(as_text(other))),
         };
-        Ok(Header { enc, deflated, content_type: raw.cty, key_id: raw.kid })
+        Ok(Header { enc, deflated, content_type: cty, key_id: kid })
     }
 }
 
