@@ -66,9 +66,10 @@ fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, Js
     if !absent(&keys) {
         let text =
             js_sys::JSON::stringify(&keys).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
-        let map: std::collections::HashMap<String, serde_json::Value> =
-            serde_json::from_str(&text).map_err(|_| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
-        issuer_keys.known = map;
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) else {
+            return Err(bad_input("issuerKeys must be an object of JWKS by issuer"));
+        };
+        issuer_keys.known = map.into_iter().collect();
     }
     Ok(LinkOptions { resolve, unseal: open.unseal, issuer_keys })
 }

@@ -189,5 +189,8 @@ pub(crate) fn consents(options: &JsValue) -> Result<Vec<serde_json::Value>, JsVa
         return Err(bad_input("consents must be an array of FHIR Consent resources"));
     }
     let text = js_sys::JSON::stringify(&c).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("consents must be JSON"))?;
-    serde_json::from_str(&text).map_err(|_| bad_input("consents must be an array of FHIR Consent resources"))
+    match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Array(items)) => Ok(items),
+        _ => Err(bad_input("consents must be an array of FHIR Consent resources")),
+    }
 }
