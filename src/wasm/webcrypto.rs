@@ -94,10 +94,18 @@ pub async fn webcrypto_decrypt(
 }
 
 impl AsyncCipher for PlatformCipher {
-    async fn decrypt_async(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure> {
+    async fn decrypt_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; 16],
+        between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
         match subtle().filter(|_| self.backend == Backend::Auto) {
             Some(subtle) => webcrypto_decrypt(&subtle, key, iv, aad, ciphertext, tag).await,
-            None => RustCryptoCipher.decrypt(key, iv, aad, ciphertext, tag),
+            None => RustCryptoCipher.decrypt_paced(key, iv, aad, ciphertext, tag, between).await,
         }
     }
 }
