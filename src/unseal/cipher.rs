@@ -121,10 +121,10 @@ impl Keystream {
 
 /// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at
 /// J0 = IV ‖ 0³¹ ‖ 1 (NIST SP 800-38D, 7.2).
-fn gcm_start<A: BlockCipherEncrypt + KeyInit>(key: &[u8], j0: &Array<u8, ctr::cipher::consts::U16>) -> Result<(GHash, ctr::Ctr32BE<A>), AeadFailure>
-where
-    A: ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>,
-{
+fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>>(
+    key: &[u8],
+    j0: &Array<u8, ctr::cipher::consts::U16>,
+) -> Result<(GHash, ctr::Ctr32BE<A>), AeadFailure> {
     let aes = A::new_from_slice(key).map_err(|_| AeadFailure)?;
     let mut h = ghash::Key::default();
     aes.encrypt_block(&mut h);
