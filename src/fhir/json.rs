@@ -33,33 +33,48 @@ const STRETCH: usize = 1 << 20;
 /// [`repair_unicode`], reading a megabyte at a time and awaiting `between`
 /// after each (the browser gives the event loop a turn there).
 pub async fn repair_unicode_paced<F: std::future::Future<Output = ()>>(bytes: &[u8], mut between: impl FnMut() -> F) -> Cow<'_, [u8]> {
-    let mut valid = true;
-    let mut at = 0;
-    while at < bytes.len() {
-        let end = (at + STRETCH).min(bytes.len());
-        match std::str::from_utf8(bytes.get(at..end).unwrap_or_default()) {
-            Ok(_) => at = end,
-            // A character cut at the end of the stretch: the next one starts with it.
-            Err(e) if e.error_len().is_none() && end < bytes.len() && e.valid_up_to() > 0 => at += e.valid_up_to(),
-            Err(_) => {
-                valid = false;
-                break;
-            }
-        }
+    let mut at = Some(0);
+    while let Some(from) = at.filter(|&from| from < bytes.len()) {
+        at = utf8_stretch(bytes, from);
         between().await;
     }
-    let text: Cow<'_, [u8]> = if valid { Cow::Borrowed(bytes) } else { Cow::Owned(String::from_utf8_lossy(bytes).into_owned().into_bytes()) };
-    let b: &[u8] = &text;
-    // Backslashes occur only inside strings in JSON, so escapes can be read
-    // without tracking where strings start and end.
+    let text: Cow<'_, [u8]> = if at.is_some() { Cow::Borrowed(bytes) } else { Cow::Owned(String::from_utf8_lossy(bytes).into_owned().into_bytes()) };
     let mut fixes: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
-    let mut turn = STRETCH;
+    while let Some(next) = escapes(&text, i, &mut fixes) {
+        i = next;
+        between().await;
+    }
+    if fixes.is_empty() {
+        return text;
+    }
+    Cow::Owned(apply_fixes(&text, &fixes))
+}
+
+/// Checks the stretch of UTF-8 from `at`: where the next stretch starts,
+/// or `None` when the text is not UTF-8.
+#[inline(never)]
+fn utf8_stretch(bytes: &[u8], at: usize) -> Option<usize> {
+    let end = (at + STRETCH).min(bytes.len());
+    match std::str::from_utf8(bytes.get(at..end).unwrap_or_default()) {
+        Ok(_) => Some(end),
+        // A character cut at the end of the stretch: the next one starts with it.
+        Err(e) if e.error_len().is_none() && end < bytes.len() && e.valid_up_to() > 0 => Some(at + e.valid_up_to()),
+        Err(_) => None,
+    }
+}
+
+/// Notes in `fixes` the unpaired surrogate escapes among those starting in
+/// the stretch from `i`: where to go on, or `None` at the end of the text.
+/// Backslashes occur only inside strings in JSON, so escapes can be read
+/// without tracking where strings start and end.
+#[inline(never)]
+fn escapes(b: &[u8], mut i: usize, fixes: &mut Vec<(usize, usize)>) -> Option<usize> {
+    let turn = i + STRETCH;
     while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'\\')) {
         let at = i + off;
         if at >= turn {
-            turn = at + STRETCH;
-            between().await;
+            return Some(at);
         }
         match b.get(at + 1) {
             Some(b'u') => match hex4(b, at + 2) {
@@ -81,18 +96,20 @@ pub async fn repair_unicode_paced<F: std::future::Future<Output = ()>>(bytes: &[
             _ => i = at + 2,
         }
     }
-    if fixes.is_empty() {
-        return text;
-    }
+    None
+}
+
+/// `b` with each range of `fixes` replaced by U+FFFD.
+fn apply_fixes(b: &[u8], fixes: &[(usize, usize)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut from = 0;
-    for (start, end) in fixes {
+    for &(start, end) in fixes {
         out.extend_from_slice(b.get(from..start).unwrap_or_default());
         out.extend_from_slice(REPLACEMENT);
         from = end;
     }
     out.extend_from_slice(b.get(from..).unwrap_or_default());
-    Cow::Owned(out)
+    out
 }
 
 /// Reading JSON without indexing: `value.at("key")` is `value["key"]`

@@ -447,6 +447,113 @@ fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()
     Some(())
 }
 
+/// What one step of the [`Scanner`] read.
+enum Step {
+    /// A member of the top-level object.
+    Member,
+    /// An element of `entry`.
+    Entry,
+    /// The end of the document.
+    Done,
+}
+
+impl Scanner<'_> {
+    /// Reads the next member of the top-level object, or the next element
+    /// of `entry` when inside it, into `shell`. `None`: not a well-formed
+    /// shell (see [`Scanner`]).
+    #[inline(never)]
+    fn step(&mut self, shell: &mut Shell, seen: &mut [bool; 5], state: &mut State) -> Option<Step> {
+        match state {
+            State::Start => {
+                self.expect(b'{')?;
+                self.skip_ws();
+                *state = if self.peek()? == b'}' {
+                    self.i += 1;
+                    State::End
+                } else {
+                    State::Members
+                };
+                Some(Step::Member)
+            }
+            State::End => {
+                self.skip_ws();
+                (self.i == self.b.len()).then_some(Step::Done)
+            }
+            State::Entries => {
+                shell.entry.get_or_insert_with(Vec::new).push(serde_json::from_slice(self.value(2)?).ok()?);
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b']' => {
+                        self.i += 1;
+                        *state = self.after_member()?;
+                    }
+                    _ => return None,
+                }
+                Some(Step::Entry)
+            }
+            State::Members => {
+                self.skip_ws();
+                let key = self.value(1).filter(|k| k.first() == Some(&b'"'))?;
+                let key: String = serde_json::from_slice(key).ok()?;
+                self.expect(b':')?;
+                let [seen_type, seen_kind, seen_total, seen_link, seen_entry] = seen;
+                match key.as_str() {
+                    "resourceType" => once(&mut shell.resource_type, seen_type, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "type" => once(&mut shell.kind, seen_kind, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "total" => once(&mut shell.total, seen_total, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "link" => once(&mut shell.link, seen_link, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "entry" => {
+                        self.skip_ws();
+                        if self.peek()? == b'[' {
+                            once(&mut shell.entry, seen_entry, Some(Vec::new()))?;
+                            self.i += 1;
+                            self.skip_ws();
+                            if self.peek()? != b']' {
+                                *state = State::Entries;
+                                return Some(Step::Member);
+                            }
+                            self.i += 1;
+                        } else {
+                            // `null`, as serde reads an absent list; anything else is refused.
+                            let value: serde_json::Value = serde_json::from_slice(self.value(1)?).ok()?;
+                            if !value.is_null() {
+                                return None;
+                            }
+                            once(&mut shell.entry, seen_entry, None)?;
+                        }
+                    }
+                    _ => {
+                        serde_json::from_slice::<serde::de::IgnoredAny>(self.value(1)?).ok()?;
+                    }
+                }
+                *state = self.after_member()?;
+                Some(Step::Member)
+            }
+        }
+    }
+
+    /// After a member's value: another member, or the end of the object.
+    fn after_member(&mut self) -> Option<State> {
+        self.skip_ws();
+        let next = match self.peek()? {
+            b',' => State::Members,
+            b'}' => State::End,
+            _ => return None,
+        };
+        self.i += 1;
+        Some(next)
+    }
+}
+
+/// Where the [`Scanner`] is.
+enum State {
+    Start,
+    Members,
+    Entries,
+    End,
+}
+
 impl Shell {
     /// `bytes` repaired (see [`super::repair_unicode`]) and their top-level
     /// object read (see [`Shell::scan`]), awaiting `between` every
@@ -461,75 +568,12 @@ impl Shell {
     /// `between` after each `entry` element.
     pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &[u8], mut between: impl FnMut() -> F) -> Option<Shell> {
         let mut scanner = Scanner { b: bytes, i: 0 };
-        let mut shell = Shell::default();
-        let mut seen = [false; 5];
-        scanner.expect(b'{')?;
-        scanner.skip_ws();
-        if scanner.peek() == Some(b'}') {
-            scanner.i += 1;
-        } else {
-            loop {
-                scanner.skip_ws();
-                let key = scanner.value(1).filter(|k| k.first() == Some(&b'"'))?;
-                let key: String = serde_json::from_slice(key).ok()?;
-                scanner.expect(b':')?;
-                let [seen_type, seen_kind, seen_total, seen_link, seen_entry] = &mut seen;
-                match key.as_str() {
-                    "resourceType" => once(&mut shell.resource_type, seen_type, serde_json::from_slice(scanner.value(1)?).ok()?)?,
-                    "type" => once(&mut shell.kind, seen_kind, serde_json::from_slice(scanner.value(1)?).ok()?)?,
-                    "total" => once(&mut shell.total, seen_total, serde_json::from_slice(scanner.value(1)?).ok()?)?,
-                    "link" => once(&mut shell.link, seen_link, serde_json::from_slice(scanner.value(1)?).ok()?)?,
-                    "entry" => {
-                        let entries = scanner.entries(&mut between).await?;
-                        once(&mut shell.entry, seen_entry, entries)?;
-                    }
-                    _ => {
-                        serde_json::from_slice::<serde::de::IgnoredAny>(scanner.value(1)?).ok()?;
-                    }
-                }
-                scanner.skip_ws();
-                match scanner.peek()? {
-                    b',' => scanner.i += 1,
-                    b'}' => {
-                        scanner.i += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        scanner.skip_ws();
-        (scanner.i == bytes.len()).then_some(shell)
-    }
-}
-
-impl Scanner<'_> {
-    /// The `entry` member's value: `null` or an array, each element read
-    /// on its own.
-    async fn entries<F: std::future::Future<Output = ()>>(&mut self, between: &mut impl FnMut() -> F) -> Option<Option<Vec<serde_json::Value>>> {
-        self.skip_ws();
-        if self.peek()? != b'[' {
-            let value: serde_json::Value = serde_json::from_slice(self.value(1)?).ok()?;
-            return value.is_null().then_some(None);
-        }
-        self.i += 1;
-        let mut entries = Vec::new();
-        self.skip_ws();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(Some(entries));
-        }
+        let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
         loop {
-            entries.push(serde_json::from_slice(self.value(2)?).ok()?);
-            between().await;
-            self.skip_ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(Some(entries));
-                }
-                _ => return None,
+            match scanner.step(&mut shell, &mut seen, &mut state)? {
+                Step::Member => {}
+                Step::Entry => between().await,
+                Step::Done => return Some(shell),
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use aes_gcm::aead::array::Array;
 use aes_gcm::aes::{Aes128, Aes256};
-use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
+use aes_gcm::KeyInit;
 use ctr::cipher::{BlockCipherEncrypt, InnerIvInit, StreamCipher};
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
@@ -109,18 +109,7 @@ enum Keystream {
     Aes256(ctr::Ctr32BE<Aes256>),
 }
 
-impl Keystream {
-    /// XORs the next bytes of the keystream into `buffer`.
-    fn apply(&mut self, buffer: &mut [u8]) {
-        match self {
-            Keystream::Aes128(ctr) => ctr.apply_keystream(buffer),
-            Keystream::Aes256(ctr) => ctr.apply_keystream(buffer),
-        }
-    }
-}
-
-/// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at
-/// J0 = IV ‖ 0³¹ ‖ 1 (NIST SP 800-38D, 7.2).
+/// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at `j0`.
 fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>>(
     key: &[u8],
     j0: &Array<u8, ctr::cipher::consts::U16>,
@@ -131,6 +120,88 @@ fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockS
     let ghash = GHash::new(&h);
     h.zeroize();
     Ok((ghash, ctr::Ctr32BE::<A>::from_core(ctr::CtrCore::inner_iv_init(aes, j0))))
+}
+
+/// AES-GCM (NIST SP 800-38D) with a 96-bit IV and a 128-bit tag, taken a
+/// piece at a time: GHASH over the AAD, then over each piece of ciphertext,
+/// and the keystream over each piece of text. Its parts are wiped when dropped.
+struct Gcm {
+    ghash: GHash,
+    stream: Keystream,
+    /// E(K, J0): masks the tag.
+    mask: [u8; 16],
+}
+
+impl Drop for Gcm {
+    fn drop(&mut self) {
+        self.mask.zeroize();
+    }
+}
+
+impl Gcm {
+    /// Starts with J0 = IV ‖ 0³¹ ‖ 1 and hashes the AAD.
+    #[inline(never)]
+    fn new(key: &ContentKey, iv: &[u8; 12], aad: &[u8], text_len: usize) -> Result<Gcm, AeadFailure> {
+        if text_len as u64 > P_MAX {
+            return Err(AeadFailure);
+        }
+        let mut j0 = Array::<u8, ctr::cipher::consts::U16>::default();
+        j0.get_mut(..12).ok_or(AeadFailure)?.copy_from_slice(iv);
+        *j0.get_mut(15).ok_or(AeadFailure)? = 1;
+        let (ghash, stream) = match key.as_bytes().len() {
+            32 => gcm_start::<Aes256>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes256(c)))?,
+            16 => gcm_start::<Aes128>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes128(c)))?,
+            _ => return Err(AeadFailure),
+        };
+        let mut gcm = Gcm { ghash, stream, mask: [0; 16] };
+        let mut mask = [0; 16];
+        gcm.apply(&mut mask);
+        gcm.mask = mask;
+        mask.zeroize();
+        gcm.ghash.update_padded(aad);
+        Ok(gcm)
+    }
+
+    /// Hashes the next piece of ciphertext: whole blocks but for the last
+    /// piece, so padding each is padding the whole.
+    #[inline(never)]
+    fn hash(&mut self, ciphertext: &[u8]) {
+        self.ghash.update_padded(ciphertext);
+    }
+
+    /// XORs the next bytes of the keystream into `buffer`.
+    #[inline(never)]
+    fn apply(&mut self, buffer: &mut [u8]) {
+        match &mut self.stream {
+            Keystream::Aes128(ctr) => ctr.apply_keystream(buffer),
+            Keystream::Aes256(ctr) => ctr.apply_keystream(buffer),
+        }
+    }
+
+    /// The tag, once the AAD and all `text_len` bytes of ciphertext are hashed.
+    #[inline(never)]
+    fn tag(&self, aad_len: usize, text_len: usize) -> [u8; 16] {
+        let mut ghash = self.ghash.clone();
+        let mut lengths = ghash::Block::default();
+        for (to, from) in lengths.iter_mut().zip((aad_len as u64 * 8).to_be_bytes().into_iter().chain((text_len as u64 * 8).to_be_bytes())) {
+            *to = from;
+        }
+        ghash.update(&[lengths]);
+        let mut tag: [u8; 16] = ghash.finalize().into();
+        for (a, b) in tag.iter_mut().zip(self.mask.iter()) {
+            *a ^= *b;
+        }
+        tag
+    }
+
+    /// Whether `tag` is the tag (compared in constant time).
+    #[inline(never)]
+    fn check(&self, aad_len: usize, text_len: usize, tag: &[u8; 16]) -> bool {
+        let mut expected = self.tag(aad_len, text_len);
+        let matches = ctutils::CtEq::ct_eq(expected.as_slice(), tag.as_slice()).into();
+        expected.zeroize();
+        matches
+    }
 }
 
 /// AES-GCM decryption (96-bit IV, 128-bit tag) in pieces of [`PIECE`]
@@ -147,45 +218,17 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
     tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
-    if ciphertext.len() as u64 > P_MAX {
-        return Err(AeadFailure);
-    }
-    let mut j0 = Array::<u8, ctr::cipher::consts::U16>::default();
-    j0.get_mut(..12).ok_or(AeadFailure)?.copy_from_slice(iv);
-    *j0.get_mut(15).ok_or(AeadFailure)? = 1;
-    let (mut ghash, mut stream) = match key.as_bytes().len() {
-        32 => gcm_start::<Aes256>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes256(c)))?,
-        16 => gcm_start::<Aes128>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes128(c)))?,
-        _ => return Err(AeadFailure),
-    };
-    // The first keystream block, E(K, J0), masks the tag.
-    let mut mask = [0u8; 16];
-    stream.apply(&mut mask);
-
-    ghash.update_padded(aad);
-    // Pieces are whole blocks but the last, so padding each is padding the whole.
+    let mut gcm = Gcm::new(key, iv, aad, ciphertext.len())?;
     for piece in ciphertext.chunks(PIECE) {
-        ghash.update_padded(piece);
+        gcm.hash(piece);
         between().await;
     }
-    let mut lengths = ghash::Block::default();
-    lengths.get_mut(..8).ok_or(AeadFailure)?.copy_from_slice(&(aad.len() as u64 * 8).to_be_bytes());
-    lengths.get_mut(8..).ok_or(AeadFailure)?.copy_from_slice(&(ciphertext.len() as u64 * 8).to_be_bytes());
-    ghash.update(&[lengths]);
-    let mut expected = ghash.finalize();
-    for (a, b) in expected.iter_mut().zip(mask.iter()) {
-        *a ^= *b;
-    }
-    mask.zeroize();
-    let matches: bool = ctutils::CtEq::ct_eq(expected.as_slice(), tag.as_slice()).into();
-    expected.zeroize();
-    if !matches {
+    if !gcm.check(aad.len(), ciphertext.len(), tag) {
         return Err(AeadFailure);
     }
-
     let mut plaintext = Zeroizing::new(ciphertext.to_vec());
     for piece in plaintext.chunks_mut(PIECE) {
-        stream.apply(piece);
+        gcm.apply(piece);
         between().await;
     }
     Ok(std::mem::take(&mut *plaintext))
@@ -194,19 +237,16 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
 /// Encrypts `buffer` in place and returns the tag (used by `seal`, and by
 /// sharing where WebCrypto is missing).
 pub fn encrypt(key: &ContentKey, iv: &[u8; 12], aad: &[u8], buffer: &mut [u8]) -> Result<[u8; 16], AeadFailure> {
-    let nonce = Array::from(*iv);
-    let tag = match key.as_bytes().len() {
-        32 => Aes256Gcm::new_from_slice(key.as_bytes()).map_err(|_| AeadFailure)?.encrypt_inout_detached(&nonce, aad, buffer.into()),
-        16 => Aes128Gcm::new_from_slice(key.as_bytes()).map_err(|_| AeadFailure)?.encrypt_inout_detached(&nonce, aad, buffer.into()),
-        _ => return Err(AeadFailure),
-    }
-    .map_err(|_| AeadFailure)?;
-    Ok(tag.into())
+    let mut gcm = Gcm::new(key, iv, aad, buffer.len())?;
+    gcm.apply(buffer);
+    gcm.hash(buffer);
+    Ok(gcm.tag(aad.len(), buffer.len()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
 
     /// Deterministic bytes (xorshift), different for each seed.
     fn bytes(seed: u64, len: usize) -> Vec<u8> {
