@@ -234,6 +234,18 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
     Ok(std::mem::take(&mut *plaintext))
 }
 
+/// Wipes a plaintext (its whole capacity) a megabyte at a time, awaiting
+/// `between` after each, and frees it: dropping a `Zeroizing` buffer of
+/// megabytes wipes it byte by byte in one go.
+pub async fn wipe_paced<F: std::future::Future<Output = ()>>(mut plaintext: Zeroizing<Vec<u8>>, mut between: impl FnMut() -> F) {
+    let mut bytes = std::mem::take(&mut *plaintext);
+    bytes.resize(bytes.capacity(), 0);
+    for chunk in bytes.chunks_mut(1 << 20) {
+        chunk.zeroize();
+        between().await;
+    }
+}
+
 /// Encrypts `buffer` in place and returns the tag (used by `seal`, and by
 /// sharing where WebCrypto is missing).
 pub fn encrypt(key: &ContentKey, iv: &[u8; 12], aad: &[u8], buffer: &mut [u8]) -> Result<[u8; 16], AeadFailure> {
@@ -367,6 +379,18 @@ mod tests {
         assert_eq!(paced(&other, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
         let short = ContentKey::from_bytes(&bytes(10, 16)).unwrap();
         assert_eq!(paced(&short, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
+    }
+
+    #[test]
+    fn wipe_in_steps() {
+        let mut text = Vec::with_capacity(3 << 20);
+        text.extend_from_slice(&bytes(1, (2 << 20) + 5));
+        let mut turns = 0;
+        crate::source::run_now(wipe_paced(Zeroizing::new(text), || {
+            turns += 1;
+            std::future::ready(())
+        }));
+        assert_eq!(turns, 3);
     }
 
     #[test]
