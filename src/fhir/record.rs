@@ -335,16 +335,17 @@ impl Record {
 }
 
 /// The parts of a Bundle read at once (a file's Bundle, a server's page),
-/// with each `entry` element read on its own.
+/// with each `entry` element left as its (checked) JSON text, to be read
+/// on its own.
 #[derive(Debug, Default, PartialEq)]
-pub(crate) struct Shell {
+pub(crate) struct Shell<'a> {
     pub resource_type: Option<String>,
     pub kind: Option<String>,
     /// A searchset's `total`.
     pub total: Option<serde_json::Value>,
     /// A searchset's `link`s (`next`).
     pub link: Option<serde_json::Value>,
-    pub entry: Option<Vec<serde_json::Value>>,
+    pub entry: Option<Vec<&'a [u8]>>,
 }
 
 /// serde_json refuses a document nested this deep (its recursion limit).
@@ -457,12 +458,12 @@ enum Step {
     Done,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     /// Reads the next member of the top-level object, or the next element
     /// of `entry` when inside it, into `shell`. `None`: not a well-formed
     /// shell (see [`Scanner`]).
     #[inline(never)]
-    fn step(&mut self, shell: &mut Shell, seen: &mut [bool; 5], state: &mut State) -> Option<Step> {
+    fn step(&mut self, shell: &mut Shell<'a>, seen: &mut [bool; 5], state: &mut State) -> Option<Step> {
         match state {
             State::Start => {
                 self.expect(b'{')?;
@@ -480,7 +481,9 @@ impl Scanner<'_> {
                 (self.i == self.b.len()).then_some(Step::Done)
             }
             State::Entries => {
-                shell.entry.get_or_insert_with(Vec::new).push(serde_json::from_slice(self.value(2)?).ok()?);
+                let raw = self.value(2)?;
+                serde_json::from_slice::<serde::de::IgnoredAny>(raw).ok()?;
+                shell.entry.get_or_insert_with(Vec::new).push(raw);
                 self.skip_ws();
                 match self.peek()? {
                     b',' => self.i += 1,
@@ -554,19 +557,16 @@ enum State {
     End,
 }
 
-impl Shell {
-    /// `bytes` repaired (see [`super::repair_unicode`]) and their top-level
-    /// object read (see [`Shell::scan`]), awaiting `between` every
-    /// megabyte or so and after each `entry` element.
-    pub(crate) async fn read<F: std::future::Future<Output = ()>>(bytes: &[u8], mut between: impl FnMut() -> F) -> (std::borrow::Cow<'_, [u8]>, Option<Shell>) {
-        let bytes = super::json::repair_unicode_paced(bytes, &mut between).await;
-        let shell = Shell::scan(&bytes, between).await;
-        (bytes, shell)
+impl<'a> Shell<'a> {
+    /// `bytes` repaired (see [`super::repair_unicode`]) a megabyte at a
+    /// time, awaiting `between` after each.
+    pub(crate) async fn repair<F: std::future::Future<Output = ()>>(bytes: &[u8], between: impl FnMut() -> F) -> std::borrow::Cow<'_, [u8]> {
+        super::json::repair_unicode_paced(bytes, between).await
     }
 
     /// Reads the top-level object of `bytes` (see [`Scanner`]), awaiting
     /// `between` after each `entry` element.
-    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &[u8], mut between: impl FnMut() -> F) -> Option<Shell> {
+    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
         let mut scanner = Scanner { b: bytes, i: 0 };
         let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
         loop {
@@ -589,9 +589,9 @@ impl Record {
     /// and giving the event loop a turn every few milliseconds.
     pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
         let pacer = crate::source::Pacer::new(sched);
-        let (bytes, shell) = Shell::read(bytes, || pacer.tick()).await;
+        let bytes = Shell::repair(bytes, || pacer.tick()).await;
         let bytes = &*bytes;
-        let Some(shell) = shell else {
+        let Some(shell) = Shell::scan(bytes, || pacer.tick()).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         };
@@ -604,7 +604,8 @@ impl Record {
         self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
-        for mut entry in entries {
+        for raw in entries {
+            let mut entry: serde_json::Value = serde_json::from_slice(raw).map_err(json_error)?;
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
             match entry.get_mut("resource").map(serde_json::Value::take) {
                 Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
@@ -651,7 +652,7 @@ mod tests {
         entry: Option<Vec<Box<serde_json::value::RawValue>>>,
     }
 
-    fn scan(doc: &str) -> (Option<Shell>, usize) {
+    fn scan(doc: &str) -> (Option<Shell<'_>>, usize) {
         let mut turns = 0;
         let shell = crate::source::run_now(Shell::scan(doc.as_bytes(), || {
             turns += 1;
@@ -661,17 +662,21 @@ mod tests {
     }
 
     /// The scanner reads what serde reads, and refuses what serde refuses.
-    fn same_as_serde(doc: &str) -> Option<Shell> {
+    /// A shell's members, its entries read.
+    type Read = (Option<String>, Option<String>, Option<serde_json::Value>, Option<serde_json::Value>, Option<Vec<serde_json::Value>>);
+
+    fn same_as_serde(doc: &str) -> Option<Read> {
         let (shell, turns) = scan(doc);
-        let expected = serde_json::from_str::<SerdeShell>(doc).ok().map(|s| Shell {
-            resource_type: s.resource_type,
-            kind: s.kind,
-            total: s.total,
-            link: s.link,
-            entry: s.entry.map(|e| e.iter().map(|raw| serde_json::from_str(raw.get()).unwrap()).collect()),
+        assert_eq!(turns, shell.as_ref().and_then(|s| s.entry.as_ref()).map_or(0, Vec::len));
+        let shell = shell.map(|s| {
+            let entry = s.entry.map(|e| e.iter().map(|raw| serde_json::from_slice(raw).unwrap()).collect());
+            (s.resource_type, s.kind, s.total, s.link, entry)
+        });
+        let expected = serde_json::from_str::<SerdeShell>(doc).ok().map(|s| {
+            let entry = s.entry.map(|e| e.iter().map(|raw| serde_json::from_str(raw.get()).unwrap()).collect());
+            (s.resource_type, s.kind, s.total, s.link, entry)
         });
         assert_eq!(shell, expected, "{doc}");
-        assert_eq!(turns, shell.as_ref().and_then(|s| s.entry.as_ref()).map_or(0, Vec::len));
         shell
     }
 
@@ -688,13 +693,12 @@ mod tests {
 
     #[test]
     fn reads_tricky_json_like_serde() {
-        let shell = same_as_serde(TRICKY).unwrap();
-        assert_eq!(shell.resource_type.as_deref(), Some("Bundle"));
-        assert_eq!(shell.kind.as_deref(), Some("collection"));
-        assert_eq!(shell.entry.as_ref().map(Vec::len), Some(8));
-        assert_eq!(shell.entry.unwrap()[0]["resource"]["name"][0]["text"], "Ann \"}\" [O'Neil]\\");
+        let (resource_type, kind, total, _, entry) = same_as_serde(TRICKY).unwrap();
+        assert_eq!((resource_type.as_deref(), kind.as_deref(), total), (Some("Bundle"), Some("collection"), Some(2.into())));
+        assert_eq!(entry.as_ref().map(Vec::len), Some(8));
+        assert_eq!(entry.unwrap()[0]["resource"]["name"][0]["text"], "Ann \"}\" [O'Neil]\\");
         // Escaped key names are the members they spell.
-        assert_eq!(same_as_serde(r#"{"resourceT\u0079pe":"Bundle","\u0065ntry":[{}]}"#).unwrap().entry.unwrap().len(), 1);
+        assert_eq!(same_as_serde(r#"{"resourceT\u0079pe":"Bundle","\u0065ntry":[{}]}"#).unwrap().4.unwrap().len(), 1);
         for doc in [
             "{}",
             " {\n}\r\n",

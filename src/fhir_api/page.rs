@@ -114,8 +114,8 @@ fn not_json(e: serde_json::Error) -> Error {
 /// with turns of the event loop.
 pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, sched: &S) -> Result<Page, Error> {
     let pacer = Pacer::new(sched);
-    let (bytes, shell) = crate::fhir::Shell::read(body, || pacer.tick()).await;
-    let Some(shell) = shell else {
+    let bytes = crate::fhir::Shell::repair(body, || pacer.tick()).await;
+    let Some(shell) = crate::fhir::Shell::scan(&bytes, || pacer.tick()).await else {
         // Not a Bundle's shape: what it is decides the error.
         let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
         return Err(match value.at("resourceType").as_str() {
@@ -140,8 +140,9 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
     let next = next.and_then(|l| l.at("url").as_str()).map(str::to_string);
     let entries = shell.entry.unwrap_or_default();
     let mut page = Page { entries: Vec::with_capacity(entries.len()), total, next };
-    for mut entry in entries {
+    for raw in entries {
         pacer.tick().await;
+        let mut entry: Value = serde_json::from_slice(raw).map_err(not_json)?;
         if entry.at("search").at("mode").as_str() == Some("outcome") {
             continue;
         }
