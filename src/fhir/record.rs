@@ -357,9 +357,11 @@ const DEPTH_LIMIT: usize = 128;
 /// and reads `entry` one element at a time, giving the event loop turns
 /// between them. `None` for anything that is not a well-formed object with
 /// string or null `resourceType` and `type` and an array or null `entry`,
-/// each named at most once: the caller then reads the whole document, which
-/// gives the precise error (or, for a repeated member, the last one wins as
-/// today).
+/// each named at most once, nested less deep than serde_json allows: the
+/// caller then reads the whole document, which gives the precise error (or,
+/// for a repeated member, keeps the last one, as serde_json's `Value` does).
+/// A root that is not an object is never a shell (serde's derived reader
+/// took a five-element array as one).
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
