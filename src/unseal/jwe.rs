@@ -207,7 +207,9 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
         return Err(UnsealError::TooLarge { limit: options.max_plaintext });
     }
     jwe.ciphertext = decode_ciphertext_paced(text, &mut between).await?;
-    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag, between).await.map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag, &mut between).await.map_err(|_| UnsealError::Decrypt)?;
+    drop(std::mem::take(&mut jwe.ciphertext));
+    between().await;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
 }
