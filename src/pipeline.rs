@@ -161,6 +161,7 @@ impl<C: HttpClient, A: AsyncCipher> RecordSource for SealedFile<'_, C, A> {
         Pacer::new(sched).pause().await;
         progress(Stage::Parse);
         let record = parse_record_paced(&plaintext, sched).await?;
+        crate::unseal::wipe_paced(plaintext, || pacer.tick()).await;
         progress(Stage::Ready);
         Ok(Loaded { record, link: None })
     }

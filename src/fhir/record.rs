@@ -335,20 +335,251 @@ impl Record {
     }
 }
 
-/// The parts of a Bundle read at once, with entries left as raw JSON text
-/// so they can be read one at a time (a file's Bundle, a server's page).
-#[derive(serde::Deserialize)]
+/// The parts of a Bundle read at once (a file's Bundle, a server's page),
+/// with each `entry` element left as its (checked) JSON text, to be read
+/// on its own.
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Shell<'a> {
-    #[serde(rename = "resourceType", borrow)]
-    pub resource_type: Option<std::borrow::Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    pub kind: Option<std::borrow::Cow<'a, str>>,
+    pub resource_type: Option<String>,
+    pub kind: Option<String>,
     /// A searchset's `total`.
     pub total: Option<serde_json::Value>,
     /// A searchset's `link`s (`next`).
     pub link: Option<serde_json::Value>,
-    #[serde(borrow)]
-    pub entry: Option<Vec<&'a serde_json::value::RawValue>>,
+    pub entry: Option<Vec<&'a [u8]>>,
+}
+
+/// serde_json refuses a document nested this deep (its recursion limit).
+const DEPTH_LIMIT: usize = 128;
+
+/// A hand-written reader of a document's top-level object: it finds where
+/// each member's value starts and ends (string-aware, counting brackets),
+/// reads the members a [`Shell`] keeps with serde_json, checks the others,
+/// and reads `entry` one element at a time, giving the event loop turns
+/// between them. `None` for anything that is not a well-formed object with
+/// string or null `resourceType` and `type` and an array or null `entry`,
+/// each named at most once, nested less deep than serde_json allows: the
+/// caller then reads the whole document, which gives the precise error (or,
+/// for a repeated member, keeps the last one, as serde_json's `Value` does).
+/// A root that is not an object is never a shell (serde's derived reader
+/// took a five-element array as one).
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    /// Past the string starting at `from` (its opening quote).
+    fn string_end(&self, from: usize) -> Option<usize> {
+        let mut j = from + 1;
+        loop {
+            let off = self.b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+            let at = j + off;
+            if self.b.get(at) == Some(&b'"') {
+                return Some(at + 1);
+            }
+            j = at + 2;
+        }
+    }
+
+    /// The value at the cursor (after whitespace), of nesting `depth`
+    /// within the document: its text; the cursor moves past it.
+    fn value(&mut self, depth: usize) -> Option<&'a [u8]> {
+        self.skip_ws();
+        let from = self.i;
+        let end = match self.peek()? {
+            b'"' => self.string_end(from)?,
+            b'{' | b'[' => {
+                let mut open = 0usize;
+                let mut j = from;
+                loop {
+                    match *self.b.get(j)? {
+                        b'"' => {
+                            j = self.string_end(j)?;
+                            continue;
+                        }
+                        b'{' | b'[' => {
+                            open += 1;
+                            if depth + open >= DEPTH_LIMIT {
+                                return None;
+                            }
+                        }
+                        b'}' | b']' => {
+                            open = open.checked_sub(1)?;
+                            if open == 0 {
+                                break j + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {
+                let len =
+                    self.b.get(from..)?.iter().position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')).unwrap_or(self.b.len() - from);
+                from + len
+            }
+        };
+        self.i = end;
+        self.b.get(from..end).filter(|text| !text.is_empty())
+    }
+
+    /// Expects `byte` (after whitespace) and moves past it.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.skip_ws();
+        (self.peek()? == byte).then(|| self.i += 1)
+    }
+}
+
+/// Sets a member read once; a repeated one is refused.
+fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()> {
+    if std::mem::replace(seen, true) {
+        return None;
+    }
+    *slot = value;
+    Some(())
+}
+
+/// What one step of the [`Scanner`] read.
+enum Step {
+    /// A member of the top-level object.
+    Member,
+    /// An element of `entry`.
+    Entry,
+    /// The end of the document.
+    Done,
+}
+
+impl<'a> Scanner<'a> {
+    /// Reads the next member of the top-level object, or the next element
+    /// of `entry` when inside it, into `shell`. `None`: not a well-formed
+    /// shell (see [`Scanner`]).
+    #[inline(never)]
+    fn step(&mut self, shell: &mut Shell<'a>, seen: &mut [bool; 5], state: &mut State) -> Option<Step> {
+        match state {
+            State::Start => {
+                self.expect(b'{')?;
+                self.skip_ws();
+                *state = if self.peek()? == b'}' {
+                    self.i += 1;
+                    State::End
+                } else {
+                    State::Members
+                };
+                Some(Step::Member)
+            }
+            State::End => {
+                self.skip_ws();
+                (self.i == self.b.len()).then_some(Step::Done)
+            }
+            State::Entries => {
+                let raw = self.value(2)?;
+                serde_json::from_slice::<serde::de::IgnoredAny>(raw).ok()?;
+                shell.entry.get_or_insert_with(Vec::new).push(raw);
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b']' => {
+                        self.i += 1;
+                        *state = self.after_member()?;
+                    }
+                    _ => return None,
+                }
+                Some(Step::Entry)
+            }
+            State::Members => {
+                self.skip_ws();
+                let key = self.value(1).filter(|k| k.first() == Some(&b'"'))?;
+                let key: String = serde_json::from_slice(key).ok()?;
+                self.expect(b':')?;
+                let [seen_type, seen_kind, seen_total, seen_link, seen_entry] = seen;
+                match key.as_str() {
+                    "resourceType" => once(&mut shell.resource_type, seen_type, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "type" => once(&mut shell.kind, seen_kind, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "total" => once(&mut shell.total, seen_total, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "link" => once(&mut shell.link, seen_link, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "entry" => {
+                        self.skip_ws();
+                        if self.peek()? == b'[' {
+                            once(&mut shell.entry, seen_entry, Some(Vec::new()))?;
+                            self.i += 1;
+                            self.skip_ws();
+                            if self.peek()? != b']' {
+                                *state = State::Entries;
+                                return Some(Step::Member);
+                            }
+                            self.i += 1;
+                        } else {
+                            // `null`, as serde reads an absent list; anything else is refused.
+                            let value: serde_json::Value = serde_json::from_slice(self.value(1)?).ok()?;
+                            if !value.is_null() {
+                                return None;
+                            }
+                            once(&mut shell.entry, seen_entry, None)?;
+                        }
+                    }
+                    _ => {
+                        serde_json::from_slice::<serde::de::IgnoredAny>(self.value(1)?).ok()?;
+                    }
+                }
+                *state = self.after_member()?;
+                Some(Step::Member)
+            }
+        }
+    }
+
+    /// After a member's value: another member, or the end of the object.
+    fn after_member(&mut self) -> Option<State> {
+        self.skip_ws();
+        let next = match self.peek()? {
+            b',' => State::Members,
+            b'}' => State::End,
+            _ => return None,
+        };
+        self.i += 1;
+        Some(next)
+    }
+}
+
+/// Where the [`Scanner`] is.
+enum State {
+    Start,
+    Members,
+    Entries,
+    End,
+}
+
+impl<'a> Shell<'a> {
+    /// `bytes` repaired (see [`super::repair_unicode`]) a megabyte at a
+    /// time, awaiting `between` after each.
+    pub(crate) async fn repair<F: std::future::Future<Output = ()>>(bytes: &[u8], between: impl FnMut() -> F) -> std::borrow::Cow<'_, [u8]> {
+        super::json::repair_unicode_paced(bytes, between).await
+    }
+
+    /// Reads the top-level object of `bytes` (see [`Scanner`]), awaiting
+    /// `between` after each `entry` element.
+    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
+        let mut scanner = Scanner { b: bytes, i: 0 };
+        let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
+        loop {
+            match scanner.step(&mut shell, &mut seen, &mut state)? {
+                Step::Member => {}
+                Step::Entry => between().await,
+                Step::Done => return Some(shell),
+            }
+        }
+    }
 }
 
 fn json_error(e: serde_json::Error) -> ParseError {
@@ -360,24 +591,24 @@ impl Record {
     /// [`parse_record`]) from bytes, reading a Bundle's entries one at a time
     /// and giving the event loop a turn every few milliseconds.
     pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
-        let bytes = &*super::repair_unicode(bytes);
-        let shell: Shell<'_> = match serde_json::from_slice(bytes) {
-            Ok(shell) => shell,
+        let pacer = crate::source::Pacer::new(sched);
+        let bytes = Shell::repair(bytes, || pacer.tick()).await;
+        let bytes = &*bytes;
+        let Some(shell) = Shell::scan(bytes, || pacer.tick()).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
-            Err(_) => return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe),
+            return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         };
         if shell.resource_type.as_deref() != Some("Bundle") {
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         }
         if self.bundle_type.is_none() {
-            self.bundle_type = shell.kind.map(|k| k.into_owned());
+            self.bundle_type = shell.kind;
         }
         self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
-        let pacer = crate::source::Pacer::new(sched);
         for raw in entries {
-            let mut entry: serde_json::Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+            let mut entry: serde_json::Value = serde_json::from_slice(raw).map_err(json_error)?;
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
             match entry.get_mut("resource").map(serde_json::Value::take) {
                 Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
@@ -406,4 +637,166 @@ pub async fn parse_record_paced<S: crate::source::Scheduler>(bytes: &[u8], sched
 /// The same path as [`parse_record_paced`], run through without yielding.
 pub fn parse_record(bytes: &[u8]) -> Result<Record, ParseError> {
     crate::source::run_now(parse_record_paced(bytes, &crate::source::Immediate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader the scanner replaces: serde over the whole document.
+    #[derive(serde::Deserialize, Debug)]
+    struct SerdeShell {
+        #[serde(rename = "resourceType")]
+        resource_type: Option<String>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        total: Option<serde_json::Value>,
+        link: Option<serde_json::Value>,
+        entry: Option<Vec<Box<serde_json::value::RawValue>>>,
+    }
+
+    fn scan(doc: &str) -> (Option<Shell<'_>>, usize) {
+        let mut turns = 0;
+        let shell = crate::source::run_now(Shell::scan(doc.as_bytes(), || {
+            turns += 1;
+            std::future::ready(())
+        }));
+        (shell, turns)
+    }
+
+    /// The scanner reads what serde reads, and refuses what serde refuses.
+    /// A shell's members, its entries read.
+    type Read = (Option<String>, Option<String>, Option<serde_json::Value>, Option<serde_json::Value>, Option<Vec<serde_json::Value>>);
+
+    fn same_as_serde(doc: &str) -> Option<Read> {
+        let (shell, turns) = scan(doc);
+        assert_eq!(turns, shell.as_ref().and_then(|s| s.entry.as_ref()).map_or(0, Vec::len));
+        let shell = shell.map(|s| {
+            let entry = s.entry.map(|e| e.iter().map(|raw| serde_json::from_slice(raw).unwrap()).collect());
+            (s.resource_type, s.kind, s.total, s.link, entry)
+        });
+        let expected = serde_json::from_str::<SerdeShell>(doc).ok().map(|s| {
+            let entry = s.entry.map(|e| e.iter().map(|raw| serde_json::from_str(raw.get()).unwrap()).collect());
+            (s.resource_type, s.kind, s.total, s.link, entry)
+        });
+        assert_eq!(shell, expected, "{doc}");
+        shell
+    }
+
+    const TRICKY: &str = r#" {
+        "id" : "b{[\"}]" ,"meta":{"tag":[[],[{}],"]"],"x":"\\"},
+        "resourceType":"Bundle",	"type"
+        :
+        "collection", "total": 2,"link":[{"relation":"next","url":"http://x/?a=[1]&b={"}],
+        "entry" : [ {"fullUrl":"urn:a}","resource":{"resourceType":"Patient","id":"p","name":[{"text":"Ann \"}\" [O'Neil]\\"}]}}
+          ,{"resource":{"resourceType":"Observation","valueQuantity":{"value":1.50e2},"note":[{"text":"\u007b\ud83d\ude00"}]}} , {} ,
+          [1,[2,[3]]], "text", 12, true, null
+        ] , "signature": null, "entr\u0079x": 1
+    } "#;
+
+    #[test]
+    fn reads_tricky_json_like_serde() {
+        let (resource_type, kind, total, _, entry) = same_as_serde(TRICKY).unwrap();
+        assert_eq!((resource_type.as_deref(), kind.as_deref(), total), (Some("Bundle"), Some("collection"), Some(2.into())));
+        assert_eq!(entry.as_ref().map(Vec::len), Some(8));
+        assert_eq!(entry.unwrap()[0]["resource"]["name"][0]["text"], "Ann \"}\" [O'Neil]\\");
+        // Escaped key names are the members they spell.
+        assert_eq!(same_as_serde(r#"{"resourceT\u0079pe":"Bundle","\u0065ntry":[{}]}"#).unwrap().4.unwrap().len(), 1);
+        for doc in [
+            "{}",
+            " {\n}\r\n",
+            r#"{"entry":null,"resourceType":null}"#,
+            r#"{"entry":[]}"#,
+            r#"{"entry" : [ ] }"#,
+            r#"{"resourceType":"Patient","entry":{"a":1},"total":null}"#,
+            r#"{"a":[[[[[["]]]]"]]]]]],"resourceType":"Bundle"}"#,
+            r#"{"a":-0.5e-3,"b":true,"c":null,"d":"","resourceType":"Bundle","entry":[0,-1e5,"",false]}"#,
+        ] {
+            same_as_serde(doc);
+        }
+    }
+
+    #[test]
+    fn refuses_what_serde_refuses() {
+        let mut refused = vec![
+            String::new(),
+            " ".into(),
+            "{".into(),
+            "}".into(),
+            "[]".into(),
+            r#""Bundle""#.into(),
+            "null".into(),
+            "12".into(),
+            r#"["Bundle","collection",null,null,[]]"#.into(),
+            r#"{"resourceType":"Bundle","entry":{"resource":{}}}"#.into(),
+            r#"{"resourceType":"Bundle","entry":"x"}"#.into(),
+            r#"{"resourceType":"Bundle","entry":5}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[{}],"entry":[]}"#.into(),
+            r#"{"resourceType":"Bundle","resourceType":"Bundle"}"#.into(),
+            r#"{"resourceType":1}"#.into(),
+            r#"{"type":["collection"]}"#.into(),
+            r#"{"resourceType":"Bundle"} {}"#.into(),
+            r#"{"resourceType":"Bundle"}x"#.into(),
+            r#"{"resourceType":"Bundle",}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[{},]}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[{} {}]}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[{]}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[[}]]}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[tru]}"#.into(),
+            r#"{"resourceType":"Bundle","entry":[01]}"#.into(),
+            r#"{"resourceType":"Bundle","x":"a\qb"}"#.into(),
+            "{\"resourceType\":\"Bundle\",\"x\":\"a\tb\"}".into(),
+            r#"{"resourceType" "Bundle"}"#.into(),
+            r#"{resourceType:"Bundle"}"#.into(),
+            r#"{"resourceType":"Bundle","x":}"#.into(),
+            r#"{"resourceType":"Bundle""x":1}"#.into(),
+            "\u{feff}{}".into(),
+        ];
+        // Every prefix of a good document is truncated.
+        refused.extend((0..TRICKY.trim_end().len() - 1).filter(|&n| TRICKY.is_char_boundary(n)).map(|n| TRICKY[..n].to_string()));
+        for doc in &refused {
+            let (shell, _) = scan(doc);
+            assert_eq!(shell, None, "{doc}");
+            // Object roots: serde refuses them too (the array root is the one
+            // shape serde's derived reader took that the scanner does not).
+            if doc.trim_start().starts_with('{') {
+                assert!(serde_json::from_str::<SerdeShell>(doc).is_err(), "{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn nesting_too_deep_for_serde_is_left_to_the_whole_document_reader() {
+        let deep = |n: usize| format!(r#"{{"resourceType":"Bundle","entry":[{}{}]}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(scan(&deep(125)).0.is_some());
+        assert!(serde_json::from_str::<serde_json::Value>(&deep(125)).is_ok());
+        assert!(scan(&deep(126)).0.is_none());
+        assert!(serde_json::from_str::<serde_json::Value>(&deep(126)).is_err());
+        assert!(matches!(parse_record(deep(400).as_bytes()), Err(ParseError::Json { .. })));
+    }
+
+    #[test]
+    fn records_read_as_before() {
+        // Errors name the place in the whole document.
+        for doc in [&TRICKY[..TRICKY.len() - 40], r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient"}} {}]}"#, "[1,"] {
+            let e = serde_json::from_str::<serde_json::Value>(doc).unwrap_err();
+            assert_eq!(parse_record(doc.as_bytes()).unwrap_err(), ParseError::Json { line: e.line(), column: e.column() }, "{doc}");
+        }
+        // `entry` not a list; roots that are not objects.
+        assert_eq!(parse_record(br#"{"resourceType":"Bundle","entry":{"resource":{"resourceType":"Patient"}}}"#).unwrap_err(), ParseError::BadBundle);
+        assert_eq!(parse_record(br#"["Bundle","collection",null,null,[{"resource":{"resourceType":"Patient"}}]]"#).unwrap_err(), ParseError::NotFhir);
+        assert_eq!(parse_record(b"\"Bundle\"").unwrap_err(), ParseError::NotFhir);
+        // A repeated "entry": the last one, as the whole-document reader keeps.
+        let twice = parse_record(br#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"}}],"entry":[{"resource":{"resourceType":"Condition"}},{}]}"#).unwrap();
+        assert_eq!(twice.entries.iter().map(|e| e.resource_type.as_str()).collect::<Vec<_>>(), ["Condition"]);
+        assert_eq!((twice.entries_without_resource, twice.bundle_type.as_deref()), (1, Some("collection")));
+        // Entries without a resource are counted; the tricky one reads whole.
+        let record = parse_record(TRICKY.as_bytes()).unwrap();
+        assert_eq!(record.entries.iter().map(|e| e.resource_type.as_str()).collect::<Vec<_>>(), ["Patient", "Observation"]);
+        assert_eq!(record.entries_without_resource, 6);
+        assert_eq!(record.entries[1].raw["valueQuantity"]["value"].to_string(), "1.50e2".parse::<serde_json::Value>().unwrap().to_string());
+        // A single resource, with a member named "entry".
+        let single = parse_record(br#"{"resourceType":"Basic","entry":[1]}"#).unwrap();
+        assert_eq!((single.entries.len(), single.bundle_type), (1, None));
+    }
 }

@@ -113,18 +113,16 @@ fn not_json(e: serde_json::Error) -> Error {
 /// open: nothing of a wrong page is kept. Entries are read one at a time,
 /// with turns of the event loop.
 pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, sched: &S) -> Result<Page, Error> {
-    let bytes = crate::fhir::repair_unicode(body);
-    let shell: crate::fhir::Shell<'_> = match serde_json::from_slice(&bytes) {
-        Ok(shell) => shell,
-        Err(_) => {
-            // Not a Bundle's shape: what it is decides the error.
-            let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
-            return Err(match value.at("resourceType").as_str() {
-                Some("OperationOutcome") => ServerError::Outcome { status: 200, issues: issues_of(&value) }.into(),
-                Some("Bundle") => ParseError::BadBundle.into(),
-                _ => ServerError::NotBundle.into(),
-            });
-        }
+    let pacer = Pacer::new(sched);
+    let bytes = crate::fhir::Shell::repair(body, || pacer.tick()).await;
+    let Some(shell) = crate::fhir::Shell::scan(&bytes, || pacer.tick()).await else {
+        // Not a Bundle's shape: what it is decides the error.
+        let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+        return Err(match value.at("resourceType").as_str() {
+            Some("OperationOutcome") => ServerError::Outcome { status: 200, issues: issues_of(&value) }.into(),
+            Some("Bundle") => ParseError::BadBundle.into(),
+            _ => ServerError::NotBundle.into(),
+        });
     };
     match shell.resource_type.as_deref() {
         Some("Bundle") => {}
@@ -142,10 +140,9 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
     let next = next.and_then(|l| l.at("url").as_str()).map(str::to_string);
     let entries = shell.entry.unwrap_or_default();
     let mut page = Page { entries: Vec::with_capacity(entries.len()), total, next };
-    let pacer = Pacer::new(sched);
     for raw in entries {
         pacer.tick().await;
-        let mut entry: Value = serde_json::from_str(raw.get()).map_err(not_json)?;
+        let mut entry: Value = serde_json::from_slice(raw).map_err(not_json)?;
         if entry.at("search").at("mode").as_str() == Some("outcome") {
             continue;
         }

@@ -211,6 +211,7 @@ pub async fn read_files<S: Scheduler, A: AsyncCipher>(
         } else {
             record.add_bytes_paced(&plaintext, true, sched).await?;
         }
+        crate::unseal::wipe_paced(plaintext, || pacer.tick()).await;
         files.push(FileReport { content_type: kind.to_string(), delivery: file.delivery });
     }
     let mut cards = Vec::new();

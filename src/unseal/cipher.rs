@@ -2,7 +2,12 @@
 //! in for the portable one without the JWE logic knowing.
 
 use aes_gcm::aead::array::Array;
-use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
+use aes_gcm::aes::{Aes128, Aes256};
+use aes_gcm::KeyInit;
+use ctr::cipher::{BlockCipherEncrypt, InnerIvInit, StreamCipher};
+use ghash::universal_hash::UniversalHash;
+use ghash::GHash;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::ContentKey;
 
@@ -15,40 +20,56 @@ pub struct AeadFailure;
 pub trait ContentCipher {
     /// Decrypts `ciphertext` and checks `tag` over it and `aad`. Returns the
     /// whole plaintext or nothing.
-    fn decrypt(
+    fn decrypt(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure>;
+
+    /// As [`ContentCipher::decrypt`], for callers that can give the event
+    /// loop a turn: `between` is awaited between pieces of the work. By
+    /// default the work is done in one call.
+    fn decrypt_paced<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
         iv: &[u8; 12],
         aad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; 16],
-    ) -> Result<Vec<u8>, AeadFailure>;
+        between: impl FnMut() -> F,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>
+    where
+        Self: Sized,
+    {
+        drop(between);
+        std::future::ready(self.decrypt(key, iv, aad, ciphertext, tag))
+    }
 }
 
 /// An AES-GCM backend that may finish later (WebCrypto's `crypto.subtle` is
 /// promise-based). Every [`ContentCipher`] is one that finishes at once.
 pub trait AsyncCipher {
-    /// As [`ContentCipher::decrypt`].
-    fn decrypt_async(
+    /// As [`ContentCipher::decrypt`]; a backend doing the work itself awaits
+    /// `between` between pieces of it (the browser pipeline gives the event
+    /// loop a turn there).
+    fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
         iv: &[u8; 12],
         aad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; 16],
+        between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
 }
 
 impl<T: ContentCipher> AsyncCipher for T {
-    fn decrypt_async(
+    fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
         iv: &[u8; 12],
         aad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; 16],
+        between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
-        std::future::ready(self.decrypt(key, iv, aad, ciphertext, tag))
+        self.decrypt_paced(key, iv, aad, ciphertext, tag, between)
     }
 }
 
@@ -58,55 +79,327 @@ impl<T: ContentCipher> AsyncCipher for T {
 pub struct RustCryptoCipher;
 
 impl ContentCipher for RustCryptoCipher {
-    fn decrypt(
+    fn decrypt(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure> {
+        crate::source::run_now(decrypt_in_pieces(key, iv, aad, ciphertext, tag, || std::future::ready(())))
+    }
+
+    fn decrypt_paced<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
         iv: &[u8; 12],
         aad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; 16],
-    ) -> Result<Vec<u8>, AeadFailure> {
-        let mut buffer = ciphertext.to_vec();
-        let nonce = Array::from(*iv);
-        let tag = Array::from(*tag);
-        let outcome = match key.as_bytes().len() {
-            32 => Aes256Gcm::new_from_slice(key.as_bytes())
-                .map_err(|_| AeadFailure)?
-                .decrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into(), &tag),
-            16 => Aes128Gcm::new_from_slice(key.as_bytes())
-                .map_err(|_| AeadFailure)?
-                .decrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into(), &tag),
+        between: impl FnMut() -> F,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
+        decrypt_in_pieces(key, iv, aad, ciphertext, tag, between)
+    }
+}
+
+/// How much ciphertext the portable backend hashes or decrypts between two
+/// turns of the event loop (a multiple of the 16-byte block).
+pub const PIECE: usize = 64 * 1024;
+
+/// The largest plaintext GCM allows: 2^39 − 256 bits.
+const P_MAX: u64 = (1 << 36) - 32;
+
+/// AES in counter mode with GCM's 32-bit big-endian counter.
+enum Keystream {
+    Aes128(ctr::Ctr32BE<Aes128>),
+    Aes256(ctr::Ctr32BE<Aes256>),
+}
+
+/// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at `j0`.
+fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>>(
+    key: &[u8],
+    j0: &Array<u8, ctr::cipher::consts::U16>,
+) -> Result<(GHash, ctr::Ctr32BE<A>), AeadFailure> {
+    let aes = A::new_from_slice(key).map_err(|_| AeadFailure)?;
+    let mut h = ghash::Key::default();
+    aes.encrypt_block(&mut h);
+    let ghash = GHash::new(&h);
+    h.zeroize();
+    Ok((ghash, ctr::Ctr32BE::<A>::from_core(ctr::CtrCore::inner_iv_init(aes, j0))))
+}
+
+/// AES-GCM (NIST SP 800-38D) with a 96-bit IV and a 128-bit tag, taken a
+/// piece at a time: GHASH over the AAD, then over each piece of ciphertext,
+/// and the keystream over each piece of text. Its parts are wiped when dropped.
+struct Gcm {
+    ghash: GHash,
+    stream: Keystream,
+    /// E(K, J0): masks the tag.
+    mask: [u8; 16],
+}
+
+impl Drop for Gcm {
+    fn drop(&mut self) {
+        self.mask.zeroize();
+    }
+}
+
+impl Gcm {
+    /// Starts with J0 = IV ‖ 0³¹ ‖ 1 and hashes the AAD.
+    #[inline(never)]
+    fn new(key: &ContentKey, iv: &[u8; 12], aad: &[u8], text_len: usize) -> Result<Gcm, AeadFailure> {
+        if text_len as u64 > P_MAX {
+            return Err(AeadFailure);
+        }
+        let mut j0 = Array::<u8, ctr::cipher::consts::U16>::default();
+        j0.get_mut(..12).ok_or(AeadFailure)?.copy_from_slice(iv);
+        *j0.get_mut(15).ok_or(AeadFailure)? = 1;
+        let (ghash, stream) = match key.as_bytes().len() {
+            32 => gcm_start::<Aes256>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes256(c)))?,
+            16 => gcm_start::<Aes128>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes128(c)))?,
             _ => return Err(AeadFailure),
         };
-        match outcome {
-            Ok(()) => Ok(buffer),
-            Err(_) => {
-                // aes-gcm leaves the buffer as ciphertext on failure; wipe it anyway.
-                zeroize::Zeroize::zeroize(&mut buffer);
-                Err(AeadFailure)
-            }
+        let mut gcm = Gcm { ghash, stream, mask: [0; 16] };
+        let mut mask = [0; 16];
+        gcm.apply(&mut mask);
+        gcm.mask = mask;
+        mask.zeroize();
+        gcm.ghash.update_padded(aad);
+        Ok(gcm)
+    }
+
+    /// Hashes the next piece of ciphertext: whole blocks but for the last
+    /// piece, so padding each is padding the whole.
+    #[inline(never)]
+    fn hash(&mut self, ciphertext: &[u8]) {
+        self.ghash.update_padded(ciphertext);
+    }
+
+    /// XORs the next bytes of the keystream into `buffer`.
+    #[inline(never)]
+    fn apply(&mut self, buffer: &mut [u8]) {
+        match &mut self.stream {
+            Keystream::Aes128(ctr) => ctr.apply_keystream(buffer),
+            Keystream::Aes256(ctr) => ctr.apply_keystream(buffer),
         }
+    }
+
+    /// The tag, once the AAD and all `text_len` bytes of ciphertext are hashed.
+    #[inline(never)]
+    fn tag(&self, aad_len: usize, text_len: usize) -> [u8; 16] {
+        let mut ghash = self.ghash.clone();
+        let mut lengths = ghash::Block::default();
+        for (to, from) in lengths.iter_mut().zip((aad_len as u64 * 8).to_be_bytes().into_iter().chain((text_len as u64 * 8).to_be_bytes())) {
+            *to = from;
+        }
+        ghash.update(&[lengths]);
+        let mut tag: [u8; 16] = ghash.finalize().into();
+        for (a, b) in tag.iter_mut().zip(self.mask.iter()) {
+            *a ^= *b;
+        }
+        tag
+    }
+
+    /// Whether `tag` is the tag (compared in constant time).
+    #[inline(never)]
+    fn check(&self, aad_len: usize, text_len: usize, tag: &[u8; 16]) -> bool {
+        let mut expected = self.tag(aad_len, text_len);
+        let matches = ctutils::CtEq::ct_eq(expected.as_slice(), tag.as_slice()).into();
+        expected.zeroize();
+        matches
+    }
+}
+
+/// AES-GCM decryption (96-bit IV, 128-bit tag) in pieces of [`PIECE`]
+/// bytes, awaiting `between` after each: first GHASH over the AAD, the
+/// whole ciphertext and the lengths block, and the tag compared in
+/// constant time; only when it matches, the ciphertext is decrypted. No
+/// plaintext exists before the tag is checked, and a plaintext dropped
+/// half-way (a cancelled open) is wiped.
+async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
+    key: &ContentKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8; 16],
+    mut between: impl FnMut() -> F,
+) -> Result<Vec<u8>, AeadFailure> {
+    let mut gcm = Gcm::new(key, iv, aad, ciphertext.len())?;
+    for piece in ciphertext.chunks(PIECE) {
+        gcm.hash(piece);
+        between().await;
+    }
+    if !gcm.check(aad.len(), ciphertext.len(), tag) {
+        return Err(AeadFailure);
+    }
+    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
+    for piece in plaintext.chunks_mut(PIECE) {
+        gcm.apply(piece);
+        between().await;
+    }
+    Ok(std::mem::take(&mut *plaintext))
+}
+
+/// Wipes a plaintext (its whole capacity) a megabyte at a time, awaiting
+/// `between` after each, and frees it: dropping a `Zeroizing` buffer of
+/// megabytes wipes it byte by byte in one go.
+pub async fn wipe_paced<F: std::future::Future<Output = ()>>(mut plaintext: Zeroizing<Vec<u8>>, mut between: impl FnMut() -> F) {
+    let mut bytes = std::mem::take(&mut *plaintext);
+    bytes.resize(bytes.capacity(), 0);
+    for chunk in bytes.chunks_mut(1 << 20) {
+        chunk.zeroize();
+        between().await;
     }
 }
 
 /// Encrypts `buffer` in place and returns the tag (used by `seal`, and by
 /// sharing where WebCrypto is missing).
-pub fn encrypt(
-    key: &ContentKey,
-    iv: &[u8; 12],
-    aad: &[u8],
-    buffer: &mut [u8],
-) -> Result<[u8; 16], AeadFailure> {
-    let nonce = Array::from(*iv);
-    let tag = match key.as_bytes().len() {
-        32 => Aes256Gcm::new_from_slice(key.as_bytes())
-            .map_err(|_| AeadFailure)?
-            .encrypt_inout_detached(&nonce, aad, buffer.into()),
-        16 => Aes128Gcm::new_from_slice(key.as_bytes())
-            .map_err(|_| AeadFailure)?
-            .encrypt_inout_detached(&nonce, aad, buffer.into()),
-        _ => return Err(AeadFailure),
+pub fn encrypt(key: &ContentKey, iv: &[u8; 12], aad: &[u8], buffer: &mut [u8]) -> Result<[u8; 16], AeadFailure> {
+    let mut gcm = Gcm::new(key, iv, aad, buffer.len())?;
+    gcm.apply(buffer);
+    gcm.hash(buffer);
+    Ok(gcm.tag(aad.len(), buffer.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
+
+    /// Deterministic bytes (xorshift), different for each seed.
+    fn bytes(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
     }
-    .map_err(|_| AeadFailure)?;
-    Ok(tag.into())
+
+    /// Seals with RustCrypto's `aes-gcm` (the reference).
+    fn reference_seal(key: &[u8], iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> (Vec<u8>, [u8; 16]) {
+        let mut buffer = plaintext.to_vec();
+        let nonce = Array::from(*iv);
+        let tag = match key.len() {
+            32 => Aes256Gcm::new_from_slice(key).unwrap().encrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into()),
+            _ => Aes128Gcm::new_from_slice(key).unwrap().encrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into()),
+        }
+        .unwrap();
+        (buffer, tag.into())
+    }
+
+    /// Decrypts in pieces, counting the turns given to the event loop.
+    fn paced(key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> (Result<Vec<u8>, AeadFailure>, usize) {
+        let mut turns = 0;
+        let out = crate::source::run_now(RustCryptoCipher.decrypt_async(key, iv, aad, ciphertext, tag, || {
+            turns += 1;
+            std::future::ready(())
+        }));
+        (out, turns)
+    }
+
+    #[test]
+    fn pieces_match_aes_gcm_at_every_size() {
+        let sizes = [
+            0,
+            1,
+            15,
+            16,
+            17,
+            31,
+            33,
+            PIECE - 17,
+            PIECE - 16,
+            PIECE - 1,
+            PIECE,
+            PIECE + 1,
+            PIECE + 15,
+            PIECE + 16,
+            2 * PIECE - 1,
+            2 * PIECE + 1,
+            3 * 1024 * 1024 + 5,
+        ];
+        for (n, &size) in sizes.iter().enumerate() {
+            for key_len in [16, 32] {
+                let seed = (n * 2 + key_len) as u64;
+                let key_bytes = bytes(seed, key_len);
+                let key = ContentKey::from_bytes(&key_bytes).unwrap();
+                let iv: [u8; 12] = bytes(seed + 100, 12).try_into().unwrap();
+                let aad = bytes(seed + 200, size % 50);
+                let plaintext = bytes(seed + 300, size);
+                let (ciphertext, tag) = reference_seal(&key_bytes, &iv, &aad, &plaintext);
+
+                let (out, turns) = paced(&key, &iv, &aad, &ciphertext, &tag);
+                assert_eq!(out.as_deref(), Ok(plaintext.as_slice()), "size {size}, key {key_len}");
+                // Hashing and decrypting each take one turn per piece.
+                assert_eq!(turns, 2 * size.div_ceil(PIECE), "size {size}");
+                assert_eq!(RustCryptoCipher.decrypt(&key, &iv, &aad, &ciphertext, &tag).as_deref(), Ok(plaintext.as_slice()));
+
+                // Our own encryption decrypts with the reference too.
+                let mut sealed = plaintext.clone();
+                let own_tag = encrypt(&key, &iv, &aad, &mut sealed).unwrap();
+                assert_eq!((sealed.as_slice(), own_tag), (ciphertext.as_slice(), tag));
+            }
+        }
+    }
+
+    #[test]
+    fn any_tampering_fails_without_plaintext() {
+        let key_bytes = bytes(7, 32);
+        let key = ContentKey::from_bytes(&key_bytes).unwrap();
+        let iv: [u8; 12] = bytes(8, 12).try_into().unwrap();
+        let aad = b"eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0".to_vec();
+        let plaintext = bytes(9, PIECE + 100);
+        let (ciphertext, tag) = reference_seal(&key_bytes, &iv, &aad, &plaintext);
+        assert!(paced(&key, &iv, &aad, &ciphertext, &tag).0.is_ok());
+
+        for at in [0, 15, 16, PIECE - 1, PIECE, ciphertext.len() - 1] {
+            let mut bad = ciphertext.clone();
+            bad[at] ^= 0x01;
+            let (out, turns) = paced(&key, &iv, &aad, &bad, &tag);
+            assert_eq!(out, Err(AeadFailure), "ciphertext bit at {at}");
+            // Only the hashing pass ran: nothing was decrypted.
+            assert_eq!(turns, 2);
+        }
+        // A truncated or extended ciphertext.
+        assert_eq!(paced(&key, &iv, &aad, &ciphertext[..ciphertext.len() - 1], &tag).0, Err(AeadFailure));
+        let mut longer = ciphertext.clone();
+        longer.push(0);
+        assert_eq!(paced(&key, &iv, &aad, &longer, &tag).0, Err(AeadFailure));
+        for at in [0, 7, 15] {
+            let mut bad = tag;
+            bad[at] ^= 0x80;
+            assert_eq!(paced(&key, &iv, &aad, &ciphertext, &bad).0, Err(AeadFailure), "tag byte {at}");
+        }
+        let mut bad_aad = aad.clone();
+        bad_aad[3] ^= 0x20;
+        assert_eq!(paced(&key, &iv, &bad_aad, &ciphertext, &tag).0, Err(AeadFailure));
+        assert_eq!(paced(&key, &iv, &aad[1..], &ciphertext, &tag).0, Err(AeadFailure));
+        let mut bad_iv = iv;
+        bad_iv[11] ^= 1;
+        assert_eq!(paced(&key, &bad_iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
+        let other = ContentKey::from_bytes(&bytes(10, 32)).unwrap();
+        assert_eq!(paced(&other, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
+        let short = ContentKey::from_bytes(&bytes(10, 16)).unwrap();
+        assert_eq!(paced(&short, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
+    }
+
+    #[test]
+    fn wipe_in_steps() {
+        let mut text = Vec::with_capacity(3 << 20);
+        text.extend_from_slice(&bytes(1, (2 << 20) + 5));
+        let mut turns = 0;
+        crate::source::run_now(wipe_paced(Zeroizing::new(text), || {
+            turns += 1;
+            std::future::ready(())
+        }));
+        assert_eq!(turns, 3);
+    }
+
+    #[test]
+    fn known_answer() {
+        // NIST GCM test vector (gcmEncryptExtIV256, Count 0 with 128-bit plaintext): key 0, IV 0.
+        let key = ContentKey::from_bytes(&[0u8; 32]).unwrap();
+        let iv = [0u8; 12];
+        let ciphertext = [0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3, 0x9d, 0x18];
+        let tag = [0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99, 0x6b, 0xf0, 0x26, 0x5b, 0x98, 0xb5, 0xd4, 0x8a, 0xb9, 0x19];
+        assert_eq!(paced(&key, &iv, &[], &ciphertext, &tag).0, Ok(vec![0u8; 16]));
+    }
 }

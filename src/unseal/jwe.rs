@@ -191,22 +191,25 @@ fn prepare<'a>(compact: &'a str, key: &ContentKey, options: &UnsealOptions) -> R
 
 /// Decrypts a compact JWE with an asynchronous backend (WebCrypto in the
 /// browser); the same checks and limits as [`unseal_with`].
-/// The ciphertext is decoded in pieces, calling `between` after each (the
-/// browser pipeline gives the event loop a turn there).
+/// The ciphertext is decoded (and, with the portable backend, decrypted) in
+/// pieces, calling `between` after each (the browser pipeline gives the
+/// event loop a turn there).
 pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
     cipher: &C,
     compact: &str,
     key: &ContentKey,
     options: &UnsealOptions,
-    between: impl FnMut() -> F,
+    mut between: impl FnMut() -> F,
 ) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
     let (mut jwe, text) = parse_without_ciphertext(compact)?;
     jwe.check_key(key)?;
     if !jwe.header.deflated && text.len() * 3 / 4 > options.max_plaintext {
         return Err(UnsealError::TooLarge { limit: options.max_plaintext });
     }
-    jwe.ciphertext = decode_ciphertext_paced(text, between).await?;
-    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag).await.map_err(|_| UnsealError::Decrypt)?;
+    jwe.ciphertext = decode_ciphertext_paced(text, &mut between).await?;
+    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag, &mut between).await.map_err(|_| UnsealError::Decrypt)?;
+    drop(std::mem::take(&mut jwe.ciphertext));
+    between().await;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
 }

@@ -81,6 +81,20 @@ async fn aes_gcm(subtle: &Object, usage: &str, key: &ContentKey, iv: &[u8; 12], 
     Ok(Uint8Array::new(&out))
 }
 
+/// How much is copied between WebAssembly and JavaScript between two turns
+/// of the event loop.
+const COPY_PIECE: usize = 1 << 20;
+
+/// Wipes a JavaScript copy of a plaintext when dropped (also when the open
+/// is cancelled half-way through copying it out).
+struct WipeOnDrop(Uint8Array);
+
+impl Drop for WipeOnDrop {
+    fn drop(&mut self) {
+        self.0.fill(0, 0, self.0.length());
+    }
+}
+
 /// Decrypts with `crypto.subtle`: ciphertext‖tag through [`aes_gcm`]; the
 /// plaintext's copy on the JavaScript side is wiped.
 pub async fn webcrypto_decrypt(
@@ -91,20 +105,55 @@ pub async fn webcrypto_decrypt(
     ciphertext: &[u8],
     tag: &[u8; 16],
 ) -> Result<Vec<u8>, AeadFailure> {
+    webcrypto_decrypt_paced(subtle, key, iv, aad, ciphertext, tag, || std::future::ready(())).await
+}
+
+/// [`webcrypto_decrypt`], copying in and out a megabyte at a time and
+/// awaiting `between` after each.
+pub async fn webcrypto_decrypt_paced<F: std::future::Future<Output = ()>>(
+    subtle: &Object,
+    key: &ContentKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8; 16],
+    mut between: impl FnMut() -> F,
+) -> Result<Vec<u8>, AeadFailure> {
     let data = Uint8Array::new_with_length((ciphertext.len() + 16) as u32);
-    data.subarray(0, ciphertext.len() as u32).copy_from(ciphertext);
+    for (n, piece) in ciphertext.chunks(COPY_PIECE).enumerate() {
+        let at = (n * COPY_PIECE) as u32;
+        data.subarray(at, at + piece.len() as u32).copy_from(piece);
+        between().await;
+    }
     data.subarray(ciphertext.len() as u32, data.length()).copy_from(tag);
-    let plain = aes_gcm(subtle, "decrypt", key, iv, aad, &data).await?;
-    let out = plain.to_vec();
-    plain.fill(0, 0, plain.length());
-    Ok(out)
+    let plain = WipeOnDrop(aes_gcm(subtle, "decrypt", key, iv, aad, &data).await?);
+    drop(data);
+    let len = plain.0.length() as usize;
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(len));
+    while out.len() < len {
+        let (from, to) = (out.len(), (out.len() + COPY_PIECE).min(len));
+        let piece = plain.0.subarray(from as u32, to as u32);
+        out.resize(to, 0);
+        piece.copy_to(out.get_mut(from..to).unwrap_or_default());
+        piece.fill(0, 0, piece.length());
+        between().await;
+    }
+    Ok(std::mem::take(&mut *out))
 }
 
 impl AsyncCipher for PlatformCipher {
-    async fn decrypt_async(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure> {
+    async fn decrypt_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; 16],
+        between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
         match subtle().filter(|_| self.backend == Backend::Auto) {
-            Some(subtle) => webcrypto_decrypt(&subtle, key, iv, aad, ciphertext, tag).await,
-            None => RustCryptoCipher.decrypt(key, iv, aad, ciphertext, tag),
+            Some(subtle) => webcrypto_decrypt_paced(&subtle, key, iv, aad, ciphertext, tag, between).await,
+            None => RustCryptoCipher.decrypt_paced(key, iv, aad, ciphertext, tag, between).await,
         }
     }
 }
