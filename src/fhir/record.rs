@@ -347,6 +347,8 @@ pub(crate) struct Shell<'a> {
     /// A searchset's `link`s (`next`).
     pub link: Option<serde_json::Value>,
     pub entry: Option<Vec<&'a [u8]>>,
+    /// A non-null `verifiableCredential` (a SMART Health Card file).
+    pub credentials: bool,
 }
 
 /// serde_json refuses a document nested this deep (its recursion limit).
@@ -442,6 +444,22 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// One JSON value read with serde_json (always as a `Value`: a typed read
+/// would bring serde's type-error reporting, float printing included, into
+/// the module).
+fn json(text: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_slice(text).ok()
+}
+
+/// A string member that may be `null` (absent); `None` for another type.
+fn text_or_null(value: serde_json::Value) -> Option<Option<String>> {
+    match value {
+        serde_json::Value::Null => Some(None),
+        serde_json::Value::String(s) => Some(Some(s)),
+        _ => None,
+    }
+}
+
 /// Sets a member read once; a repeated one is refused.
 fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()> {
     if std::mem::replace(seen, true) {
@@ -501,14 +519,17 @@ impl<'a> Scanner<'a> {
             State::Members => {
                 self.skip_ws();
                 let key = self.value(1).filter(|k| k.first() == Some(&b'"'))?;
-                let key: String = serde_json::from_slice(key).ok()?;
+                let key = match json(key)? {
+                    serde_json::Value::String(key) => key,
+                    _ => return None,
+                };
                 self.expect(b':')?;
                 let [seen_type, seen_kind, seen_total, seen_link, seen_entry] = seen;
                 match key.as_str() {
-                    "resourceType" => once(&mut shell.resource_type, seen_type, serde_json::from_slice(self.value(1)?).ok()?)?,
-                    "type" => once(&mut shell.kind, seen_kind, serde_json::from_slice(self.value(1)?).ok()?)?,
-                    "total" => once(&mut shell.total, seen_total, serde_json::from_slice(self.value(1)?).ok()?)?,
-                    "link" => once(&mut shell.link, seen_link, serde_json::from_slice(self.value(1)?).ok()?)?,
+                    "resourceType" => once(&mut shell.resource_type, seen_type, text_or_null(json(self.value(1)?)?)?)?,
+                    "type" => once(&mut shell.kind, seen_kind, text_or_null(json(self.value(1)?)?)?)?,
+                    "total" => once(&mut shell.total, seen_total, Some(json(self.value(1)?)?).filter(|v| !v.is_null()))?,
+                    "link" => once(&mut shell.link, seen_link, Some(json(self.value(1)?)?).filter(|v| !v.is_null()))?,
                     "entry" => {
                         self.skip_ws();
                         if self.peek()? == b'[' {
@@ -522,13 +543,13 @@ impl<'a> Scanner<'a> {
                             self.i += 1;
                         } else {
                             // `null`, as serde reads an absent list; anything else is refused.
-                            let value: serde_json::Value = serde_json::from_slice(self.value(1)?).ok()?;
-                            if !value.is_null() {
+                            if !json(self.value(1)?)?.is_null() {
                                 return None;
                             }
                             once(&mut shell.entry, seen_entry, None)?;
                         }
                     }
+                    "verifiableCredential" => shell.credentials = !json(self.value(1)?)?.is_null(),
                     _ => {
                         serde_json::from_slice::<serde::de::IgnoredAny>(self.value(1)?).ok()?;
                     }

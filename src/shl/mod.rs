@@ -157,28 +157,26 @@ pub struct LinkOptions {
 }
 
 /// What a decrypted file is, from the manifest, the JWE `cty`, or (when both
-/// are silent) its JSON shape.
-fn file_kind(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8]) -> Result<&'static str, Error> {
-    #[derive(serde::Deserialize)]
-    struct Shape {
-        #[serde(rename = "verifiableCredential")]
-        credentials: Option<serde::de::IgnoredAny>,
-        #[serde(rename = "resourceType")]
-        resource_type: Option<serde::de::IgnoredAny>,
-    }
+/// are silent) its JSON shape: its top-level object read by the paced
+/// Bundle scanner (a `verifiableCredential` makes it a health card file, a
+/// `resourceType` FHIR JSON).
+async fn file_kind<S: Scheduler>(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8], sched: &S) -> Result<&'static str, Error> {
     let known = |t: &str| match essence(t).as_str() {
         FHIR_JSON | "application/json" => Some(FHIR_JSON),
         HEALTH_CARD => Some(HEALTH_CARD),
         _ => None,
     };
-    let shape: Shape =
-        serde_json::from_slice(&crate::fhir::repair_unicode(bytes)).map_err(|e| crate::fhir::ParseError::Json { line: e.line(), column: e.column() })?;
-    let sniffed = if shape.credentials.is_some() {
-        HEALTH_CARD
-    } else if shape.resource_type.is_some() {
-        FHIR_JSON
-    } else {
-        return Err(ShlError::UnknownContent.into());
+    let pacer = crate::source::Pacer::new(sched);
+    let bytes = crate::fhir::Shell::repair(bytes, || pacer.tick()).await;
+    let sniffed = match crate::fhir::Shell::scan(&bytes, || pacer.tick()).await {
+        Some(shell) if shell.credentials => HEALTH_CARD,
+        Some(shell) if shell.resource_type.is_some() => FHIR_JSON,
+        Some(_) => return Err(ShlError::UnknownContent.into()),
+        // Not an object the scanner reads: the whole-document reader says where the JSON is broken.
+        None => match serde_json::from_slice::<Value>(&bytes) {
+            Err(e) => return Err(crate::fhir::ParseError::Json { line: e.line(), column: e.column() }.into()),
+            Ok(_) => return Err(ShlError::UnknownContent.into()),
+        },
     };
     match (manifest.map(known), cty.map(known)) {
         (Some(Some(m)), Some(Some(c))) if m != c => Err(ShlError::ContentTypeMismatch.into()),
@@ -203,7 +201,7 @@ pub async fn read_files<S: Scheduler, A: AsyncCipher>(
     for file in resolved.files {
         let pacer = crate::source::Pacer::new(sched);
         let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options, || pacer.tick()).await?;
-        let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext)?;
+        let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext, sched).await?;
         if kind == HEALTH_CARD {
             for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {
                 credentials.push(credential);
