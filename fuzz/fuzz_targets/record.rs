@@ -1,14 +1,13 @@
 //! FHIR JSON: read into a record, then the chart built and written as HTML in two locales and zones.
 #![no_main]
 
-use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
-use patient_portal_sdk::fhir::parse_record;
+use patient_portal_sdk::fhir::{parse_record, Date};
 use patient_portal_sdk::render::{build_chart, fill_html, results_html, to_html, to_html_lazy, Locale, RenderOptions, TimeZone};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(record) = parse_record(data) else { return };
-    let today = NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date");
+    let today = Date::from_ymd(2026, 11, 30).expect("a date");
     let mut options = RenderOptions::new(today);
     let chart = build_chart(&record, &options);
     let _ = to_html(&chart);
