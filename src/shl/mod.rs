@@ -156,33 +156,39 @@ pub struct LinkOptions {
     pub issuer_keys: IssuerKeys,
 }
 
-/// What a decrypted file is, from the manifest, the JWE `cty`, or (when both
-/// are silent) its JSON shape: its top-level object read by the paced
-/// Bundle scanner (a `verifiableCredential` makes it a health card file, a
-/// `resourceType` FHIR JSON).
+/// What a decrypted file is, from the manifest or the JWE `cty`; only when
+/// both are silent (or name something else) from its JSON shape, read by
+/// [`sniff`]. A declared kind is not read twice: the file's own reader
+/// reports broken or unexpected content.
 async fn file_kind<S: Scheduler>(manifest: Option<&str>, cty: Option<&str>, bytes: &[u8], sched: &S) -> Result<&'static str, Error> {
     let known = |t: &str| match essence(t).as_str() {
         FHIR_JSON | "application/json" => Some(FHIR_JSON),
         HEALTH_CARD => Some(HEALTH_CARD),
         _ => None,
     };
-    let pacer = crate::source::Pacer::new(sched);
-    let bytes = crate::fhir::Shell::repair(bytes, || pacer.tick()).await;
-    let sniffed = match crate::fhir::Shell::scan(&bytes, || pacer.tick()).await {
-        Some(shell) if shell.credentials => HEALTH_CARD,
-        Some(shell) if shell.resource_type.is_some() => FHIR_JSON,
-        Some(_) => return Err(ShlError::UnknownContent.into()),
-        // Not an object the scanner reads: the whole-document reader says where the JSON is broken.
-        None => match serde_json::from_slice::<Value>(&bytes) {
-            Err(e) => return Err(crate::fhir::ParseError::Json { line: e.line(), column: e.column() }.into()),
-            Ok(_) => return Err(ShlError::UnknownContent.into()),
-        },
-    };
     match (manifest.map(known), cty.map(known)) {
         (Some(Some(m)), Some(Some(c))) if m != c => Err(ShlError::ContentTypeMismatch.into()),
         (Some(Some(_)), Some(None)) | (None, Some(None)) => Err(ShlError::ContentTypeMismatch.into()),
         (Some(Some(m)), _) | (None, Some(Some(m))) => Ok(m),
-        (Some(None), _) | (None, None) => Ok(sniffed),
+        (Some(None), _) | (None, None) => sniff(bytes, sched).await,
+    }
+}
+
+/// A file's kind from its top-level object, read by the paced Bundle
+/// scanner: a `verifiableCredential` makes it a health card file, a
+/// `resourceType` FHIR JSON.
+async fn sniff<S: Scheduler>(bytes: &[u8], sched: &S) -> Result<&'static str, Error> {
+    let pacer = crate::source::Pacer::new(sched);
+    let bytes = crate::fhir::Shell::repair(bytes, || pacer.tick()).await;
+    match crate::fhir::Shell::scan(&bytes, || pacer.tick()).await {
+        Some(shell) if shell.credentials => Ok(HEALTH_CARD),
+        Some(shell) if shell.resource_type.is_some() => Ok(FHIR_JSON),
+        Some(_) => Err(ShlError::UnknownContent.into()),
+        // Not an object the scanner reads: the whole-document reader says where the JSON is broken.
+        None => match serde_json::from_slice::<Value>(&bytes) {
+            Err(e) => Err(crate::fhir::ParseError::Json { line: e.line(), column: e.column() }.into()),
+            Ok(_) => Err(ShlError::UnknownContent.into()),
+        },
     }
 }
 
