@@ -35,13 +35,20 @@ function trusted(html) {
       try {
         // The markup is the SDK's own: every value from the record is escaped
         // and narratives pass the SDK's sanitiser before they get here.
-        policy = factory.createPolicy(POLICY_NAME, { createHTML: (markup) => markup });
+        // The one script URL it passes is the package's own worker (worker mode).
+        policy = factory.createPolicy(POLICY_NAME, { createHTML: (markup) => markup, createScriptURL: (url) => url });
       } catch {
         refused = true;
       }
     }
   }
   return policy ? policy.createHTML(html) : html;
+}
+
+/** The package's worker script URL, through the policy where the page has Trusted Types. */
+export function workerUrl(url) {
+  trusted("");
+  return policy ? policy.createScriptURL(url) : url;
 }
 
 function assign(write) {

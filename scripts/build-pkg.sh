@@ -20,7 +20,7 @@ tools/node_modules/.bin/wasm-opt "${WASM_OPT_LEVEL:--Os}" --strip-debug --strip-
 node scripts/finish-pkg.mjs "$version"
 
 tools/node_modules/.bin/tsc --noEmit --strict --skipLibCheck false --target es2020 --module es2020 --moduleResolution bundler \
-  --lib es2020,dom pkg/index.d.ts pkg/element.d.ts tests/js/types-check.ts
+  --lib es2020,dom pkg/index.d.ts pkg/element.d.ts pkg/worker-portal.d.ts tests/js/types-check.ts
 
 # Sizes as `make size` and the budget test measure them (zlib, level 9).
 node --input-type=module -e '

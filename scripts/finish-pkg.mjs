@@ -67,8 +67,8 @@ write(wasmDts, read(wasmDts).replace(/WebAssembly\.(Memory|Table)/g, "unknown").
 
 // The entry points.
 const js = (file) => read(join(ROOT, "js", file));
-write(join(PKG, "index.js"), js("index.js").replace('"./runtime.js"', JSON.stringify(runtimePath)));
-for (const file of ["index.d.ts", "node.js", "node.d.ts", "element.js", "element.d.ts"]) copyFileSync(join(ROOT, "js", file), join(PKG, file));
+for (const file of ["index.js", "worker.js", "worker-host.js", "worker-portal.js"]) write(join(PKG, file), js(file).replaceAll('"./runtime.js"', JSON.stringify(runtimePath)));
+for (const file of ["index.d.ts", "node.js", "node.d.ts", "element.js", "element.d.ts", "worker-portal.d.ts"]) copyFileSync(join(ROOT, "js", file), join(PKG, file));
 
 // The chart's stylesheet scoped to toHtml()'s wrapper, as the Rust core inlines it.
 const css = read(join(ROOT, "src/render/chart.css"));
@@ -87,6 +87,8 @@ const pkg = {
   exports: {
     ".": { types: "./index.d.ts", node: "./node.js", default: "./index.js" },
     "./element": { types: "./element.d.ts", default: "./element.js" },
+    "./worker-portal": { types: "./worker-portal.d.ts", default: "./worker-portal.js" },
+    "./worker.js": "./worker.js",
     "./chart.css": "./chart.css",
     [`./${NAME}_bg.wasm`]: `./${NAME}_bg.wasm`,
     "./package.json": "./package.json",
@@ -98,6 +100,10 @@ const pkg = {
     "node.d.ts",
     "element.js",
     "element.d.ts",
+    "worker.js",
+    "worker-host.js",
+    "worker-portal.js",
+    "worker-portal.d.ts",
     "chart.css",
     `${NAME}.js`,
     `${NAME}.d.ts`,
@@ -107,7 +113,7 @@ const pkg = {
     "README.md",
   ],
   // Importing the entry points has effects (init state, prototypes, the custom element).
-  sideEffects: ["./index.js", "./node.js", "./element.js", "./snippets/*"],
+  sideEffects: ["./index.js", "./node.js", "./element.js", "./worker.js", "./worker-portal.js", "./snippets/*"],
   engines: { node: ">=18" },
 };
 write(join(PKG, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);

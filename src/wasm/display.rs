@@ -102,10 +102,12 @@ impl Display {
     }
 }
 
-/// The first of the browser's languages the chart speaks.
+/// The first of the browser's languages the chart speaks (`navigator` of
+/// the page, or of the worker, which has the same languages).
 fn browser_locale() -> Option<Locale> {
-    let navigator = web_sys::window()?.navigator();
-    navigator.languages().iter().filter_map(|l| l.as_string()).find_map(|tag| Locale::from_tag(&tag))
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok().filter(JsValue::is_object)?;
+    let languages: js_sys::Array = js_sys::Reflect::get(&navigator, &"languages".into()).ok()?.dyn_into().ok()?;
+    languages.iter().filter_map(|l| l.as_string()).find_map(|tag| Locale::from_tag(&tag))
 }
 
 fn browser_zone() -> Option<String> {

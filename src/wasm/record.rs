@@ -490,6 +490,37 @@ impl PatientRecord {
         Ok(to_html_styled(&*self.chart_for(&options)?, inline))
     }
 
+    /// Worker mode: the chart's markup as `render` commits it (disclosures
+    /// filled later), for the page to commit.
+    #[wasm_bindgen(js_name = __chartMarkup, skip_typescript)]
+    pub fn chart_markup(&self, options: Option<JsValue>) -> Result<String, JsValue> {
+        if let Some(options) = &options {
+            super::screening::known_only(options, "render", &[super::screening::DISPLAY_OPTIONS])?;
+        }
+        Ok(to_html_lazy(&*self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?))
+    }
+
+    /// Worker mode: the markup that fills the disclosure `data-fill="key"`
+    /// of the chart for `options`.
+    #[wasm_bindgen(js_name = __fill, skip_typescript)]
+    pub fn fill(&self, key: String, options: Option<JsValue>) -> Result<Option<String>, JsValue> {
+        Ok(fill_html(&*self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?, &key))
+    }
+
+    /// Worker mode: the results list for `filter` and its status line.
+    #[wasm_bindgen(js_name = __filter, skip_typescript)]
+    pub fn filter(&self, filter: String, options: Option<JsValue>) -> Result<js_sys::Array, JsValue> {
+        let chart = self.chart_for(options.as_ref().unwrap_or(&JsValue::UNDEFINED))?;
+        let (markup, count) = results_html(&chart, &filter);
+        Ok(js_sys::Array::of2(&markup.into(), &filter_status(&chart, count).into()))
+    }
+
+    /// Worker mode: the note a closed chart shows, and the chart's stylesheet.
+    #[wasm_bindgen(js_name = __chartTexts, skip_typescript)]
+    pub fn chart_texts(&self) -> js_sys::Array {
+        js_sys::Array::of2(&self.display.resolved().locale().t(T::RecordClosed).into(), &STYLESHEET.into())
+    }
+
     /// The record's resources as plain objects, exactly as received; only
     /// those of `resourceType` when given.
     #[wasm_bindgen(unchecked_return_type = "FhirResource[]")]

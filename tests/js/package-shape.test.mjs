@@ -41,6 +41,10 @@ describe("the package as npm sees it", () => {
       "patient_portal_sdk_bg.wasm",
       "patient_portal_sdk_bg.wasm.d.ts",
       "snippets/<crate>/js/runtime.js",
+      "worker-host.js",
+      "worker-portal.d.ts",
+      "worker-portal.js",
+      "worker.js",
     ]);
   });
 
@@ -61,6 +65,8 @@ describe("the package as npm sees it", () => {
     assert.match(import.meta.resolve("patient-portal-sdk"), /patient-portal-sdk\/node\.js$/);
     assert.match(import.meta.resolve("patient-portal-sdk/element"), /patient-portal-sdk\/element\.js$/);
     assert.match(import.meta.resolve("patient-portal-sdk/chart.css"), /chart\.css$/);
+    assert.equal(pkg.exports["./worker-portal"].default, "./worker-portal.js");
+    assert.match(import.meta.resolve("patient-portal-sdk/worker-portal"), /patient-portal-sdk\/worker-portal\.js$/);
   });
 });
 
