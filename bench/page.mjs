@@ -18,7 +18,7 @@ new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) =>
 
 const params = new URLSearchParams(location.search);
 const only = params.get("side");
-const wants = (side) => !only || only === side || (side === "sdk" && only === "sdk-wasm");
+const wants = (side) => !only || only === side || (side === "sdk" && only === "sdk-wasm") || (side === "sdk-worker" && only === "sdk-worker-wasm");
 const loaded = { start: performance.now() };
 
 let sdk = null;
@@ -26,6 +26,18 @@ let wasm = null;
 if (wants("sdk")) {
   sdk = await import("/pkg/index.js");
   wasm = await sdk.default();
+}
+// Worker mode: one WorkerPortal per AES backend, its worker started and its
+// module instantiated before the runs (as the page's own module is above).
+const workers = {};
+if (wants("sdk-worker")) {
+  const { WorkerPortal } = await import("/pkg/worker-portal.js");
+  for (const [side, options] of [["sdk-worker", {}], ["sdk-worker-wasm", { crypto: "wasm" }]]) {
+    if (only && only !== side) continue;
+    workers[side] = new WorkerPortal(options);
+    const mode = await workers[side].ready;
+    if (mode !== "worker") throw new Error(`${side}: the SDK's worker did not start (${mode})`);
+  }
 }
 const jose = wants("peer") || wants("fhir-react") ? await import("/bench/out/jose.js") : null;
 let fhirReact = null;
@@ -75,7 +87,7 @@ function watchFirst(root, selector) {
 }
 
 /** The first chart section of each side. */
-const FIRST = { sdk: "article.chart section", "sdk-wasm": "article.chart section", peer: "tbody tr", "fhir-react": ".fhir-react-bench > *" };
+const FIRST = { sdk: "article.chart section", "sdk-wasm": "article.chart section", "sdk-worker": "article.chart section", "sdk-worker-wasm": "article.chart section", peer: "tbody tr", "fhir-react": ".fhir-react-bench > *" };
 
 /** Forces style and layout of what was just committed. */
 function layout(el) {
@@ -126,27 +138,35 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
   let windows = {};
   let plaintextAt;
   let backend = null;
-  if (which === "sdk" || which === "sdk-wasm") {
-    const portal = new sdk.PatientPortal(which === "sdk-wasm" ? { crypto: "wasm" } : {});
+  let transfer = null;
+  if (which.startsWith("sdk")) {
+    const worker = workers[which];
+    const portal = worker ?? new sdk.PatientPortal(which === "sdk-wasm" ? { crypto: "wasm" } : {});
     const record = await portal.openUrl(url, keyText, {
       onProgress: ({ stage }) => {
         marks[stage] = performance.now();
       },
     });
     marks.opened = performance.now();
-    mem.opened = memory();
-    record.render(host);
+    if (!worker) mem.opened = memory();
+    // Worker mode commits the portal's chart before render() returns (its Promise is then settled).
+    const rendering = record.render(host);
     // The MutationObserver's callback runs before the next await resumes.
     await null;
     layout(host.shadowRoot.firstElementChild ?? host);
     marks.rendered = performance.now();
-    mem.rendered = memory();
+    await rendering;
+    if (worker) {
+      // The worker's memory, read after the timed window.
+      mem.opened = mem.rendered = await worker.memoryBytes();
+      transfer = record.transfer;
+    } else mem.rendered = memory();
     resources = record.resourceCount;
     backend = portal.cryptoBackend;
     if (keep) kept.push(record, portal);
     else {
       record.free();
-      portal.free();
+      if (!worker) portal.free();
     }
     // "render" is building the chart while opening plus committing it to the DOM.
     out = {
@@ -197,10 +217,10 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
     await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
     marks.painted = performance.now();
   }
-  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted, backend });
+  return finish({ stages: out, t0, end: marks.rendered, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted, backend, transfer });
 };
 
-function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted, backend }) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted, backend, transfer }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -221,7 +241,8 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
         longestTask: tasks.reduce((m, t) => Math.max(m, t.duration), 0),
         // The stage each long task started in.
         longTaskStages: tasks.map((t) => `${Object.entries(windows).find(([, [a, b]]) => t.start >= a - 1 && t.start < b)?.[0] ?? "?"} ${Math.round(t.duration)}ms`),
-        wasmMemory: memory(),
+        wasmMemory: mem.rendered ?? memory(),
+        transfer,
         wasmMemoryOpened: mem.opened ?? 0,
         wasmMemoryRendered: mem.rendered ?? 0,
         jsHeap: performance.memory?.usedJSHeapSize ?? null,
@@ -234,7 +255,7 @@ if (only) {
   // Page load: one open and render, timed from navigation start.
   const hash = new URLSearchParams(location.hash.slice(1));
   history.replaceState(null, "", location.pathname + location.search);
-  const wasmAtLoad = memory();
+  const wasmAtLoad = workers[only] ? await workers[only].memoryBytes() : memory();
   try {
     const out = await window.benchRun(hash.get("url"), hash.get("key"), only, { keep: true });
     window.benchLoad = { ...out, modulesLoaded: loaded.ready - loaded.start, loadStart: loaded.start, wasmMemoryAtLoad: wasmAtLoad, loadLongestTask: longTasks.reduce((m, t) => Math.max(m, t.duration), 0) };

@@ -6,6 +6,11 @@
 // loopback, and opens each record with:
 //   sdk         the SDK, WebCrypto AES-GCM (the default where crypto.subtle exists)
 //   sdk-wasm    the SDK with crypto: "wasm" (the portable AES-GCM)
+//   sdk-worker, sdk-worker-wasm
+//               the same in worker mode (WorkerPortal): decrypt, parse, consent
+//               and the chart's view model in a module Worker, the page
+//               committing the markup; "render" then includes bringing the
+//               open's answer to the page (shown apart as "transfer")
 //   peer        npm jose compactDecrypt + JSON.parse + one table committed to the DOM
 //   fhir-react  npm jose compactDecrypt + JSON.parse + every resource rendered by
 //               npm fhir-react's FhirResource (R4) with React, committed (flushSync)
@@ -57,12 +62,12 @@ const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const RATE = 4;
 const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSHOTS) : null;
 const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
-const ALL_SIDES = ["sdk", "sdk-wasm", "peer", "fhir-react"];
-const SDK_SIDES = ["sdk", "sdk-wasm"];
+const ALL_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm", "peer", "fhir-react"];
+const SDK_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm"];
 const PEERS = ["peer", "fhir-react"];
 const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
-const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm" };
+const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm", "sdk-worker": "webcrypto", "sdk-worker-wasm": "wasm" };
 const STAGES = ["fetch", "decrypt", "parse", "consent", "render"];
 
 if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);
@@ -183,6 +188,7 @@ async function loopPhase(context, rate, runs, warm) {
         longestTaskPastEnd: round(s.find((x) => x.longestTask === longest)?.longestTaskPastEnd ?? 0),
         jsHeapMB: round(heap[side] / 1e6),
         wasmMemoryMB: SDK_SIDES.includes(side) ? round(Math.max(...s.map((x) => x.wasmMemory)) / 1e6) : 0,
+        transfer: s[0].transfer ? { ms: round(median(s.map((x) => x.transfer.ms))), characters: s[0].transfer.characters } : null,
       };
     }
     summaries.push(summary);
@@ -425,6 +431,13 @@ if (results.loads) {
       mem.map((l) => [l.name, l.mb, l.side, round(l.memory.atLoad / 1e6), round(l.memory.opened / 1e6), round(l.memory.rendered / 1e6), round(l.memory.peak / 1e6), round(l.memory.peak / l.bytes, 2), round((l.memory.peak - l.memory.atLoad) / l.bytes, 2)]),
     );
   }
+}
+const transfers = [...(results.records ?? []).map((r) => [r, "1x"]), ...(results.throttled ?? []).map((r) => [r, `${RATE}x`])].flatMap(([r, rate]) =>
+  SIDES.filter((side) => r.sides[side]?.transfer).map((side) => [r.name, r.mb, rate, side, r.sides[side].transfer.ms, round(r.sides[side].transfer.characters / 1e6, 2)]),
+);
+if (transfers.length) {
+  lines.push("Worker mode: bringing the open's answer (the chart's markup, counts, decisions) from the worker to the page, from the worker's post to its delivery (part of \"render\" above):", "");
+  table(["record", "MB", "CPU", "side", "transfer ms", "million characters"], transfers);
 }
 if (results.slope) {
   lines.push("Cost per MB (least squares over the records, unthrottled):", "");

@@ -85,6 +85,8 @@ export declare class WorkerPortal {
   openLink(linkOrViewerUrl: string, options: LinkOptions): Promise<WorkerRecord>;
   openFhir(options: FhirOptions): Promise<WorkerRecord>;
   openJwe(jwe: string, key: ContentKeyInput, options?: OpenOptions): Promise<WorkerRecord>;
+  /** The size of the WebAssembly memory the records are opened in (the worker's, or the page's after the fallback), in bytes. */
+  memoryBytes(): Promise<number>;
   /** Frees the portal; the worker stops once its records are freed too. */
   free(): void;
 }

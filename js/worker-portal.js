@@ -173,9 +173,9 @@ let renderings = 0;
  * getters, `resourceCounts()` and `decisions()` answer at once from what the
  * open brought back, and the methods that need the record's content
  * (`toHtml`, `resources`, `auditEvent`, `share`, `sharePreview`) resolve
- * from the worker. `render` returns a Promise: the chart for the portal's
- * display is committed before `render` returns; other display options are
- * committed when the worker has written them.
+ * from the worker. `render` returns a Promise, settled once the whole chart
+ * is committed; with the portal's display options its first section is on
+ * screen before `render` returns.
  */
 export class WorkerRecord {
   #channel;
@@ -266,8 +266,10 @@ export class WorkerRecord {
   }
 
   /**
-   * Renders the chart into `host` as `PatientRecord.render` does; resolves
-   * once it is committed (at once for the portal's display options).
+   * Renders the chart into `host` as `PatientRecord.render` does. For the
+   * portal's display options, the banner, the table of contents and the
+   * first section are committed before it returns; the later sections
+   * follow in steps of their own. Resolves once all is committed.
    */
   render(host, options) {
     this.#check("render");
@@ -275,10 +277,7 @@ export class WorkerRecord {
     const key = displayKey(options);
     const seq = ++this.#renderSeq;
     const ready = key === null ? undefined : this.#markups.get(key);
-    if (ready !== undefined) {
-      this.#commit(host, ready, options);
-      return Promise.resolve();
-    }
+    if (ready !== undefined) return this.#commit(host, ready, options);
     return this.#channel.request("record", [this.#id, "__chartMarkup", [options]]).then(({ value }) => {
       if (!this.#snap) throw freed("PatientRecord", "render");
       if (key !== null) {
@@ -286,7 +285,7 @@ export class WorkerRecord {
         for (const k of this.#markups.keys()) if (k !== "") this.#markups.delete(k);
         this.#markups.set(key, value);
       }
-      if (seq === this.#renderSeq) this.#commit(host, value, options);
+      if (seq === this.#renderSeq) return this.#commit(host, value, options);
     });
   }
 
@@ -301,10 +300,21 @@ export class WorkerRecord {
     }
     if (this.#live && this.#live.root !== root) this.#closeChart();
     else this.#detach();
-    setHtml(root, markup);
-    adoptStyles(root, this.#snap.stylesheet);
+    // Parsed whole (inert), committed in steps: the banner, the table of
+    // contents and the first section now, each later part in a task of its
+    // own with its layout, so that no step holds the main thread long.
+    const template = root.ownerDocument.createElement("template");
+    setHtml(template, markup);
+    const article = template.content.querySelector("article.chart");
+    const later = [];
+    const first = article ? [...article.children].find((el) => el.tagName === "SECTION") : null;
+    for (let el = first?.nextElementSibling; el; el = el.nextElementSibling) later.push(el);
+    for (const el of later) el.remove();
     const token = `w${++renderings}`;
-    root.querySelector("article.chart")?.setAttribute("data-ppsdk-render", token);
+    article?.setAttribute("data-ppsdk-render", token);
+    if (later.length) article.setAttribute("aria-busy", "true");
+    root.replaceChildren(template.content);
+    adoptStyles(root, this.#snap.stylesheet);
     const live = { root, token, options, fills: new Map(), first: null, filtering: 0 };
     const current = () => this.#live === live && isCurrent(root, token);
     live.toggle = (event) => {
@@ -330,17 +340,33 @@ export class WorkerRecord {
     globalThis.addEventListener?.("beforeprint", live.print);
     this.#live = live;
     shownBy.set(host, this);
-    // The deferred disclosures, fetched while the page is idle, so that
-    // opening one (and printing) needs no round trip.
-    const keys = [...root.querySelectorAll("details[data-fill]")].map((d) => d.getAttribute("data-fill"));
-    if (keys.length) {
+    const prefetch = () => {
+      // The deferred disclosures, fetched while the page is idle, so that
+      // opening one (and printing) needs no round trip.
+      const keys = [...root.querySelectorAll("details[data-fill]")].map((d) => d.getAttribute("data-fill"));
+      if (!keys.length) return;
       this.#channel
         .request("fills", [this.#id, keys, options])
         .then(({ value }) => {
           for (const [key, html] of value) if (html !== null) live.fills.set(key, html);
         })
         .catch(() => {});
+    };
+    if (!later.length) {
+      prefetch();
+      return Promise.resolve();
     }
+    return (async () => {
+      for (const el of later) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (!current()) return;
+        article.append(el);
+        // Its layout now, in this step, rather than all at the next frame.
+        void root.host.offsetHeight;
+      }
+      article.removeAttribute("aria-busy");
+      prefetch();
+    })();
   }
 
   #fill(live, details) {
@@ -586,6 +612,12 @@ export class WorkerPortal {
   #stop() {
     const channel = this.#channel;
     if (channel?.mode === "worker") setTimeout(() => channel.close(), 0);
+  }
+
+  /** The size of the WebAssembly memory where the records are opened (the worker's, or the page's after the fallback), in bytes. */
+  async memoryBytes() {
+    await this.#started;
+    return (await this.#channel.request("memory", [])).value;
   }
 
   /** Frees the portal; the worker stops once its records are freed too. */
