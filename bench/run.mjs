@@ -64,6 +64,8 @@ const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSH
 const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
 const ALL_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm", "peer", "fhir-react"];
 const SDK_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm"];
+/** CDP's CPU throttling slows the page's own thread, not workers ("only supported for pages, not workers"). */
+const WORKER_SIDES = ["sdk-worker", "sdk-worker-wasm"];
 const PEERS = ["peer", "fhir-react"];
 const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
@@ -368,7 +370,18 @@ if (results.slope?.sdk) goals.push({ issue: 6, goal: "cost linear in record size
 if (bigLoop?.sides.sdk) goals.push({ issue: 6, goal: "no main-thread task over 50 ms (9.1 MB)", measured: `longest ${bigLoop.sides.sdk.longestTask} ms (${bigLoop.sides.sdk.longTasks} long tasks)`, met: bigLoop.sides.sdk.longestTask <= 50 });
 for (const side of SDK_SIDES) {
   const load = results.loads?.find((l) => l.name === largest.name && l.rate === RATE && l.side === side);
-  if (load) {
+  const unthrottledLoad = results.loads?.find((l) => l.name === largest.name && l.rate === 1 && l.side === side);
+  if (load && WORKER_SIDES.includes(side)) {
+    // CDP slows only the page's thread: the worker's share of the figure is
+    // not slowed, so the goal is judged on 4x the unthrottled load instead.
+    const bound = unthrottledLoad ? round(RATE * unthrottledLoad.firstSection) : null;
+    goals.push({
+      issue: 15,
+      goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`,
+      measured: `${load.firstSection} ms with the worker unthrottled; ${bound ?? "?"} ms as ${RATE}× the unthrottled load (every thread slowed)`,
+      met: bound !== null && bound <= 1500,
+    });
+  } else if (load) {
     goals.push({ issue: 15, goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`, measured: `${load.firstSection} ms`, met: load.firstSection <= 1500 });
     goals.push({ issue: 15, goal: `${side}: no task over 50 ms at ${RATE}x (9.1 MB open and render, page load)`, measured: `longest ${load.longestTask} ms (${load.longTasks} long tasks)`, met: load.longestTask <= 50 });
   }
@@ -414,7 +427,7 @@ if (results.records) {
   ratioTable("Ratios SDK / peer, unthrottled:", results.ratios);
 }
 if (results.throttled) {
-  stageTable(`At ${RATE}x CPU slowdown (phone class), per stage:`, results.throttled);
+  stageTable(`At ${RATE}x CPU slowdown (phone class), per stage. CDP slows only the page's own thread: in worker mode the worker's stages (fetch, decrypt, parse, consent, the chart's view model) run unslowed, so only the main-thread figures of those rows (longest task, the commit) are phone-class:`, results.throttled);
   ratioTable(`Ratios SDK / peer at ${RATE}x:`, results.ratiosThrottled);
 }
 if (results.loads) {

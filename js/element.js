@@ -2,7 +2,8 @@
 // defines it. The element opens a record (a SMART Health Link, a sealed
 // file, a FHIR server), renders it into its own shadow root, reports
 // progress, readiness and errors as events, and frees the record when it is
-// closed or leaves the page.
+// closed or leaves the page. With the `worker` attribute (and no `portal`
+// set), records are opened in worker mode (`WorkerPortal`).
 
 import init, { PatientPortal, isPatientPortalError } from "./index.js";
 
@@ -20,7 +21,7 @@ export class PatientChartElement extends Base {
   /** The open in progress: its AbortController. */
   #opening = null;
 
-  /** The `PatientPortal` records are opened with (default: `new PatientPortal()`, created on first use). */
+  /** The portal records are opened with (default: `new PatientPortal()`, or `new WorkerPortal()` with the `worker` attribute, created on first use). */
   get portal() {
     return this.#portal;
   }
@@ -98,14 +99,28 @@ export class PatientChartElement extends Base {
     return options;
   }
 
+  /** Renders the record; true when it is on screen (a Promise of it for a worker's record). */
   #render() {
-    try {
-      this.#record.render(this, this.#display());
-      return true;
-    } catch (error) {
+    const failed = (error) => {
       this.#emit("error", { error, code: error?.code ?? "internal" });
       return false;
+    };
+    try {
+      const done = this.#record.render(this, this.#display());
+      return done && typeof done.then === "function" ? done.then(() => true, failed) : true;
+    } catch (error) {
+      return failed(error);
     }
+  }
+
+  /** The portal of the first open: worker mode with the `worker` attribute, else the main thread's. */
+  async #defaultPortal() {
+    if (this.hasAttribute("worker")) {
+      const { WorkerPortal } = await import("./worker-portal.js");
+      return new WorkerPortal();
+    }
+    await init();
+    return new PatientPortal();
   }
 
   #emit(type, detail) {
@@ -123,8 +138,7 @@ export class PatientChartElement extends Base {
     }
     this.setAttribute("aria-busy", "true");
     try {
-      await init();
-      const portal = this.#portal ?? (this.#portal = new PatientPortal());
+      const portal = this.#portal ?? (this.#portal = await this.#defaultPortal());
       const progress = (p) => {
         if (this.#opening !== opening) return;
         if (onProgress) onProgress(p);
@@ -139,7 +153,7 @@ export class PatientChartElement extends Base {
       this.#opening = null;
       this.removeAttribute("aria-busy");
       this.#record = record;
-      if (this.#render()) this.#emit("ready", { record });
+      if ((await this.#render()) && this.#record === record) this.#emit("ready", { record });
       return record;
     } catch (error) {
       if (opening.closed) return null;

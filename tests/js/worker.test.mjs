@@ -294,6 +294,52 @@ describe("worker mode", () => {
   });
 });
 
+describe("<patient-chart worker>", () => {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("opens in worker mode, fires ready once the chart is on screen, and closes", { timeout: TEST_TIMEOUT }, async () => {
+    const { page, context, problems } = await newHostPage(browser, server);
+    try {
+      const [sample] = await loadSamples();
+      const sealed = await seal(sample.text);
+      const facts = await page.evaluate(async ({ jwe, key }) => {
+        await import("/pkg/element.js");
+        const element = document.createElement("patient-chart");
+        element.setAttribute("worker", "");
+        element.setAttribute("locale", "en-US");
+        document.querySelector("main").append(element);
+        let sectionsAtReady = -1;
+        element.addEventListener("ready", () => {
+          sectionsAtReady = element.shadowRoot.querySelectorAll("article.chart > section").length;
+        });
+        const record = await element.openJwe(jwe, key);
+        const mode = element.portal.mode;
+        const sections = element.shadowRoot.querySelectorAll("article.chart > section").length;
+        const name = element.shadowRoot.querySelector(".patient-name")?.textContent;
+        element.close();
+        return { mode, worker: typeof record.transfer === "object", sectionsAtReady, sections, name, closed: element.shadowRoot.querySelector("p.closed") !== null };
+      }, sealed);
+      assert.equal(facts.mode, "worker");
+      assert.ok(facts.worker, "the record is a worker's");
+      assert.ok(facts.sections > 1 && facts.sectionsAtReady === facts.sections, `ready fired with every section on screen (${facts.sectionsAtReady} of ${facts.sections})`);
+      assert.ok(facts.name, "the patient's name is shown");
+      assert.ok(facts.closed, "close() closed the chart");
+      assertNoPageProblems(problems, "<patient-chart worker>");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("worker mode under a Content-Security-Policy", () => {
   const STRICT = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; require-trusted-types-for 'script'; trusted-types patient-portal-sdk";
   const NO_WORKERS = `${STRICT}; worker-src 'none'`;
