@@ -294,6 +294,83 @@ describe("worker mode", () => {
   });
 });
 
+describe("worker mode with the page's callbacks", () => {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("openFhir takes its tokens from the page's getAccessToken; share goes through the page's link host", { timeout: TEST_TIMEOUT }, async () => {
+    const { fhir, host: api } = server.links;
+    assert.ok(fhir?.token && fhir.patients?.length && api?.api && api?.token, "the development backend offers its FHIR API and link API");
+    const source = server.links.links.find((l) => l.kind === "plain");
+    const { page, context, problems } = await newHostPage(browser, server, { setup: (context) => context.grantPermissions(["local-network-access"]) });
+    try {
+      const facts = await page.evaluate(
+        async ({ fhir, api, link }) => {
+          const { PatientPortal, HttpShlHost } = window.__ppsdk;
+          const { WorkerPortal } = await import("/pkg/worker-portal.js");
+          const portal = new WorkerPortal();
+          const asked = [];
+          const record = await portal.openFhir({
+            baseUrl: fhir.base,
+            patient: fhir.patients[0].id,
+            getAccessToken: async (request) => {
+              asked.push(request);
+              return fhir.token;
+            },
+          });
+          const refused = await portal
+            .openFhir({ baseUrl: fhir.base, patient: fhir.patients[0].id, getAccessToken: () => "not-the-token" })
+            .then(() => null, (e) => e.code);
+          const failing = await portal
+            .openFhir({ baseUrl: fhir.base, patient: fhir.patients[0].id, getAccessToken: () => Promise.reject(new Error("no session")) })
+            .then(() => null, (e) => e.code);
+          const fromFhir = { count: record.resourceCount, kind: record.source?.kind, asked: asked.length };
+          record.free();
+
+          const opened = await portal.openLink(link, { recipient: "the patient" });
+          const httpHost = new HttpShlHost({ baseUrl: api.api, token: api.token });
+          const preview = await opened.sharePreview({ audience: { role: "proxy", relationship: "caregiver" } });
+          const previewFacts = { count: preview.record.resourceCount, worker: typeof preview.record.transfer === "object", kept: preview.resources?.length ?? null };
+          preview.record.free();
+          const shared = await opened.share({ audience: { role: "proxy", relationship: "caregiver" }, label: "From worker mode", expiresAt: Date.now() + 3_600_000, host: httpHost });
+          const listed = (await httpHost.list()).find((l) => l.id === shared.id);
+          const failingHost = { createLink: async () => { throw new Error("host down"); }, addFile: async () => {}, revoke: async () => {}, list: async () => [], accesses: async () => [] };
+          const hostFailure = await opened.share({ audience: { role: "patient" }, host: failingHost }).then(() => null, (e) => ({ code: e.code, cause: e.cause?.message }));
+          opened.free();
+          const main = new PatientPortal();
+          const received = await main.openLink(shared.link, { recipient: "Caregiver" });
+          const receivedCount = received.resourceCount;
+          received.free();
+          main.free();
+          return { fromFhir, refused, failing, previewFacts, shared: { qr: shared.qr?.startsWith?.("<svg"), expiresAt: Object.prototype.toString.call(shared.expiresAt) }, listed: listed?.label, receivedCount, hostFailure };
+        },
+        { fhir, api, link: source.viewerUrl },
+      );
+      assert.ok(facts.fromFhir.count > 0 && facts.fromFhir.kind === "fhirServer", "the FHIR record opened");
+      assert.ok(facts.fromFhir.asked >= 1, "the worker asked the page for tokens");
+      assert.equal(facts.refused, "unauthorized");
+      assert.equal(facts.failing, "unauthorized", "a failing getAccessToken is unauthorized, as on the main thread");
+      assert.ok(facts.previewFacts.worker && facts.previewFacts.count > 0, "sharePreview's record is a worker's record");
+      assert.equal(facts.listed, "From worker mode", "the link was created through the page's HttpShlHost");
+      assert.equal(facts.shared.expiresAt, "[object Date]", "a Date crossed as a Date");
+      assert.equal(facts.receivedCount, facts.previewFacts.count, "the recipient sees what the preview showed");
+      assert.equal(facts.hostFailure?.code, "hostError");
+      assert.equal(facts.hostFailure?.cause, "host down", "the host's own error is the cause");
+      assertNoPageProblems(problems, "worker callbacks");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("<patient-chart worker>", () => {
   let server;
   let browser;
