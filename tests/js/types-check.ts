@@ -150,3 +150,19 @@ export function rightUses(portal: PatientPortal, record: PatientRecord, e: unkno
   if (isPatientPortalError(e)) return e.code;
   return backend;
 }
+
+export async function inWorker(link: string, host: Element): Promise<number> {
+  const { WorkerPortal } = await import("../../pkg/worker-portal.js");
+  const portal = new WorkerPortal({ locale: "en-US", fallback: true, policy: {} });
+  const mode: "worker" | "main" = await portal.ready;
+  const record = await portal.openLink(link, { recipient: "Dr. Rivera", onProgress: (p: Progress) => void p.stage });
+  await record.render(host, { theme: "dark" });
+  const observations: FhirResource[] = await record.resources("Observation");
+  const decisions: ConsentDecision[] = record.decisions();
+  const html: string = await record.toHtml({ styles: "none" });
+  const memory: number = await portal.memoryBytes();
+  const n = record.resourceCount + observations.length + decisions.length + html.length + memory + record.transfer.ms + mode.length;
+  record.free();
+  portal.free();
+  return n;
+}
