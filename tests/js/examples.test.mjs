@@ -230,6 +230,20 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
     await checkStatic(t, { dir: "vite/dist", page: "/", wasm: /^\/assets\/patient_portal_sdk_bg-[\w-]+\.wasm$/ });
   });
 
+  test("Vite production build, worker mode: the package's worker bundled with ?worker opens the record off the main thread", { timeout: TEST_TIMEOUT }, async (t) => {
+    assertBuilt("vite/dist/worker.html");
+    const site = await serveStatic(join(EXAMPLES, "vite/dist"));
+    t.after(() => site.close());
+    const opened = await openPage(`${new URL("/worker.html", site.base)}#${linkRecord.link}`);
+    t.after(() => opened.context.close());
+    await assertChart(opened.page);
+    await opened.page.waitForFunction(() => document.body.dataset.mode, null, { timeout: STEP_TIMEOUT });
+    assert.equal(await opened.page.evaluate(() => document.body.dataset.mode), "worker", "the record was opened in the worker");
+    const wasm = opened.responses.filter((r) => /\.wasm(\?|$)/.test(r.url));
+    assert.ok(wasm.every((r) => r.status === 200 && r.type === "application/wasm"), `the worker's wasm: ${JSON.stringify(wasm)}`);
+    assertNoProblems(opened, "vite worker mode");
+  });
+
   test("webpack 5: the wasm emitted as asset/resource from new URL(…, import.meta.url)", { timeout: TEST_TIMEOUT }, async (t) => {
     assertBuilt("webpack/dist/main.js");
     await checkStatic(t, { dir: "webpack", page: "/", wasm: /^\/dist\/[0-9a-f]+\.wasm$/ });
