@@ -434,6 +434,9 @@ extern "C" {
     /// Adopts the chart's stylesheet into a shadow root (a `<style>` element where constructable stylesheets are missing).
     #[wasm_bindgen(js_name = adoptStyles, catch)]
     pub(crate) fn adopt_styles(root: &web_sys::ShadowRoot, css: &str) -> Result<bool, JsValue>;
+    /// A turn of the event loop without a timer's clamp (`scheduler.yield()`, else a message to itself).
+    #[wasm_bindgen(js_name = yieldTurn)]
+    pub(crate) fn yield_turn() -> js_sys::Promise;
 }
 
 /// Turns a core error into a `PatientPortalError` with a stable `code`.
