@@ -79,14 +79,14 @@ export function appendHtml(element, html) {
 }
 
 // Turns of the event loop for the paced work. A timer nested in timers
-// waits at least 4 ms, a third of a 12 ms slice; `scheduler.yield()` (or a
-// message to a port of our own) lets input and rendering run without that wait.
+// waits at least 4 ms, a third of a 12 ms slice; a message to a port of our
+// own lets input, rendering and the page's other tasks run without that
+// wait. (`scheduler.yield()` would put the SDK's work ahead of the page's
+// other tasks until it is done.)
 let turns = null;
 
 /** Resolves in a later task of the event loop. */
 export function yieldTurn() {
-  const scheduler = globalThis.scheduler;
-  if (scheduler && typeof scheduler.yield === "function") return scheduler.yield();
   if (turns === null && typeof MessageChannel === "function") {
     const channel = new MessageChannel();
     const waiting = [];

@@ -434,7 +434,7 @@ extern "C" {
     /// Adopts the chart's stylesheet into a shadow root (a `<style>` element where constructable stylesheets are missing).
     #[wasm_bindgen(js_name = adoptStyles, catch)]
     pub(crate) fn adopt_styles(root: &web_sys::ShadowRoot, css: &str) -> Result<bool, JsValue>;
-    /// A turn of the event loop without a timer's clamp (`scheduler.yield()`, else a message to itself).
+    /// A turn of the event loop without a timer's clamp (a message to a port of its own).
     #[wasm_bindgen(js_name = yieldTurn)]
     pub(crate) fn yield_turn() -> js_sys::Promise;
 }
