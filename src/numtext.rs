@@ -30,7 +30,9 @@ impl Big {
                 self.0.push(carry as u32);
             }
         }
-        self.0.splice(0..0, std::iter::repeat_n(0, limbs));
+        if limbs > 0 {
+            self.0.splice(0..0, std::iter::repeat_n(0, limbs));
+        }
     }
 
     fn bit(&self, i: u32) -> bool {
