@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -82,7 +83,8 @@ impl Display {
     pub fn zone(&self) -> TimeZone {
         match self.time_zone.as_deref().and_then(|name| formatter(name).map(|f| (name, f))) {
             Some((name, format)) => {
-                let days: RefCell<HashMap<i64, i32>> = RefCell::new(HashMap::new());
+                // Each day's offset, kept for the zone across charts.
+                let days = OFFSETS.with(|all| Rc::clone(all.borrow_mut().entry(name.to_string()).or_default()));
                 TimeZone::new(name, move |t| {
                     let day = t.div_euclid(86_400);
                     if let Some(&offset) = days.borrow().get(&day) {
@@ -116,9 +118,30 @@ fn browser_zone() -> Option<String> {
     js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()
 }
 
+/// A zone's offsets by day.
+type DayOffsets = Rc<RefCell<HashMap<i64, i32>>>;
+
+thread_local! {
+    /// Formatters by zone name (building one costs a good part of a millisecond).
+    static FORMATTERS: RefCell<HashMap<String, js_sys::Intl::DateTimeFormat>> = RefCell::new(HashMap::new());
+    /// Offsets by zone name and day (days since 1970, UTC), for days without a change of offset.
+    static OFFSETS: RefCell<HashMap<String, DayOffsets>> = RefCell::new(HashMap::new());
+    /// The member names of `formatToParts`'s parts, made once.
+    static PART_KEYS: (JsValue, JsValue) = (JsValue::from_str("type"), JsValue::from_str("value"));
+}
+
 /// An `Intl.DateTimeFormat` giving a zone's wall-clock fields, or `None`
 /// when the browser does not know the zone (it throws a RangeError).
 fn formatter(zone: &str) -> Option<js_sys::Intl::DateTimeFormat> {
+    if let Some(format) = FORMATTERS.with(|all| all.borrow().get(zone).cloned()) {
+        return Some(format);
+    }
+    let format = new_formatter(zone)?;
+    FORMATTERS.with(|all| all.borrow_mut().insert(zone.to_string(), format.clone()));
+    Some(format)
+}
+
+fn new_formatter(zone: &str) -> Option<js_sys::Intl::DateTimeFormat> {
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into()).ok();
     set("timeZone", zone)?;
@@ -137,8 +160,8 @@ fn offset_at(format: &js_sys::Intl::DateTimeFormat, t: i64) -> Option<i32> {
     let date = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
     let mut fields = [0i64; 6];
     for part in format.format_to_parts(&date).iter() {
-        let kind = js_sys::Reflect::get(&part, &"type".into()).ok()?.as_string()?;
-        let value = js_sys::Reflect::get(&part, &"value".into()).ok()?.as_string()?;
+        let (kind, value) = PART_KEYS.with(|(kind, value)| (js_sys::Reflect::get(&part, kind), js_sys::Reflect::get(&part, value)));
+        let (kind, value) = (kind.ok()?.as_string()?, value.ok()?.as_string()?);
         let slot = ["year", "month", "day", "hour", "minute", "second"].iter().position(|k| *k == kind);
         if let Some(field) = slot.and_then(|i| fields.get_mut(i)) {
             *field = value.parse().ok()?;
