@@ -84,7 +84,15 @@ impl Display {
         match self.time_zone.as_deref().and_then(|name| formatter(name).map(|f| (name, f))) {
             Some((name, format)) => {
                 // Each day's offset, kept for the zone across charts.
-                let days = OFFSETS.with(|all| Rc::clone(all.borrow_mut().entry(name.to_string()).or_default()));
+                let days = OFFSETS.with(|all| {
+                    let mut all = all.borrow_mut();
+                    if let Some((_, days)) = all.iter().find(|(zone, _)| zone == name) {
+                        return Rc::clone(days);
+                    }
+                    let days = DayOffsets::default();
+                    all.push((name.to_string(), Rc::clone(&days)));
+                    days
+                });
                 TimeZone::new(name, move |t| {
                     let day = t.div_euclid(86_400);
                     if let Some(&offset) = days.borrow().get(&day) {
@@ -123,9 +131,9 @@ type DayOffsets = Rc<RefCell<HashMap<i64, i32>>>;
 
 thread_local! {
     /// Formatters by zone name (building one costs a good part of a millisecond).
-    static FORMATTERS: RefCell<HashMap<String, js_sys::Intl::DateTimeFormat>> = RefCell::new(HashMap::new());
+    static FORMATTERS: RefCell<Vec<(String, js_sys::Intl::DateTimeFormat)>> = const { RefCell::new(Vec::new()) };
     /// Offsets by zone name and day (days since 1970, UTC), for days without a change of offset.
-    static OFFSETS: RefCell<HashMap<String, DayOffsets>> = RefCell::new(HashMap::new());
+    static OFFSETS: RefCell<Vec<(String, DayOffsets)>> = const { RefCell::new(Vec::new()) };
     /// The member names of `formatToParts`'s parts, made once.
     static PART_KEYS: (JsValue, JsValue) = (JsValue::from_str("type"), JsValue::from_str("value"));
 }
@@ -133,11 +141,11 @@ thread_local! {
 /// An `Intl.DateTimeFormat` giving a zone's wall-clock fields, or `None`
 /// when the browser does not know the zone (it throws a RangeError).
 fn formatter(zone: &str) -> Option<js_sys::Intl::DateTimeFormat> {
-    if let Some(format) = FORMATTERS.with(|all| all.borrow().get(zone).cloned()) {
+    if let Some(format) = FORMATTERS.with(|all| all.borrow().iter().find(|(name, _)| name == zone).map(|(_, f)| f.clone())) {
         return Some(format);
     }
     let format = new_formatter(zone)?;
-    FORMATTERS.with(|all| all.borrow_mut().insert(zone.to_string(), format.clone()));
+    FORMATTERS.with(|all| all.borrow_mut().push((zone.to_string(), format.clone())));
     Some(format)
 }
 
