@@ -167,7 +167,12 @@ fn inline_labels(value: &Value, out: &mut Vec<Code>) {
     match value {
         Value::Object(map) => {
             if let Some(Value::Array(extensions)) = map.get("extension") {
-                out.extend(extensions.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(INLINE_LABEL)).filter_map(|e| e.get("valueCoding").and_then(Code::from_coding)));
+                out.extend(
+                    extensions
+                        .iter()
+                        .filter(|e| e.get("url").and_then(Value::as_str) == Some(INLINE_LABEL))
+                        .filter_map(|e| e.get("valueCoding").and_then(Code::from_coding)),
+                );
             }
             map.values().for_each(|v| inline_labels(v, out));
         }
@@ -185,17 +190,35 @@ pub fn labels(resource: &Value) -> Vec<Code> {
     labels
 }
 
+/// [`labels`] of a resource kept as text: its top-level members alone are
+/// read, unless the text names the inline-label extension (then the whole
+/// resource is read, and not kept).
+pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
+    // A string equal to the extension's URL is written as it is (nothing in it is escaped).
+    if raw.text().contains(INLINE_LABEL) {
+        return labels(&raw.value());
+    }
+    let mut labels = Vec::new();
+    labels_at(|key| raw.at(key), &mut labels);
+    labels
+}
+
 fn resource_labels(resource: &Value, labels: &mut Vec<Code>) {
-    for label in resource.get("meta").and_then(|m| m.get("security")).and_then(Value::as_array).into_iter().flatten() {
+    labels_at(|key| resource.get(key).unwrap_or(&Value::Null), labels);
+}
+
+/// The labels of the resource whose top-level members `at` gives (`Null` when absent).
+fn labels_at<'a>(at: impl Fn(&str) -> &'a Value, labels: &mut Vec<Code>) {
+    for label in at("meta").get("security").and_then(Value::as_array).into_iter().flatten() {
         labels.extend(Code::from_coding(label));
     }
-    for concept in resource.get("securityLabel").and_then(Value::as_array).into_iter().flatten() {
+    for concept in at("securityLabel").as_array().into_iter().flatten() {
         for coding in concept.get("coding").and_then(Value::as_array).into_iter().flatten() {
             labels.extend(Code::from_coding(coding));
         }
     }
-    if resource.get("resourceType").and_then(Value::as_str) == Some("Composition") {
-        if let Some(code) = resource.get("confidentiality").and_then(Value::as_str) {
+    if at("resourceType").as_str() == Some("Composition") {
+        if let Some(code) = at("confidentiality").as_str() {
             labels.push(Code { system: CONFIDENTIALITY.to_string(), code: code.to_string() });
         }
     }
@@ -207,13 +230,8 @@ pub fn facts(resource: &Value) -> Facts {
     collect(resource, &mut facts);
     let meta = resource.get("meta");
     resource_labels(resource, &mut facts.labels);
-    facts.confidentiality = facts
-        .labels
-        .iter()
-        .filter(|l| l.system == CONFIDENTIALITY || l.system.is_empty())
-        .filter_map(|l| level(&l.code))
-        .max()
-        .unwrap_or(3);
+    facts.confidentiality =
+        facts.labels.iter().filter(|l| l.system == CONFIDENTIALITY || l.system.is_empty()).filter_map(|l| level(&l.code)).max().unwrap_or(3);
     facts.when = DATE_FIELDS.iter().find_map(|f| span_of(resource.get(*f))).or_else(|| {
         PERIOD_FIELDS.iter().find_map(|f| {
             let period = resource.get(*f)?;
@@ -232,7 +250,8 @@ pub fn facts(resource: &Value) -> Facts {
             references_in(v, &mut facts.authors);
         }
     }
-    facts.profiles = meta.and_then(|m| m.get("profile")).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+    facts.profiles =
+        meta.and_then(|m| m.get("profile")).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
     if let Some(t) = resource.get("contentType").and_then(Value::as_str) {
         facts.mime_types.push(t.to_string());
     }
@@ -272,7 +291,8 @@ mod tests {
 
     #[test]
     fn label_systems_under_every_name() {
-        for system in [CONFIDENTIALITY, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25", " http://hl7.org/fhir/v3/Confidentiality/ "] {
+        for system in [CONFIDENTIALITY, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25", " http://hl7.org/fhir/v3/Confidentiality/ "]
+        {
             let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": system, "code": "V"}]}});
             assert_eq!(facts(&r).confidentiality, 5, "{system}");
             assert_eq!(labels(&r)[0].system, CONFIDENTIALITY);

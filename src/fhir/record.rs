@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::reference::{target, Target};
-use super::{Reference, Resource};
+use super::{Raw, Reference, Resource};
 
 /// Why bytes could not be read as FHIR JSON. Messages never quote the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,8 +25,9 @@ pub struct Entry {
     pub resource_type: String,
     /// `id`, when given.
     pub id: Option<String>,
-    /// The resource's JSON exactly as received (numbers keep their digits).
-    pub raw: serde_json::Value,
+    /// The resource's JSON exactly as received (numbers keep their digits),
+    /// kept as compact text and read back on demand (see [`Raw`]).
+    pub raw: Raw,
     /// The typed form.
     pub resource: Resource,
     /// Which file (or health card) of the record this came from: a
@@ -46,6 +47,7 @@ impl Entry {
             _ => Vec::new(),
         };
         let resource = Resource::from_json(&resource_type, &raw);
+        let raw = Raw::new(&raw);
         Some(Entry { full_url, resource_type, id, raw, resource, source, contained })
     }
 
@@ -222,7 +224,8 @@ impl Record {
                 // What is inside goes with it: the entries of a Bundle in the
                 // Bundle (by `Type/id` and `fullUrl`). Contained resources are
                 // reached only from inside their container.
-                for inner in inner_resources(&entry.raw).into_iter().filter(|r| !r.contained) {
+                let raw = entry.raw.value();
+                for inner in inner_resources(&raw).into_iter().filter(|r| !r.contained) {
                     if let Some(url) = inner.full_url {
                         out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
                         if let Some(Target::Key(key)) = target(url) {
@@ -573,7 +576,35 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The members of the JSON object `text`, in order: each key's extent
+/// (inside its quotes) and its value's. `None` when `text` is not an
+/// object the [`Scanner`] reads.
+pub(super) fn members(text: &[u8]) -> Option<Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>> {
+    let mut s = Scanner { b: text, i: 0 };
+    s.expect(b'{')?;
+    let mut out = Vec::new();
+    s.skip_ws();
+    if s.peek()? == b'}' {
+        return Some(out);
+    }
+    loop {
+        s.skip_ws();
+        let key_at = s.i;
+        let key = s.value(1).filter(|k| k.first() == Some(&b'"') && k.len() >= 2)?;
+        let key = key_at + 1..key_at + key.len() - 1;
+        s.expect(b':')?;
+        s.skip_ws();
+        let value_at = s.i;
+        let value = s.value(1)?;
+        out.push((key, value_at..value_at + value.len()));
+        if s.after_member()? == State::End {
+            return Some(out);
+        }
+    }
+}
+
 /// Where the [`Scanner`] is.
+#[derive(PartialEq, Eq)]
 enum State {
     Start,
     Members,

@@ -1,0 +1,153 @@
+//! A resource's JSON as received, kept as compact text rather than as a
+//! tree of `serde_json::Value`s.
+//!
+//! A `Value` tree takes several times the size of its JSON (every object is
+//! a B-tree node of room for eleven members), so a record holding one per
+//! resource needed about five times its plaintext in memory. [`Raw`] holds
+//! the canonical text instead (what `serde_json` writes for the value: keys
+//! in order, numbers with the digits received) and reads it back when asked:
+//! [`Raw::at`] reads one top-level member and keeps it; dereferencing reads
+//! the whole resource once and keeps it (for the few resources that need
+//! all of it: those the chart describes generically, `resources()`);
+//! [`Raw::value`] reads it without keeping it (consent, sharing).
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// The resource's JSON: compact text, read back on demand.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    text: Box<RawValue>,
+    whole: OnceLock<Value>,
+    /// `None`: not an object the member reader reads (the whole value is read instead).
+    members: OnceLock<Option<Box<[Member]>>>,
+}
+
+/// One top-level member of the text: where its key (inside the quotes) and
+/// its value are, and the value once read.
+#[derive(Debug, Clone)]
+struct Member {
+    key: Range<usize>,
+    value: Range<usize>,
+    read: OnceLock<Value>,
+}
+
+static NULL: Value = Value::Null;
+
+fn read(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+impl Raw {
+    /// Keeps `value` as its canonical text.
+    pub fn new(value: &Value) -> Raw {
+        let text = serde_json::value::to_raw_value(value).unwrap_or_default();
+        Raw { text, whole: OnceLock::new(), members: OnceLock::new() }
+    }
+
+    /// The compact JSON text (what `serde_json` writes for the value).
+    pub fn text(&self) -> &str {
+        self.text.get()
+    }
+
+    /// The whole resource: the one already read, else read now and not kept.
+    pub fn value(&self) -> Cow<'_, Value> {
+        match self.whole.get() {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(read(self.text())),
+        }
+    }
+
+    /// The top-level member `key` (`Null` when absent), as
+    /// [`super::JsonAt::at`] gives it from the whole value; read on first
+    /// use and kept, without reading the rest of the resource.
+    pub fn at(&self, key: &str) -> &Value {
+        if let Some(whole) = self.whole.get() {
+            return whole.get(key).unwrap_or(&NULL);
+        }
+        let text = self.text();
+        let members = self.members.get_or_init(|| {
+            let found = super::record::members(text.as_bytes());
+            found.map(|m| m.into_iter().map(|(key, value)| Member { key, value, read: OnceLock::new() }).collect())
+        });
+        let Some(members) = members else {
+            // Not read as an object of members: the whole value decides.
+            return std::ops::Deref::deref(self).get(key).unwrap_or(&NULL);
+        };
+        // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
+        match members.iter().rev().find(|m| text.get(m.key.clone()).is_some_and(|k| key_is(k, key))) {
+            Some(m) => m.read.get_or_init(|| text.get(m.value.clone()).map_or(Value::Null, read)),
+            None => &NULL,
+        }
+    }
+}
+
+/// Whether the key text `raw` (between its quotes) spells `key`.
+fn key_is(raw: &str, key: &str) -> bool {
+    if raw.contains('\\') {
+        serde_json::from_str::<String>(&format!("\"{raw}\"")).is_ok_and(|k| k == key)
+    } else {
+        raw == key
+    }
+}
+
+impl std::ops::Deref for Raw {
+    type Target = Value;
+
+    /// The whole resource, read on first use and kept.
+    fn deref(&self) -> &Value {
+        self.whole.get_or_init(|| read(self.text()))
+    }
+}
+
+/// The same JSON value: canonical texts are equal exactly when their values are.
+impl PartialEq for Raw {
+    fn eq(&self, other: &Raw) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl PartialEq<Value> for Raw {
+    fn eq(&self, other: &Value) -> bool {
+        *self.value() == *other
+    }
+}
+
+/// Written as the text kept: the bytes `serde_json` writes for the value.
+impl serde::Serialize for Raw {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.text.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Raw;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn members_read_alone_are_the_whole_values_members() {
+        let value = json!({"resourceType": "Observation", "status": "final", "a\"b": [1, {"c": 1.50e2}], "text": {"div": "<div>x</div>"}, "n": null});
+        let raw = Raw::new(&value);
+        for key in ["resourceType", "status", "a\"b", "text", "n", "missing", ""] {
+            assert_eq!(raw.at(key), value.get(key).unwrap_or(&Value::Null), "{key}");
+        }
+        assert!(raw.whole.get().is_none());
+        assert_eq!(*raw.value(), value);
+        assert_eq!(raw, value);
+        assert_eq!(&*raw, &value);
+        assert_eq!(raw.at("status"), "final");
+        assert_eq!(serde_json::to_string(&raw).unwrap(), value.to_string());
+        let numbers: Value = serde_json::from_str(r#"{"v":1.50e2,"w":-0.0,"x":12345678901234567890123}"#).unwrap();
+        // The text reads back as the same value, digits and all.
+        assert_eq!(Raw::new(&numbers).text(), numbers.to_string());
+        assert_eq!(*Raw::new(&numbers).value(), numbers);
+        assert_eq!(Raw::new(&numbers).at("x").to_string(), "12345678901234567890123");
+        let empty = Raw::new(&json!({}));
+        assert_eq!(empty.at("a"), &Value::Null);
+    }
+}
