@@ -199,7 +199,10 @@ pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
         return labels(&raw.value());
     }
     let mut labels = Vec::new();
-    labels_at(|key| raw.at(key), &mut labels);
+    // Most resources carry none of the members labels come from: their text says so without reading them.
+    if ["\"meta\":", "\"securityLabel\":", "\"confidentiality\":"].iter().any(|member| raw.text().contains(member)) {
+        labels_at(|key| raw.at(key), &mut labels);
+    }
     labels
 }
 

@@ -95,6 +95,19 @@ fn key_is(raw: &str, key: &str) -> bool {
     }
 }
 
+/// The members of a resource kept as text, read as [`Raw::at`] reads them
+/// (code written over `JsonAt` reads either form).
+impl super::JsonAt for Raw {
+    fn at(&self, key: &str) -> &Value {
+        Raw::at(self, key)
+    }
+
+    /// A resource is an object: no element is at any index.
+    fn nth(&self, _index: usize) -> &Value {
+        &NULL
+    }
+}
+
 impl std::ops::Deref for Raw {
     type Target = Value;
 
