@@ -155,7 +155,7 @@ impl<C: HttpClient, A: AsyncCipher> RecordSource for SealedFile<'_, C, A> {
         Pacer::new(sched).pause().await;
         progress(Stage::Decrypt);
         let pacer = Pacer::new(sched);
-        let (header, plaintext) = unseal_async_owned(self.cipher, jwe, self.key, &self.options.unseal, || pacer.tick()).await?;
+        let (header, plaintext) = unseal_async_owned(self.cipher, jwe, self.key, &self.options.unseal, &mut || Box::pin(pacer.tick())).await?;
         check_content_type(&header)?;
         Pacer::new(sched).pause().await;
         progress(Stage::Parse);

@@ -167,7 +167,7 @@ async fn bundle_of<S: crate::source::Scheduler>(record: &Record, sched: &S) -> Z
             out.push(b',');
         }
         out.extend_from_slice(br#""resource":"#);
-        let _ = serde_json::to_writer(&mut *out, &entry.raw);
+        out.extend_from_slice(entry.raw.text().as_bytes());
         out.push(b'}');
         pacer.tick().await;
     }

@@ -190,38 +190,28 @@ pub fn labels(resource: &Value) -> Vec<Code> {
     labels
 }
 
-/// [`labels`] of a resource kept as text: its top-level members alone are
-/// read, unless the text names the inline-label extension (then the whole
-/// resource is read, and not kept).
+/// [`labels`] of a resource kept as text, read (and not kept) only when its
+/// text names a member labels come from: most resources carry none.
 pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
-    // A string equal to the extension's URL is written as it is (nothing in it is escaped).
-    if raw.text().contains(INLINE_LABEL) {
-        return labels(&raw.value());
+    // Keys, and a string equal to the extension's URL, are written as they are (nothing in them is escaped).
+    if ["\"meta\":", "\"securityLabel\":", "\"confidentiality\":", INLINE_LABEL].iter().any(|marker| raw.text().contains(marker)) {
+        labels(&raw.value())
+    } else {
+        Vec::new()
     }
-    let mut labels = Vec::new();
-    // Most resources carry none of the members labels come from: their text says so without reading them.
-    if ["\"meta\":", "\"securityLabel\":", "\"confidentiality\":"].iter().any(|member| raw.text().contains(member)) {
-        labels_at(|key| raw.at(key), &mut labels);
-    }
-    labels
 }
 
 fn resource_labels(resource: &Value, labels: &mut Vec<Code>) {
-    labels_at(|key| resource.get(key).unwrap_or(&Value::Null), labels);
-}
-
-/// The labels of the resource whose top-level members `at` gives (`Null` when absent).
-fn labels_at<'a>(at: impl Fn(&str) -> &'a Value, labels: &mut Vec<Code>) {
-    for label in at("meta").get("security").and_then(Value::as_array).into_iter().flatten() {
+    for label in resource.get("meta").and_then(|m| m.get("security")).and_then(Value::as_array).into_iter().flatten() {
         labels.extend(Code::from_coding(label));
     }
-    for concept in at("securityLabel").as_array().into_iter().flatten() {
+    for concept in resource.get("securityLabel").and_then(Value::as_array).into_iter().flatten() {
         for coding in concept.get("coding").and_then(Value::as_array).into_iter().flatten() {
             labels.extend(Code::from_coding(coding));
         }
     }
-    if at("resourceType").as_str() == Some("Composition") {
-        if let Some(code) = at("confidentiality").as_str() {
+    if resource.get("resourceType").and_then(Value::as_str) == Some("Composition") {
+        if let Some(code) = resource.get("confidentiality").and_then(Value::as_str) {
             labels.push(Code { system: CONFIDENTIALITY.to_string(), code: code.to_string() });
         }
     }

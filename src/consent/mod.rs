@@ -459,13 +459,24 @@ pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &
 
 /// [`screen`], giving the event loop a turn every few milliseconds.
 pub async fn screen_paced<S: crate::source::Scheduler>(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value], sched: &S) -> Screened {
+    let pacer = crate::source::Pacer::new(sched);
+    screen_between(record, viewer, policy, host_consents, &mut || Box::pin(pacer.tick())).await
+}
+
+/// [`screen_paced`], awaiting `between` for each turn (see [`crate::source::Turn`]).
+async fn screen_between<'t>(
+    record: Record,
+    viewer: &Viewer,
+    policy: &Policy,
+    host_consents: &[Value],
+    between: &mut (dyn FnMut() -> crate::source::Turn<'t> + '_),
+) -> Screened {
     let mut decisions = Vec::with_capacity(record.entries.len());
     {
         let decider = Decider::new(&record, viewer, policy, host_consents);
-        let pacer = crate::source::Pacer::new(sched);
         for i in 0..record.entries.len() {
             decisions.push(decider.decide_one(i));
-            pacer.tick().await;
+            between().await;
         }
     }
     finish(record, viewer, decisions)

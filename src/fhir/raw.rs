@@ -12,29 +12,23 @@
 //! [`Raw::value`] reads it without keeping it (consent, sharing).
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
-use std::sync::OnceLock;
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The resource's JSON: compact text, read back on demand.
 #[derive(Debug, Clone)]
 pub struct Raw {
-    text: Box<RawValue>,
-    whole: OnceLock<Value>,
+    text: Box<str>,
+    whole: OnceCell<Value>,
     /// `None`: not an object the member reader reads (the whole value is read instead).
-    members: OnceLock<Option<Box<[Member]>>>,
+    members: OnceCell<Option<Box<[Member]>>>,
 }
 
 /// One top-level member of the text: where its key (inside the quotes) and
 /// its value are, and the value once read.
-#[derive(Debug, Clone)]
-struct Member {
-    key: Range<usize>,
-    value: Range<usize>,
-    read: OnceLock<Value>,
-}
+pub(super) type Member = (Range<usize>, Range<usize>, OnceCell<Value>);
 
 static NULL: Value = Value::Null;
 
@@ -45,13 +39,13 @@ fn read(text: &str) -> Value {
 impl Raw {
     /// Keeps `value` as its canonical text.
     pub fn new(value: &Value) -> Raw {
-        let text = serde_json::value::to_raw_value(value).unwrap_or_default();
-        Raw { text, whole: OnceLock::new(), members: OnceLock::new() }
+        let text = serde_json::to_string(value).unwrap_or_default().into_boxed_str();
+        Raw { text, whole: OnceCell::new(), members: OnceCell::new() }
     }
 
     /// The compact JSON text (what `serde_json` writes for the value).
     pub fn text(&self) -> &str {
-        self.text.get()
+        &self.text
     }
 
     /// The whole resource: the one already read, else read now and not kept.
@@ -70,28 +64,18 @@ impl Raw {
             return whole.get(key).unwrap_or(&NULL);
         }
         let text = self.text();
-        let members = self.members.get_or_init(|| {
-            let found = super::record::members(text.as_bytes());
-            found.map(|m| m.into_iter().map(|(key, value)| Member { key, value, read: OnceLock::new() }).collect())
-        });
-        let Some(members) = members else {
-            // Not read as an object of members: the whole value decides.
+        let members = self.members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
+        // Canonical text escapes only quotes, backslashes and control
+        // characters in a key: a key with none of those is written as it is.
+        let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
+        let Some(members) = members.as_deref().filter(|_| plain) else {
             return std::ops::Deref::deref(self).get(key).unwrap_or(&NULL);
         };
         // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
-        match members.iter().rev().find(|m| text.get(m.key.clone()).is_some_and(|k| key_is(k, key))) {
-            Some(m) => m.read.get_or_init(|| text.get(m.value.clone()).map_or(Value::Null, read)),
+        match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
+            Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
             None => &NULL,
         }
-    }
-}
-
-/// Whether the key text `raw` (between its quotes) spells `key`.
-fn key_is(raw: &str, key: &str) -> bool {
-    if raw.contains('\\') {
-        serde_json::from_str::<String>(&format!("\"{raw}\"")).is_ok_and(|k| k == key)
-    } else {
-        raw == key
     }
 }
 
@@ -130,13 +114,6 @@ impl PartialEq<Value> for Raw {
     }
 }
 
-/// Written as the text kept: the bytes `serde_json` writes for the value.
-impl serde::Serialize for Raw {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.text.serialize(serializer)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Raw;
@@ -146,15 +123,18 @@ mod tests {
     fn members_read_alone_are_the_whole_values_members() {
         let value = json!({"resourceType": "Observation", "status": "final", "a\"b": [1, {"c": 1.50e2}], "text": {"div": "<div>x</div>"}, "n": null});
         let raw = Raw::new(&value);
-        for key in ["resourceType", "status", "a\"b", "text", "n", "missing", ""] {
+        for key in ["resourceType", "status", "text", "n", "missing", ""] {
             assert_eq!(raw.at(key), value.get(key).unwrap_or(&Value::Null), "{key}");
         }
         assert!(raw.whole.get().is_none());
+        // A key the text escapes is read from the whole value.
+        assert_eq!(raw.at("a\"b"), &value["a\"b"]);
+        assert!(raw.whole.get().is_some());
         assert_eq!(*raw.value(), value);
         assert_eq!(raw, value);
         assert_eq!(&*raw, &value);
         assert_eq!(raw.at("status"), "final");
-        assert_eq!(serde_json::to_string(&raw).unwrap(), value.to_string());
+        assert_eq!(raw.text(), value.to_string());
         let numbers: Value = serde_json::from_str(r#"{"v":1.50e2,"w":-0.0,"x":12345678901234567890123}"#).unwrap();
         // The text reads back as the same value, digits and all.
         assert_eq!(Raw::new(&numbers).text(), numbers.to_string());

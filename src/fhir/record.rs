@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::reference::{target, Target};
 use super::{Raw, Reference, Resource};
+use crate::source::Turn;
 
 /// Why bytes could not be read as FHIR JSON. Messages never quote the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -579,7 +580,7 @@ impl<'a> Scanner<'a> {
 /// The members of the JSON object `text`, in order: each key's extent
 /// (inside its quotes) and its value's. `None` when `text` is not an
 /// object the [`Scanner`] reads.
-pub(super) fn members(text: &[u8]) -> Option<Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>> {
+pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
     let mut s = Scanner { b: text, i: 0 };
     s.expect(b'{')?;
     let mut out = Vec::new();
@@ -596,7 +597,7 @@ pub(super) fn members(text: &[u8]) -> Option<Vec<(std::ops::Range<usize>, std::o
         s.skip_ws();
         let value_at = s.i;
         let value = s.value(1)?;
-        out.push((key, value_at..value_at + value.len()));
+        out.push((key, value_at..value_at + value.len(), std::cell::OnceCell::new()));
         if s.after_member()? == State::End {
             return Some(out);
         }
@@ -644,9 +645,14 @@ impl Record {
     /// and giving the event loop a turn every few milliseconds.
     pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
         let pacer = crate::source::Pacer::new(sched);
-        let bytes = Shell::repair(bytes, || pacer.tick()).await;
+        self.add_bytes_between(bytes, dedupe, &mut || Box::pin(pacer.tick())).await
+    }
+
+    /// [`Record::add_bytes_paced`], awaiting `between` for each turn (see [`Turn`]).
+    async fn add_bytes_between<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
+        let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
-        let Some(shell) = Shell::scan(bytes, || pacer.tick()).await else {
+        let Some(shell) = Shell::scan(bytes, &mut *between).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         };
@@ -666,7 +672,7 @@ impl Record {
                 Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
                 _ => self.entries_without_resource += 1,
             }
-            pacer.tick().await;
+            between().await;
         }
         Ok(())
     }
@@ -675,8 +681,13 @@ impl Record {
 /// [`parse_record`], reading a Bundle's entries one at a time and giving the
 /// event loop a turn every few milliseconds (in the browser).
 pub async fn parse_record_paced<S: crate::source::Scheduler>(bytes: &[u8], sched: &S) -> Result<Record, ParseError> {
+    let pacer = crate::source::Pacer::new(sched);
+    parse_between(bytes, &mut || Box::pin(pacer.tick())).await
+}
+
+async fn parse_between<'t>(bytes: &[u8], between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<Record, ParseError> {
     let mut record = Record::default();
-    record.add_bytes_paced(bytes, false, sched).await?;
+    record.add_bytes_between(bytes, false, between).await?;
     Ok(record)
 }
 

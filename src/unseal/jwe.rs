@@ -218,12 +218,13 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
 /// decoded into the token's own buffer (base64url text is longer than the
 /// bytes it encodes), a megabyte at a time, so the text and the ciphertext
 /// never take room side by side.
-pub async fn unseal_async_owned<C: AsyncCipher, F: std::future::Future<Output = ()>>(
+/// `between` is awaited for each turn (see [`crate::source::Turn`]).
+pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     cipher: &C,
     compact: String,
     key: &ContentKey,
     options: &UnsealOptions,
-    mut between: impl FnMut() -> F,
+    between: &mut (dyn FnMut() -> crate::source::Turn<'t> + '_),
 ) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
     const PIECE: usize = 1 << 20; // a multiple of 4 characters: pieces decode on their own
     let base = compact.as_ptr() as usize;
@@ -241,19 +242,17 @@ pub async fn unseal_async_owned<C: AsyncCipher, F: std::future::Future<Output = 
         (jwe.header, jwe.iv, jwe.tag, aad..aad + jwe.aad.len(), at..at + text.len())
     };
     let mut buffer = compact.into_bytes();
-    let mut piece = Vec::with_capacity(PIECE.min(text.len()));
     let mut end = text.start;
     for start in text.clone().step_by(PIECE) {
-        piece.clear();
-        piece.extend_from_slice(buffer.get(start..(start + PIECE).min(text.end)).unwrap_or_default());
+        let piece = URL_SAFE_NO_PAD.decode(buffer.get(start..(start + PIECE).min(text.end)).unwrap_or_default());
+        let piece = piece.map_err(|_| UnsealError::Base64(Segment::Ciphertext))?;
         // The bytes decoded so far end before the text still to decode starts.
-        let out = buffer.get_mut(end..).unwrap_or_default();
-        end += URL_SAFE_NO_PAD.decode_slice(&piece, out).map_err(|_| UnsealError::Base64(Segment::Ciphertext))?;
+        buffer.get_mut(end..end + piece.len()).ok_or(UnsealError::Base64(Segment::Ciphertext))?.copy_from_slice(&piece);
+        end += piece.len();
         between().await;
     }
-    drop(piece);
     let (aad, ciphertext) = (buffer.get(aad).unwrap_or_default(), buffer.get(text.start..end).unwrap_or_default());
-    let plaintext = cipher.decrypt_async(key, &iv, aad, ciphertext, &tag, &mut between).await.map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher.decrypt_async(key, &iv, aad, ciphertext, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
     drop(buffer);
     between().await;
     let jwe = ParsedJwe { header, aad: &[], iv, ciphertext: Vec::new(), tag };
@@ -339,9 +338,9 @@ mod tests {
 
     fn owned(jwe: &str, key: &ContentKey) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
         let mut turns = 0;
-        let out = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.to_string(), key, &UnsealOptions::default(), || {
+        let out = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.to_string(), key, &UnsealOptions::default(), &mut || {
             turns += 1;
-            std::future::ready(())
+            Box::pin(std::future::ready(()))
         }));
         assert!(turns > jwe.len() / (1 << 20), "{turns}");
         out
@@ -368,7 +367,8 @@ mod tests {
         let with = |ciphertext: &str| [parts[0], parts[1], parts[2], ciphertext, parts[4]].join(".");
         for jwe in [with(&bad), with(&parts[3][..parts[3].len() - 1]), with(&format!("{}A", parts[3])), jwe.replace(".", ".."), String::from("x")] {
             let expected = unseal(&jwe, &key, &UnsealOptions::default()).unwrap_err();
-            let got = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe, &key, &UnsealOptions::default(), || std::future::ready(())));
+            let got =
+                crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe, &key, &UnsealOptions::default(), &mut || Box::pin(std::future::ready(()))));
             assert_eq!(got.unwrap_err(), expected);
         }
         let wrong = ContentKey::from_bytes(&[8u8; 32]).unwrap();
