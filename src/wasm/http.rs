@@ -23,32 +23,39 @@ fn get(target: &wasm_bindgen::JsValue, key: &str) -> Option<wasm_bindgen::JsValu
 /// abandons it (cancelling the stream) once it passes `max_bytes`, whatever
 /// `Content-Length` said: a chunked or compressed body is never buffered
 /// past the limit.
-async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize, declared: Option<u64>) -> Result<Vec<u8>, SourceError> {
+async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
     let network = || SourceError::Network("the connection ended before the whole answer arrived".into());
     let stream: wasm_bindgen::JsValue = stream.into();
     let reader = get(&stream, "getReader").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?.call0(&stream).map_err(|_| network())?;
     let read = get(&reader, "read").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?;
-    // Room for the declared length at once: growing by doubling leaves holes that linear memory keeps.
-    let mut body = Vec::with_capacity(declared.map_or(0, |l| l as usize));
+    // The chunks stay JavaScript's until the body is whole, then fill one block of the right size:
+    // a buffer grown by doubling leaves holes that linear memory keeps.
+    let (mut chunks, mut total) = (Vec::<js_sys::Uint8Array>::new(), 0);
     loop {
         let promise = read.call0(&reader).map_err(|_| network())?.dyn_into::<js_sys::Promise>().map_err(|_| network())?;
         let chunk = JsFuture::from(promise).await.map_err(|_| network())?;
         if get(&chunk, "done").is_some_and(|d| d.is_truthy()) {
+            let mut body = vec![0; total];
+            let mut at = 0;
+            for bytes in chunks {
+                let len = bytes.length() as usize;
+                bytes.copy_to(body.get_mut(at..at + len).unwrap_or_default());
+                at += len;
+            }
             return Ok(body);
         }
         let Some(bytes) = get(&chunk, "value").and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()) else {
             return Err(network());
         };
         let len = bytes.length() as usize;
-        if body.len() + len > max_bytes {
+        if total + len > max_bytes {
             if let Some(cancel) = get(&reader, "cancel").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
                 let _ = cancel.call0(&reader);
             }
             return Err(SourceError::TooLarge { limit: max_bytes });
         }
-        let start = body.len();
-        body.resize(start + len, 0);
-        bytes.copy_to(body.get_mut(start..).unwrap_or_default());
+        total += len;
+        chunks.push(bytes);
     }
 }
 
@@ -78,7 +85,7 @@ impl BrowserHttp {
         let content_type = response.headers().get("content-type");
         let retry_after = response.headers().get("retry-after");
         let body = match response.body() {
-            Some(stream) => read_limited(stream, max_bytes, declared).await?,
+            Some(stream) => read_limited(stream, max_bytes).await?,
             None => response.binary().await.map_err(network)?,
         };
         Ok(HttpResponse { status, content_type, retry_after, body })
