@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::fhir::{parse_record_paced, Record};
 use crate::shl::LinkSource;
 use crate::source::{fetch_jwe, run_now, FetchOptions, HttpClient, Immediate, Pacer, Scheduler};
-use crate::unseal::{unseal, unseal_async, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
+use crate::unseal::{unseal, unseal_async_owned, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
 
 /// Limits for opening a record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -155,8 +155,7 @@ impl<C: HttpClient, A: AsyncCipher> RecordSource for SealedFile<'_, C, A> {
         Pacer::new(sched).pause().await;
         progress(Stage::Decrypt);
         let pacer = Pacer::new(sched);
-        let (header, plaintext) = unseal_async(self.cipher, &jwe, self.key, &self.options.unseal, || pacer.tick()).await?;
-        drop(jwe);
+        let (header, plaintext) = unseal_async_owned(self.cipher, jwe, self.key, &self.options.unseal, &mut || Box::pin(pacer.tick())).await?;
         check_content_type(&header)?;
         Pacer::new(sched).pause().await;
         progress(Stage::Parse);

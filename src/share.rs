@@ -98,7 +98,7 @@ fn narrowed(record: &Record, include: &[String]) -> Vec<bool> {
     while let Some(from) = todo.pop() {
         let Some(entry) = record.entries.get(from) else { continue };
         let mut refs = Vec::new();
-        references(&entry.raw, &mut refs);
+        references(&entry.raw.value(), &mut refs);
         for r in refs {
             let Some(to) = record.resolve_index(from, &Reference { reference: Some(r), display: None }) else { continue };
             if keys.get(to) == Some(&Some("other")) && keep.get(to) == Some(&false) {
@@ -167,7 +167,7 @@ async fn bundle_of<S: crate::source::Scheduler>(record: &Record, sched: &S) -> Z
             out.push(b',');
         }
         out.extend_from_slice(br#""resource":"#);
-        let _ = serde_json::to_writer(&mut *out, &entry.raw);
+        out.extend_from_slice(entry.raw.text().as_bytes());
         out.push(b'}');
         pacer.tick().await;
     }

@@ -146,6 +146,11 @@ impl<'a, S: Scheduler> Pacer<'a, S> {
     }
 }
 
+/// A turn of the event loop, awaited between two steps of paced work, as
+/// one boxed future type: paced code taking `&mut dyn FnMut() -> Turn` is
+/// compiled once rather than once per scheduler.
+pub type Turn<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + 'a>>;
+
 /// Limits and retry policy for fetching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchOptions {

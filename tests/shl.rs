@@ -211,7 +211,7 @@ fn spec_example_card_opens_and_verifies() {
     assert_eq!(shared.source.cards[0].verification, Verification::Unverified(Unverified::NoKeys));
     let issuer = shared.source.cards[0].issuer.clone();
     assert_eq!(issuer, "https://spec.smarthealth.cards/examples/issuer");
-    let raw: Vec<&Value> = shared.record.entries.iter().map(|e| &e.raw).collect();
+    let raw: Vec<&Value> = shared.record.entries.iter().map(|e| &*e.raw).collect();
     let expected_resources: Vec<&Value> = expected["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
     assert_eq!(raw, expected_resources, "the card's bundle, resource for resource");
     assert_eq!(shared.source.files[0].delivery, Delivery::Embedded);
@@ -304,7 +304,7 @@ fn ig_direct_link_opens_the_ips_bundle() {
     let shared = open(&host, &link_text, &options("Dr. Ana & team")).unwrap();
     assert_eq!(host.asked(), [format!("GET {url}")]);
     let expected = read_json("shl/hl7-ig/IPS_IG-bundle-01.json");
-    let raw: Vec<&Value> = shared.record.entries.iter().map(|e| &e.raw).collect();
+    let raw: Vec<&Value> = shared.record.entries.iter().map(|e| &*e.raw).collect();
     let want: Vec<&Value> = expected["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
     assert_eq!(raw.len(), 20);
     assert_eq!(raw, want);

@@ -167,7 +167,12 @@ fn inline_labels(value: &Value, out: &mut Vec<Code>) {
     match value {
         Value::Object(map) => {
             if let Some(Value::Array(extensions)) = map.get("extension") {
-                out.extend(extensions.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(INLINE_LABEL)).filter_map(|e| e.get("valueCoding").and_then(Code::from_coding)));
+                out.extend(
+                    extensions
+                        .iter()
+                        .filter(|e| e.get("url").and_then(Value::as_str) == Some(INLINE_LABEL))
+                        .filter_map(|e| e.get("valueCoding").and_then(Code::from_coding)),
+                );
             }
             map.values().for_each(|v| inline_labels(v, out));
         }
@@ -183,6 +188,17 @@ pub fn labels(resource: &Value) -> Vec<Code> {
     resource_labels(resource, &mut labels);
     inline_labels(resource, &mut labels);
     labels
+}
+
+/// [`labels`] of a resource kept as text, read (and not kept) only when its
+/// text names a member labels come from: most resources carry none.
+pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
+    // Keys, and a string equal to the extension's URL, are written as they are (nothing in them is escaped).
+    if ["\"meta\":", "\"securityLabel\":", "\"confidentiality\":", INLINE_LABEL].iter().any(|marker| raw.text().contains(marker)) {
+        labels(&raw.value())
+    } else {
+        Vec::new()
+    }
 }
 
 fn resource_labels(resource: &Value, labels: &mut Vec<Code>) {
@@ -207,13 +223,8 @@ pub fn facts(resource: &Value) -> Facts {
     collect(resource, &mut facts);
     let meta = resource.get("meta");
     resource_labels(resource, &mut facts.labels);
-    facts.confidentiality = facts
-        .labels
-        .iter()
-        .filter(|l| l.system == CONFIDENTIALITY || l.system.is_empty())
-        .filter_map(|l| level(&l.code))
-        .max()
-        .unwrap_or(3);
+    facts.confidentiality =
+        facts.labels.iter().filter(|l| l.system == CONFIDENTIALITY || l.system.is_empty()).filter_map(|l| level(&l.code)).max().unwrap_or(3);
     facts.when = DATE_FIELDS.iter().find_map(|f| span_of(resource.get(*f))).or_else(|| {
         PERIOD_FIELDS.iter().find_map(|f| {
             let period = resource.get(*f)?;
@@ -232,7 +243,8 @@ pub fn facts(resource: &Value) -> Facts {
             references_in(v, &mut facts.authors);
         }
     }
-    facts.profiles = meta.and_then(|m| m.get("profile")).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+    facts.profiles =
+        meta.and_then(|m| m.get("profile")).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
     if let Some(t) = resource.get("contentType").and_then(Value::as_str) {
         facts.mime_types.push(t.to_string());
     }
@@ -272,7 +284,8 @@ mod tests {
 
     #[test]
     fn label_systems_under_every_name() {
-        for system in [CONFIDENTIALITY, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25", " http://hl7.org/fhir/v3/Confidentiality/ "] {
+        for system in [CONFIDENTIALITY, "http://hl7.org/fhir/v3/Confidentiality", "urn:oid:2.16.840.1.113883.5.25", " http://hl7.org/fhir/v3/Confidentiality/ "]
+        {
             let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": system, "code": "V"}]}});
             assert_eq!(facts(&r).confidentiality, 5, "{system}");
             assert_eq!(labels(&r)[0].system, CONFIDENTIALITY);

@@ -266,7 +266,7 @@ impl<'a> Decider<'a> {
     pub fn new(record: &'a Record, viewer: &'a Viewer, policy: &'a Policy, host_consents: &'a [Value]) -> Self {
         let patient = record.entries.iter().find(|e| e.resource_type == "Patient");
         let patient_keys = patient.map(|p| keys(p.full_url.as_deref(), "Patient", p.id.as_deref())).unwrap_or_default();
-        let birth = patient.and_then(|p| p.raw.get("birthDate")).and_then(Value::as_str).and_then(|b| DateTime::parse(b).start_date());
+        let birth = patient.and_then(|p| p.raw.at("birthDate").as_str()).and_then(|b| DateTime::parse(b).start_date());
         let today = crate::fhir::Date::from_timestamp(viewer.at);
         let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
         let mut decider = Decider { record, viewer, policy, patient_keys, age, consents: Vec::new(), by_key: HashMap::new() };
@@ -277,7 +277,7 @@ impl<'a> Decider<'a> {
             .entries
             .iter()
             .filter(|e| e.resource_type == "Consent")
-            .map(|e| &e.raw)
+            .map(|e| &*e.raw)
             .chain(host_consents.iter().filter(|c| c.get("resourceType").and_then(Value::as_str) == Some("Consent")))
             .filter_map(|c| match in_force(c, &decider.patient_keys) {
                 InForce::Yes => Some((c, true)),
@@ -310,15 +310,17 @@ impl<'a> Decider<'a> {
                 permit: true,
                 reason: Reason::PatientAccess,
                 rule: "patient: right of access".into(),
-                labels: labels::labels(&entry.raw),
+                labels: labels::labels_of(&entry.raw),
             };
         }
         let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());
-        let whole = self.decide_resource(i, &entry.raw, &entry.resource_type, &resource_keys, &entry.resource_type);
+        // Read for this decision and not kept (the record keeps its text).
+        let raw = entry.raw.value();
+        let whole = self.decide_resource(i, &raw, &entry.resource_type, &resource_keys, &entry.resource_type);
         if !whole.permit {
             return whole;
         }
-        for inner in crate::fhir::inner_resources(&entry.raw) {
+        for inner in crate::fhir::inner_resources(&raw) {
             let id = inner.raw.get("id").and_then(Value::as_str);
             let inner_keys = keys(inner.full_url, inner.resource_type, id);
             // A contained resource is part of its container, whose type the
@@ -355,7 +357,7 @@ impl<'a> Decider<'a> {
         let facts = labels::facts(raw);
         let references_of = |key: &str| {
             let j = self.by_key.get(key).or_else(|| self.by_key.get(&reference_key(key)))?;
-            Some(labels::facts(&self.record.entries.get(*j)?.raw).references)
+            Some(labels::facts(&self.record.entries.get(*j)?.raw.value()).references)
         };
         let ctx = Context { patient_keys: &self.patient_keys, resource_keys, resource_type, facts: &facts, references_of: &references_of };
         let verdicts: Vec<rules::Verdict> = self.consents.iter().filter_map(|(c, known)| evaluate(c, *known, viewer, &ctx)).collect();
@@ -457,13 +459,24 @@ pub fn screen(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &
 
 /// [`screen`], giving the event loop a turn every few milliseconds.
 pub async fn screen_paced<S: crate::source::Scheduler>(record: Record, viewer: &Viewer, policy: &Policy, host_consents: &[Value], sched: &S) -> Screened {
+    let pacer = crate::source::Pacer::new(sched);
+    screen_between(record, viewer, policy, host_consents, &mut || Box::pin(pacer.tick())).await
+}
+
+/// [`screen_paced`], awaiting `between` for each turn (see [`crate::source::Turn`]).
+async fn screen_between<'t>(
+    record: Record,
+    viewer: &Viewer,
+    policy: &Policy,
+    host_consents: &[Value],
+    between: &mut (dyn FnMut() -> crate::source::Turn<'t> + '_),
+) -> Screened {
     let mut decisions = Vec::with_capacity(record.entries.len());
     {
         let decider = Decider::new(&record, viewer, policy, host_consents);
-        let pacer = crate::source::Pacer::new(sched);
         for i in 0..record.entries.len() {
             decisions.push(decider.decide_one(i));
-            pacer.tick().await;
+            between().await;
         }
     }
     finish(record, viewer, decisions)

@@ -60,7 +60,7 @@ pub fn redacted(record: &Record, i: usize) -> Option<Value> {
     if record.withheld_count() == 0 {
         return None;
     }
-    let mut raw = record.entries.get(i)?.raw.clone();
+    let mut raw = record.entries.get(i)?.raw.value().into_owned();
     if !strip(&mut raw, record, i) {
         return None;
     }

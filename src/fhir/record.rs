@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::reference::{target, Target};
-use super::{Reference, Resource};
+use super::{Raw, Reference, Resource};
+use crate::source::Turn;
 
 /// Why bytes could not be read as FHIR JSON. Messages never quote the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,8 +26,9 @@ pub struct Entry {
     pub resource_type: String,
     /// `id`, when given.
     pub id: Option<String>,
-    /// The resource's JSON exactly as received (numbers keep their digits).
-    pub raw: serde_json::Value,
+    /// The resource's JSON exactly as received (numbers keep their digits),
+    /// kept as compact text and read back on demand (see [`Raw`]).
+    pub raw: Raw,
     /// The typed form.
     pub resource: Resource,
     /// Which file (or health card) of the record this came from: a
@@ -46,6 +48,7 @@ impl Entry {
             _ => Vec::new(),
         };
         let resource = Resource::from_json(&resource_type, &raw);
+        let raw = Raw::new(&raw);
         Some(Entry { full_url, resource_type, id, raw, resource, source, contained })
     }
 
@@ -222,7 +225,8 @@ impl Record {
                 // What is inside goes with it: the entries of a Bundle in the
                 // Bundle (by `Type/id` and `fullUrl`). Contained resources are
                 // reached only from inside their container.
-                for inner in inner_resources(&entry.raw).into_iter().filter(|r| !r.contained) {
+                let raw = entry.raw.value();
+                for inner in inner_resources(&raw).into_iter().filter(|r| !r.contained) {
                     if let Some(url) = inner.full_url {
                         out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
                         if let Some(Target::Key(key)) = target(url) {
@@ -573,7 +577,35 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The members of the JSON object `text`, in order: each key's extent
+/// (inside its quotes) and its value's. `None` when `text` is not an
+/// object the [`Scanner`] reads.
+pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
+    let mut s = Scanner { b: text, i: 0 };
+    s.expect(b'{')?;
+    let mut out = Vec::new();
+    s.skip_ws();
+    if s.peek()? == b'}' {
+        return Some(out);
+    }
+    loop {
+        s.skip_ws();
+        let key_at = s.i;
+        let key = s.value(1).filter(|k| k.first() == Some(&b'"') && k.len() >= 2)?;
+        let key = key_at + 1..key_at + key.len() - 1;
+        s.expect(b':')?;
+        s.skip_ws();
+        let value_at = s.i;
+        let value = s.value(1)?;
+        out.push((key, value_at..value_at + value.len(), std::cell::OnceCell::new()));
+        if s.after_member()? == State::End {
+            return Some(out);
+        }
+    }
+}
+
 /// Where the [`Scanner`] is.
+#[derive(PartialEq, Eq)]
 enum State {
     Start,
     Members,
@@ -613,9 +645,14 @@ impl Record {
     /// and giving the event loop a turn every few milliseconds.
     pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
         let pacer = crate::source::Pacer::new(sched);
-        let bytes = Shell::repair(bytes, || pacer.tick()).await;
+        self.add_bytes_between(bytes, dedupe, &mut || Box::pin(pacer.tick())).await
+    }
+
+    /// [`Record::add_bytes_paced`], awaiting `between` for each turn (see [`Turn`]).
+    async fn add_bytes_between<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
+        let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
-        let Some(shell) = Shell::scan(bytes, || pacer.tick()).await else {
+        let Some(shell) = Shell::scan(bytes, &mut *between).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         };
@@ -635,7 +672,7 @@ impl Record {
                 Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
                 _ => self.entries_without_resource += 1,
             }
-            pacer.tick().await;
+            between().await;
         }
         Ok(())
     }
@@ -644,8 +681,13 @@ impl Record {
 /// [`parse_record`], reading a Bundle's entries one at a time and giving the
 /// event loop a turn every few milliseconds (in the browser).
 pub async fn parse_record_paced<S: crate::source::Scheduler>(bytes: &[u8], sched: &S) -> Result<Record, ParseError> {
+    let pacer = crate::source::Pacer::new(sched);
+    parse_between(bytes, &mut || Box::pin(pacer.tick())).await
+}
+
+async fn parse_between<'t>(bytes: &[u8], between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<Record, ParseError> {
     let mut record = Record::default();
-    record.add_bytes_paced(bytes, false, sched).await?;
+    record.add_bytes_between(bytes, false, between).await?;
     Ok(record)
 }
 

@@ -38,7 +38,7 @@ use crate::pipeline::Stage;
 use crate::pipeline::{Loaded, RecordSource};
 use crate::render::{SkippedWhy, SourceNote, SourceNoteKind, SourceSummary, Trust};
 use crate::source::{send_with_retries, FetchOptions, HttpClient, HttpRequest, Scheduler};
-use crate::unseal::{unseal_async, AsyncCipher, RustCryptoCipher, UnsealOptions};
+use crate::unseal::{unseal_async_owned, AsyncCipher, RustCryptoCipher, UnsealOptions};
 use resolve::{FHIR_JSON, HEALTH_CARD};
 
 /// Why a link did not resolve. Messages never include the passcode or key.
@@ -206,7 +206,7 @@ pub async fn read_files<S: Scheduler, A: AsyncCipher>(
     let mut credentials = Vec::new();
     for file in resolved.files {
         let pacer = crate::source::Pacer::new(sched);
-        let (header, plaintext) = unseal_async(cipher, &file.jwe, &link.key, unseal_options, || pacer.tick()).await?;
+        let (header, plaintext) = unseal_async_owned(cipher, file.jwe, &link.key, unseal_options, &mut || Box::pin(pacer.tick())).await?;
         let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext, sched).await?;
         if kind == HEALTH_CARD {
             for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {

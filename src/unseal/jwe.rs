@@ -214,6 +214,52 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
     Ok((jwe.header, plaintext))
 }
 
+/// [`unseal_async`] for a token the caller gives up: its ciphertext is
+/// decoded into the token's own buffer (base64url text is longer than the
+/// bytes it encodes), a megabyte at a time, so the text and the ciphertext
+/// never take room side by side.
+/// `between` is awaited for each turn (see [`crate::source::Turn`]).
+pub async fn unseal_async_owned<'t, C: AsyncCipher>(
+    cipher: &C,
+    compact: String,
+    key: &ContentKey,
+    options: &UnsealOptions,
+    between: &mut (dyn FnMut() -> crate::source::Turn<'t> + '_),
+) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+    const PIECE: usize = 1 << 20; // a multiple of 4 characters: pieces decode on their own
+    let base = compact.as_ptr() as usize;
+    let (header, iv, tag, aad, text) = {
+        let (jwe, text) = parse_without_ciphertext(&compact)?;
+        jwe.check_key(key)?;
+        if !jwe.header.deflated && text.len() * 3 / 4 > options.max_plaintext {
+            return Err(UnsealError::TooLarge { limit: options.max_plaintext });
+        }
+        if text.len() % 4 == 1 || !text.is_ascii() {
+            return Err(UnsealError::Base64(Segment::Ciphertext));
+        }
+        // Where the AAD and the ciphertext's text lie in the token.
+        let (aad, at) = (jwe.aad.as_ptr() as usize - base, text.as_ptr() as usize - base);
+        (jwe.header, jwe.iv, jwe.tag, aad..aad + jwe.aad.len(), at..at + text.len())
+    };
+    let mut buffer = compact.into_bytes();
+    let mut end = text.start;
+    for start in text.clone().step_by(PIECE) {
+        let piece = URL_SAFE_NO_PAD.decode(buffer.get(start..(start + PIECE).min(text.end)).unwrap_or_default());
+        let piece = piece.map_err(|_| UnsealError::Base64(Segment::Ciphertext))?;
+        // The bytes decoded so far end before the text still to decode starts.
+        buffer.get_mut(end..end + piece.len()).ok_or(UnsealError::Base64(Segment::Ciphertext))?.copy_from_slice(&piece);
+        end += piece.len();
+        between().await;
+    }
+    let (aad, ciphertext) = (buffer.get(aad).unwrap_or_default(), buffer.get(text.start..end).unwrap_or_default());
+    let plaintext = cipher.decrypt_async(key, &iv, aad, ciphertext, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
+    drop(buffer);
+    between().await;
+    let jwe = ParsedJwe { header, aad: &[], iv, ciphertext: Vec::new(), tag };
+    let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
+    Ok((jwe.header, plaintext))
+}
+
 /// Decrypts a compact JWE with the given cipher backend.
 pub fn unseal_with(cipher: &dyn ContentCipher, compact: &str, key: &ContentKey, options: &UnsealOptions) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
     let jwe = prepare(compact, key, options)?;
@@ -284,4 +330,48 @@ pub fn seal(plaintext: &[u8], key: &ContentKey, iv: [u8; 12], options: &SealOpti
     let (protected, mut buffer) = seal_prepare(plaintext, key, options)?;
     let tag = super::cipher::encrypt(key, &iv, protected.as_bytes(), &mut buffer).map_err(|_| UnsealError::Decrypt)?;
     Ok(seal_compact(&protected, &iv, &buffer, &tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned(jwe: &str, key: &ContentKey) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
+        let mut turns = 0;
+        let out = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.to_string(), key, &UnsealOptions::default(), &mut || {
+            turns += 1;
+            Box::pin(std::future::ready(()))
+        }));
+        assert!(turns > jwe.len() / (1 << 20), "{turns}");
+        out
+    }
+
+    #[test]
+    fn decoding_in_the_tokens_own_buffer_unseals_as_before() {
+        let key = ContentKey::from_bytes(&[9u8; 32]).unwrap();
+        let options = SealOptions { deflate: false, content_type: Some("application/fhir+json".into()) };
+        // Sizes around the megabyte pieces of base64url text (3 bytes to 4 characters).
+        for len in [0, 1, 2, 3, 786_431, 786_432, 786_433, 3 * 786_432 + 2] {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let jwe = seal(&plaintext, &key, [3u8; 12], &options).unwrap();
+            let expected = unseal(&jwe, &key, &UnsealOptions::default()).unwrap();
+            let (header, got) = owned(&format!("\n {jwe}\n"), &key).unwrap();
+            assert_eq!((header, &*got), (expected.0, &*expected.1), "{len}");
+            assert_eq!(*got, plaintext);
+        }
+        // The same refusals, in the same order.
+        let jwe = seal(&[5u8; 2_000_000], &key, [3u8; 12], &options).unwrap();
+        let parts: Vec<&str> = jwe.split('.').collect();
+        let mut bad = parts[3].to_string();
+        bad.replace_range(1_500_000..1_500_001, "*");
+        let with = |ciphertext: &str| [parts[0], parts[1], parts[2], ciphertext, parts[4]].join(".");
+        for jwe in [with(&bad), with(&parts[3][..parts[3].len() - 1]), with(&format!("{}A", parts[3])), jwe.replace(".", ".."), String::from("x")] {
+            let expected = unseal(&jwe, &key, &UnsealOptions::default()).unwrap_err();
+            let got =
+                crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe, &key, &UnsealOptions::default(), &mut || Box::pin(std::future::ready(()))));
+            assert_eq!(got.unwrap_err(), expected);
+        }
+        let wrong = ContentKey::from_bytes(&[8u8; 32]).unwrap();
+        assert_eq!(owned(&jwe, &wrong).unwrap_err(), UnsealError::Decrypt);
+    }
 }

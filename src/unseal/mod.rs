@@ -15,7 +15,7 @@ mod key;
 pub use cipher::{encrypt, wipe_paced, AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
 pub use jwe::{
     decode_ciphertext_paced, parse, parse_without_ciphertext, seal, seal_compact, seal_header, seal_prepare, seal_prepare_paced, unseal, unseal_async,
-    unseal_with, Encryption, Header, ParsedJwe, SealOptions,
+    unseal_async_owned, unseal_with, Encryption, Header, ParsedJwe, SealOptions,
 };
 pub use key::ContentKey;
 

@@ -28,26 +28,34 @@ async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Resu
     let stream: wasm_bindgen::JsValue = stream.into();
     let reader = get(&stream, "getReader").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?.call0(&stream).map_err(|_| network())?;
     let read = get(&reader, "read").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?;
-    let mut body = Vec::new();
+    // The chunks stay JavaScript's until the body is whole, then fill one block of the right size:
+    // a buffer grown by doubling leaves holes that linear memory keeps.
+    let (mut chunks, mut total) = (Vec::<js_sys::Uint8Array>::new(), 0);
     loop {
         let promise = read.call0(&reader).map_err(|_| network())?.dyn_into::<js_sys::Promise>().map_err(|_| network())?;
         let chunk = JsFuture::from(promise).await.map_err(|_| network())?;
         if get(&chunk, "done").is_some_and(|d| d.is_truthy()) {
+            let mut body = vec![0; total];
+            let mut at = 0;
+            for bytes in chunks {
+                let len = bytes.length() as usize;
+                bytes.copy_to(body.get_mut(at..at + len).unwrap_or_default());
+                at += len;
+            }
             return Ok(body);
         }
         let Some(bytes) = get(&chunk, "value").and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()) else {
             return Err(network());
         };
         let len = bytes.length() as usize;
-        if body.len() + len > max_bytes {
+        if total + len > max_bytes {
             if let Some(cancel) = get(&reader, "cancel").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
                 let _ = cancel.call0(&reader);
             }
             return Err(SourceError::TooLarge { limit: max_bytes });
         }
-        let start = body.len();
-        body.resize(start + len, 0);
-        bytes.copy_to(body.get_mut(start..).unwrap_or_default());
+        total += len;
+        chunks.push(bytes);
     }
 }
 

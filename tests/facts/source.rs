@@ -118,7 +118,7 @@ impl<'a> Ctx<'a> {
         let mut parts = r.rsplit('/');
         let id = parts.next()?;
         let ty = parts.next()?;
-        self.entries.iter().find(|e| e.resource_type == ty && e.raw["id"].as_str() == Some(id)).map(|e| &e.raw)
+        self.entries.iter().find(|e| e.resource_type == ty && e.raw["id"].as_str() == Some(id)).map(|e| &*e.raw)
     }
 
     /// A Reference's name: its `display`, else the target's name.

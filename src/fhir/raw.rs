@@ -1,0 +1,146 @@
+//! A resource's JSON as received, kept as compact text rather than as a
+//! tree of `serde_json::Value`s.
+//!
+//! A `Value` tree takes several times the size of its JSON (every object is
+//! a B-tree node of room for eleven members), so a record holding one per
+//! resource needed about five times its plaintext in memory. [`Raw`] holds
+//! the canonical text instead (what `serde_json` writes for the value: keys
+//! in order, numbers with the digits received) and reads it back when asked:
+//! [`Raw::at`] reads one top-level member and keeps it; dereferencing reads
+//! the whole resource once and keeps it (for the few resources that need
+//! all of it: those the chart describes generically, `resources()`);
+//! [`Raw::value`] reads it without keeping it (consent, sharing).
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::ops::Range;
+
+use serde_json::Value;
+
+/// The resource's JSON: compact text, read back on demand.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    text: Box<str>,
+    whole: OnceCell<Value>,
+    /// `None`: not an object the member reader reads (the whole value is read instead).
+    members: OnceCell<Option<Box<[Member]>>>,
+}
+
+/// One top-level member of the text: where its key (inside the quotes) and
+/// its value are, and the value once read.
+pub(super) type Member = (Range<usize>, Range<usize>, OnceCell<Value>);
+
+static NULL: Value = Value::Null;
+
+fn read(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+impl Raw {
+    /// Keeps `value` as its canonical text.
+    pub fn new(value: &Value) -> Raw {
+        let text = serde_json::to_string(value).unwrap_or_default().into_boxed_str();
+        Raw { text, whole: OnceCell::new(), members: OnceCell::new() }
+    }
+
+    /// The compact JSON text (what `serde_json` writes for the value).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The whole resource: the one already read, else read now and not kept.
+    pub fn value(&self) -> Cow<'_, Value> {
+        match self.whole.get() {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(read(self.text())),
+        }
+    }
+
+    /// The top-level member `key` (`Null` when absent), as
+    /// [`super::JsonAt::at`] gives it from the whole value; read on first
+    /// use and kept, without reading the rest of the resource.
+    pub fn at(&self, key: &str) -> &Value {
+        if let Some(whole) = self.whole.get() {
+            return whole.get(key).unwrap_or(&NULL);
+        }
+        let text = self.text();
+        let members = self.members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
+        // Canonical text escapes only quotes, backslashes and control
+        // characters in a key: a key with none of those is written as it is.
+        let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
+        let Some(members) = members.as_deref().filter(|_| plain) else {
+            return std::ops::Deref::deref(self).get(key).unwrap_or(&NULL);
+        };
+        // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
+        match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
+            Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
+            None => &NULL,
+        }
+    }
+}
+
+/// The members of a resource kept as text, read as [`Raw::at`] reads them
+/// (code written over `JsonAt` reads either form).
+impl super::JsonAt for Raw {
+    fn at(&self, key: &str) -> &Value {
+        Raw::at(self, key)
+    }
+
+    /// A resource is an object: no element is at any index.
+    fn nth(&self, _index: usize) -> &Value {
+        &NULL
+    }
+}
+
+impl std::ops::Deref for Raw {
+    type Target = Value;
+
+    /// The whole resource, read on first use and kept.
+    fn deref(&self) -> &Value {
+        self.whole.get_or_init(|| read(self.text()))
+    }
+}
+
+/// The same JSON value: canonical texts are equal exactly when their values are.
+impl PartialEq for Raw {
+    fn eq(&self, other: &Raw) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl PartialEq<Value> for Raw {
+    fn eq(&self, other: &Value) -> bool {
+        *self.value() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Raw;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn members_read_alone_are_the_whole_values_members() {
+        let value = json!({"resourceType": "Observation", "status": "final", "a\"b": [1, {"c": 1.50e2}], "text": {"div": "<div>x</div>"}, "n": null});
+        let raw = Raw::new(&value);
+        for key in ["resourceType", "status", "text", "n", "missing", ""] {
+            assert_eq!(raw.at(key), value.get(key).unwrap_or(&Value::Null), "{key}");
+        }
+        assert!(raw.whole.get().is_none());
+        // A key the text escapes is read from the whole value.
+        assert_eq!(raw.at("a\"b"), &value["a\"b"]);
+        assert!(raw.whole.get().is_some());
+        assert_eq!(*raw.value(), value);
+        assert_eq!(raw, value);
+        assert_eq!(&*raw, &value);
+        assert_eq!(raw.at("status"), "final");
+        assert_eq!(raw.text(), value.to_string());
+        let numbers: Value = serde_json::from_str(r#"{"v":1.50e2,"w":-0.0,"x":12345678901234567890123}"#).unwrap();
+        // The text reads back as the same value, digits and all.
+        assert_eq!(Raw::new(&numbers).text(), numbers.to_string());
+        assert_eq!(*Raw::new(&numbers).value(), numbers);
+        assert_eq!(Raw::new(&numbers).at("x").to_string(), "12345678901234567890123");
+        let empty = Raw::new(&json!({}));
+        assert_eq!(empty.at("a"), &Value::Null);
+    }
+}
