@@ -111,5 +111,6 @@ fn opening_the_largest_record_peaks_within_bounds() {
     let ratio = |bytes: usize| bytes as f64 / plain_len as f64;
     assert!(ratio(opened_peak) <= 2.5, "open: peak {} MB", mb(opened_peak));
     assert!(ratio(opened_live) <= 1.75, "opened record: {} MB", mb(opened_live));
-    assert!(ratio(peak) <= 6.0, "peak {} MB", mb(peak));
+    // The chart reads members of the resources it describes, not whole ones.
+    assert!(ratio(peak) <= 3.0, "peak {} MB", mb(peak));
 }

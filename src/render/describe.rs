@@ -41,8 +41,16 @@ fn join(parts: impl IntoIterator<Item = Option<String>>) -> String {
 }
 
 /// The first date among these paths (`a.b` for nested members).
-fn first_date(raw: &Value, paths: &[&str]) -> Option<DateTime> {
-    paths.iter().find_map(|p| p.split('.').try_fold(raw, |v, k| v.get(k)).and_then(Value::as_str)).map(DateTime::parse)
+fn first_date(raw: &(impl JsonAt + ?Sized), paths: &[&str]) -> Option<DateTime> {
+    paths
+        .iter()
+        .find_map(|p| {
+            // The first member read alone (a kept resource reads no more of itself).
+            let mut keys = p.split('.');
+            let first = keys.next()?;
+            keys.try_fold(raw.at(first), |v, k| v.get(k)).and_then(Value::as_str)
+        })
+        .map(DateTime::parse)
 }
 
 const DATES: &[&str] = &[
@@ -73,7 +81,7 @@ const DATES: &[&str] = &[
 ];
 
 /// The generic line: code, title, name, description, type or category.
-fn generic(raw: &Value) -> String {
+fn generic(raw: &(impl JsonAt + ?Sized)) -> String {
     concept(raw.at("code"))
         .or_else(|| text(raw.at("title")))
         .or_else(|| name_of(raw))

@@ -13,7 +13,7 @@ use super::i18n::{Fmt, T};
 
 /// A person's or organisation's name from raw JSON: `name` as a string
 /// (Organization, Location, CareTeam) or a list of HumanName (official first).
-pub fn name_of(raw: &Value) -> Option<String> {
+pub fn name_of(raw: &(impl JsonAt + ?Sized)) -> Option<String> {
     match raw.at("name") {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         names @ Value::Array(_) => {
@@ -92,11 +92,11 @@ pub fn medication_name(fmt: Fmt<'_>, record: &Record, from: usize, choice: Optio
 }
 
 /// `medication[x]` of a resource given as raw JSON.
-pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &Value) -> String {
-    if let Some(c) = raw.get("medicationCodeableConcept").and_then(CodeableConcept::from_json) {
+pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &(impl JsonAt + ?Sized)) -> String {
+    if let Some(c) = CodeableConcept::from_json(raw.at("medicationCodeableConcept")) {
         return medication_name(fmt, record, from, Some(MedicationChoice::Code(&c)));
     }
-    match raw.get("medicationReference").and_then(Reference::from_json) {
+    match Reference::from_json(raw.at("medicationReference")) {
         Some(r) => medication_name(fmt, record, from, Some(MedicationChoice::Reference(&r))),
         None => String::new(),
     }

@@ -375,8 +375,12 @@ fn today() -> Date {
 }
 
 fn to_plain_object(value: &serde_json::Value) -> JsValue {
-    // Through JSON text: numbers keep JSON's meaning and FHIR names stay as they are.
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+    plain_object(&value.to_string())
+}
+
+/// A plain object from JSON text: numbers keep JSON's meaning and FHIR names stay as they are.
+fn plain_object(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
 }
 
 #[wasm_bindgen]
@@ -533,7 +537,7 @@ impl PatientRecord {
             None if super::screening::absent(&resource_type) => None,
             None => return Err(bad_input("resources takes a resource type as a string, e.g. \"Observation\"")),
         };
-        Ok(self.record.entries.iter().filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t)).map(|e| to_plain_object(&e.raw)).collect())
+        Ok(self.record.entries.iter().filter(|e| resource_type.as_deref().is_none_or(|t| e.resource_type == t)).map(|e| plain_object(e.raw.text())).collect())
     }
 
     /// How many resources of each type the record holds.
