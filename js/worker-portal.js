@@ -300,21 +300,16 @@ export class WorkerRecord {
     }
     if (this.#live && this.#live.root !== root) this.#closeChart();
     else this.#detach();
-    // Parsed whole (inert), committed in steps: the banner, the table of
-    // contents and the first section now, each later part in a task of its
-    // own with its layout, so that no step holds the main thread long.
-    const template = root.ownerDocument.createElement("template");
-    setHtml(template, markup);
-    const article = template.content.querySelector("article.chart");
-    const later = [];
-    const first = article ? [...article.children].find((el) => el.tagName === "SECTION") : null;
-    for (let el = first?.nextElementSibling; el; el = el.nextElementSibling) later.push(el);
-    for (const el of later) el.remove();
+    // Committed in steps: the banner, the table of contents and the first
+    // section now, each later section parsed and laid out in a task of its
+    // own, so that no step holds the main thread long.
+    const [first, ...later] = splitSections(markup);
+    setHtml(root, first);
+    adoptStyles(root, this.#snap.stylesheet);
+    const article = root.querySelector("article.chart");
     const token = `w${++renderings}`;
     article?.setAttribute("data-ppsdk-render", token);
-    if (later.length) article.setAttribute("aria-busy", "true");
-    root.replaceChildren(template.content);
-    adoptStyles(root, this.#snap.stylesheet);
+    if (later.length) article?.setAttribute("aria-busy", "true");
     const live = { root, token, options, fills: new Map(), first: null, filtering: 0 };
     const current = () => this.#live === live && isCurrent(root, token);
     live.toggle = (event) => {
@@ -357,10 +352,10 @@ export class WorkerRecord {
       return Promise.resolve();
     }
     return (async () => {
-      for (const el of later) {
+      for (const part of later) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         if (!current()) return;
-        article.append(el);
+        appendHtml(article, part);
         // Its layout now, in this step, rather than all at the next frame.
         void root.host.offsetHeight;
       }
@@ -462,6 +457,23 @@ if (typeof Symbol.dispose === "symbol") {
       }
     },
   });
+}
+
+const SECTION = '<section id="ppsdk-';
+
+/**
+ * The chart's markup as the article with its first section, then each later
+ * section. The marker is the SDK's own: record text never holds a raw `<`,
+ * and narratives keep no `id` attribute. Anything else is one piece.
+ */
+function splitSections(markup) {
+  const starts = [];
+  for (let i = markup.indexOf(SECTION); i >= 0; i = markup.indexOf(SECTION, i + 1)) starts.push(i);
+  const end = markup.lastIndexOf("</article>");
+  if (starts.length < 2 || end < starts[starts.length - 1]) return [markup];
+  const pieces = [markup.slice(0, starts[1]) + markup.slice(end)];
+  for (let i = 1; i < starts.length; i++) pieces.push(markup.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : end));
+  return pieces;
 }
 
 function isCurrent(root, token) {
