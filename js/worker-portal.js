@@ -207,24 +207,21 @@ export class WorkerRecord {
     return this.#channel.request("record", [this.#id, name, args]).then(({ value }) => reviveRecords(value, this.#channel, this.#portal));
   }
 
-  get resourceCount() {
-    this.#check("resourceCount");
-    return this.#snap.resourceCount;
+  /** A getter's answer, from what the open brought back. */
+  #answer(name) {
+    this.#check(name);
+    return this.#snap[name];
   }
 
-  get bundleType() {
-    this.#check("bundleType");
-    return this.#snap.bundleType;
-  }
-
-  get patientName() {
-    this.#check("patientName");
-    return this.#snap.patientName;
-  }
-
-  get withheldCount() {
-    this.#check("withheldCount");
-    return this.#snap.withheldCount;
+  static {
+    for (const name of ["resourceCount", "bundleType", "patientName", "withheldCount"]) {
+      Object.defineProperty(this.prototype, name, {
+        configurable: true,
+        get() {
+          return this.#answer(name);
+        },
+      });
+    }
   }
 
   get source() {
@@ -445,8 +442,10 @@ export class WorkerRecord {
   }
 }
 
-if (typeof Symbol.dispose === "symbol") {
-  Object.defineProperty(WorkerRecord.prototype, Symbol.dispose, {
+/** `using` frees once; disposing of a freed object does nothing. */
+function disposable(Class) {
+  if (typeof Symbol.dispose !== "symbol") return;
+  Object.defineProperty(Class.prototype, Symbol.dispose, {
     configurable: true,
     writable: true,
     value() {
@@ -458,6 +457,8 @@ if (typeof Symbol.dispose === "symbol") {
     },
   });
 }
+
+disposable(WorkerRecord);
 
 const SECTION = '<section id="ppsdk-';
 
@@ -645,16 +646,4 @@ export class WorkerPortal {
   }
 }
 
-if (typeof Symbol.dispose === "symbol") {
-  Object.defineProperty(WorkerPortal.prototype, Symbol.dispose, {
-    configurable: true,
-    writable: true,
-    value() {
-      try {
-        this.free();
-      } catch {
-        // already freed
-      }
-    },
-  });
-}
+disposable(WorkerPortal);

@@ -292,19 +292,6 @@ describe("worker mode", () => {
       await context.close();
     }
   });
-});
-
-describe("worker mode with the page's callbacks", () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   test("openFhir takes its tokens from the page's getAccessToken; share goes through the page's link host", { timeout: TEST_TIMEOUT }, async () => {
     const { fhir, host: api } = server.links;
@@ -369,21 +356,8 @@ describe("worker mode with the page's callbacks", () => {
       await context.close();
     }
   });
-});
 
-describe("<patient-chart worker>", () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  test("opens in worker mode, fires ready once the chart is on screen, and closes", { timeout: TEST_TIMEOUT }, async () => {
+  test("<patient-chart worker> opens in worker mode, fires ready once the chart is on screen, and closes", { timeout: TEST_TIMEOUT }, async () => {
     const { page, context, problems } = await newHostPage(browser, server);
     try {
       const [sample] = await loadSamples();
