@@ -78,22 +78,21 @@ export function appendHtml(element, html) {
   assign(() => element.insertAdjacentHTML("beforeend", trusted(html)));
 }
 
-// Turns of the event loop for the paced work. A timer nested in timers
-// waits at least 4 ms, a third of a 12 ms slice; a message to a port of our
-// own lets input, rendering and the page's other tasks run without that
-// wait. (`scheduler.yield()` would put the SDK's work ahead of the page's
-// other tasks until it is done.)
+// Turns of the event loop for the paced work. In a browser a timer nested
+// in timers waits at least 4 ms, a third of a 12 ms slice; a message to a
+// port of our own lets input, rendering and the page's other tasks run
+// without that wait. (`scheduler.yield()` would put the SDK's work ahead of
+// the page's other tasks until it is done.) Elsewhere (Node) timers are not
+// clamped so, and a port would not keep the process waiting for the work.
 let turns = null;
+const inBrowser = typeof globalThis.window === "object" || typeof globalThis.WorkerGlobalScope === "function";
 
 /** Resolves in a later task of the event loop. */
 export function yieldTurn() {
-  if (turns === null && typeof MessageChannel === "function") {
+  if (turns === null && inBrowser && typeof MessageChannel === "function") {
     const channel = new MessageChannel();
     const waiting = [];
     channel.port1.onmessage = () => waiting.shift()?.();
-    // Node: a port with a listener would keep the process alive.
-    channel.port1.unref?.();
-    channel.port2.unref?.();
     turns = (resolve) => {
       waiting.push(resolve);
       channel.port2.postMessage(null);
