@@ -562,7 +562,8 @@ export class WorkerPortal {
       });
     if (channel) {
       this.#started = begin(channel).catch((error) => {
-        if (!fallback || error?.code === "badInput") throw error;
+        if (error?.code === "badInput") throw error;
+        if (!fallback) throw new PatientPortalError("the SDK's worker could not start here (fallback: false)", "unsupported");
         channel.close();
         return begin(local());
       });

@@ -419,10 +419,11 @@ describe("worker mode under a Content-Security-Policy", () => {
       document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective));
       const { WorkerPortal } = await import("/pkg/worker-portal.js");
       const hash = new URLSearchParams(location.hash.slice(1));
+      const strict = await new WorkerPortal({ fallback: false }).ready.then((mode) => mode, (e) => e.code);
       const portal = new WorkerPortal();
       const record = await portal.openJwe(hash.get("jwe"), hash.get("key"));
       await record.render(document.querySelector("#chart"));
-      window.__facts = { mode: portal.mode, sections: document.querySelector("#chart").shadowRoot.querySelectorAll("article.chart section").length };
+      window.__facts = { strict, mode: portal.mode, sections: document.querySelector("#chart").shadowRoot.querySelectorAll("article.chart section").length };
     `;
     await context.route(new URL(PAGE, server.base).href, (route) => route.fulfill({ status: 200, headers: { "content-type": "text/html", "content-security-policy": csp }, body: html }));
     await context.route(new URL(SCRIPT, server.base).href, (route) => route.fulfill({ status: 200, headers: { "content-type": "text/javascript" }, body: script }));
@@ -439,6 +440,7 @@ describe("worker mode under a Content-Security-Policy", () => {
   test("a strict policy runs the records in a worker with zero violations", { timeout: TEST_TIMEOUT }, async () => {
     const facts = await run(STRICT);
     assert.equal(facts.mode, "worker");
+    assert.equal(facts.strict, "worker", "fallback: false starts the worker too");
     assert.ok(facts.sections > 0, "the chart is on screen");
     assert.deepEqual(facts.violations, []);
     assert.deepEqual(facts.errors, []);
@@ -447,6 +449,7 @@ describe("worker mode under a Content-Security-Policy", () => {
   test("a policy that forbids workers falls back to the main thread behind the same API", { timeout: TEST_TIMEOUT }, async () => {
     const facts = await run(NO_WORKERS);
     assert.equal(facts.mode, "main");
+    assert.equal(facts.strict, "unsupported", "fallback: false rejects with unsupported");
     assert.ok(facts.sections > 0, "the chart is on screen");
     assert.deepEqual(facts.violations.filter((v) => v !== "worker-src"), [], "only the refused worker was reported");
     assert.deepEqual(facts.errors, []);
