@@ -390,6 +390,9 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
 
       // Closing the dialog frees the preview (its chart host is replaced by an empty one).
       await dialog.getByRole("button", { name: "Close" }).click();
+      // A dialog's close event comes in a task of its own after close(): wait for it.
+      await page.waitForFunction(() => !document.getElementById("share-dialog")?.open, null, { timeout: STEP_TIMEOUT }).catch(() => {});
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot === null, null, { timeout: 5_000 }).catch(() => {});
       assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "the preview is gone");
       assert.equal(await page.evaluate(() => document.activeElement?.id), "share-open", "the focus is back on the Share button");
 
