@@ -132,9 +132,7 @@ class LocalChannel {
   }
 
   async request(op, args) {
-    const started = now();
-    const value = await this.host.handle(op, args);
-    return { value, transferMs: 0, started };
+    return { value: await this.host.handle(op, args), transferMs: 0 };
   }
 
   close() {}
@@ -162,7 +160,14 @@ function displayKey(options) {
   return values.every((v) => v === null) ? "" : JSON.stringify(values);
 }
 
-const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(({ channel, id }) => channel.request("freeRecord", [id]).catch(() => {})) : null;
+// A record the page dropped without free() is freed in the worker, and stops counting for its portal.
+const finalizer =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry(({ channel, id, portal }) => {
+        portal?.remove();
+        channel.request("freeRecord", [id]).catch(() => {});
+      })
+    : null;
 
 // Charts on screen keep their record alive, as on the main-thread path.
 const shownBy = new WeakMap();
@@ -194,8 +199,8 @@ export class WorkerRecord {
     this.#portal = portal;
     /** What the open's answer cost to bring to the page: its size in characters, and the time from the worker's post to its delivery (ms). */
     this.transfer = Object.freeze({ characters: snapshot.markup.length + snapshot.decisions.length + snapshot.counts.length + snapshot.source.length + snapshot.stylesheet.length, ms: transfer });
-    finalizer?.register(this, { channel, id }, this);
-    portal?.add(this);
+    finalizer?.register(this, { channel, id, portal }, this);
+    portal?.add();
   }
 
   #check(name) {
@@ -437,7 +442,7 @@ export class WorkerRecord {
     this.#snap = null;
     this.#markups.clear();
     finalizer?.unregister(this);
-    this.#portal?.remove(this);
+    this.#portal?.remove();
     this.#channel.request("freeRecord", [this.#id]).catch(() => {});
   }
 }
@@ -541,7 +546,8 @@ export class WorkerPortal {
   #channel = null;
   #started;
   #portal = null;
-  #records = new Set();
+  /** Records not yet freed (a count: holding them would keep them from the finalizer). */
+  #records = 0;
   #freed = false;
 
   constructor(options) {
@@ -596,7 +602,7 @@ export class WorkerPortal {
     await this.#started;
     if (this.#freed) throw freed("WorkerPortal", method);
     const { value, transferMs } = await this.#channel.request("open", [this.#portal.id, method, args]);
-    const tracker = { add: (r) => this.#records.add(r), remove: (r) => this.#release(r) };
+    const tracker = { add: () => this.#records++, remove: () => this.#release() };
     return reviveRecords(value, this.#channel, tracker, transferMs);
   }
 
@@ -618,9 +624,9 @@ export class WorkerPortal {
     return this.#open("openJwe", [jwe, key, options]);
   }
 
-  #release(record) {
-    this.#records.delete(record);
-    if (this.#freed && this.#records.size === 0) this.#stop();
+  #release() {
+    this.#records--;
+    if (this.#freed && this.#records === 0) this.#stop();
   }
 
   #stop() {
@@ -642,7 +648,7 @@ export class WorkerPortal {
       .then(() => this.#channel.request("freePortal", [this.#portal.id]))
       .catch(() => {})
       .finally(() => {
-        if (this.#records.size === 0) this.#stop();
+        if (this.#records === 0) this.#stop();
       });
   }
 }
