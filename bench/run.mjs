@@ -28,8 +28,10 @@
 //                navigation start → first chart section committed, the longest
 //                task of the open and render, and the SDK's WebAssembly memory
 //                after open and after render against the plaintext size.
-//                Every record unthrottled, and the largest at 4x;
-//                BENCH_LOAD_RUNS (default 3) loads each.
+//                Every record unthrottled, and the largest at 4x twice: by
+//                CDP (the page's main thread slowed) and by slowing the whole
+//                renderer process (throttle.mjs; workers too, which CDP does
+//                not reach); BENCH_LOAD_RUNS (default 3) loads each.
 // Writes bench/results.json and bench/results.md and prints the markdown.
 //
 // BENCH_ONLY=a,b,... keeps only the named sides (sdk, sdk-wasm, peer,
@@ -52,6 +54,8 @@ import { CompactEncrypt } from "jose";
 import { chromium } from "playwright-core";
 import { buildSync } from "esbuild";
 
+import { throttleRenderers } from "./throttle.mjs";
+
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
 const OUT = join(BENCH, "out");
@@ -66,6 +70,7 @@ const ALL_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm", "peer", "
 const SDK_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm"];
 /** CDP's CPU throttling slows the page's own thread, not workers ("only supported for pages, not workers"). */
 const WORKER_SIDES = ["sdk-worker", "sdk-worker-wasm"];
+// Worker mode's phone-class page loads slow the whole renderer process instead (throttle.mjs).
 const PEERS = ["peer", "fhir-react"];
 const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
@@ -201,37 +206,47 @@ async function loopPhase(context, rate, runs, warm) {
   return summaries;
 }
 
-/** One page load of `record` with `side` in a fresh context (empty cache), at `rate`. */
-async function pageLoad(browser, record, side, rate) {
+/**
+ * One page load of `record` with `side` in a fresh context (empty cache), at
+ * `rate`: by CDP (the page's main thread slowed) or, `how` = "process", by
+ * slowing the whole renderer process (workers too; see throttle.mjs).
+ */
+async function pageLoad(browser, record, side, rate, how = "cdp") {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  let unthrottle = null;
   try {
     const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     const cdp = await context.newCDPSession(page);
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+    if (how === "cdp") await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+    else unthrottle = await throttleRenderers(browser, rate);
     // The key travels in the fragment, which is never sent to the server.
-    await page.goto(`${base}/bench/page.html?side=${side}#url=${encodeURIComponent(base + record.path)}&key=${record.key}`);
+    await page.goto(`${base}/bench/page.html?side=${side}#url=${encodeURIComponent(base + record.path)}&key=${record.key}`, { timeout: 300_000 });
     await page.waitForFunction(() => window.benchLoad !== undefined, null, { timeout: 300_000 });
     const out = await page.evaluate(() => window.benchLoad);
+    await unthrottle?.();
+    unthrottle = null;
     if (out.error || errors.length) throw new Error(`${side} page load of ${record.name}: ${out.error ?? errors.join("; ")}`);
     if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
     if (BACKEND[side] && out.backend !== BACKEND[side]) throw new Error(`${side} used ${out.backend} AES-GCM, not ${BACKEND[side]}`);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, `${side}-${record.mb}MB-${rate}x.png`) });
     return out;
   } finally {
+    await unthrottle?.();
     await context.close();
   }
 }
 
 /** BENCH_LOAD_RUNS page loads per side of each record unthrottled, and of the largest at 4x. */
 async function loadPhase(browser) {
-  const plan = [...chosen.map((record) => [record, 1]), ...(chosen.includes(largest) ? [[largest, RATE]] : [])];
+  const plan = [...chosen.map((record) => [record, 1, "cdp"]), ...(chosen.includes(largest) ? [[largest, RATE, "cdp"], [largest, RATE, "process"]] : [])];
   const loads = [];
-  for (const [record, rate] of plan) {
-    for (const side of SIDES) {
+  for (const [record, rate, how] of plan) {
+    // The whole-process slowdown for the SDK's sides and the table peer (fhir-react takes minutes at 4x).
+    for (const side of SIDES.filter((s) => how === "cdp" || s !== "fhir-react")) {
       const s = [];
-      for (let run = 0; run < LOAD_RUNS; run++) s.push(await pageLoad(browser, record, side, rate));
+      for (let run = 0; run < LOAD_RUNS; run++) s.push(await pageLoad(browser, record, side, rate, how));
       const longest = Math.max(...s.map((x) => x.longestTask));
       const memory = SDK_SIDES.includes(side)
         ? {
@@ -246,6 +261,7 @@ async function loadPhase(browser) {
         mb: record.mb,
         bytes: record.bytes,
         rate,
+        how,
         side,
         modulesLoaded: round(median(s.map((x) => x.modulesLoaded))),
         openStart: round(median(s.map((x) => x.t0))),
@@ -259,7 +275,7 @@ async function loadPhase(browser) {
         memory,
       };
       loads.push(load);
-      log(`  load ${rate}x ${record.name} (${record.mb} MB) ${side}: first section at ${load.firstSection} ms, longest task ${load.longestTask} ms`);
+      log(`  load ${rate}x${how === "process" ? " (whole process)" : ""} ${record.name} (${record.mb} MB) ${side}: first section at ${load.firstSection} ms, longest task ${load.longestTask} ms`);
     }
   }
   return loads;
@@ -369,22 +385,19 @@ goals.push({ issue: 6, goal: ".wasm + glue ≤ 150 KB gzip", measured: kb(result
 if (results.slope?.sdk) goals.push({ issue: 6, goal: "cost linear in record size", measured: `${results.slope.sdk.msPerMB} ms/MB, R² ${results.slope.sdk.r2}`, met: results.slope.sdk.r2 >= 0.98 });
 if (bigLoop?.sides.sdk) goals.push({ issue: 6, goal: "no main-thread task over 50 ms (9.1 MB)", measured: `longest ${bigLoop.sides.sdk.longestTask} ms (${bigLoop.sides.sdk.longTasks} long tasks)`, met: bigLoop.sides.sdk.longestTask <= 50 });
 for (const side of SDK_SIDES) {
-  const load = results.loads?.find((l) => l.name === largest.name && l.rate === RATE && l.side === side);
-  const unthrottledLoad = results.loads?.find((l) => l.name === largest.name && l.rate === 1 && l.side === side);
-  if (load && WORKER_SIDES.includes(side)) {
-    // CDP slows only the page's thread: the worker's share of the figure is
-    // not slowed, so the goal is judged on 4x the unthrottled load instead.
-    const bound = unthrottledLoad ? round(RATE * unthrottledLoad.firstSection) : null;
-    goals.push({
-      issue: 15,
-      goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`,
-      measured: `${load.firstSection} ms with the worker unthrottled; ${bound ?? "?"} ms as ${RATE}× the unthrottled load (every thread slowed)`,
-      met: bound !== null && bound <= 1500,
-    });
-    goals.push({ issue: 15, goal: `${side}: no main-thread task over 50 ms at ${RATE}x (9.1 MB open and render, page load)`, measured: `longest ${load.longestTask} ms (${load.longTasks} long tasks)`, met: load.longestTask <= 50 });
-  } else if (load) {
-    goals.push({ issue: 15, goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`, measured: `${load.firstSection} ms`, met: load.firstSection <= 1500 });
-    goals.push({ issue: 15, goal: `${side}: no task over 50 ms at ${RATE}x (9.1 MB open and render, page load)`, measured: `longest ${load.longestTask} ms (${load.longTasks} long tasks)`, met: load.longestTask <= 50 });
+  const at = (how) => results.loads?.find((l) => l.name === largest.name && l.rate === RATE && l.how === how && l.side === side);
+  const [cdpLoad, processLoad] = [at("cdp"), at("process")];
+  // CDP slows only the page's main thread: worker mode's first section is
+  // judged with the whole renderer process slowed (its worker too); the
+  // main-thread path's with CDP, as before (both are in the table).
+  const firstLoad = WORKER_SIDES.includes(side) ? processLoad : cdpLoad;
+  if (firstLoad) {
+    const how = firstLoad.how === "process" ? "every thread slowed" : "CDP, main thread slowed";
+    goals.push({ issue: 15, goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`, measured: `${firstLoad.firstSection} ms (${how})`, met: firstLoad.firstSection <= 1500 });
+  }
+  if (cdpLoad) {
+    const what = WORKER_SIDES.includes(side) ? "main-thread task" : "task";
+    goals.push({ issue: 15, goal: `${side}: no ${what} over 50 ms at ${RATE}x (9.1 MB open and render, page load)`, measured: `longest ${cdpLoad.longestTask} ms (${cdpLoad.longTasks} long tasks; CDP)`, met: cdpLoad.longestTask <= 50 });
   }
   const plain = results.loads?.find((l) => l.name === largest.name && l.rate === 1 && l.side === side);
   if (plain?.memory) goals.push({ issue: 15, goal: `${side}: peak WebAssembly memory ≤ 2× the plaintext (9.1 MB)`, measured: `${round(plain.memory.peak / 1e6)} MB, ${round(plain.memory.peak / plain.bytes, 2)}×`, met: plain.memory.peak <= 2 * plain.bytes });
@@ -432,10 +445,13 @@ if (results.throttled) {
   ratioTable(`Ratios SDK / peer at ${RATE}x:`, results.ratiosThrottled);
 }
 if (results.loads) {
-  lines.push("Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered (with layout), the next frame painted; the longest task of the open and render, and of the whole load:", "");
+  lines.push(
+    `Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered (with layout), the next frame painted; the longest task of the open and render, and of the whole load. CPU "${RATE}x" is CDP's slowdown of the page's main thread; "${RATE}x all" slows the whole renderer process, workers included (bench/throttle.mjs: ${RATE - 1} quanta stopped for each run), and is the phone-class figure for worker mode:`,
+    "",
+  );
   table(
     ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
-    results.loads.map((l) => [l.name, l.mb, `${l.rate}x`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
+    results.loads.map((l) => [l.name, l.mb, `${l.rate}x${l.how === "process" ? " all" : ""}`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
   );
   const mem = results.loads.filter((l) => l.memory && l.rate === 1);
   if (mem.length) {

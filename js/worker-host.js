@@ -68,10 +68,20 @@ export function createHost(bindings, exports) {
           return out(await record[method](...rest));
         }
         case "fills": {
-          // Every deferred disclosure of a rendered chart, for the page to keep.
-          const [recordId, keys, options] = args;
+          // The deferred disclosures of a rendered chart, for the page to
+          // keep: in `keys`' order, stopping once `budget` characters are
+          // given, so that no one answer takes the page long to receive.
+          const [recordId, keys, options, budget = Infinity] = args;
           const record = find(records, recordId, "record");
-          return keys.map((key) => [key, record.__fill(key, options) ?? null]);
+          const out = [];
+          let size = 0;
+          for (const key of keys) {
+            const html = record.__fill(key, options) ?? null;
+            out.push([key, html]);
+            size += html?.length ?? 0;
+            if (size >= budget) break;
+          }
+          return out;
         }
         case "freeRecord":
           records.get(args[0])?.free();

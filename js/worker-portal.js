@@ -339,15 +339,21 @@ export class WorkerRecord {
     shownBy.set(host, this);
     const prefetch = () => {
       // The deferred disclosures, fetched while the page is idle, so that
-      // opening one (and printing) needs no round trip.
-      const keys = [...root.querySelectorAll("details[data-fill]")].map((d) => d.getAttribute("data-fill"));
-      if (!keys.length) return;
-      this.#channel
-        .request("fills", [this.#id, keys, options])
-        .then(({ value }) => {
-          for (const [key, html] of value) if (html !== null) live.fills.set(key, html);
-        })
-        .catch(() => {});
+      // opening one (and printing) needs no round trip: in answers of about
+      // FILL_BATCH characters, each received in a task of its own.
+      let keys = [...root.querySelectorAll("details[data-fill]")].map((d) => d.getAttribute("data-fill"));
+      const next = () => {
+        if (!keys.length || !current()) return;
+        this.#channel
+          .request("fills", [this.#id, keys, options, FILL_BATCH])
+          .then(({ value }) => {
+            for (const [key, html] of value) if (html !== null) live.fills.set(key, html);
+            keys = keys.slice(value.length);
+            if (value.length) setTimeout(next, 0);
+          })
+          .catch(() => {});
+      };
+      next();
     };
     if (!later.length) {
       prefetch();
@@ -466,6 +472,9 @@ function disposable(Class) {
 disposable(WorkerRecord);
 
 const SECTION = '<section id="ppsdk-';
+
+/** Characters of deferred disclosures per answer from the worker (see `prefetch`). */
+const FILL_BATCH = 128 * 1024;
 
 /**
  * The chart's markup as the article with its first section, then each later

@@ -150,9 +150,12 @@ describe("worker mode", () => {
         window.dispatchEvent(new Event("beforeprint"));
         const all = [...r.querySelectorAll("details")];
         const lazy = [...r.querySelectorAll("details[data-fill]")];
-        return { all: all.length, open: all.filter((d) => d.open).length, lazy: lazy.length, filled: lazy.filter((d) => d.hasAttribute("data-filled")).length };
+        const size = [...r.querySelectorAll("[data-fill-here]")].reduce((n, e) => n + e.innerHTML.length, 0);
+        return { all: all.length, open: all.filter((d) => d.open).length, lazy: lazy.length, filled: lazy.filter((d) => d.hasAttribute("data-filled")).length, size };
       });
       assert.ok(printed.lazy > 0, "the record has deferred disclosures");
+      // More than one answer's worth (128 Ki characters each): the prefetch came in several answers.
+      assert.ok(printed.size > 3 * 128 * 1024, `the disclosures' markup spans several answers (${printed.size} characters)`);
       assert.equal(printed.open, printed.all, "every disclosure open for printing");
       assert.equal(printed.filled, printed.lazy, "every deferred disclosure filled for printing");
 
