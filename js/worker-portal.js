@@ -359,13 +359,35 @@ export class WorkerRecord {
       prefetch();
       return Promise.resolve();
     }
+    const step = () => new Promise((resolve) => setTimeout(resolve, 0));
+    // Each step's layout now, in that step, rather than all at the next frame.
+    const layout = () => void root.host.offsetHeight;
     return (async () => {
       for (const part of later) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await step();
         if (!current()) return;
-        appendHtml(article, part);
-        // Its layout now, in this step, rather than all at the next frame.
-        void root.host.offsetHeight;
+        if (part.length <= PIECE) {
+          appendHtml(article, part);
+          layout();
+          continue;
+        }
+        // A large section (trends, a long list): parsed apart, committed
+        // with an empty body, then its items moved in a few at a time.
+        const holder = document.createElement("template");
+        setHtml(holder, part);
+        const section = holder.content.firstElementChild;
+        const body = section?.querySelector(":scope > .body");
+        const items = body ? [...body.childNodes] : [];
+        body?.replaceChildren();
+        article.append(holder.content);
+        layout();
+        const per = Math.max(1, Math.ceil((items.length * PIECE) / part.length));
+        for (let i = 0; i < items.length; i += per) {
+          await step();
+          if (!current()) return;
+          body.append(...items.slice(i, i + per));
+          layout();
+        }
       }
       article.removeAttribute("aria-busy");
       prefetch();
@@ -472,6 +494,9 @@ function disposable(Class) {
 disposable(WorkerRecord);
 
 const SECTION = '<section id="ppsdk-';
+
+/** About this many characters of a chart's later markup are committed per step. */
+const PIECE = 8 * 1024;
 
 /** Characters of deferred disclosures per answer from the worker (see `prefetch`). */
 const FILL_BATCH = 128 * 1024;
