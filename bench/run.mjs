@@ -446,11 +446,11 @@ if (results.throttled) {
 }
 if (results.loads) {
   lines.push(
-    `Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, all rendered (with layout), the next frame painted; the longest task of the open and render, and of the whole load. CPU "${RATE}x" is CDP's slowdown of the page's main thread; "${RATE}x all" slows the whole renderer process, workers included (bench/throttle.mjs: ${RATE - 1} quanta stopped for each run), and is the phone-class figure for worker mode:`,
+    `Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, the chart committed, the next frame painted (laid out: a page load forces no layout of its own); the longest task of the open and render up to that frame, and of the whole load. CPU "${RATE}x" is CDP's slowdown of the page's main thread; "${RATE}x all" slows the whole renderer process, workers included (bench/throttle.mjs: ${RATE - 1} quanta stopped for each run), and is the phone-class figure for worker mode:`,
     "",
   );
   table(
-    ["record", "MB", "CPU", "side", "modules loaded", "first section", "rendered", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
+    ["record", "MB", "CPU", "side", "modules loaded", "first section", "chart committed", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
     results.loads.map((l) => [l.name, l.mb, `${l.rate}x${l.how === "process" ? " all" : ""}`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
   );
   const mem = results.loads.filter((l) => l.memory && l.rate === 1);
