@@ -116,20 +116,30 @@ function value(r) {
 
 let reactRoot = null;
 
-/** Empties the page between runs (outside the timed window). */
-window.benchClear = function benchClear() {
+/**
+ * Empties the page between runs (outside the timed window), and settles what
+ * emptying it costs: the layout of the removal, and (where run.mjs exposes
+ * it) a full garbage collection, so that no side's run pays for the garbage
+ * or the DOM of the side before it (fhir-react leaves a great deal of both).
+ */
+window.benchClear = function benchClear({ collect = true } = {}) {
   if (reactRoot) {
     fhirReact.unmount(reactRoot);
     reactRoot = null;
   }
-  stage.replaceChildren();
+  if (stage.firstChild) {
+    stage.replaceChildren();
+    void document.body.offsetHeight;
+  }
+  if (collect) globalThis.gc?.();
 };
 
 /** Records kept on screen until the page goes (page load): freeing one closes its chart. */
 const kept = [];
 
 window.benchRun = async function benchRun(url, keyText, which, { keep = false } = {}) {
-  window.benchClear();
+  // A page load measures the page as it comes: no collection forced.
+  window.benchClear({ collect: !keep });
   const host = freshHost();
   const first = watchFirst(host.shadowRoot, FIRST[which]);
   const marks = {};
