@@ -40,15 +40,17 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(full_url: Option<String>, raw: serde_json::Value, source: usize) -> Option<Entry> {
+    /// `read_from`: the length of the JSON text `raw` was read from, when
+    /// known (room for its compact text; 0 when unknown).
+    fn new(full_url: Option<String>, raw: serde_json::Value, source: usize, read_from: usize) -> Option<Entry> {
         let resource_type = raw.get("resourceType").and_then(|t| t.as_str())?.to_string();
         let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
         let contained = match raw.get("contained") {
-            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|c| Entry::new(None, c.clone(), source)).collect(),
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|c| Entry::new(None, c.clone(), source, 0)).collect(),
             _ => Vec::new(),
         };
         let resource = Resource::from_json(&resource_type, &raw);
-        let raw = Raw::new(&raw);
+        let raw = Raw::with_capacity(&raw, read_from);
         Some(Entry { full_url, resource_type, id, raw, resource, source, contained })
     }
 
@@ -61,7 +63,7 @@ impl Entry {
     /// consent leaves of it) and the typed form read from it.
     pub fn set_raw(&mut self, raw: serde_json::Value) {
         let source = self.source;
-        if let Some(entry) = Entry::new(self.full_url.take(), raw, source) {
+        if let Some(entry) = Entry::new(self.full_url.take(), raw, source, 0) {
             *self = entry;
         }
     }
@@ -270,7 +272,7 @@ impl Record {
         record.entries.reserve(resources.len());
         let pacer = crate::source::Pacer::new(sched);
         for (full_url, raw) in resources {
-            record.push(full_url, raw, false)?;
+            record.push(full_url, raw, false, 0)?;
             pacer.tick().await;
         }
         Ok(record)
@@ -288,7 +290,7 @@ impl Record {
         self.sources += 1;
         let is_bundle = root.get("resourceType").and_then(|t| t.as_str()) == Some("Bundle");
         if !is_bundle {
-            return self.push(None, root, dedupe);
+            return self.push(None, root, dedupe, 0);
         }
         let bundle_type = root.get("type").and_then(|t| t.as_str()).map(str::to_string);
         if self.bundle_type.is_none() {
@@ -303,16 +305,16 @@ impl Record {
         for mut entry in entries {
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
             match entry.get_mut("resource").map(serde_json::Value::take) {
-                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
+                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe, 0)?,
                 _ => self.entries_without_resource += 1,
             }
         }
         Ok(())
     }
 
-    fn push(&mut self, full_url: Option<String>, raw: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
+    fn push(&mut self, full_url: Option<String>, raw: serde_json::Value, dedupe: bool, read_from: usize) -> Result<(), ParseError> {
         let source = self.sources.saturating_sub(1);
-        let entry = Entry::new(full_url, raw, source).ok_or(ParseError::NotFhir)?;
+        let entry = Entry::new(full_url, raw, source, read_from).ok_or(ParseError::NotFhir)?;
         if dedupe {
             // The same resource from another file or card (same type and
             // JSON; by id, or among those of its type when it has none) is
@@ -669,7 +671,7 @@ impl Record {
             let mut entry: serde_json::Value = serde_json::from_slice(raw).map_err(json_error)?;
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
             match entry.get_mut("resource").map(serde_json::Value::take) {
-                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
+                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe, raw.len())?,
                 _ => self.entries_without_resource += 1,
             }
             between().await;
