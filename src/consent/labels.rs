@@ -195,7 +195,8 @@ pub fn labels(resource: &Value) -> Vec<Code> {
 pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
     // Keys, and a string equal to the extension's URL, are written as they are (nothing in them is escaped).
     // `meta` alone is no marker: most resources have one (a profile, a version), few a `meta.security`.
-    if ["\"security\":", "\"securityLabel\":", "\"confidentiality\":", INLINE_LABEL].iter().any(|marker| raw.text().contains(marker)) {
+    // `"security` starts both `"security":` and `"securityLabel":`.
+    if ["\"security", "\"confidentiality\":", INLINE_LABEL].iter().any(|marker| raw.text().contains(marker)) {
         labels(&raw.value())
     } else {
         Vec::new()

@@ -39,20 +39,8 @@ fn read(text: &str) -> Value {
 impl Raw {
     /// Keeps `value` as its canonical text.
     pub fn new(value: &Value) -> Raw {
-        Raw::with_capacity(value, 0)
-    }
-
-    /// [`Raw::new`], writing the text into room for `capacity` bytes: the
-    /// length of the JSON the value was read from bounds its compact text,
-    /// so one block is taken (then trimmed) rather than one per doubling.
-    pub(super) fn with_capacity(value: &Value, capacity: usize) -> Raw {
-        let mut text = Vec::with_capacity(capacity.max(128));
-        let text = match serde_json::to_writer(&mut text, value) {
-            // serde_json writes UTF-8 only.
-            Ok(()) => String::from_utf8(text).unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        Raw { text: text.into_boxed_str(), whole: OnceCell::new(), members: OnceCell::new() }
+        let text = serde_json::to_string(value).unwrap_or_default().into_boxed_str();
+        Raw { text, whole: OnceCell::new(), members: OnceCell::new() }
     }
 
     /// The compact JSON text (what `serde_json` writes for the value).
