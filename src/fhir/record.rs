@@ -392,7 +392,7 @@ impl<'a> Scanner<'a> {
     fn string_end(&self, from: usize) -> Option<usize> {
         let mut j = from + 1;
         loop {
-            let off = self.b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+            let off = memchr::memchr2(b'"', b'\\', self.b.get(j..)?)?;
             let at = j + off;
             if self.b.get(at) == Some(&b'"') {
                 return Some(at + 1);
