@@ -101,6 +101,26 @@ export function yieldTurn() {
   return new Promise((resolve) => (turns ? turns(resolve) : setTimeout(resolve, 0)));
 }
 
+/**
+ * Reads a fetch body (a ReadableStream) chunk by chunk with a running byte
+ * count: its chunks, or null once they pass `maxBytes` (the stream is then
+ * cancelled), whatever Content-Length said.
+ */
+export async function readBody(body, maxBytes) {
+  const reader = body.getReader();
+  const chunks = [];
+  for (let total = 0; ; ) {
+    const { done, value } = await reader.read();
+    if (done) return chunks;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+}
+
 // One constructed stylesheet per document, shared by every chart in it.
 const sheets = new WeakMap();
 

@@ -190,11 +190,15 @@ pub fn labels(resource: &Value) -> Vec<Code> {
     labels
 }
 
-/// [`labels`] of a resource kept as text, read (and not kept) only when its
-/// text names a member labels come from: most resources carry none.
-pub fn labels_of(raw: &crate::fhir::Raw) -> Vec<Code> {
+/// [`labels`] of a resource kept as text (of type `resource_type`), read
+/// (and not kept) only when its text names a member labels come from: most
+/// resources carry none.
+pub fn labels_of(raw: &crate::fhir::Raw, resource_type: &str) -> Vec<Code> {
     // Keys, and a string equal to the extension's URL, are written as they are (nothing in them is escaped).
-    if ["\"meta\":", "\"securityLabel\":", "\"confidentiality\":", INLINE_LABEL].iter().any(|marker| raw.text().contains(marker)) {
+    // "security" is in `"security":` (`meta.security`, not any `meta`: most resources have one),
+    // `"securityLabel":` and the inline label extension's URL; `confidentiality` counts on a Composition only.
+    let text = raw.text();
+    if text.contains("security") || (resource_type == "Composition" && text.contains("\"confidentiality\":")) {
         labels(&raw.value())
     } else {
         Vec::new()
@@ -280,6 +284,25 @@ mod tests {
         assert_eq!(f.authors, ["Practitioner/1"]);
         assert!(f.references.contains(&"Patient/p".to_string()));
         assert_eq!(facts(&serde_json::json!({"resourceType": "Patient"})).confidentiality, 3);
+    }
+
+    #[test]
+    fn labels_of_text_reads_the_resources_that_carry_labels() {
+        let inline = serde_json::json!({"url": INLINE_LABEL, "valueCoding": {"system": ACT_CODE, "code": "HIV"}});
+        for r in [
+            serde_json::json!({"resourceType": "Observation", "meta": {"profile": ["http://example.org/p"], "versionId": "1"}}),
+            serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}}),
+            serde_json::json!({"resourceType": "Observation", "meta": {"profile": [], "security": [{"code": "PSY"}]}, "securityLabel": []}),
+            serde_json::json!({"resourceType": "DocumentReference", "securityLabel": [{"coding": [{"system": ACT_CODE, "code": "ETH"}]}]}),
+            serde_json::json!({"resourceType": "Composition", "confidentiality": "V"}),
+            serde_json::json!({"resourceType": "Observation", "confidentiality": "V"}),
+            serde_json::json!({"resourceType": "Observation", "subject": {"reference": "Patient/p", "extension": [inline]}}),
+            serde_json::json!({"resourceType": "Observation", "note": [{"text": "\"security\": none here"}]}),
+        ] {
+            assert_eq!(labels_of(&crate::fhir::Raw::new(&r), r["resourceType"].as_str().unwrap()), labels(&r), "{r}");
+        }
+        let profiled = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": ACT_CODE, "code": "PSY"}]}});
+        assert_eq!(labels_of(&crate::fhir::Raw::new(&profiled), "Observation"), [Code { system: ACT_CODE.into(), code: "PSY".into() }]);
     }
 
     #[test]

@@ -310,7 +310,7 @@ impl<'a> Decider<'a> {
                 permit: true,
                 reason: Reason::PatientAccess,
                 rule: "patient: right of access".into(),
-                labels: labels::labels_of(&entry.raw),
+                labels: labels::labels_of(&entry.raw, &entry.resource_type),
             };
         }
         let resource_keys = keys(entry.full_url.as_deref(), &entry.resource_type, entry.id.as_deref());

@@ -71,7 +71,7 @@ fn utf8_stretch(bytes: &[u8], at: usize) -> Option<usize> {
 #[inline(never)]
 fn escapes(b: &[u8], mut i: usize, fixes: &mut Vec<(usize, usize)>) -> Option<usize> {
     let turn = i + STRETCH;
-    while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'\\')) {
+    while let Some(off) = b.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
         let at = i + off;
         if at >= turn {
             return Some(at);

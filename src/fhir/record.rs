@@ -372,6 +372,9 @@ const DEPTH_LIMIT: usize = 128;
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    /// Whether `entry` elements are checked as JSON here (a caller that
+    /// reads each element with serde_json anyway checks them there).
+    check: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -389,7 +392,7 @@ impl<'a> Scanner<'a> {
     fn string_end(&self, from: usize) -> Option<usize> {
         let mut j = from + 1;
         loop {
-            let off = self.b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+            let off = memchr::memchr2(b'"', b'\\', self.b.get(j..)?)?;
             let at = j + off;
             if self.b.get(at) == Some(&b'"') {
                 return Some(at + 1);
@@ -507,7 +510,9 @@ impl<'a> Scanner<'a> {
             }
             State::Entries => {
                 let raw = self.value(2)?;
-                serde_json::from_slice::<serde::de::IgnoredAny>(raw).ok()?;
+                if self.check {
+                    serde_json::from_slice::<serde::de::IgnoredAny>(raw).ok()?;
+                }
                 shell.entry.get_or_insert_with(Vec::new).push(raw);
                 self.skip_ws();
                 match self.peek()? {
@@ -581,7 +586,7 @@ impl<'a> Scanner<'a> {
 /// (inside its quotes) and its value's. `None` when `text` is not an
 /// object the [`Scanner`] reads.
 pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
-    let mut s = Scanner { b: text, i: 0 };
+    let mut s = Scanner { b: text, i: 0, check: true };
     s.expect(b'{')?;
     let mut out = Vec::new();
     s.skip_ws();
@@ -622,8 +627,16 @@ impl<'a> Shell<'a> {
 
     /// Reads the top-level object of `bytes` (see [`Scanner`]), awaiting
     /// `between` after each `entry` element.
-    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
-        let mut scanner = Scanner { b: bytes, i: 0 };
+    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], between: impl FnMut() -> F) -> Option<Shell<'a>> {
+        Shell::scan_checking(bytes, true, between).await
+    }
+
+    /// [`Shell::scan`]; with `check` false the `entry` elements are only
+    /// delimited (brackets counted, strings skipped), not checked as JSON:
+    /// for a caller that reads each with serde_json and, when one is not
+    /// JSON, reads the whole document for the error.
+    async fn scan_checking<F: std::future::Future<Output = ()>>(bytes: &'a [u8], check: bool, mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
+        let mut scanner = Scanner { b: bytes, i: 0, check };
         let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
         loop {
             match scanner.step(&mut shell, &mut seen, &mut state)? {
@@ -652,7 +665,7 @@ impl Record {
     async fn add_bytes_between<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
         let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
-        let Some(shell) = Shell::scan(bytes, &mut *between).await else {
+        let Some(shell) = Shell::scan_checking(bytes, false, &mut *between).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
         };
@@ -666,7 +679,12 @@ impl Record {
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
         for raw in entries {
-            let mut entry: serde_json::Value = serde_json::from_slice(raw).map_err(json_error)?;
+            let mut entry: serde_json::Value = match serde_json::from_slice(raw) {
+                Ok(entry) => entry,
+                // Not JSON (the scanner only delimited it): the whole document, read as
+                // before the scanner, says where; it is broken wherever one element is.
+                Err(e) => return Err(json_error(serde_json::from_slice::<serde_json::Value>(bytes).err().unwrap_or(e))),
+            };
             let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
             match entry.get_mut("resource").map(serde_json::Value::take) {
                 Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
@@ -844,6 +862,22 @@ mod tests {
         for doc in [&TRICKY[..TRICKY.len() - 40], r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient"}} {}]}"#, "[1,"] {
             let e = serde_json::from_str::<serde_json::Value>(doc).unwrap_err();
             assert_eq!(parse_record(doc.as_bytes()).unwrap_err(), ParseError::Json { line: e.line(), column: e.column() }, "{doc}");
+        }
+        // An element the scanner delimits but that is not JSON, after good ones: the whole document's error.
+        let patient = r#"{"resource":{"resourceType":"Patient","id":"p"}}"#;
+        for bad in [
+            r#"[tru]"#,
+            r#"{"resource":{"resourceType":"Patient","x":01}}"#,
+            r#"{"resource":{"x":"a\qb"}}"#,
+            "{\"a\":\"\t\"}",
+            r#"{"a" "b"}"#,
+            r#"{"a":1,}"#,
+            "[1 2]",
+        ] {
+            let doc = format!(r#"{{"resourceType":"Bundle","type":"collection","entry":[{patient},{patient},{bad},{patient}]}}"#);
+            let e = serde_json::from_str::<serde_json::Value>(&doc).unwrap_err();
+            assert_eq!(parse_record(doc.as_bytes()).unwrap_err(), ParseError::Json { line: e.line(), column: e.column() }, "{doc}");
+            assert!(scan(&doc).0.is_none(), "{doc}");
         }
         // `entry` not a list; roots that are not objects.
         assert_eq!(parse_record(br#"{"resourceType":"Bundle","entry":{"resource":{"resourceType":"Patient"}}}"#).unwrap_err(), ParseError::BadBundle);

@@ -15,48 +15,28 @@ pub(crate) struct BrowserHttp {
 /// The page's event loop.
 pub(crate) struct EventLoop;
 
-fn get(target: &wasm_bindgen::JsValue, key: &str) -> Option<wasm_bindgen::JsValue> {
-    js_sys::Reflect::get(target, &key.into()).ok()
-}
-
 /// Reads a response body chunk by chunk with a running byte count, and
 /// abandons it (cancelling the stream) once it passes `max_bytes`, whatever
 /// `Content-Length` said: a chunked or compressed body is never buffered
-/// past the limit.
+/// past the limit. The reading loop is JavaScript's (`readBody` in
+/// `js/runtime.js`: no crossing into WebAssembly per chunk); the chunks stay
+/// JavaScript's until the body is whole, then fill one block of the right
+/// size (a buffer grown by doubling leaves holes that linear memory keeps).
 async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
-    let network = || SourceError::Network("the connection ended before the whole answer arrived".into());
-    let stream: wasm_bindgen::JsValue = stream.into();
-    let reader = get(&stream, "getReader").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?.call0(&stream).map_err(|_| network())?;
-    let read = get(&reader, "read").and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or_else(network)?;
-    // The chunks stay JavaScript's until the body is whole, then fill one block of the right size:
-    // a buffer grown by doubling leaves holes that linear memory keeps.
-    let (mut chunks, mut total) = (Vec::<js_sys::Uint8Array>::new(), 0);
-    loop {
-        let promise = read.call0(&reader).map_err(|_| network())?.dyn_into::<js_sys::Promise>().map_err(|_| network())?;
-        let chunk = JsFuture::from(promise).await.map_err(|_| network())?;
-        if get(&chunk, "done").is_some_and(|d| d.is_truthy()) {
-            let mut body = vec![0; total];
-            let mut at = 0;
-            for bytes in chunks {
-                let len = bytes.length() as usize;
-                bytes.copy_to(body.get_mut(at..at + len).unwrap_or_default());
-                at += len;
-            }
-            return Ok(body);
-        }
-        let Some(bytes) = get(&chunk, "value").and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()) else {
-            return Err(network());
-        };
-        let len = bytes.length() as usize;
-        if total + len > max_bytes {
-            if let Some(cancel) = get(&reader, "cancel").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-                let _ = cancel.call0(&reader);
-            }
-            return Err(SourceError::TooLarge { limit: max_bytes });
-        }
-        total += len;
-        chunks.push(bytes);
+    let network = |_| SourceError::Network("the connection ended before the whole answer arrived".into());
+    let chunks = JsFuture::from(super::read_body(&stream, max_bytes as f64)).await.map_err(network)?;
+    if chunks.is_null() {
+        return Err(SourceError::TooLarge { limit: max_bytes });
     }
+    let chunks: Vec<js_sys::Uint8Array> = chunks.unchecked_into::<js_sys::Array>().iter().map(JsCast::unchecked_into).collect();
+    let mut body = vec![0; chunks.iter().map(|c| c.length() as usize).sum()];
+    let mut at = 0;
+    for bytes in chunks {
+        let len = bytes.length() as usize;
+        bytes.copy_to(body.get_mut(at..at + len).unwrap_or_default());
+        at += len;
+    }
+    Ok(body)
 }
 
 impl BrowserHttp {
