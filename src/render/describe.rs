@@ -92,7 +92,9 @@ fn generic(raw: &(impl JsonAt + ?Sized)) -> String {
 }
 
 pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> Described {
-    let raw = &entry.raw;
+    // Read here and let go: what the line needs is in the line.
+    let reader = entry.raw.reader();
+    let raw = &reader;
     let by = |v: &Value| Some(names(fmt, record, from, references(v))).filter(|n| !n.is_empty()).map(|n| fmt.t_with(T::By, &n));
     let status = raw.at("status").as_str();
     let mut negation = None;

@@ -441,7 +441,8 @@ impl<'r, 'f> Builder<'r, 'f> {
 /// The narrative of a resource, sanitised: for rows only when it says more
 /// than the structured data (`text.status` is not `generated`).
 fn narrative_of(entry: &Entry, any_status: bool) -> Option<String> {
-    let text = entry.raw.at("text");
+    let raw = entry.raw.reader();
+    let text = raw.at("text");
     let status = text.at("status").as_str().unwrap_or_default();
     if status == "empty" || (!any_status && status == "generated") {
         return None;
@@ -499,8 +500,9 @@ fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, note: Optio
 }
 
 fn is_entered_in_error(entry: &Entry) -> bool {
-    entry.raw.at("status") == "entered-in-error"
-        || entry.raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
+    let raw = entry.raw.reader();
+    raw.at("status") == "entered-in-error"
+        || raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
 }
 
 /// An encounter class (HL7 v3 ActCode): the record's display in English,
