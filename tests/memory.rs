@@ -184,17 +184,19 @@ fn opening_the_largest_record_peaks_within_bounds() {
         let Figures { opened_peak, opened_live, charted_live, rendered_live, peak, .. } = figures;
         eprintln!("opened: live {} MB; chart built: live {} MB; markup: live {} MB", mb(opened_live), mb(charted_live), mb(rendered_live));
         eprintln!("plaintext {} MB; peak {} MB = {:.2}x", mb(plain_len), mb(peak), ratio(peak));
-        // The token's buffer is gone before the record is read (the platform
-        // frees it before the plaintext is copied back).
-        if name.starts_with("platform") {
-            assert!(ratio(opened_peak) <= 2.3, "{name}: open: peak {} MB", mb(opened_peak));
-        }
-        assert!(ratio(opened_peak) <= 2.4, "{name}: open: peak {} MB", mb(opened_peak));
-        // The record keeps compact text, not a tree of values per resource.
-        assert!(ratio(opened_live) <= 1.75, "{name}: opened record: {} MB", mb(opened_live));
+        // With the platform's cipher the token's buffer is gone before the
+        // plaintext is copied back, so the peak is the plaintext beside the
+        // record being read; the portable one decrypts in the buffer and
+        // copies the plaintext out of it.
+        let bound = if name.starts_with("platform") { 2.1 } else { 2.4 };
+        assert!(ratio(opened_peak) <= bound, "{name}: open: peak {} MB", mb(opened_peak));
+        // The record keeps compact text, not a tree of values per resource,
+        // and lists and rare elements take no room they do not use.
+        assert!(ratio(opened_live) <= 1.15, "{name}: opened record: {} MB", mb(opened_live));
         // The chart reads members of the resources it describes without
         // keeping them: its view model is small beside the record.
         assert!(ratio(charted_live - opened_live) <= 0.25, "{name}: chart: {} MB", mb(charted_live - opened_live));
-        assert!(ratio(peak) <= 3.0, "{name}: peak {} MB", mb(peak));
+        // Chart and markup stay below the open's peak.
+        assert!(ratio(peak) <= bound, "{name}: peak {} MB", mb(peak));
     }
 }

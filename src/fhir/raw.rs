@@ -65,7 +65,7 @@ impl Raw {
 
     /// A reader of the resource's members that keeps what it reads only as
     /// long as it lives (the chart reads most resources once: what it reads
-    /// need not stay with the record). What the resource already keeps is
+    /// need not stay with the record). A whole resource already kept is
     /// read from there.
     pub fn reader(&self) -> Reader<'_> {
         Reader { raw: self, whole: OnceCell::new(), members: OnceCell::new() }
@@ -99,20 +99,13 @@ pub struct Reader<'a> {
     members: OnceCell<Option<Box<[Member]>>>,
 }
 
-impl Reader<'_> {
-    /// As [`Raw::at`]: from what the resource keeps, else read here.
-    pub fn at(&self, key: &str) -> &Value {
-        match (self.raw.whole.get(), self.raw.members.get()) {
-            (Some(whole), _) => whole.get(key).unwrap_or(&NULL),
-            (None, Some(_)) => self.raw.at(key),
-            (None, None) => member(self.raw.text(), &self.whole, &self.members, key),
-        }
-    }
-}
-
+/// As [`Raw::at`]: from the whole resource when it is kept, else read here.
 impl super::JsonAt for Reader<'_> {
     fn at(&self, key: &str) -> &Value {
-        Reader::at(self, key)
+        match self.raw.whole.get() {
+            Some(whole) => whole.get(key).unwrap_or(&NULL),
+            None => member(self.raw.text(), &self.whole, &self.members, key),
+        }
     }
 
     /// A resource is an object: no element is at any index.

@@ -256,7 +256,6 @@ pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     // The buffer goes to the cipher: it frees it (or decrypts in it) before
     // the plaintext takes room of its own.
     let plaintext = cipher.decrypt_owned_async(key, &iv, buffer, aad, text.start..end, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
-    between().await;
     let jwe = ParsedJwe { header, aad: &[], iv, ciphertext: Vec::new(), tag };
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))

@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::shl::{Es256Key, Es256Verifier};
-use crate::unseal::{decrypt_in_place, wipe_paced, AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher};
+use crate::unseal::{AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher};
 
 /// Which AES-GCM backend a portal uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,10 +171,9 @@ impl AsyncCipher for PlatformCipher {
         }
     }
 
-    /// The token's buffer is freed before the plaintext takes room in
-    /// WebAssembly memory: WebCrypto gets a copy of the ciphertext; the
-    /// portable backend decrypts in the buffer, and the plaintext waits in
-    /// JavaScript memory (wiped) while the buffer is wiped and freed.
+    /// With WebCrypto the token's buffer is freed before the plaintext
+    /// takes room in WebAssembly memory (WebCrypto holds a copy of the
+    /// ciphertext); the portable backend decrypts the buffer's ciphertext.
     async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
@@ -185,22 +184,15 @@ impl AsyncCipher for PlatformCipher {
         tag: &[u8; 16],
         mut between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
-        let plain = match subtle().filter(|_| self.backend == Backend::Auto) {
-            Some(subtle) => {
-                let data = to_js(buffer.get(ciphertext).ok_or(AeadFailure)?, tag, &mut between).await;
-                let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
-                drop(buffer);
-                let plain = WipeOnDrop(aes_gcm(&subtle, "decrypt", key, iv, &aad, &data.0).await?);
-                drop(data);
-                plain
-            }
-            None => {
-                let buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, &mut between).await?;
-                let plain = to_js(buffer.get(ciphertext).unwrap_or_default(), &[], &mut between).await;
-                wipe_paced(buffer, &mut between).await;
-                plain
-            }
+        let (Some(subtle), Some(text)) = (subtle().filter(|_| self.backend == Backend::Auto), buffer.get(ciphertext.clone())) else {
+            let (aad, text) = (buffer.get(aad).ok_or(AeadFailure)?, buffer.get(ciphertext).ok_or(AeadFailure)?);
+            return RustCryptoCipher.decrypt_paced(key, iv, aad, text, tag, between).await;
         };
+        let data = to_js(text, tag, &mut between).await;
+        let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
+        drop(buffer);
+        let plain = WipeOnDrop(aes_gcm(&subtle, "decrypt", key, iv, &aad, &data.0).await?);
+        drop(data);
         Ok(from_js(plain, between).await)
     }
 }
