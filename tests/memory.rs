@@ -6,13 +6,14 @@
 //! is a floor for the page's `memory.buffer` high-water.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use patient_portal_sdk::consent::{Policy, Viewer};
 use patient_portal_sdk::pipeline::{open, Audience, OpenOptions, SealedFile, Stage};
 use patient_portal_sdk::render::{build_chart, to_html, RenderOptions};
 use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, Immediate, SourceError};
-use patient_portal_sdk::unseal::{seal, ContentKey, RustCryptoCipher, SealOptions};
+use patient_portal_sdk::unseal::{seal, AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher, SealOptions};
 
 struct Counting;
 
@@ -68,26 +69,84 @@ fn mb(bytes: usize) -> f64 {
     (bytes as f64 / 1e5).round() / 10.0
 }
 
-#[test]
-fn opening_the_largest_record_peaks_within_bounds() {
-    let started = std::time::Instant::now();
-    let dir = format!("{}/../shared/data/fhir/synthea", env!("CARGO_MANIFEST_DIR"));
-    let file =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("Zackary401")).unwrap();
-    let plaintext = std::fs::read(&file).unwrap();
-    let key = ContentKey::from_bytes(&[7u8; 32]).unwrap();
-    let options = SealOptions { deflate: false, content_type: Some("application/fhir+json".into()) };
-    let server = OneFile(seal(&plaintext, &key, [1u8; 12], &options).unwrap().into_bytes());
-    let plain_len = plaintext.len();
-    drop(plaintext);
+/// Bytes outside the counted heap: JavaScript's memory, where the browser's
+/// WebCrypto backend keeps its copy of the ciphertext.
+struct Outside(*mut u8, Layout);
 
+impl Outside {
+    fn copy(bytes: &[u8]) -> Outside {
+        let layout = Layout::from_size_align(bytes.len().max(1), 1).unwrap();
+        unsafe {
+            let ptr = System.alloc(layout);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+            Outside(ptr, layout)
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        unsafe { std::slice::from_raw_parts(self.0, self.1.size()) }
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        unsafe { System.dealloc(self.0, self.1) }
+    }
+}
+
+/// The browser's default backend (WebCrypto) as WebAssembly memory sees it:
+/// the ciphertext is copied out to JavaScript, the token's buffer freed,
+/// and the plaintext copied back in (a block of its own size).
+struct Platform;
+
+impl AsyncCipher for Platform {
+    async fn decrypt_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; 16],
+        _between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
+        RustCryptoCipher.decrypt(key, iv, aad, ciphertext, tag)
+    }
+
+    async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: Range<usize>,
+        ciphertext: Range<usize>,
+        tag: &[u8; 16],
+        _between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
+        let outside = Outside::copy(&buffer);
+        drop(buffer);
+        RustCryptoCipher.decrypt(key, iv, &outside.bytes()[aad], &outside.bytes()[ciphertext], tag)
+    }
+}
+
+/// Live and peak heap (above what was live before) at each stage of one open and render.
+struct Figures {
+    stages: Vec<(Stage, usize, usize, f64)>,
+    opened_peak: usize,
+    opened_live: usize,
+    charted_live: usize,
+    rendered_live: usize,
+    peak: usize,
+}
+
+fn measure(server: &OneFile, key: &ContentKey, cipher: &impl AsyncCipher) -> Figures {
+    let started = std::time::Instant::now();
     let base = LIVE.load(Relaxed);
     PEAK.store(base, Relaxed);
     let mut stages: Vec<(Stage, usize, usize, f64)> = Vec::new();
     let open_options = OpenOptions::default();
     let (viewer, policy) = (Viewer::patient(1_790_000_000), Policy::default());
     let opened = {
-        let source = SealedFile { client: &server, cipher: &RustCryptoCipher, url: "https://records.example/r.jwe", key: &key, options: &open_options };
+        let source = SealedFile { client: server, cipher, url: "https://records.example/r.jwe", key, options: &open_options };
         let mut progress = |stage| {
             stages.push((stage, LIVE.load(Relaxed) - base, PEAK.load(Relaxed) - base, started.elapsed().as_secs_f64() * 1e3));
         };
@@ -101,16 +160,43 @@ fn opening_the_largest_record_peaks_within_bounds() {
     let peak = PEAK.load(Relaxed) - base;
     let rendered_live = LIVE.load(Relaxed) - base;
     assert!(html.len() > 100_000);
-    for (stage, live, peak, ms) in &stages {
-        eprintln!("at {:<8} {ms:>7.1} ms: live {:>6} MB, peak so far {:>6} MB", stage.name(), mb(*live), mb(*peak));
-    }
-    eprintln!("opened: live {} MB; chart built: live {} MB; markup: live {} MB", mb(opened_live), mb(charted_live), mb(rendered_live));
-    eprintln!("plaintext {} MB; peak {} MB = {:.2}x", mb(plain_len), mb(peak), peak as f64 / plain_len as f64);
-    // The token's text holds its ciphertext once decoded, then the plaintext
-    // alone; the record keeps compact text, not a tree of values per resource.
+    Figures { stages, opened_peak, opened_live, charted_live, rendered_live, peak }
+}
+
+#[test]
+fn opening_the_largest_record_peaks_within_bounds() {
+    let dir = format!("{}/../shared/data/fhir/synthea", env!("CARGO_MANIFEST_DIR"));
+    let file =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("Zackary401")).unwrap();
+    let plaintext = std::fs::read(&file).unwrap();
+    let key = ContentKey::from_bytes(&[7u8; 32]).unwrap();
+    let options = SealOptions { deflate: false, content_type: Some("application/fhir+json".into()) };
+    let server = OneFile(seal(&plaintext, &key, [1u8; 12], &options).unwrap().into_bytes());
+    let plain_len = plaintext.len();
+    drop(plaintext);
     let ratio = |bytes: usize| bytes as f64 / plain_len as f64;
-    assert!(ratio(opened_peak) <= 2.5, "open: peak {} MB", mb(opened_peak));
-    assert!(ratio(opened_live) <= 1.75, "opened record: {} MB", mb(opened_live));
-    // The chart reads members of the resources it describes, not whole ones.
-    assert!(ratio(peak) <= 3.0, "peak {} MB", mb(peak));
+
+    for (name, figures) in [("platform (WebCrypto)", measure(&server, &key, &Platform)), ("portable (RustCrypto)", measure(&server, &key, &RustCryptoCipher))] {
+        eprintln!("{name}:");
+        for (stage, live, peak, ms) in &figures.stages {
+            eprintln!("at {:<8} {ms:>7.1} ms: live {:>6} MB, peak so far {:>6} MB", stage.name(), mb(*live), mb(*peak));
+        }
+        let Figures { opened_peak, opened_live, charted_live, rendered_live, peak, .. } = figures;
+        eprintln!("opened: live {} MB; chart built: live {} MB; markup: live {} MB", mb(opened_live), mb(charted_live), mb(rendered_live));
+        eprintln!("plaintext {} MB; peak {} MB = {:.2}x", mb(plain_len), mb(peak), ratio(peak));
+        // With the platform's cipher the token's buffer is gone before the
+        // plaintext is copied back, so the peak is the plaintext beside the
+        // record being read; the portable one decrypts in the buffer and
+        // copies the plaintext out of it.
+        let bound = if name.starts_with("platform") { 2.1 } else { 2.4 };
+        assert!(ratio(opened_peak) <= bound, "{name}: open: peak {} MB", mb(opened_peak));
+        // The record keeps compact text, not a tree of values per resource,
+        // and lists and rare elements take no room they do not use.
+        assert!(ratio(opened_live) <= 1.15, "{name}: opened record: {} MB", mb(opened_live));
+        // The chart reads members of the resources it describes without
+        // keeping them: its view model is small beside the record.
+        assert!(ratio(charted_live - opened_live) <= 0.25, "{name}: chart: {} MB", mb(charted_live - opened_live));
+        // Chart and markup stay below the open's peak.
+        assert!(ratio(peak) <= bound, "{name}: peak {} MB", mb(peak));
+    }
 }

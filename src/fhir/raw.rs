@@ -60,22 +60,57 @@ impl Raw {
     /// [`super::JsonAt::at`] gives it from the whole value; read on first
     /// use and kept, without reading the rest of the resource.
     pub fn at(&self, key: &str) -> &Value {
-        if let Some(whole) = self.whole.get() {
-            return whole.get(key).unwrap_or(&NULL);
+        member(&self.text, &self.whole, &self.members, key)
+    }
+
+    /// A reader of the resource's members that keeps what it reads only as
+    /// long as it lives (the chart reads most resources once: what it reads
+    /// need not stay with the record). A whole resource already kept is
+    /// read from there.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { raw: self, whole: OnceCell::new(), members: OnceCell::new() }
+    }
+}
+
+/// [`Raw::at`] over `text`, keeping what it reads in `whole` and `members`.
+fn member<'s>(text: &'s str, whole: &'s OnceCell<Value>, members: &'s OnceCell<Option<Box<[Member]>>>, key: &str) -> &'s Value {
+    if let Some(whole) = whole.get() {
+        return whole.get(key).unwrap_or(&NULL);
+    }
+    let members = members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
+    // Canonical text escapes only quotes, backslashes and control
+    // characters in a key: a key with none of those is written as it is.
+    let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
+    let Some(members) = members.as_deref().filter(|_| plain) else {
+        return whole.get_or_init(|| read(text)).get(key).unwrap_or(&NULL);
+    };
+    // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
+    match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
+        Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
+        None => &NULL,
+    }
+}
+
+/// A passing reader of a [`Raw`]'s members (see [`Raw::reader`]).
+#[derive(Debug)]
+pub struct Reader<'a> {
+    raw: &'a Raw,
+    whole: OnceCell<Value>,
+    members: OnceCell<Option<Box<[Member]>>>,
+}
+
+/// As [`Raw::at`]: from the whole resource when it is kept, else read here.
+impl super::JsonAt for Reader<'_> {
+    fn at(&self, key: &str) -> &Value {
+        match self.raw.whole.get() {
+            Some(whole) => whole.get(key).unwrap_or(&NULL),
+            None => member(self.raw.text(), &self.whole, &self.members, key),
         }
-        let text = self.text();
-        let members = self.members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
-        // Canonical text escapes only quotes, backslashes and control
-        // characters in a key: a key with none of those is written as it is.
-        let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
-        let Some(members) = members.as_deref().filter(|_| plain) else {
-            return std::ops::Deref::deref(self).get(key).unwrap_or(&NULL);
-        };
-        // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
-        match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
-            Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
-            None => &NULL,
-        }
+    }
+
+    /// A resource is an object: no element is at any index.
+    fn nth(&self, _index: usize) -> &Value {
+        &NULL
     }
 }
 

@@ -54,15 +54,16 @@ macro_rules! with_value_x {
         pub struct $name {
             $($field)*
             value_quantity: Option<Quantity>,
-            value_codeable_concept: Option<CodeableConcept>,
+            // The rarer types out of line (a record holds thousands of results).
+            value_codeable_concept: Option<Box<CodeableConcept>>,
             value_string: Option<String>,
             value_boolean: Option<bool>,
             value_integer: Option<i64>,
-            value_range: Option<Range>,
-            value_ratio: Option<Ratio>,
+            value_range: Option<Box<Range>>,
+            value_ratio: Option<Box<Ratio>>,
             value_time: Option<String>,
             value_date_time: Option<DateTime>,
-            value_period: Option<Period>,
+            value_period: Option<Box<Period>>,
         }
 
         impl $name {
@@ -70,15 +71,15 @@ macro_rules! with_value_x {
             pub fn value(&self) -> Option<ObservationValue<'_>> {
                 use ObservationValue as V;
                 self.value_quantity.as_ref().map(V::Quantity)
-                    .or_else(|| self.value_codeable_concept.as_ref().map(V::CodeableConcept))
+                    .or_else(|| self.value_codeable_concept.as_deref().map(V::CodeableConcept))
                     .or_else(|| self.value_string.as_deref().map(V::String))
                     .or_else(|| self.value_boolean.map(V::Boolean))
                     .or_else(|| self.value_integer.map(V::Integer))
-                    .or_else(|| self.value_range.as_ref().map(V::Range))
-                    .or_else(|| self.value_ratio.as_ref().map(V::Ratio))
+                    .or_else(|| self.value_range.as_deref().map(V::Range))
+                    .or_else(|| self.value_ratio.as_deref().map(V::Ratio))
                     .or_else(|| self.value_time.as_deref().map(V::Time))
                     .or_else(|| self.value_date_time.as_ref().map(V::DateTime))
-                    .or_else(|| self.value_period.as_ref().map(V::Period))
+                    .or_else(|| self.value_period.as_deref().map(V::Period))
             }
         }
     };
@@ -352,7 +353,7 @@ with_value_x! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ObservationComponent {
         pub code: Option<CodeableConcept>,
-        pub data_absent_reason: Option<CodeableConcept>,
+        pub data_absent_reason: Option<Box<CodeableConcept>>,
         pub interpretation: Vec<CodeableConcept>,
         pub reference_range: Vec<ReferenceRange>,
     }
@@ -384,10 +385,10 @@ with_value_x! {
         pub category: Vec<CodeableConcept>,
         pub code: Option<CodeableConcept>,
         effective_date_time: Option<DateTime>,
-        effective_period: Option<Period>,
+        effective_period: Option<Box<Period>>,
         effective_instant: Option<DateTime>,
         pub issued: Option<DateTime>,
-        pub data_absent_reason: Option<CodeableConcept>,
+        pub data_absent_reason: Option<Box<CodeableConcept>>,
         pub interpretation: Vec<CodeableConcept>,
         pub reference_range: Vec<ReferenceRange>,
         pub component: Vec<ObservationComponent>,
@@ -428,7 +429,7 @@ impl Observation {
     pub fn effective(&self) -> Option<When<'_>> {
         first_when([
             self.effective_date_time.as_ref().map(When::DateTime),
-            self.effective_period.as_ref().map(When::Period),
+            self.effective_period.as_deref().map(When::Period),
             self.effective_instant.as_ref().map(When::DateTime),
             self.issued.as_ref().map(When::DateTime),
         ])

@@ -29,10 +29,24 @@ impl<T: FromJson> Member for Option<T> {
     }
 }
 
+/// A list takes the room of its elements and no more (collecting through
+/// `Option` would start at room for four and grow by doubling).
 impl<T: FromJson> Member for Vec<T> {
     #[inline(never)]
     fn member(v: &Value) -> Option<Self> {
-        v.as_array()?.iter().map(T::from_json).collect()
+        let items = v.as_array()?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(T::from_json(item)?);
+        }
+        Some(out)
+    }
+}
+
+/// A rarely present element kept out of line: its room is taken only when present.
+impl<T: FromJson> FromJson for Box<T> {
+    fn from_json(v: &Value) -> Option<Self> {
+        T::from_json(v).map(Box::new)
     }
 }
 

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::fhir::JsonAt;
-use crate::fhir::{DateTime, Dosage, Entry, FromJson, Member, Quantity, Record};
+use crate::fhir::{DateTime, Dosage, Entry, FromJson, Member, Quantity, Reader, Record};
 
 use super::dosage;
 use super::i18n::{Fmt, T};
@@ -91,8 +91,8 @@ fn generic(raw: &(impl JsonAt + ?Sized)) -> String {
         .unwrap_or_default()
 }
 
-pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry) -> Described {
-    let raw = &entry.raw;
+/// `raw` reads the entry's members (see [`crate::fhir::Raw::reader`]).
+pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: &Reader<'_>) -> Described {
     let by = |v: &Value| Some(names(fmt, record, from, references(v))).filter(|n| !n.is_empty()).map(|n| fmt.t_with(T::By, &n));
     let status = raw.at("status").as_str();
     let mut negation = None;

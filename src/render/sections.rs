@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::fhir::JsonAt;
 use crate::fhir::{
     first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
 };
+use crate::fhir::{JsonAt, Reader};
 use crate::numtext::decimal_f64;
 
 use super::i18n::{Fmt, Locale, T};
@@ -81,7 +81,7 @@ struct TrendAcc {
 }
 
 fn is_lab(entry: &Entry) -> bool {
-    matches!(&entry.resource, Resource::Observation(o) if !o.in_category("vital-signs")) && !is_entered_in_error(entry)
+    matches!(&entry.resource, Resource::Observation(o) if !o.in_category("vital-signs")) && !is_entered_in_error(&entry.raw.reader())
 }
 
 impl<'r, 'f> Builder<'r, 'f> {
@@ -94,7 +94,7 @@ impl<'r, 'f> Builder<'r, 'f> {
         };
         // Reports first: their results, and the members of panels among them.
         for (by, entry) in record.entries.iter().enumerate() {
-            if let (Resource::DiagnosticReport(d), false) = (&entry.resource, is_entered_in_error(entry)) {
+            if let (Resource::DiagnosticReport(d), false) = (&entry.resource, is_entered_in_error(&entry.raw.reader())) {
                 for r in &d.result {
                     if let Some(i) = claim(&mut owner, by, r) {
                         if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
@@ -159,18 +159,20 @@ impl<'r, 'f> Builder<'r, 'f> {
     /// Decides where the entry at `index` is shown and builds its row.
     pub fn place(&mut self, index: usize, entry: &Entry) -> Placement {
         let (record, fmt) = (self.record, self.fmt);
+        // The resource's members, read once for all the row needs, then let go.
+        let raw = entry.raw.reader();
         if matches!(entry.resource, Resource::Invalid) {
-            return other(fmt, record, index, entry, Some(fmt.t(T::CouldNotRead)));
+            return other(fmt, record, index, entry, &raw, Some(fmt.t(T::CouldNotRead)));
         }
-        if is_entered_in_error(entry) {
-            return other(fmt, record, index, entry, Some(fmt.t(T::EnteredInError)));
+        if is_entered_in_error(&raw) {
+            return other(fmt, record, index, entry, &raw, Some(fmt.t(T::EnteredInError)));
         }
         let row = |cells: Vec<Cell>, sort_key: Option<i64>, negation: Option<Negation>| Row {
             entry: index,
             cells,
             sort_key,
             negation,
-            narrative: narrative_of(entry, false),
+            narrative: narrative_of(&raw, false),
         };
         match &entry.resource {
             Resource::AllergyIntolerance(a) => {
@@ -389,7 +391,7 @@ impl<'r, 'f> Builder<'r, 'f> {
                     row(vec![title.into(), activities.join("; ").into(), fmt.code(c.status.as_deref()).into(), on.into()], key, None),
                 )
             }
-            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, record, index, entry, None),
+            Resource::Medication(_) | Resource::Patient(_) | Resource::Other | Resource::Invalid => other(fmt, record, index, entry, &raw, None),
         }
     }
 
@@ -440,8 +442,8 @@ impl<'r, 'f> Builder<'r, 'f> {
 
 /// The narrative of a resource, sanitised: for rows only when it says more
 /// than the structured data (`text.status` is not `generated`).
-fn narrative_of(entry: &Entry, any_status: bool) -> Option<String> {
-    let text = entry.raw.at("text");
+fn narrative_of(raw: &Reader<'_>, any_status: bool) -> Option<String> {
+    let text = raw.at("text");
     let status = text.at("status").as_str().unwrap_or_default();
     if status == "empty" || (!any_status && status == "generated") {
         return None;
@@ -485,8 +487,8 @@ fn date(fmt: Fmt<'_>, d: &Option<DateTime>) -> (String, Option<i64>) {
     d.as_ref().map(|d| (fmt.date(d), d.sort_key())).unwrap_or_default()
 }
 
-fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, note: Option<&'static str>) -> Placement {
-    let described = describe::describe(fmt, record, index, entry);
+fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, raw: &Reader<'_>, note: Option<&'static str>) -> Placement {
+    let described = describe::describe(fmt, record, index, entry, raw);
     Placement::Other(OtherItem {
         entry: index,
         description: described.description,
@@ -494,13 +496,13 @@ fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, note: Optio
         date: described.date.as_ref().map(|d| fmt.date(d)),
         note,
         sort_key: described.date.as_ref().and_then(DateTime::sort_key),
-        narrative: if note.is_none() { narrative_of(entry, true) } else { None },
+        narrative: if note.is_none() { narrative_of(raw, true) } else { None },
     })
 }
 
-fn is_entered_in_error(entry: &Entry) -> bool {
-    entry.raw.at("status") == "entered-in-error"
-        || entry.raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
+fn is_entered_in_error(raw: &Reader<'_>) -> bool {
+    raw.at("status") == "entered-in-error"
+        || raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
 }
 
 /// An encounter class (HL7 v3 ActCode): the record's display in English,

@@ -7,6 +7,8 @@ use aes_gcm::KeyInit;
 use ctr::cipher::{BlockCipherEncrypt, InnerIvInit, StreamCipher};
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
+use std::ops::Range;
+
 use zeroize::{Zeroize, Zeroizing};
 
 use super::ContentKey;
@@ -40,6 +42,30 @@ pub trait ContentCipher {
         drop(between);
         std::future::ready(self.decrypt(key, iv, aad, ciphertext, tag))
     }
+
+    /// As [`ContentCipher::decrypt_paced`], for a ciphertext in a buffer the
+    /// caller gives up: `buffer[ciphertext]`, with the AAD at `buffer[aad]`
+    /// (a token decoded in place). A backend may decrypt in the buffer
+    /// itself; by default the slices are decrypted and the buffer freed.
+    #[allow(clippy::too_many_arguments)]
+    fn decrypt_owned<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: Range<usize>,
+        ciphertext: Range<usize>,
+        tag: &[u8; 16],
+        between: impl FnMut() -> F,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>
+    where
+        Self: Sized,
+    {
+        async move {
+            let (aad, text) = (buffer.get(aad).ok_or(AeadFailure)?, buffer.get(ciphertext).ok_or(AeadFailure)?);
+            self.decrypt_paced(key, iv, aad, text, tag, between).await
+        }
+    }
 }
 
 /// An AES-GCM backend that may finish later (WebCrypto's `crypto.subtle` is
@@ -57,6 +83,21 @@ pub trait AsyncCipher {
         tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
+
+    /// As [`ContentCipher::decrypt_owned`]: the buffer holding the
+    /// ciphertext is given up, so a backend can free it (or decrypt in it)
+    /// before the plaintext takes room of its own.
+    #[allow(clippy::too_many_arguments)]
+    fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: Range<usize>,
+        ciphertext: Range<usize>,
+        tag: &[u8; 16],
+        between: impl FnMut() -> F,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
 }
 
 impl<T: ContentCipher> AsyncCipher for T {
@@ -70,6 +111,19 @@ impl<T: ContentCipher> AsyncCipher for T {
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
         self.decrypt_paced(key, iv, aad, ciphertext, tag, between)
+    }
+
+    fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: Range<usize>,
+        ciphertext: Range<usize>,
+        tag: &[u8; 16],
+        between: impl FnMut() -> F,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
+        self.decrypt_owned(key, iv, buffer, aad, ciphertext, tag, between)
     }
 }
 
@@ -94,6 +148,56 @@ impl ContentCipher for RustCryptoCipher {
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
         decrypt_in_pieces(key, iv, aad, ciphertext, tag, between)
     }
+
+    /// Decrypts in the buffer itself (see [`decrypt_in_place`]), then moves
+    /// the plaintext to a block of its own size, and wipes and frees the
+    /// buffer.
+    async fn decrypt_owned<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: Range<usize>,
+        ciphertext: Range<usize>,
+        tag: &[u8; 16],
+        mut between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
+        let mut buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, &mut between).await?;
+        let plaintext = buffer.get(ciphertext).unwrap_or_default().to_vec();
+        wipe_paced(std::mem::take(&mut buffer), between).await;
+        Ok(plaintext)
+    }
+}
+
+/// Decrypts `buffer[ciphertext]` where it lies (the AAD at `buffer[aad]`),
+/// in pieces as [`decrypt_in_pieces`] does: the tag checked over the whole
+/// ciphertext first, the buffer left as it was when it does not match
+/// (and freed). The buffer comes back holding the plaintext, wiped when
+/// dropped (also half-way, by a cancelled open).
+pub async fn decrypt_in_place<F: std::future::Future<Output = ()>>(
+    key: &ContentKey,
+    iv: &[u8; 12],
+    mut buffer: Vec<u8>,
+    aad: Range<usize>,
+    ciphertext: Range<usize>,
+    tag: &[u8; 16],
+    mut between: impl FnMut() -> F,
+) -> Result<Zeroizing<Vec<u8>>, AeadFailure> {
+    if aad.end > ciphertext.start {
+        return Err(AeadFailure);
+    }
+    let at = ciphertext.start.min(buffer.len());
+    let (head, tail) = buffer.split_at_mut(at);
+    let aad = head.get(aad).ok_or(AeadFailure)?;
+    let text = tail.get_mut(..ciphertext.len()).ok_or(AeadFailure)?;
+    let mut gcm = authenticate(key, iv, aad, text, tag, &mut between).await?;
+    let mut buffer = Zeroizing::new(buffer);
+    let text = buffer.get_mut(ciphertext).unwrap_or_default();
+    for piece in text.chunks_mut(PIECE) {
+        gcm.apply(piece);
+        between().await;
+    }
+    Ok(buffer)
 }
 
 /// How much ciphertext the portable backend hashes or decrypts between two
@@ -218,6 +322,26 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
     tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
+    let mut gcm = authenticate(key, iv, aad, ciphertext, tag, &mut between).await?;
+    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
+    for piece in plaintext.chunks_mut(PIECE) {
+        gcm.apply(piece);
+        between().await;
+    }
+    Ok(std::mem::take(&mut *plaintext))
+}
+
+/// GHASH over the AAD and `ciphertext` in pieces, awaiting `between` after
+/// each, and the tag compared in constant time: the cipher, ready to
+/// decrypt, only when it matches.
+async fn authenticate<F: std::future::Future<Output = ()>>(
+    key: &ContentKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8; 16],
+    between: &mut impl FnMut() -> F,
+) -> Result<Gcm, AeadFailure> {
     let mut gcm = Gcm::new(key, iv, aad, ciphertext.len())?;
     for piece in ciphertext.chunks(PIECE) {
         gcm.hash(piece);
@@ -226,12 +350,7 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
     if !gcm.check(aad.len(), ciphertext.len(), tag) {
         return Err(AeadFailure);
     }
-    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
-    for piece in plaintext.chunks_mut(PIECE) {
-        gcm.apply(piece);
-        between().await;
-    }
-    Ok(std::mem::take(&mut *plaintext))
+    Ok(gcm)
 }
 
 /// Wipes a plaintext (its whole capacity) a megabyte at a time, awaiting
@@ -379,6 +498,46 @@ mod tests {
         assert_eq!(paced(&other, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
         let short = ContentKey::from_bytes(&bytes(10, 16)).unwrap();
         assert_eq!(paced(&short, &iv, &aad, &ciphertext, &tag).0, Err(AeadFailure));
+    }
+
+    #[test]
+    fn decrypting_in_the_buffer_matches_and_refuses_alike() {
+        let key_bytes = bytes(11, 32);
+        let key = ContentKey::from_bytes(&key_bytes).unwrap();
+        let iv: [u8; 12] = bytes(12, 12).try_into().unwrap();
+        let aad = b"eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0".to_vec();
+        for size in [0, 1, 17, PIECE, PIECE + 1, 3 * PIECE + 5] {
+            let plaintext = bytes(13 + size as u64, size);
+            let (ciphertext, tag) = reference_seal(&key_bytes, &iv, &aad, &plaintext);
+            // A token's layout: the AAD, other text, the ciphertext, more text.
+            let buffer = [&aad[..], b"..iv.", &ciphertext, b".tag"].concat();
+            let at = aad.len() + 5;
+            let owned = |buffer: Vec<u8>, aad: Range<usize>, text: Range<usize>, tag: &[u8; 16]| {
+                let mut turns = 0;
+                let out = crate::source::run_now(RustCryptoCipher.decrypt_owned_async(&key, &iv, buffer, aad, text, tag, || {
+                    turns += 1;
+                    std::future::ready(())
+                }));
+                (out, turns)
+            };
+            let (out, turns) = owned(buffer.clone(), 0..aad.len(), at..at + size, &tag);
+            assert_eq!(out.as_deref(), Ok(plaintext.as_slice()), "size {size}");
+            assert!(turns >= 2 * size.div_ceil(PIECE), "size {size}");
+            if size > 0 {
+                let mut bad = buffer.clone();
+                bad[at + size - 1] ^= 1;
+                let (out, turns) = owned(bad, 0..aad.len(), at..at + size, &tag);
+                // Only the hashing pass ran: nothing was decrypted.
+                assert_eq!((out, turns), (Err(AeadFailure), size.div_ceil(PIECE)), "size {size}");
+            }
+            let mut bad_tag = tag;
+            bad_tag[0] ^= 1;
+            assert_eq!(owned(buffer.clone(), 0..aad.len(), at..at + size, &bad_tag).0, Err(AeadFailure));
+            // The wrong AAD, a range past the end, an AAD over the ciphertext.
+            assert_eq!(owned(buffer.clone(), 1..aad.len(), at..at + size, &tag).0, Err(AeadFailure));
+            assert_eq!(owned(buffer.clone(), 0..aad.len(), at..buffer.len() + 1, &tag).0, Err(AeadFailure));
+            assert_eq!(owned(buffer.clone(), 0..at + 1, at..at + size, &tag).0, Err(AeadFailure));
+        }
     }
 
     #[test]

@@ -217,7 +217,9 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
 /// [`unseal_async`] for a token the caller gives up: its ciphertext is
 /// decoded into the token's own buffer (base64url text is longer than the
 /// bytes it encodes), a megabyte at a time, so the text and the ciphertext
-/// never take room side by side.
+/// never take room side by side; the cipher then takes the buffer (see
+/// [`AsyncCipher::decrypt_owned_async`]), so the token and the plaintext
+/// need not either.
 /// `between` is awaited for each turn (see [`crate::source::Turn`]).
 pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     cipher: &C,
@@ -251,10 +253,9 @@ pub async fn unseal_async_owned<'t, C: AsyncCipher>(
         end += piece.len();
         between().await;
     }
-    let (aad, ciphertext) = (buffer.get(aad).unwrap_or_default(), buffer.get(text.start..end).unwrap_or_default());
-    let plaintext = cipher.decrypt_async(key, &iv, aad, ciphertext, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
-    drop(buffer);
-    between().await;
+    // The buffer goes to the cipher: it frees it (or decrypts in it) before
+    // the plaintext takes room of its own.
+    let plaintext = cipher.decrypt_owned_async(key, &iv, buffer, aad, text.start..end, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
     let jwe = ParsedJwe { header, aad: &[], iv, ciphertext: Vec::new(), tag };
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))

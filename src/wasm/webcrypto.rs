@@ -119,15 +119,29 @@ pub async fn webcrypto_decrypt_paced<F: std::future::Future<Output = ()>>(
     tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
-    let data = Uint8Array::new_with_length((ciphertext.len() + 16) as u32);
-    for (n, piece) in ciphertext.chunks(COPY_PIECE).enumerate() {
+    let data = to_js(ciphertext, tag, &mut between).await;
+    let plain = WipeOnDrop(aes_gcm(subtle, "decrypt", key, iv, aad, &data.0).await?);
+    drop(data);
+    Ok(from_js(plain, between).await)
+}
+
+/// `bytes` and then `tail` copied into a new JavaScript array (wiped when
+/// dropped), a megabyte at a time, awaiting `between` after each.
+async fn to_js<F: std::future::Future<Output = ()>>(bytes: &[u8], tail: &[u8], between: &mut impl FnMut() -> F) -> WipeOnDrop {
+    let data = WipeOnDrop(Uint8Array::new_with_length((bytes.len() + tail.len()) as u32));
+    for (n, piece) in bytes.chunks(COPY_PIECE).enumerate() {
         let at = (n * COPY_PIECE) as u32;
-        data.subarray(at, at + piece.len() as u32).copy_from(piece);
+        data.0.subarray(at, at + piece.len() as u32).copy_from(piece);
         between().await;
     }
-    data.subarray(ciphertext.len() as u32, data.length()).copy_from(tag);
-    let plain = WipeOnDrop(aes_gcm(subtle, "decrypt", key, iv, aad, &data).await?);
-    drop(data);
+    data.0.subarray(bytes.len() as u32, data.0.length()).copy_from(tail);
+    data
+}
+
+/// A JavaScript copy of a plaintext copied into WebAssembly memory a
+/// megabyte at a time, each piece wiped once copied, awaiting `between`
+/// after each.
+async fn from_js<F: std::future::Future<Output = ()>>(plain: WipeOnDrop, mut between: impl FnMut() -> F) -> Vec<u8> {
     let len = plain.0.length() as usize;
     let mut out = zeroize::Zeroizing::new(Vec::with_capacity(len));
     while out.len() < len {
@@ -138,7 +152,7 @@ pub async fn webcrypto_decrypt_paced<F: std::future::Future<Output = ()>>(
         piece.fill(0, 0, piece.length());
         between().await;
     }
-    Ok(std::mem::take(&mut *out))
+    std::mem::take(&mut *out)
 }
 
 impl AsyncCipher for PlatformCipher {
@@ -155,6 +169,31 @@ impl AsyncCipher for PlatformCipher {
             Some(subtle) => webcrypto_decrypt_paced(&subtle, key, iv, aad, ciphertext, tag, between).await,
             None => RustCryptoCipher.decrypt_paced(key, iv, aad, ciphertext, tag, between).await,
         }
+    }
+
+    /// With WebCrypto the token's buffer is freed before the plaintext
+    /// takes room in WebAssembly memory (WebCrypto holds a copy of the
+    /// ciphertext); the portable backend decrypts the buffer's ciphertext.
+    async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
+        &self,
+        key: &ContentKey,
+        iv: &[u8; 12],
+        buffer: Vec<u8>,
+        aad: std::ops::Range<usize>,
+        ciphertext: std::ops::Range<usize>,
+        tag: &[u8; 16],
+        mut between: impl FnMut() -> F,
+    ) -> Result<Vec<u8>, AeadFailure> {
+        let (Some(subtle), Some(text)) = (subtle().filter(|_| self.backend == Backend::Auto), buffer.get(ciphertext.clone())) else {
+            let (aad, text) = (buffer.get(aad).ok_or(AeadFailure)?, buffer.get(ciphertext).ok_or(AeadFailure)?);
+            return RustCryptoCipher.decrypt_paced(key, iv, aad, text, tag, between).await;
+        };
+        let data = to_js(text, tag, &mut between).await;
+        let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
+        drop(buffer);
+        let plain = WipeOnDrop(aes_gcm(&subtle, "decrypt", key, iv, &aad, &data.0).await?);
+        drop(data);
+        Ok(from_js(plain, between).await)
     }
 }
 
