@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::consent::{screen_paced, Policy, Screened, Viewer};
 use crate::error::Error;
-use crate::fhir::{parse_record_paced, Record};
+use crate::fhir::{parse_plaintext_paced, Record};
 use crate::shl::LinkSource;
 use crate::source::{fetch_jwe, run_now, FetchOptions, HttpClient, Immediate, Pacer, Scheduler};
 use crate::unseal::{unseal, unseal_async_owned, AsyncCipher, ContentKey, Header, RustCryptoCipher, UnsealOptions};
@@ -130,10 +130,10 @@ pub struct SealedText<'a> {
 impl RecordSource for SealedText<'_> {
     async fn load<S: Scheduler>(&self, sched: &S, progress: &mut dyn FnMut(Stage)) -> Result<Loaded, Error> {
         progress(Stage::Decrypt);
-        let (header, plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(self.jwe, self.key, &self.options.unseal)?;
+        let (header, mut plaintext): (Header, Zeroizing<Vec<u8>>) = unseal(self.jwe, self.key, &self.options.unseal)?;
         check_content_type(&header)?;
         progress(Stage::Parse);
-        let record = parse_record_paced(&plaintext, sched).await?;
+        let record = parse_plaintext_paced(&mut plaintext, sched).await?;
         progress(Stage::Ready);
         Ok(Loaded { record, link: None })
     }
@@ -155,11 +155,11 @@ impl<C: HttpClient, A: AsyncCipher> RecordSource for SealedFile<'_, C, A> {
         Pacer::new(sched).pause().await;
         progress(Stage::Decrypt);
         let pacer = Pacer::new(sched);
-        let (header, plaintext) = unseal_async_owned(self.cipher, jwe, self.key, &self.options.unseal, &mut || Box::pin(pacer.tick())).await?;
+        let (header, mut plaintext) = unseal_async_owned(self.cipher, jwe, self.key, &self.options.unseal, &mut || Box::pin(pacer.tick())).await?;
         check_content_type(&header)?;
         Pacer::new(sched).pause().await;
         progress(Stage::Parse);
-        let record = parse_record_paced(&plaintext, sched).await?;
+        let record = parse_plaintext_paced(&mut plaintext, sched).await?;
         crate::unseal::wipe_paced(plaintext, || pacer.tick()).await;
         progress(Stage::Ready);
         Ok(Loaded { record, link: None })

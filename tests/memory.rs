@@ -35,8 +35,16 @@ unsafe impl GlobalAlloc for Counting {
         LIVE.fetch_sub(layout.size(), Relaxed);
     }
 
-    // As the WebAssembly build's allocator: a new block, a copy, the old one freed.
+    // As the WebAssembly build's allocator: growing, a new block, a copy, the
+    // old one freed; shrinking, in place.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size <= layout.size() {
+            let p = System.realloc(ptr, layout, new_size);
+            if !p.is_null() {
+                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+            }
+            return p;
+        }
         let new = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
         if !new.is_null() {
             std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
@@ -185,10 +193,11 @@ fn opening_the_largest_record_peaks_within_bounds() {
         eprintln!("opened: live {} MB; chart built: live {} MB; markup: live {} MB", mb(opened_live), mb(charted_live), mb(rendered_live));
         eprintln!("plaintext {} MB; peak {} MB = {:.2}x", mb(plain_len), mb(peak), ratio(peak));
         // With the platform's cipher the token's buffer is gone before the
-        // plaintext is copied back, so the peak is the plaintext beside the
-        // record being read; the portable one decrypts in the buffer and
-        // copies the plaintext out of it.
-        let bound = if name.starts_with("platform") { 2.1 } else { 2.4 };
+        // plaintext is copied back, so the peak is the plaintext (its
+        // indentation folded: 9.1 MB to 6.3) beside the record being read;
+        // the portable one decrypts in the buffer and copies the plaintext
+        // out of it.
+        let bound = if name.starts_with("platform") { 1.8 } else { 2.4 };
         assert!(ratio(opened_peak) <= bound, "{name}: open: peak {} MB", mb(opened_peak));
         // The record keeps compact text, not a tree of values per resource,
         // and lists and rare elements take no room they do not use.

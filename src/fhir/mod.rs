@@ -4,6 +4,7 @@
 
 mod civil;
 mod date;
+mod fold;
 mod json;
 mod raw;
 mod record;
@@ -15,6 +16,7 @@ pub use civil::{Date, LocalDateTime, OffsetDateTime};
 pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
 pub use raw::{Raw, Reader};
+pub(crate) use record::parse_plaintext_paced;
 pub(crate) use record::Shell;
 pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};
 pub use resources::*;

@@ -654,14 +654,27 @@ fn json_error(e: serde_json::Error) -> ParseError {
 
 impl Record {
     /// Like [`Record::merge_json`] (or, with `dedupe` false, like
-    /// [`parse_record`]) from bytes, reading a Bundle's entries one at a time
-    /// and giving the event loop a turn every few milliseconds.
-    pub(crate) async fn add_bytes_paced<S: crate::source::Scheduler>(&mut self, bytes: &[u8], dedupe: bool, sched: &S) -> Result<(), ParseError> {
+    /// [`parse_record`]) from a decrypted plaintext, reading a Bundle's
+    /// entries one at a time and giving the event loop a turn every few
+    /// milliseconds. A large plaintext is folded first (see
+    /// [`super::fold`]): what is left in `plaintext` is then the folded
+    /// document, and errors say where they are in the original.
+    pub(crate) async fn add_plaintext_paced<S: crate::source::Scheduler>(
+        &mut self,
+        plaintext: &mut zeroize::Zeroizing<Vec<u8>>,
+        dedupe: bool,
+        sched: &S,
+    ) -> Result<(), ParseError> {
         let pacer = crate::source::Pacer::new(sched);
-        self.add_bytes_between(bytes, dedupe, &mut || Box::pin(pacer.tick())).await
+        let mut between = || -> Turn<'_> { Box::pin(pacer.tick()) };
+        let folded = super::fold::fold_paced(plaintext, &mut between).await;
+        match self.add_bytes_between(plaintext, dedupe, &mut between).await {
+            Err(ParseError::Json { line, column }) if folded => Err(ParseError::Json { line, column: super::fold::unfold_column(plaintext, line, column) }),
+            other => other,
+        }
     }
 
-    /// [`Record::add_bytes_paced`], awaiting `between` for each turn (see [`Turn`]).
+    /// [`Record::add_plaintext_paced`] over bytes, awaiting `between` for each turn (see [`Turn`]).
     async fn add_bytes_between<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
         let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
@@ -701,6 +714,13 @@ impl Record {
 pub async fn parse_record_paced<S: crate::source::Scheduler>(bytes: &[u8], sched: &S) -> Result<Record, ParseError> {
     let pacer = crate::source::Pacer::new(sched);
     parse_between(bytes, &mut || Box::pin(pacer.tick())).await
+}
+
+/// [`parse_record_paced`] over a decrypted plaintext (see [`Record::add_plaintext_paced`]).
+pub(crate) async fn parse_plaintext_paced<S: crate::source::Scheduler>(plaintext: &mut zeroize::Zeroizing<Vec<u8>>, sched: &S) -> Result<Record, ParseError> {
+    let mut record = Record::default();
+    record.add_plaintext_paced(plaintext, false, sched).await?;
+    Ok(record)
 }
 
 async fn parse_between<'t>(bytes: &[u8], between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<Record, ParseError> {

@@ -206,14 +206,14 @@ pub async fn read_files<S: Scheduler, A: AsyncCipher>(
     let mut credentials = Vec::new();
     for file in resolved.files {
         let pacer = crate::source::Pacer::new(sched);
-        let (header, plaintext) = unseal_async_owned(cipher, file.jwe, &link.key, unseal_options, &mut || Box::pin(pacer.tick())).await?;
+        let (header, mut plaintext) = unseal_async_owned(cipher, file.jwe, &link.key, unseal_options, &mut || Box::pin(pacer.tick())).await?;
         let kind = file_kind(file.content_type.as_deref(), header.content_type.as_deref(), &plaintext, sched).await?;
         if kind == HEALTH_CARD {
             for credential in read_card_file(&plaintext, unseal_options.max_plaintext).map_err(ShlError::from)? {
                 credentials.push(credential);
             }
         } else {
-            record.add_bytes_paced(&plaintext, true, sched).await?;
+            record.add_plaintext_paced(&mut plaintext, true, sched).await?;
         }
         crate::unseal::wipe_paced(plaintext, || pacer.tick()).await;
         files.push(FileReport { content_type: kind.to_string(), delivery: file.delivery });

@@ -9,9 +9,14 @@
 //! freed block holds zeros (apart from the words dlmalloc keeps in free
 //! chunks: sizes and free-list links).
 //!
-//! `realloc` is `alloc` + copy + wipe + `dealloc`: dlmalloc's own `realloc`
-//! may move a block and free the old one unwiped (growing, and shrinking a
-//! block it took directly from `memory.grow`).
+//! Growing, `realloc` is `alloc` + copy + wipe + `dealloc`: dlmalloc's own
+//! `realloc` may move a block and free the old one unwiped. Shrinking, the
+//! part given up is wiped and dlmalloc's `realloc` keeps the block where it
+//! is: the Rust port takes every chunk from its heap (none straight from
+//! `memory.grow`, which it could not resize in place), and a heap chunk
+//! shrinks by splitting off its end. So a shrunk buffer (a folded
+//! plaintext, a string boxed to its length) leaves no copy behind, and the
+//! room it gives up is free at once, beside it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -64,6 +69,12 @@ unsafe impl GlobalAlloc for ZeroingAllocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // The platform's `realloc` is dlmalloc's for the alignments it gives
+        // every block (8 bytes); larger ones it emulates by a copy.
+        if new_size <= layout.size() && layout.align() <= 8 {
+            wipe(ptr.add(new_size), layout.size() - new_size);
+            return System.realloc(ptr, layout, new_size);
+        }
         // SAFETY: the caller guarantees `new_size` is non-zero and, rounded up
         // to `layout.align()`, does not overflow `isize`.
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
