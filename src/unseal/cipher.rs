@@ -150,8 +150,8 @@ impl ContentCipher for RustCryptoCipher {
     }
 
     /// Decrypts in the buffer itself (see [`decrypt_in_place`]), then moves
-    /// the plaintext to a block of its own size, and wipes and frees the
-    /// buffer.
+    /// the plaintext to the buffer's start, wipes what follows it and gives
+    /// that back: the plaintext never takes a second block.
     async fn decrypt_owned<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
@@ -160,39 +160,40 @@ impl ContentCipher for RustCryptoCipher {
         aad: Range<usize>,
         ciphertext: Range<usize>,
         tag: &[u8; 16],
-        mut between: impl FnMut() -> F,
+        between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
-        let mut buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, &mut between).await?;
-        let plaintext = buffer.get(ciphertext).unwrap_or_default().to_vec();
-        wipe_paced(std::mem::take(&mut buffer), between).await;
-        Ok(plaintext)
+        let len = ciphertext.len();
+        let mut buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, between).await?;
+        buffer.copy_within(ciphertext, 0);
+        buffer.get_mut(len..).unwrap_or_default().zeroize();
+        buffer.truncate(len);
+        buffer.shrink_to_fit();
+        Ok(std::mem::take(&mut *buffer))
     }
 }
 
 /// Decrypts `buffer[ciphertext]` where it lies (the AAD at `buffer[aad]`),
 /// in pieces as [`decrypt_in_pieces`] does: the tag checked over the whole
-/// ciphertext first, the buffer left as it was when it does not match
-/// (and freed). The buffer comes back holding the plaintext, wiped when
-/// dropped (also half-way, by a cancelled open).
+/// ciphertext first; when it does not match, nothing is decrypted and the
+/// buffer is wiped and freed. The buffer comes back holding the plaintext,
+/// wiped when dropped (also half-way, by a cancelled open).
 pub async fn decrypt_in_place<F: std::future::Future<Output = ()>>(
     key: &ContentKey,
     iv: &[u8; 12],
-    mut buffer: Vec<u8>,
+    buffer: Vec<u8>,
     aad: Range<usize>,
     ciphertext: Range<usize>,
     tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Zeroizing<Vec<u8>>, AeadFailure> {
-    if aad.end > ciphertext.start {
+    let mut buffer = Zeroizing::new(buffer);
+    if aad.end > ciphertext.start || buffer.get(ciphertext.clone()).is_none() {
         return Err(AeadFailure);
     }
-    let at = ciphertext.start.min(buffer.len());
-    let (head, tail) = buffer.split_at_mut(at);
+    let (head, tail) = buffer.split_at_mut(ciphertext.start);
     let aad = head.get(aad).ok_or(AeadFailure)?;
     let text = tail.get_mut(..ciphertext.len()).ok_or(AeadFailure)?;
     let mut gcm = authenticate(key, iv, aad, text, tag, &mut between).await?;
-    let mut buffer = Zeroizing::new(buffer);
-    let text = buffer.get_mut(ciphertext).unwrap_or_default();
     for piece in text.chunks_mut(PIECE) {
         gcm.apply(piece);
         between().await;
@@ -521,7 +522,10 @@ mod tests {
                 (out, turns)
             };
             let (out, turns) = owned(buffer.clone(), 0..aad.len(), at..at + size, &tag);
-            assert_eq!(out.as_deref(), Ok(plaintext.as_slice()), "size {size}");
+            let out = out.unwrap();
+            assert_eq!(out, plaintext, "size {size}");
+            // The buffer was cut down to the plaintext: no room beyond it.
+            assert_eq!(out.capacity(), size);
             assert!(turns >= 2 * size.div_ceil(PIECE), "size {size}");
             if size > 0 {
                 let mut bad = buffer.clone();
@@ -537,6 +541,11 @@ mod tests {
             assert_eq!(owned(buffer.clone(), 1..aad.len(), at..at + size, &tag).0, Err(AeadFailure));
             assert_eq!(owned(buffer.clone(), 0..aad.len(), at..buffer.len() + 1, &tag).0, Err(AeadFailure));
             assert_eq!(owned(buffer.clone(), 0..at + 1, at..at + size, &tag).0, Err(AeadFailure));
+            // A reversed range, an empty one past the end.
+            #[allow(clippy::reversed_empty_ranges)]
+            let reversed = at + 1..at;
+            assert_eq!(owned(buffer.clone(), 0..aad.len(), reversed, &tag).0, Err(AeadFailure));
+            assert_eq!(owned(buffer.clone(), 0..aad.len(), buffer.len() + 3..buffer.len() + 3, &tag).0, Err(AeadFailure));
         }
     }
 

@@ -173,7 +173,8 @@ impl AsyncCipher for PlatformCipher {
 
     /// With WebCrypto the token's buffer is freed before the plaintext
     /// takes room in WebAssembly memory (WebCrypto holds a copy of the
-    /// ciphertext); the portable backend decrypts the buffer's ciphertext.
+    /// ciphertext); the portable backend decrypts in the buffer itself and
+    /// keeps the plaintext there (see `RustCryptoCipher::decrypt_owned`).
     async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
@@ -185,8 +186,7 @@ impl AsyncCipher for PlatformCipher {
         mut between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
         let (Some(subtle), Some(text)) = (subtle().filter(|_| self.backend == Backend::Auto), buffer.get(ciphertext.clone())) else {
-            let (aad, text) = (buffer.get(aad).ok_or(AeadFailure)?, buffer.get(ciphertext).ok_or(AeadFailure)?);
-            return RustCryptoCipher.decrypt_paced(key, iv, aad, text, tag, between).await;
+            return RustCryptoCipher.decrypt_owned(key, iv, buffer, aad, ciphertext, tag, between).await;
         };
         let data = to_js(text, tag, &mut between).await;
         let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
