@@ -39,6 +39,8 @@
 // the name, e.g. Zackary401, or the size in MB, e.g. 9.1); each kind left
 // unnamed stays whole.
 // BENCH_SCREENSHOTS=<dir> keeps a screenshot of each side's page load there.
+// BENCH_TRACES=<dir> keeps a Chromium trace (DevTools' timeline and V8's
+// sampling profiler) of each page load there.
 // BENCH_PKG (default pkg/) serves another build of the package as /pkg/, to
 // compare two builds (e.g. one without the zeroing allocator).
 
@@ -65,6 +67,7 @@ const RUNS_THROTTLED = Number(process.env.BENCH_RUNS_THROTTLED ?? 3);
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const RATE = 4;
 const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSHOTS) : null;
+const TRACES = process.env.BENCH_TRACES ? resolve(process.env.BENCH_TRACES) : null;
 const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
 const ALL_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm", "peer", "fhir-react"];
 const SDK_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm"];
@@ -97,6 +100,7 @@ const kb = (n) => `${round(n / 1024)} KB`;
 // The peers' bundles, built once per run.
 await mkdir(OUT, { recursive: true });
 if (SHOTS) await mkdir(SHOTS, { recursive: true });
+if (TRACES) await mkdir(TRACES, { recursive: true });
 const bundleOptions = { bundle: true, minify: true, format: "esm", platform: "browser", write: true, logLevel: "warning", define: { "process.env.NODE_ENV": '"production"' } };
 buildSync({ ...bundleOptions, stdin: { contents: 'export { compactDecrypt } from "jose";', resolveDir: BENCH }, outfile: join(OUT, "jose.js") });
 buildSync({ ...bundleOptions, entryPoints: [join(BENCH, "fhir-react-entry.mjs")], outfile: join(OUT, "fhir-react.js") });
@@ -222,9 +226,12 @@ async function pageLoad(browser, record, side, rate, how = "cdp") {
     if (how === "cdp") await cdp.send("Emulation.setCPUThrottlingRate", { rate });
     else unthrottle = await throttleRenderers(browser, rate);
     // The key travels in the fragment, which is never sent to the server.
+    const trace = TRACES ? join(TRACES, `${side}-${record.mb}MB-${rate}x-${how}-${Date.now()}.json`) : null;
+    if (trace) await browser.startTracing(page, { path: trace, categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-v8.cpu_profiler", "v8.execute"] });
     await page.goto(`${base}/bench/page.html?side=${side}#url=${encodeURIComponent(base + record.path)}&key=${record.key}`, { timeout: 300_000 });
     await page.waitForFunction(() => window.benchLoad !== undefined, null, { timeout: 300_000 });
     const out = await page.evaluate(() => window.benchLoad);
+    if (trace) await browser.stopTracing();
     await unthrottle?.();
     unthrottle = null;
     if (out.error || errors.length) throw new Error(`${side} page load of ${record.name}: ${out.error ?? errors.join("; ")}`);

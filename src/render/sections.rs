@@ -85,37 +85,72 @@ fn is_lab(entry: &Entry) -> bool {
 }
 
 impl<'r, 'f> Builder<'r, 'f> {
+    /// A builder with every result's owner found (see [`Builder::claim`]).
     pub fn new(record: &'r Record, fmt: Fmt<'f>) -> Self {
-        let mut owner = HashMap::new();
-        let claim = |owner: &mut HashMap<usize, usize>, by: usize, reference: &Reference| {
+        let mut builder = Self::start(record, fmt);
+        for step in 0..2 * record.entries.len() {
+            builder.claim(step);
+        }
+        builder.claimed();
+        builder
+    }
+
+    /// A builder yet to find its results' owners: [`Builder::claim`] each
+    /// step below twice the number of entries, then [`Builder::claimed`].
+    pub fn start(record: &'r Record, fmt: Fmt<'f>) -> Self {
+        Self {
+            record,
+            fmt,
+            owner: HashMap::new(),
+            owners: HashMap::new(),
+            groups: HashMap::new(),
+            group_order: Vec::new(),
+            trends: Vec::new(),
+            trend_of: HashMap::new(),
+        }
+    }
+
+    /// One step of finding which report or panel each result is listed
+    /// under: steps below the number of entries take the reports (their
+    /// results, and the members of panels among them), one entry each;
+    /// the steps after, the panels not listed in a report.
+    pub fn claim(&mut self, step: usize) {
+        let (record, count) = (self.record, self.record.entries.len());
+        let listed = step.checked_sub(count).is_some_and(|by| self.owner.contains_key(&by));
+        let owner = &mut self.owner;
+        let mut claim = |by: usize, reference: &Reference| {
             let i = record.resolve_index(by, reference).filter(|&i| i != by && record.entries.get(i).is_some_and(is_lab))?;
             owner.entry(i).or_insert(by);
             Some(i)
         };
-        // Reports first: their results, and the members of panels among them.
-        for (by, entry) in record.entries.iter().enumerate() {
-            if let (Resource::DiagnosticReport(d), false) = (&entry.resource, is_entered_in_error(&entry.raw.reader())) {
-                for r in &d.result {
-                    if let Some(i) = claim(&mut owner, by, r) {
-                        if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
-                            for m in &panel.has_member {
-                                claim(&mut owner, by, m);
+        if step < count {
+            let by = step;
+            if let Some(Entry { resource: Resource::DiagnosticReport(d), raw, .. }) = record.entries.get(by) {
+                if !is_entered_in_error(&raw.reader()) {
+                    for r in &d.result {
+                        if let Some(i) = claim(by, r) {
+                            if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
+                                for m in &panel.has_member {
+                                    claim(by, m);
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-        // Then panels not listed in a report.
-        for (by, entry) in record.entries.iter().enumerate() {
-            if let (Resource::Observation(o), false) = (&entry.resource, owner.contains_key(&by) || !is_lab(entry)) {
+        } else if let Some(entry) = record.entries.get(step - count) {
+            let by = step - count;
+            if let (Resource::Observation(o), false) = (&entry.resource, listed || !is_lab(entry)) {
                 for m in &o.has_member {
-                    claim(&mut owner, by, m);
+                    claim(by, m);
                 }
             }
         }
-        let owners = owner.values().map(|&o| (o, o)).collect();
-        Self { record, fmt, owner, owners, groups: HashMap::new(), group_order: Vec::new(), trends: Vec::new(), trend_of: HashMap::new() }
+    }
+
+    /// Ends the search for owners.
+    pub fn claimed(&mut self) {
+        self.owners = self.owner.values().map(|&o| (o, o)).collect();
     }
 
     fn group(&mut self, owner: usize) -> &mut Group {

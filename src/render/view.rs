@@ -508,8 +508,12 @@ pub fn build_chart(record: &Record, options: &RenderOptions) -> Chart {
 /// [`build_chart`], giving the event loop a turn every few milliseconds.
 pub async fn build_chart_paced<S: crate::source::Scheduler>(record: &Record, options: &RenderOptions, sched: &S) -> Chart {
     let pacer = crate::source::Pacer::new(sched);
-    let mut builder = sections::Builder::new(record, options.fmt());
-    pacer.tick().await;
+    let mut builder = sections::Builder::start(record, options.fmt());
+    for step in 0..2 * record.entries.len() {
+        builder.claim(step);
+        pacer.tick().await;
+    }
+    builder.claimed();
     let mut chart = start(options);
     for (index, entry) in record.entries.iter().enumerate() {
         add(&mut chart, &mut builder, index, entry, options);

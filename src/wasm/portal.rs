@@ -156,6 +156,18 @@ async fn record_paced(
     Ok(record)
 }
 
+/// Resolves the portal's display defaults in a task of its own while the
+/// record downloads: the page's first `Intl.DateTimeFormat` (the browser's
+/// time zone, and the zone's formatter) costs tens of milliseconds, which
+/// building the chart would otherwise pay in one task.
+fn warm_display(display: &Display) {
+    let display = display.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        EventLoop.sleep(0).await;
+        let _ = display.resolved().zone();
+    });
+}
+
 /// The host's `signal` option, if any.
 fn abort_signal(options: &JsValue) -> Result<BrowserHttp, JsValue> {
     let signal = member(options, "signal");
@@ -285,12 +297,14 @@ impl Portal {
             .and_then(|(url, key)| Ok((url, key, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?)));
         // Clone the shared options into the future: never hold `&self` across an await.
         let (open_options, policy, cipher, display) = (Rc::clone(&self.options), Rc::clone(&self.policy), self.cipher, self.display.clone());
-        wasm_bindgen_futures::future_to_promise(async move {
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
             let (url, key, audience, mut progress, http) = prepared?;
             let source = SealedFile { client: &http, cipher: &cipher, url: &url, key: &key, options: &open_options };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             Ok(record_paced(opened.screened, None, display, (policy, audience.consents, cipher.backend), &http, &mut progress).await?.into())
-        })
+        });
+        warm_display(&self.display);
+        promise
     }
 
     /// Opens a SMART Health Link (`shlink:/…`, or a viewer URL with
@@ -311,14 +325,16 @@ impl Portal {
             Ok::<_, JsValue>((link, link_options(&options, &self.options)?, Audience::from(&options)?, progress_callback(&options)?, abort_signal(&options)?))
         })();
         let (policy, cipher, display) = (Rc::clone(&self.policy), self.cipher, self.display.clone());
-        wasm_bindgen_futures::future_to_promise(async move {
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
             let (link, options, audience, mut progress, http) = prepared?;
             let source = SharedLink { client: &http, cipher: &cipher, link: &link, options: &options, now: now_seconds() };
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             Ok(record_paced(opened.screened, opened.link.map(Origin::Link), display, (policy, audience.consents, cipher.backend), &http, &mut progress)
                 .await?
                 .into())
-        })
+        });
+        warm_display(&self.display);
+        promise
     }
 
     /// Reads a patient's records from a FHIR R4 server (SMART on FHIR
@@ -344,7 +360,7 @@ impl Portal {
         })();
         let counts = super::fhir::fetch_progress(&options);
         let (policy, display, cache, backend) = (Rc::clone(&self.policy), self.display.clone(), Rc::clone(&self.capabilities), self.cipher.backend);
-        wasm_bindgen_futures::future_to_promise(async move {
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
             let (fhir, tokens, audience, mut progress, http) = prepared?;
             let on_fetch: std::cell::RefCell<Box<dyn FnMut(crate::fhir_api::FetchCounts)>> = std::cell::RefCell::new(counts);
             let report = std::cell::RefCell::new(FetchReport::default());
@@ -352,6 +368,8 @@ impl Portal {
             let opened = open(&source, &EventLoop, audience.for_whom(&policy), &mut until_ready(&mut progress)).await.map_err(|e| to_js_error(&e))?;
             let origin = Origin::Fhir { base_url: fhir.base_url.clone(), report: report.into_inner() };
             Ok(record_paced(opened.screened, Some(origin), display, (policy, audience.consents, backend), &http, &mut progress).await?.into())
-        })
+        });
+        warm_display(&self.display);
+        promise
     }
 }
