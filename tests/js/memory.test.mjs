@@ -3,7 +3,9 @@
 // Real Synthea records with markers put in (the patient's family and given
 // name, the medical record number, a diagnosis: random tokens unique to each
 // case) are opened in headless Chromium with `openJwe` (the WebAssembly
-// AES-GCM, with and without DEFLATE) and `openUrl` (WebCrypto), rendered, read
+// AES-GCM, with and without DEFLATE) and `openUrl` (WebCrypto, and the
+// WebAssembly AES-GCM with `crypto: "wasm"`, which decrypts in the
+// downloaded token's buffer and keeps the plaintext there), rendered, read
 // with `toHtml()` and `resources()`, and freed. The whole linear memory of the
 // SDK's WebAssembly instance (`memory`, from the exports `init()` returns) is
 // scanned for each token and each half of it, as UTF-8 and as UTF-16LE:
@@ -101,7 +103,7 @@ function installScanner() {
 /** Runs in the page: opens, renders, reads, scans, frees, scans again. */
 async function openReadFree({ how, jwe, key, url, needles }) {
   const { PatientPortal } = window.__ppsdk;
-  const portal = new PatientPortal();
+  const portal = new PatientPortal(how === "openUrl-wasm" ? { crypto: "wasm" } : {});
   const record = how === "openJwe" ? portal.openJwe(jwe, key) : await portal.openUrl(url, key);
   record.render(document.querySelector("#chart"));
   const html = record.toHtml();
@@ -118,7 +120,7 @@ async function openReadFree({ how, jwe, key, url, needles }) {
 /** Runs in the page: an open that must fail; resolves to its error code and the scan after it. */
 async function failedOpen({ how, jwe, key, url, needles }) {
   const { PatientPortal } = window.__ppsdk;
-  const portal = new PatientPortal();
+  const portal = new PatientPortal(how === "openUrl-wasm" ? { crypto: "wasm" } : {});
   let code = "none";
   try {
     const record = how === "openJwe" ? portal.openJwe(jwe, key) : await portal.openUrl(url, key);
@@ -168,18 +170,21 @@ describe("WebAssembly memory after free and after a failed open", { timeout: 300
     { name: "openJwe (WebAssembly AES-GCM)", file: SMALL, how: "openJwe", sealWith: async (text, key) => (await seal(text, key)).jwe },
     { name: "openJwe with zip DEF", file: SMALL, how: "openJwe", sealWith: async (text, key) => sealDeflated(text, key) },
     { name: "openUrl (WebCrypto), the 9.1 MB record", file: LARGE, how: "openUrl", sealWith: async (text, key) => (await seal(text, key)).jwe },
+    // The portable AES decrypts in the downloaded token's buffer and keeps the plaintext there.
+    { name: "openUrl (crypto: wasm), the 9.1 MB record", file: LARGE, how: "openUrl-wasm", sealWith: async (text, key) => (await seal(text, key)).jwe },
   ];
   for (const c of opened) {
     test(`${c.name}: markers in memory while open, none after free()`, async () => {
       const { bundle, markers } = await markedBundle(c.file);
       const key = newKey();
       const jwe = await c.sealWith(JSON.stringify(bundle), key);
-      const url = c.how === "openUrl" ? serve(jwe) : undefined;
+      const url = c.how === "openJwe" ? undefined : serve(jwe);
       const out = await host.page.evaluate(openReadFree, { how: c.how, jwe: c.how === "openJwe" ? jwe : undefined, key, url, needles: needles(markers) });
       console.log(`${c.name}: ${JSON.stringify(out.facts)}; memory ${(out.after.memoryBytes / 2 ** 20).toFixed(1)} MiB;`, `before free ${total(out.before)} hits, after free ${total(out.after)}`);
       assert.equal(out.facts.resources, bundle.entry.length);
       assert.equal(out.facts.patients, 1);
       if (c.how === "openUrl") assert.equal(out.facts.backend, "webcrypto", "openUrl decrypted with WebCrypto");
+      if (c.how === "openUrl-wasm") assert.equal(out.facts.backend, "wasm", "crypto: wasm decrypted with the portable AES");
       for (const t of Object.values(markers)) assert.ok(out.before.found[t]?.utf8 > 0, `marker ${t} is found in memory while the record is open`);
       assert.deepEqual(out.after.found, {}, "no marker (or half of one) is left in WebAssembly memory after free()");
     });
@@ -194,13 +199,13 @@ describe("WebAssembly memory after free and after a failed open", { timeout: 300
       make: async (bundle, key) => (await seal(JSON.stringify({ ...bundle, entry: [...bundle.entry, { resource: { id: "no-type" } }] }), key)).jwe,
     },
   ];
-  for (const how of ["openJwe", "openUrl"]) {
+  for (const how of ["openJwe", "openUrl", "openUrl-wasm"]) {
     for (const f of failures) {
       test(`${how}, ${f.name}: fails with ${f.code}, no marker left`, async () => {
         const { bundle, markers } = await markedBundle(SMALL);
         const key = newKey();
         const jwe = await f.make(bundle, key);
-        const out = await host.page.evaluate(failedOpen, { how, jwe: how === "openJwe" ? jwe : undefined, key, url: how === "openUrl" ? serve(jwe) : undefined, needles: needles(markers) });
+        const out = await host.page.evaluate(failedOpen, { how, jwe: how === "openJwe" ? jwe : undefined, key, url: how === "openJwe" ? undefined : serve(jwe), needles: needles(markers) });
         console.log(`${how}, ${f.name}: ${out.code}; after ${total(out.after)} hits`);
         assert.equal(out.code, f.code);
         assert.deepEqual(out.after.found, {}, "no marker (or half of one) is left in WebAssembly memory after the failed open");
