@@ -119,9 +119,7 @@ pub(crate) async fn fold_paced<'t>(plaintext: &mut Zeroizing<Vec<u8>>, between: 
         folder.run(plaintext, folder.r + STEP);
         between().await;
     }
-    plaintext.get_mut(folder.w..).unwrap_or_default().fill(0);
-    plaintext.truncate(folder.w);
-    plaintext.shrink_to_fit();
+    crate::unseal::cut_wiped(plaintext, folder.w);
     true
 }
 

@@ -165,9 +165,7 @@ impl ContentCipher for RustCryptoCipher {
         let len = ciphertext.len();
         let mut buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, between).await?;
         buffer.copy_within(ciphertext, 0);
-        buffer.get_mut(len..).unwrap_or_default().zeroize();
-        buffer.truncate(len);
-        buffer.shrink_to_fit();
+        cut_wiped(&mut buffer, len);
         Ok(std::mem::take(&mut *buffer))
     }
 }
@@ -364,6 +362,16 @@ pub async fn wipe_paced<F: std::future::Future<Output = ()>>(mut plaintext: Zero
         chunk.zeroize();
         between().await;
     }
+}
+
+/// Keeps the first `len` bytes of `buffer`: wipes the rest (with stores the
+/// compiler keeps, though the room is given up next) and shrinks the buffer
+/// to them (in the browser's allocator it stays where it is and the room is
+/// free at once).
+pub fn cut_wiped(buffer: &mut Vec<u8>, len: usize) {
+    buffer.get_mut(len..).unwrap_or_default().zeroize();
+    buffer.truncate(len);
+    buffer.shrink_to_fit();
 }
 
 /// Encrypts `buffer` in place and returns the tag (used by `seal`, and by
