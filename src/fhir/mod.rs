@@ -3,6 +3,7 @@
 //! the JavaScript API can hand back the resources exactly as received).
 
 mod civil;
+mod compact;
 mod date;
 mod fold;
 mod json;
@@ -47,25 +48,28 @@ pub enum Resource {
 }
 
 impl Resource {
-    /// Builds the typed form of `raw`, whose `resourceType` is `resource_type`.
-    pub fn from_json(resource_type: &str, raw: &serde_json::Value) -> Resource {
-        fn typed<T: FromJson>(raw: &serde_json::Value, wrap: fn(Box<T>) -> Resource) -> Resource {
-            T::from_json(raw).map(|t| wrap(Box::new(t))).unwrap_or(Resource::Invalid)
+    /// Builds the typed form of a resource whose `resourceType` is
+    /// `resource_type`, from the compact `text` of its JSON object and its
+    /// `members` (see [`record::members`]): only the members a type reads
+    /// are read.
+    pub(crate) fn from_members(resource_type: &str, text: &str, members: &[raw::Member]) -> Resource {
+        fn typed<T: Fields>(text: &str, members: &[raw::Member], wrap: fn(Box<T>) -> Resource) -> Resource {
+            types::read_members(text, members).map(|t| wrap(Box::new(t))).unwrap_or(Resource::Invalid)
         }
         match resource_type {
-            "Patient" => typed(raw, Resource::Patient),
-            "AllergyIntolerance" => typed(raw, Resource::AllergyIntolerance),
-            "Condition" => typed(raw, Resource::Condition),
-            "MedicationRequest" => typed(raw, Resource::MedicationRequest),
-            "MedicationStatement" => typed(raw, Resource::MedicationStatement),
-            "Medication" => typed(raw, Resource::Medication),
-            "Observation" => typed(raw, Resource::Observation),
-            "Immunization" => typed(raw, Resource::Immunization),
-            "Encounter" => typed(raw, Resource::Encounter),
-            "Procedure" => typed(raw, Resource::Procedure),
-            "DiagnosticReport" => typed(raw, Resource::DiagnosticReport),
-            "DocumentReference" => typed(raw, Resource::DocumentReference),
-            "CarePlan" => typed(raw, Resource::CarePlan),
+            "Patient" => typed(text, members, Resource::Patient),
+            "AllergyIntolerance" => typed(text, members, Resource::AllergyIntolerance),
+            "Condition" => typed(text, members, Resource::Condition),
+            "MedicationRequest" => typed(text, members, Resource::MedicationRequest),
+            "MedicationStatement" => typed(text, members, Resource::MedicationStatement),
+            "Medication" => typed(text, members, Resource::Medication),
+            "Observation" => typed(text, members, Resource::Observation),
+            "Immunization" => typed(text, members, Resource::Immunization),
+            "Encounter" => typed(text, members, Resource::Encounter),
+            "Procedure" => typed(text, members, Resource::Procedure),
+            "DiagnosticReport" => typed(text, members, Resource::DiagnosticReport),
+            "DocumentReference" => typed(text, members, Resource::DocumentReference),
+            "CarePlan" => typed(text, members, Resource::CarePlan),
             _ => Resource::Other,
         }
     }

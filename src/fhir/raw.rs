@@ -4,8 +4,8 @@
 //! A `Value` tree takes several times the size of its JSON (every object is
 //! a B-tree node of room for eleven members), so a record holding one per
 //! resource needed about five times its plaintext in memory. [`Raw`] holds
-//! the canonical text instead (what `serde_json` writes for the value: keys
-//! in order, numbers with the digits received) and reads it back when asked:
+//! the canonical text instead (what `serde_json` writes for the value, with the
+//! members in the order received: see [`super::compact`]) and reads it back when asked:
 //! [`Raw::at`] reads one top-level member and keeps it; dereferencing reads
 //! the whole resource once and keeps it (for the few resources that need
 //! all of it: those the chart describes generically, `resources()`);
@@ -37,13 +37,19 @@ fn read(text: &str) -> Value {
 }
 
 impl Raw {
-    /// Keeps `value` as its canonical text.
+    /// Keeps `value` as the text `serde_json` writes for it.
     pub fn new(value: &Value) -> Raw {
-        let text = serde_json::to_string(value).unwrap_or_default().into_boxed_str();
-        Raw { text, whole: OnceCell::new(), members: OnceCell::new() }
+        Raw::from_text(&serde_json::to_string(value).unwrap_or_default())
     }
 
-    /// The compact JSON text (what `serde_json` writes for the value).
+    /// Keeps `text`, the compact text of a JSON value (as [`Raw::new`]
+    /// writes it, or as [`super::compact`] does, members in the order
+    /// received).
+    pub(super) fn from_text(text: &str) -> Raw {
+        Raw { text: text.into(), whole: OnceCell::new(), members: OnceCell::new() }
+    }
+
+    /// The compact JSON text (see [`super::compact`]).
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -78,13 +84,13 @@ fn member<'s>(text: &'s str, whole: &'s OnceCell<Value>, members: &'s OnceCell<O
         return whole.get(key).unwrap_or(&NULL);
     }
     let members = members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
-    // Canonical text escapes only quotes, backslashes and control
+    // Compact text escapes only quotes, backslashes and control
     // characters in a key: a key with none of those is written as it is.
     let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
     let Some(members) = members.as_deref().filter(|_| plain) else {
         return whole.get_or_init(|| read(text)).get(key).unwrap_or(&NULL);
     };
-    // The last of a repeated key, as a `Value` keeps (canonical text repeats none).
+    // The last of a repeated key, as a `Value` keeps.
     match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
         Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
         None => &NULL,
@@ -136,10 +142,13 @@ impl std::ops::Deref for Raw {
     }
 }
 
-/// The same JSON value: canonical texts are equal exactly when their values are.
+/// The same JSON value. Equal texts are equal values; texts with the
+/// same members in another order are as long as each other, and only then
+/// are both read to compare (a repeated member may make equal values
+/// differ in length: those count as different).
 impl PartialEq for Raw {
     fn eq(&self, other: &Raw) -> bool {
-        self.text() == other.text()
+        self.text() == other.text() || (self.text.len() == other.text.len() && *self.value() == *other.value())
     }
 }
 

@@ -41,15 +41,36 @@ pub struct Entry {
 
 impl Entry {
     fn new(full_url: Option<String>, raw: serde_json::Value, source: usize) -> Option<Entry> {
-        let resource_type = raw.get("resourceType").and_then(|t| t.as_str())?.to_string();
-        let id = raw.get("id").and_then(|i| i.as_str()).map(str::to_string);
-        let contained = match raw.get("contained") {
-            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|c| Entry::new(None, c.clone(), source)).collect(),
+        if !raw.is_object() {
+            return None;
+        }
+        Entry::from_text(full_url, &serde_json::to_string(&raw).ok()?, source)
+    }
+
+    /// The entry for a resource given as the compact text of a JSON object
+    /// (see [`super::compact`]); `None` without a `resourceType`.
+    fn from_text(full_url: Option<String>, text: &str, source: usize) -> Option<Entry> {
+        let members = members(text.as_bytes())?;
+        Entry::with_members(full_url, text, &members, source)
+    }
+
+    /// [`Entry::from_text`], the text's `members` found.
+    fn with_members(full_url: Option<String>, text: &str, members: &[super::raw::Member], source: usize) -> Option<Entry> {
+        let read = |name: &str| {
+            let (_, value, _) = members.iter().rev().find(|(key, _, _)| text.get(key.clone()) == Some(name))?;
+            serde_json::from_str::<serde_json::Value>(text.get(value.clone())?).ok()
+        };
+        let Some(serde_json::Value::String(resource_type)) = read("resourceType") else { return None };
+        let id = match read("id") {
+            Some(serde_json::Value::String(id)) => Some(id),
+            _ => None,
+        };
+        let contained = match read("contained") {
+            Some(serde_json::Value::Array(items)) => items.into_iter().filter_map(|c| Entry::new(None, c, source)).collect(),
             _ => Vec::new(),
         };
-        let resource = Resource::from_json(&resource_type, &raw);
-        let raw = Raw::new(&raw);
-        Some(Entry { full_url, resource_type, id, raw, resource, source, contained })
+        let resource = Resource::from_members(&resource_type, text, members);
+        Some(Entry { full_url, resource_type, id, raw: Raw::from_text(text), resource, source, contained })
     }
 
     /// The contained resource with this id.
@@ -312,7 +333,40 @@ impl Record {
 
     fn push(&mut self, full_url: Option<String>, raw: serde_json::Value, dedupe: bool) -> Result<(), ParseError> {
         let source = self.sources.saturating_sub(1);
-        let entry = Entry::new(full_url, raw, source).ok_or(ParseError::NotFhir)?;
+        self.push_entry(Entry::new(full_url, raw, source).ok_or(ParseError::NotFhir)?, dedupe)
+    }
+
+    /// A Bundle's `entry` element read from its compact text `element`
+    /// (see [`super::compact`]), whose members and whose resource's members
+    /// are `noted`: its `resource`, with its `fullUrl`.
+    fn push_element(&mut self, element: &str, noted: &[super::compact::Noted], dedupe: bool) -> Result<(), ParseError> {
+        // The last of a repeated member, as a `Value` keeps.
+        let member =
+            |name: &str| noted.iter().rev().find(|(depth, key, _)| *depth == 1 && element.get(key.clone()) == Some(name)).map(|(_, _, value)| value.clone());
+        let Some(at) = member("resource").filter(|at| element.get(at.clone()).is_some_and(|text| text.starts_with('{'))) else {
+            self.entries_without_resource += 1;
+            return Ok(());
+        };
+        let full_url = match member("fullUrl").and_then(|at| element.get(at)).and_then(|text| json(text.as_bytes())) {
+            Some(serde_json::Value::String(url)) => Some(url),
+            _ => None,
+        };
+        // The resource's own members, where they are in its text.
+        let inside = |r: &std::ops::Range<usize>| at.start <= r.start && r.end <= at.end;
+        let shift = |r: &std::ops::Range<usize>| r.start - at.start..r.end - at.start;
+        let members: Vec<super::raw::Member> = noted
+            .iter()
+            .filter(|(depth, key, value)| *depth == 2 && inside(key) && inside(value))
+            .map(|(_, key, value)| (shift(key), shift(value), std::cell::OnceCell::new()))
+            .collect();
+        let text = element.get(at).unwrap_or_default();
+        let source = self.sources.saturating_sub(1);
+        let entry = Entry::with_members(full_url, text, &members, source).ok_or(ParseError::NotFhir)?;
+        self.push_entry(entry, dedupe)
+    }
+
+    fn push_entry(&mut self, entry: Entry, dedupe: bool) -> Result<(), ParseError> {
+        let source = entry.source;
         if dedupe {
             // The same resource from another file or card (same type and
             // JSON; by id, or among those of its type when it has none) is
@@ -596,12 +650,13 @@ pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
     loop {
         s.skip_ws();
         let key_at = s.i;
-        let key = s.value(1).filter(|k| k.first() == Some(&b'"') && k.len() >= 2)?;
+        // Level 0: any value serde_json reads (at most 128 levels deep) is taken whole.
+        let key = s.value(0).filter(|k| k.first() == Some(&b'"') && k.len() >= 2)?;
         let key = key_at + 1..key_at + key.len() - 1;
         s.expect(b':')?;
         s.skip_ws();
         let value_at = s.i;
-        let value = s.value(1)?;
+        let value = s.value(0)?;
         out.push((key, value_at..value_at + value.len(), std::cell::OnceCell::new()));
         if s.after_member()? == State::End {
             return Some(out);
@@ -691,7 +746,19 @@ impl Record {
         self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
+        // Each element made compact here (the plaintext's own bytes, wiped when done).
+        let mut element = zeroize::Zeroizing::new(Vec::new());
+        let mut noted = Vec::new();
         for raw in entries {
+            element.clear();
+            if super::compact::compact_noting(raw, &mut element, &mut noted) {
+                if let Ok(text) = std::str::from_utf8(&element) {
+                    self.push_element(text, &noted, dedupe)?;
+                    between().await;
+                    continue;
+                }
+            }
+            // What the compact reader leaves to serde_json (it refuses the element, or reads it differently).
             let mut entry: serde_json::Value = match serde_json::from_slice(raw) {
                 Ok(entry) => entry,
                 // Not JSON (the scanner only delimited it): the whole document, read as

@@ -50,20 +50,60 @@ impl<T: FromJson> FromJson for Box<T> {
     }
 }
 
+/// A struct read member by member: the names it reads, and how one
+/// member's value is set (see [`from_json!`]).
+pub trait Fields: Default {
+    /// The member names read; others are skipped unread.
+    const KEYS: &'static [&'static str];
+    /// Reads the member `key`'s value into its field (`None`: a value of
+    /// the wrong JSON type).
+    fn set(&mut self, key: &str, value: &Value) -> Option<()>;
+}
+
+/// A JSON object's members read into a [`Fields`] struct.
+pub(crate) fn read_fields<T: Fields>(v: &Value) -> Option<T> {
+    let mut out = T::default();
+    for (key, value) in v.as_object()? {
+        out.set(key, value)?;
+    }
+    Some(out)
+}
+
+/// A resource's members read into a [`Fields`] struct from its compact
+/// text: each member it names read alone (the last of a repeated name, as
+/// a `Value` keeps), the others never read. The same struct as
+/// [`read_fields`] over the whole value.
+pub(crate) fn read_members<T: Fields>(text: &str, members: &[super::raw::Member]) -> Option<T> {
+    let mut out = T::default();
+    for (n, (key, value, _)) in members.iter().enumerate() {
+        let key = text.get(key.clone())?;
+        if !T::KEYS.contains(&key) || members.iter().skip(n + 1).any(|(later, _, _)| text.get(later.clone()) == Some(key)) {
+            continue;
+        }
+        let value: Value = serde_json::from_str(text.get(value.clone())?).ok()?;
+        out.set(key, &value)?;
+    }
+    Some(out)
+}
+
 /// Reads a JSON object's members into a `Default` struct: for each member
 /// whose name is listed, the field is read with [`Member`].
 macro_rules! from_json {
     ($name:ident { $($field:ident : $key:literal),* $(,)? }) => {
+        impl $crate::fhir::Fields for $name {
+            const KEYS: &'static [&'static str] = &[$($key),*];
+            fn set(&mut self, key: &str, value: &serde_json::Value) -> Option<()> {
+                match key {
+                    $($key => self.$field = $crate::fhir::Member::member(value)?,)*
+                    _ => {}
+                }
+                Some(())
+            }
+        }
+
         impl $crate::fhir::FromJson for $name {
             fn from_json(v: &serde_json::Value) -> Option<Self> {
-                let mut out = $name::default();
-                for (key, value) in v.as_object()? {
-                    match key.as_str() {
-                        $($key => out.$field = $crate::fhir::Member::member(value)?,)*
-                        _ => {}
-                    }
-                }
-                Some(out)
+                $crate::fhir::types::read_fields(v)
             }
         }
     };
