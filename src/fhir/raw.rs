@@ -4,8 +4,9 @@
 //! A `Value` tree takes several times the size of its JSON (every object is
 //! a B-tree node of room for eleven members), so a record holding one per
 //! resource needed about five times its plaintext in memory. [`Raw`] holds
-//! the canonical text instead (what `serde_json` writes for the value, with the
-//! members in the order received: see [`super::compact`]) and reads it back when asked:
+//! the compact text instead (what `serde_json` writes for the value, with
+//! the members in the order received: see [`super::compact`]) and reads it
+//! back when asked:
 //! [`Raw::at`] reads one top-level member and keeps it; dereferencing reads
 //! the whole resource once and keeps it (for the few resources that need
 //! all of it: those the chart describes generically, `resources()`);
