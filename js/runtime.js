@@ -103,15 +103,21 @@ export function yieldTurn() {
 
 /**
  * Reads a fetch body (a ReadableStream) chunk by chunk with a running byte
- * count: its chunks, or null once they pass `maxBytes` (the stream is then
- * cancelled), whatever Content-Length said.
+ * count: the whole body as one Uint8Array, or null once it passes
+ * `maxBytes` (the stream is then cancelled), whatever Content-Length said.
  */
 export async function readBody(body, maxBytes) {
   const reader = body.getReader();
   const chunks = [];
   for (let total = 0; ; ) {
     const { done, value } = await reader.read();
-    if (done) return chunks;
+    if (done) {
+      if (chunks.length === 1) return chunks[0];
+      // Joined here, so linear memory takes the body in one copy, into room not zeroed first.
+      const whole = new Uint8Array(total);
+      chunks.reduce((at, c) => (whole.set(c, at), at + c.byteLength), 0);
+      return whole;
+    }
     total += value.byteLength;
     if (total > maxBytes) {
       reader.cancel().catch(() => {});
