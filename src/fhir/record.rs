@@ -943,6 +943,65 @@ mod tests {
         assert!(matches!(parse_record(deep(400).as_bytes()), Err(ParseError::Json { .. })));
     }
 
+    /// The record as the `Value` path reads it: each element through serde_json.
+    fn by_values(doc: &str) -> Record {
+        let mut record = Record::default();
+        record.add_root(serde_json::from_str(doc).unwrap(), false).unwrap();
+        record
+    }
+
+    /// What each entry is: type, id, `fullUrl`, value, typed form, contained
+    /// (and, without repeated members, the same `Raw`: see its `PartialEq`).
+    fn same_entries(a: &Record, b: &Record, doc: &str) {
+        let repeated = doc.contains(r#""code":{"text":"a"},"code""#) || doc.contains(r#""status":1,"status""#);
+        assert_eq!((a.entries.len(), a.entries_without_resource), (b.entries.len(), b.entries_without_resource), "{doc}");
+        for (x, y) in a.entries.iter().zip(&b.entries) {
+            assert_eq!((&x.resource_type, &x.id, &x.full_url), (&y.resource_type, &y.id, &y.full_url), "{doc}");
+            assert_eq!(*x.raw.value(), *y.raw.value(), "{doc}");
+            assert_eq!(x.raw == y.raw, !repeated, "{doc}");
+            assert_eq!(x.resource, y.resource, "{doc}");
+            assert_eq!(x.contained.len(), y.contained.len(), "{doc}");
+        }
+    }
+
+    #[test]
+    fn the_compacting_reader_reads_entries_as_serde_json_values_do() {
+        let deep = format!(r#"{{"resource":{{"resourceType":"Basic","x":{}1{}}}}}"#, "[".repeat(110), "]".repeat(110));
+        let elements = [
+            r#"{"fullUrl":"urn:a","resource":{"resourceType":"Observation","id":"o","status":"final","valueQuantity":{"value":7.20,"unit":"mg"},"code":{"text":"x"}}}"#,
+            // Repeated members: the last one counts, wherever it is.
+            r#"{"resource":{"resourceType":"Patient"},"resource":{"resourceType":"Condition","code":{"text":"a"},"code":{"text":"b"}},"fullUrl":"u1","fullUrl":"u2"}"#,
+            // An earlier repeat of the wrong type does not make the resource invalid.
+            r#"{"resource":{"resourceType":"Observation","status":1,"status":"final"}}"#,
+            // Escaped keys and values.
+            r#"{"fullUrl":"urn:\u0062","resourc\u0065":{"resourceTyp\u0065":"Patient","\u0069d":"\u00e9\ud83d\ude00","name":[{"family":"O\"Brien\\"}]}}"#,
+            // Not a string, not an object.
+            r#"{"fullUrl":7,"resource":{"resourceType":"Patient","id":3}}"#,
+            r#"{"resource":[{"resourceType":"Patient"}]}"#,
+            r#"{"resource":null}"#,
+            r#"{"request":{"method":"GET","url":"Patient"}}"#,
+            // Wrong JSON types in typed members: listed, not rendered.
+            r#"{"resource":{"resourceType":"Condition","code":"not a concept"}}"#,
+            // Contained resources and numbers in every form.
+            r##"{"resource":{"resourceType":"MedicationRequest","contained":[{"resourceType":"Medication","id":"m","code":{"text":"x"}}],"medicationReference":{"reference":"#m"},"n":[1E5,-0,0.5e-3,12345678901234567890]}}"##,
+            // Nested deeper than the compacting reader goes: serde_json reads it.
+            &deep,
+        ];
+        for element in elements {
+            let doc = format!(r#"{{"resourceType":"Bundle","type":"collection","entry":[{element}]}}"#);
+            same_entries(&parse_record(doc.as_bytes()).unwrap(), &by_values(&doc), &doc);
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/fhir");
+        for path in [
+            "synthea/Christian_Balistreri_59339691-0270-4c4a-a34d-338e3008b9c3.json",
+            "ips/bundle-minimal.json",
+            "us-core/PractitionerRole_Practitioner_Endpoint_Bundle_Example.json",
+        ] {
+            let doc = std::fs::read_to_string(format!("{dir}/{path}")).unwrap();
+            same_entries(&parse_record(doc.as_bytes()).unwrap(), &by_values(&doc), path);
+        }
+    }
+
     #[test]
     fn records_read_as_before() {
         // Errors name the place in the whole document.
