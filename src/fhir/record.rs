@@ -485,7 +485,8 @@ impl<'a> Scanner<'a> {
                         }
                         _ => {}
                     }
-                    j += 1;
+                    // On to the next quote or bracket (a tight loop over whitespace, names and numbers).
+                    j += 1 + self.b.get(j + 1..)?.iter().position(|&c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
                 }
             }
             _ => {
