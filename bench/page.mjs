@@ -166,6 +166,7 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
     const rendering = record.render(host);
     // The MutationObserver's callback runs before the next await resumes.
     await null;
+    marks.committed = performance.now();
     if (!keep) layout(host.shadowRoot.firstElementChild ?? host);
     marks.rendered = performance.now();
     await rendering;
@@ -181,13 +182,18 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
       record.free();
       if (!worker) portal.free();
     }
-    // "render" is building the chart while opening plus committing it to the DOM.
+    // "render" is building the chart while opening plus committing it to the DOM;
+    // its parts: the view model built while opening ("build"), render() committing
+    // the markup ("commit"), then style and layout ("layout").
     out = {
       fetch: marks.decrypt - t0,
       decrypt: marks.parse - marks.decrypt,
       parse: marks.consent - marks.parse,
       consent: marks.chart - marks.consent,
       render: marks.opened - marks.chart + (marks.rendered - marks.opened),
+      build: marks.opened - marks.chart,
+      commit: marks.committed - marks.opened,
+      layout: marks.rendered - marks.committed,
     };
     windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.consent], consent: [marks.consent, marks.chart], render: [marks.chart, marks.rendered] };
     plaintextAt = marks.parse;
@@ -208,6 +214,7 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
       reactRoot = fhirReact.mount(container);
       fhirReact.renderBundle(reactRoot, bundle);
       await null;
+      marks.committed = performance.now();
       if (!keep) layout(container);
       resources = container.querySelectorAll(":scope > *").length;
     } else {
@@ -216,11 +223,12 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
       host.shadowRoot.append(table);
       table.innerHTML = `<table><caption>Record</caption><thead><tr><th>Type</th><th>What</th><th>Value</th><th>When</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
       await null;
+      marks.committed = performance.now();
       if (!keep) layout(table);
       resources = bundle.entry.length;
     }
     marks.rendered = performance.now();
-    out = { fetch: marks.decrypt - t0, decrypt: marks.parse - marks.decrypt, parse: marks.ready - marks.parse, consent: 0, render: marks.rendered - marks.ready };
+    out = { fetch: marks.decrypt - t0, decrypt: marks.parse - marks.decrypt, parse: marks.ready - marks.parse, consent: 0, render: marks.rendered - marks.ready, build: 0, commit: marks.committed - marks.ready, layout: marks.rendered - marks.committed };
     windows = { fetch: [t0, marks.decrypt], decrypt: [marks.decrypt, marks.parse], parse: [marks.parse, marks.ready], render: [marks.ready, marks.rendered] };
     plaintextAt = marks.parse;
   }

@@ -20,7 +20,8 @@
 // Three phases, in one browser:
 //   unthrottled  BENCH_RUNS (default 5) runs per record and side in one page,
 //                after a warm-up run: per stage (fetch, decrypt, parse,
-//                consent, render including layout) the median, ratios SDK /
+//                consent, render including layout; render also in its parts:
+//                build, commit, layout) the median, ratios SDK /
 //                each peer, decrypt throughput, plaintext → chart, long tasks.
 //   throttled    the same at 4x CPU slowdown (CDP Emulation.setCPUThrottlingRate),
 //                BENCH_RUNS_THROTTLED (default 3) runs: phone-class figures.
@@ -41,6 +42,9 @@
 // BENCH_SCREENSHOTS=<dir> keeps a screenshot of each side's page load there.
 // BENCH_TRACES=<dir> keeps a Chromium trace (DevTools' timeline and V8's
 // sampling profiler) of each page load there.
+// BENCH_PROFILES=<dir> keeps a V8 CPU profile (.cpuprofile, 50 µs sampling) of
+// each timed run of the unthrottled and throttled phases there (for function
+// names, serve a build whose .wasm keeps its name section).
 // BENCH_PKG (default pkg/) serves another build of the package as /pkg/, to
 // compare two builds (e.g. one without the zeroing allocator).
 
@@ -68,6 +72,7 @@ const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const RATE = 4;
 const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSHOTS) : null;
 const TRACES = process.env.BENCH_TRACES ? resolve(process.env.BENCH_TRACES) : null;
+const PROFILES = process.env.BENCH_PROFILES ? resolve(process.env.BENCH_PROFILES) : null;
 const PKG = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(ROOT, "pkg");
 const ALL_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm", "peer", "fhir-react"];
 const SDK_SIDES = ["sdk", "sdk-wasm", "sdk-worker", "sdk-worker-wasm"];
@@ -78,7 +83,9 @@ const PEERS = ["peer", "fhir-react"];
 const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
 const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm", "sdk-worker": "webcrypto", "sdk-worker-wasm": "wasm" };
-const STAGES = ["fetch", "decrypt", "parse", "consent", "render"];
+const STAGES = ["fetch", "decrypt", "parse", "consent", "render", "build", "commit", "layout"];
+/** Column names: the last three are parts of "render" (the view model built while opening; render() committing the markup; style and layout). */
+const STAGE_LABELS = STAGES.map((k) => (["build", "commit", "layout"].includes(k) ? `render: ${k}` : k));
 
 if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);
 
@@ -101,6 +108,7 @@ const kb = (n) => `${round(n / 1024)} KB`;
 await mkdir(OUT, { recursive: true });
 if (SHOTS) await mkdir(SHOTS, { recursive: true });
 if (TRACES) await mkdir(TRACES, { recursive: true });
+if (PROFILES) await mkdir(PROFILES, { recursive: true });
 const bundleOptions = { bundle: true, minify: true, format: "esm", platform: "browser", write: true, logLevel: "warning", define: { "process.env.NODE_ENV": '"production"' } };
 buildSync({ ...bundleOptions, stdin: { contents: 'export { compactDecrypt } from "jose";', resolveDir: BENCH }, outfile: join(OUT, "jose.js") });
 buildSync({ ...bundleOptions, entryPoints: [join(BENCH, "fhir-react-entry.mjs")], outfile: join(OUT, "fhir-react.js") });
@@ -160,6 +168,10 @@ async function loopPhase(context, rate, runs, warm) {
   page.on("pageerror", (e) => errors.push(String(e)));
   const cdp = await context.newCDPSession(page);
   await cdp.send("Performance.enable");
+  if (PROFILES) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
+  }
   await page.goto(`${base}/bench/page.html`);
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
   await cdp.send("Emulation.setCPUThrottlingRate", { rate });
@@ -169,9 +181,14 @@ async function loopPhase(context, rate, runs, warm) {
     const heap = Object.fromEntries(SIDES.map((s) => [s, 0]));
     for (let run = warm ? -1 : 0; run < runs; run++) {
       for (const side of SIDES) {
+        if (PROFILES && run >= 0) await cdp.send("Profiler.start");
         const out = await page.evaluate(([url, key, which]) => window.benchRun(url, key, which), [`${base}${record.path}`, record.key, side], { timeout: 300_000 });
         if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
     if (BACKEND[side] && out.backend !== BACKEND[side]) throw new Error(`${side} used ${out.backend} AES-GCM, not ${BACKEND[side]}`);
+        if (PROFILES && run >= 0) {
+          const { profile } = await cdp.send("Profiler.stop");
+          await writeFile(join(PROFILES, `${side}-${record.mb}MB-${rate}x-run${run}.cpuprofile`), JSON.stringify(profile));
+        }
         const { metrics } = await cdp.send("Performance.getMetrics");
         const used = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
         await page.evaluate(() => window.benchClear());
@@ -426,7 +443,7 @@ if (only.length) lines.push(`Only: ${only.join(", ")} (BENCH_ONLY).`, "");
 function stageTable(title, summaries) {
   lines.push(title, "");
   table(
-    ["record", "MB", "side", ...STAGES, "total", "decrypt MB/s", "plaintext → chart", "first section", "longest task (worst run)", "JS heap MB", "wasm memory MB (page high-water)"],
+    ["record", "MB", "side", ...STAGE_LABELS, "total", "decrypt MB/s", "plaintext → chart", "first section", "longest task (worst run)", "JS heap MB", "wasm memory MB (page high-water)"],
     summaries.flatMap((r) =>
       SIDES.map((side) => {
         const s = r.sides[side];
@@ -439,7 +456,7 @@ function ratioTable(title, rows) {
   if (!rows.length) return;
   lines.push(title, "");
   table(
-    ["record", "MB", "SDK", "vs", ...STAGES, "open", "total"],
+    ["record", "MB", "SDK", "vs", ...STAGE_LABELS, "open", "total"],
     rows.map((r) => [r.name, r.mb, r.side, r.peer === "peer" ? "jose + table" : "fhir-react", ...STAGES.map((k) => r.stages[k] ?? "n/a"), r.open, r.total]),
   );
 }

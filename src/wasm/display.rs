@@ -64,11 +64,12 @@ impl Display {
     /// Every choice made: unset ones from the browser (its languages, its
     /// time zone) or the defaults (en-US, following the system theme).
     pub fn resolved(&self) -> Display {
-        Display {
-            locale: self.locale.or_else(browser_locale).or(Some(Locale::EnUs)),
-            time_zone: self.time_zone.clone().or_else(browser_zone),
-            theme: self.theme.or(Some(Theme::Auto)),
-        }
+        Display { locale: Some(self.resolved_locale()), time_zone: self.time_zone.clone().or_else(browser_zone), theme: self.theme.or(Some(Theme::Auto)) }
+    }
+
+    /// The locale chosen, or the browser's, or en-US (without resolving the time zone).
+    pub fn resolved_locale(&self) -> Locale {
+        self.locale.or_else(browser_locale).unwrap_or(Locale::EnUs)
     }
 
     pub fn locale(&self) -> Locale {
@@ -81,8 +82,10 @@ impl Display {
 
     /// The time zone for rendering (times as recorded when none is known).
     pub fn zone(&self) -> TimeZone {
-        match self.time_zone.as_deref().and_then(|name| formatter(name).map(|f| (name, f))) {
-            Some((name, format)) => {
+        // The browser's own zone is read through `Date`, which needs no formatter.
+        let clock = |name: &str| if is_browser_zone(name) { Some(Clock::Local) } else { formatter(name).map(Clock::Intl) };
+        match self.time_zone.as_deref().and_then(|name| clock(name).map(|c| (name, c))) {
+            Some((name, clock)) => {
                 // Each day's offset, kept for the zone across charts.
                 let days = OFFSETS.with(|all| {
                     let mut all = all.borrow_mut();
@@ -98,13 +101,13 @@ impl Display {
                     if let Some(&offset) = days.borrow().get(&day) {
                         return Some(offset);
                     }
-                    let (start, end) = (offset_at(&format, day * 86_400)?, offset_at(&format, day * 86_400 + 86_399)?);
+                    let (start, end) = (offset_at(&clock, day * 86_400)?, offset_at(&clock, day * 86_400 + 86_399)?);
                     if start == end {
                         days.borrow_mut().insert(day, start);
                         return Some(start);
                     }
                     // A day with a change of offset: this instant's own.
-                    offset_at(&format, t)
+                    offset_at(&clock, t)
                 })
             }
             None => TimeZone::recorded(),
@@ -120,16 +123,49 @@ fn browser_locale() -> Option<Locale> {
     languages.iter().filter_map(|l| l.as_string()).find_map(|tag| Locale::from_tag(&tag))
 }
 
+/// The browser's time zone. Its name is read once from a new
+/// `Intl.DateTimeFormat` (building one takes most of a millisecond, and the
+/// first of a page far more) and kept with the zone's offsets at two instants
+/// then; while `Date` gives the same offsets at those instants the name is
+/// taken as still true (a system whose zone changes to another with the same
+/// offsets in January and July 2026 keeps the first name until the page
+/// reloads; its times are the same throughout those offsets' rules).
 fn browser_zone() -> Option<String> {
+    let now = probe();
+    if let Some(name) = BROWSER_ZONE.with(|zone| zone.borrow().as_ref().filter(|(_, at)| *at == now).map(|(name, _)| name.clone())) {
+        return Some(name);
+    }
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
     let options = format.resolved_options();
-    js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()
+    let name = js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()?;
+    BROWSER_ZONE.with(|zone| *zone.borrow_mut() = Some((name.clone(), now)));
+    Some(name)
+}
+
+/// Whether `name` is the browser's own zone, as last read and still in force.
+fn is_browser_zone(name: &str) -> bool {
+    BROWSER_ZONE.with(|zone| zone.borrow().as_ref().is_some_and(|(own, at)| own == name && *at == probe()))
+}
+
+/// The browser zone's offsets (`getTimezoneOffset`, minutes west of UTC) on
+/// 2026-01-15 and 2026-07-15, noon UTC.
+fn probe() -> [f64; 2] {
+    [1_768_478_400_000.0, 1_784_116_800_000.0].map(|ms: f64| js_sys::Date::new(&JsValue::from_f64(ms)).get_timezone_offset())
+}
+
+/// How a zone's offset at an instant is read: a formatter for the zone, or
+/// `Date` for the browser's own.
+enum Clock {
+    Intl(js_sys::Intl::DateTimeFormat),
+    Local,
 }
 
 /// A zone's offsets by day.
 type DayOffsets = Rc<RefCell<HashMap<i64, i32>>>;
 
 thread_local! {
+    /// The browser's zone name as last read, and its offsets then (see `browser_zone`).
+    static BROWSER_ZONE: RefCell<Option<(String, [f64; 2])>> = const { RefCell::new(None) };
     /// Formatters by zone name (building one costs a good part of a millisecond).
     static FORMATTERS: RefCell<Vec<(String, js_sys::Intl::DateTimeFormat)>> = const { RefCell::new(Vec::new()) };
     /// Offsets by zone name and day (days since 1970, UTC), for days without a change of offset.
@@ -164,8 +200,16 @@ fn new_formatter(zone: &str) -> Option<js_sys::Intl::DateTimeFormat> {
 }
 
 /// The zone's offset from UTC (seconds east) at `t` (seconds since 1970).
-fn offset_at(format: &js_sys::Intl::DateTimeFormat, t: i64) -> Option<i32> {
+fn offset_at(clock: &Clock, t: i64) -> Option<i32> {
     let date = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
+    let format = match clock {
+        Clock::Intl(format) => format,
+        Clock::Local => {
+            let west = date.get_timezone_offset();
+            // NaN (an instant `Date` cannot hold) casts to 0: refuse it instead.
+            return west.is_finite().then(|| (-(west * 60.0)).round() as i32);
+        }
+    };
     let mut fields = [0i64; 6];
     for part in format.format_to_parts(&date).iter() {
         let (kind, value) = PART_KEYS.with(|(kind, value)| (js_sys::Reflect::get(&part, kind), js_sys::Reflect::get(&part, value)));

@@ -69,7 +69,7 @@ impl PatientRecord {
     /// disclosure is left that can no longer open.
     fn close_chart(&self) {
         if let Some(live) = self.live.borrow().as_ref().filter(|live| is_current(&live.root, &live.token)) {
-            let note = self.display.resolved().locale().t(T::RecordClosed);
+            let note = self.display.resolved_locale().t(T::RecordClosed);
             if let Some(document) = live.root.owner_document() {
                 if let Ok(p) = document.create_element("p") {
                     p.set_text_content(Some(note));
@@ -522,7 +522,7 @@ impl PatientRecord {
     /// Worker mode: the note a closed chart shows, and the chart's stylesheet.
     #[wasm_bindgen(js_name = __chartTexts, skip_typescript)]
     pub fn chart_texts(&self) -> js_sys::Array {
-        js_sys::Array::of2(&self.display.resolved().locale().t(T::RecordClosed).into(), &STYLESHEET.into())
+        js_sys::Array::of2(&self.display.resolved_locale().t(T::RecordClosed).into(), &STYLESHEET.into())
     }
 
     /// The record's resources as plain objects, exactly as received; only

@@ -79,6 +79,69 @@ describe("the chart in the browser", () => {
     }
   });
 
+  test("the browser's own zone, read through Date, gives the times Intl gives for the same zone by another name", async () => {
+    // Instants around changes of offset: local mean time, war time, DST
+    // starts and ends (the repeated and the skipped hour), half-hour zones.
+    const instants = [
+      "1880-06-01T12:00:00Z", "1883-11-18T17:00:00Z", "1900-01-01T00:00:00Z", "1918-03-31T08:30:00Z", "1942-02-09T09:00:00Z", "1945-09-30T06:30:00Z",
+      "1970-01-01T00:00:00Z", "1983-10-30T15:59:59Z", "1984-04-01T00:00:00Z", "1991-09-29T00:30:00Z", "2000-02-29T23:59:00Z", "2007-03-11T07:59:00Z",
+      "2007-03-11T08:00:00Z", "2007-11-04T06:30:00Z", "2007-11-04T07:30:00Z", "2011-03-27T00:59:00Z", "2011-03-27T01:00:00Z", "2011-10-30T00:30:00Z",
+      "2011-10-30T01:30:00Z", "2019-04-06T15:30:00Z", "2019-10-05T15:59:00Z", "2024-02-29T12:00:00Z", "2038-01-19T03:14:08Z", "2090-07-01T12:00:00Z",
+    ];
+    const results = instants.map((at, i) => ({ ...lateResult, code: { text: `Test ${String(i).padStart(2, "0")}` }, effectiveDateTime: at }));
+    const record = bundle(patient, ...results);
+    const cases = [
+      ["America/Chicago", "US/Central"],
+      ["Europe/Warsaw", "Poland"],
+      ["Asia/Kolkata", "Asia/Calcutta"],
+      ["Australia/Lord_Howe", "Australia/LHI"],
+      ["America/St_Johns", "Canada/Newfoundland"],
+    ];
+    for (const [timezoneId, alias] of cases) {
+      const { page, context, problems } = await chartPage(record, { timezoneId });
+      try {
+        const times = await page.evaluate((alias) => {
+          const rows = (html) => {
+            const doc = new DOMParser().parseFromString(html, "text/html");
+            return Object.fromEntries([...doc.querySelectorAll("#ppsdk-results tbody tr:not(.group)")].map((tr) => [tr.querySelector("th").textContent, tr.lastElementChild.textContent]));
+          };
+          return { own: rows(window.__record.toHtml()), named: rows(window.__record.toHtml({ timeZone: alias })) };
+        }, alias);
+        assert.equal(Object.keys(times.own).length, instants.length, `${timezoneId}: every result shown`);
+        assert.deepEqual(times.own, times.named, `${timezoneId} (Date) against ${alias} (Intl)`);
+        assertNoPageProblems(problems, timezoneId);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  test("a change of the browser's zone shows in the next chart", async () => {
+    const { jwe, key } = await seal(bundle(patient, lateResult));
+    // A context without a zone of its own, so that this session's override can change.
+    const { page, context, problems } = await newHostPage(browser, server, { width: 1280, colorScheme: "light", contextOptions: {} });
+    const root = (selector) => page.locator(`#chart ${selector}`);
+    try {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Emulation.setTimezoneOverride", { timezoneId: "Europe/Berlin" });
+      await page.evaluate(({ jwe, key }) => {
+        window.__record = new window.__ppsdk.PatientPortal().openJwe(jwe, key);
+        window.__record.render(document.querySelector("#chart"));
+      }, { jwe, key });
+      assert.match(await root(".zone").textContent(), /Europe\/Berlin/);
+      assert.ok((await root("section#ppsdk-results tbody tr:not(.group) td:last-child").first().textContent()).startsWith("Jul 5, 2019"));
+      await cdp.send("Emulation.setTimezoneOverride", { timezoneId: "" });
+      await cdp.send("Emulation.setTimezoneOverride", { timezoneId: "America/Chicago" });
+      await page.evaluate(() => window.__record.render(document.querySelector("#chart")));
+      assert.match(await root(".zone").textContent(), /America\/Chicago/);
+      const when = await root("section#ppsdk-results tbody tr:not(.group) td:last-child").first().textContent();
+      assert.ok(when.startsWith("Jul 4, 2019") && when.includes("11:30"), when);
+      assertNoPageProblems(problems, "zone change");
+    } finally {
+      await context.close();
+    }
+  });
+
   test("labels, dates and numbers follow the chosen locale (dates as Intl writes them)", async () => {
     const record = bundle(patient, lateResult);
     const titles = { "en-US": "Results", "es-ES": "Resultados", "fr-FR": "Résultats", "de-DE": "Befunde" };
