@@ -118,19 +118,49 @@ pub fn run_now<F: Future>(future: F) -> F::Output {
 pub(crate) struct Pacer<'a, S: Scheduler> {
     scheduler: &'a S,
     slice_start: std::cell::Cell<Option<f64>>,
+    /// The clock read at the last reading, the ticks between two readings,
+    /// and the ticks left before the next (see `tick`).
+    last_read: std::cell::Cell<f64>,
+    stride: std::cell::Cell<u32>,
+    countdown: std::cell::Cell<u32>,
 }
 
 /// The longest stretch of work between two turns of the event loop.
 pub const SLICE_MS: f64 = 12.0;
 
+/// The most ticks between two readings of the clock.
+const MAX_STRIDE: u32 = 16;
+
 impl<'a, S: Scheduler> Pacer<'a, S> {
     pub(crate) fn new(scheduler: &'a S) -> Self {
-        Self { scheduler, slice_start: scheduler.now_ms().into() }
+        let now = scheduler.now_ms();
+        Self { scheduler, slice_start: now.into(), last_read: now.unwrap_or(0.0).into(), stride: 1.into(), countdown: 0.into() }
     }
 
-    /// Yields if the current slice has run long enough.
+    /// Yields if the current slice has run long enough. Reading the clock
+    /// (`Date.now()` from WebAssembly) costs about as much as a small step,
+    /// so while steps are quick (under a quarter of a millisecond from one
+    /// reading to the next) the clock is read every second, fourth, … up to
+    /// every 16th tick, and again every tick as soon as steps slow down: a
+    /// slice overruns by at most 15 steps.
     pub(crate) async fn tick(&self) {
+        let left = self.countdown.get();
+        if left > 0 {
+            self.countdown.set(left - 1);
+            return;
+        }
         if let (Some(start), Some(now)) = (self.slice_start.get(), self.scheduler.now_ms()) {
+            let stride = self.stride.get();
+            let since = now - self.last_read.replace(now);
+            let stride = if since < 0.25 {
+                (stride * 2).min(MAX_STRIDE)
+            } else if since > 1.0 {
+                1
+            } else {
+                stride
+            };
+            self.stride.set(stride);
+            self.countdown.set(stride - 1);
             if now - start >= SLICE_MS {
                 self.pause().await;
             }
@@ -141,7 +171,9 @@ impl<'a, S: Scheduler> Pacer<'a, S> {
     pub(crate) async fn pause(&self) {
         if self.slice_start.get().is_some() {
             self.scheduler.sleep(0).await;
-            self.slice_start.set(self.scheduler.now_ms());
+            let now = self.scheduler.now_ms();
+            self.slice_start.set(now);
+            self.last_read.set(now.unwrap_or(0.0));
         }
     }
 }
@@ -299,6 +331,62 @@ pub(crate) fn retry_after_ms(header: Option<&str>, now: i64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clock the test moves, counting its readings and the turns given.
+    struct Clock {
+        now: std::cell::Cell<f64>,
+        reads: std::cell::Cell<u32>,
+        turns: std::cell::RefCell<Vec<f64>>,
+    }
+
+    impl Scheduler for Clock {
+        async fn sleep(&self, _millis: u32) {
+            self.turns.borrow_mut().push(self.now.get());
+        }
+        fn now_ms(&self) -> Option<f64> {
+            self.reads.set(self.reads.get() + 1);
+            Some(self.now.get())
+        }
+    }
+
+    #[test]
+    fn the_pacer_reads_the_clock_less_often_while_steps_are_quick_and_every_step_once_they_slow() {
+        let clock = Clock { now: 0.0.into(), reads: 0.into(), turns: Vec::new().into() };
+        let pacer = Pacer::new(&clock);
+        // Quick steps: 10 µs each, 100 ms in all.
+        let (mut last_turn, mut longest) = (0.0, 0.0f64);
+        for _ in 0..10_000 {
+            clock.now.set(clock.now.get() + 0.01);
+            pollster::block_on(pacer.tick());
+            if let Some(&at) = clock.turns.borrow().last() {
+                if at > last_turn {
+                    longest = longest.max(at - last_turn);
+                    last_turn = at;
+                }
+            }
+        }
+        assert!(clock.reads.get() < 10_000 / 8, "{} readings for 10,000 quick steps", clock.reads.get());
+        let turns = clock.turns.borrow().len();
+        assert!((7..=9).contains(&turns), "{turns} turns in 100 ms");
+        assert!(longest <= SLICE_MS + 16.0 * 0.01 + 1e-9, "a slice of {longest} ms");
+        // Then slow steps of 3 ms: a turn at least every five steps (12 ms),
+        // at most one stride of quick reckoning late.
+        let (start, before) = (clock.now.get(), clock.turns.borrow().len());
+        let mut since_turn = 0.0f64;
+        let mut longest = 0.0f64;
+        for _ in 0..100 {
+            clock.now.set(clock.now.get() + 3.0);
+            since_turn += 3.0;
+            let turns = clock.turns.borrow().len();
+            pollster::block_on(pacer.tick());
+            if clock.turns.borrow().len() > turns {
+                longest = longest.max(since_turn);
+                since_turn = 0.0;
+            }
+        }
+        assert!(clock.now.get() - start >= 300.0 && clock.turns.borrow().len() - before >= 20, "{} turns in 300 ms", clock.turns.borrow().len() - before);
+        assert!(longest <= SLICE_MS + 16.0 * 3.0, "a slice of {longest} ms after the slow-down");
+    }
 
     #[test]
     fn retry_after_forms() {

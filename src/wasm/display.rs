@@ -1,6 +1,6 @@
 //! How the chart is shown: `locale`, `timeZone` and `theme`, from the
 //! portal's options and each `render`/`toHtml` call; the viewer's time zone
-//! through `Intl.DateTimeFormat`.
+//! through `Temporal` or `Intl.DateTimeFormat`, and its offsets through `Date`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -123,23 +123,33 @@ fn browser_locale() -> Option<Locale> {
     languages.iter().filter_map(|l| l.as_string()).find_map(|tag| Locale::from_tag(&tag))
 }
 
-/// The browser's time zone. Its name is read once from a new
-/// `Intl.DateTimeFormat` (building one takes most of a millisecond, and the
-/// first of a page far more) and kept with the zone's offsets at two instants
+/// The browser's time zone: `Temporal.Now.timeZoneId()` where the browser
+/// has Temporal, else a new `Intl.DateTimeFormat`'s (the first of a page
+/// takes 15 to 50 ms, loading the locale's data, where Temporal takes
+/// microseconds). The name is kept with the zone's offsets at two instants
 /// then; while `Date` gives the same offsets at those instants the name is
-/// taken as still true (a system whose zone changes to another with the same
-/// offsets in January and July 2026 keeps the first name until the page
-/// reloads; its times are the same throughout those offsets' rules).
+/// taken as still true (a system whose zone changes to another with the
+/// same offsets in January and July 2026 keeps the first name until the
+/// page reloads; its times are the same throughout those offsets' rules).
 fn browser_zone() -> Option<String> {
     let now = probe();
     if let Some(name) = BROWSER_ZONE.with(|zone| zone.borrow().as_ref().filter(|(_, at)| *at == now).map(|(name, _)| name.clone())) {
         return Some(name);
     }
-    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
-    let options = format.resolved_options();
-    let name = js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()?;
+    let name = temporal_zone().or_else(|| {
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into()).ok()?.as_string()
+    })?;
     BROWSER_ZONE.with(|zone| *zone.borrow_mut() = Some((name.clone(), now)));
     Some(name)
+}
+
+/// `Temporal.Now.timeZoneId()`, where the browser has it.
+fn temporal_zone() -> Option<String> {
+    let get = |object: &JsValue, key: &str| js_sys::Reflect::get(object, &key.into()).ok().filter(JsValue::is_object);
+    let now = get(&get(&js_sys::global(), "Temporal")?, "Now")?;
+    let zone_id: js_sys::Function = js_sys::Reflect::get(&now, &"timeZoneId".into()).ok()?.dyn_into().ok()?;
+    zone_id.call0(&now).ok()?.as_string().filter(|name| !name.is_empty())
 }
 
 /// Whether `name` is the browser's own zone, as last read and still in force.

@@ -39,9 +39,9 @@ after(async () => {
 });
 
 /** A host page in the given browser time zone and scheme, with `record` opened; `render` options from `display`. */
-async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", width = 1280, display, hostDir } = {}) {
+async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", width = 1280, display, hostDir, initScript } = {}) {
   const { jwe, key } = await seal(record);
-  const { page, context, problems } = await newHostPage(browser, server, { width, colorScheme, contextOptions: { timezoneId } });
+  const { page, context, problems } = await newHostPage(browser, server, { width, colorScheme, initScript, contextOptions: { timezoneId } });
   await page.evaluate(
     ({ jwe, key, display, hostDir }) => {
       const host = document.querySelector("#chart");
@@ -64,14 +64,18 @@ describe("the chart in the browser", () => {
       { timezoneId: "Europe/Berlin", display: { timeZone: "America/Chicago" }, day: "Jul 4, 2019", time: "11:30", zone: "America/Chicago" },
       // ICU names this zone by its older alias.
       { timezoneId: "Asia/Kolkata", day: "Jul 5, 2019", time: "10:00", zone: /Asia\/(Kolkata|Calcutta)/ },
+      // Browsers without Temporal: the zone's name from Intl.
+      { timezoneId: "America/Chicago", initScript: "delete globalThis.Temporal", day: "Jul 4, 2019", time: "11:30", zone: "America/Chicago" },
+      { timezoneId: "Europe/Berlin", initScript: "delete globalThis.Temporal", day: "Jul 5, 2019", time: "6:30", zone: "Europe/Berlin" },
     ];
     for (const c of cases) {
-      const { context, problems, root } = await chartPage(record, c);
+      const { page, context, problems, root } = await chartPage(record, c);
       try {
         const when = await root("section#ppsdk-results tbody tr:not(.group) td:last-child").first().textContent();
         assert.ok(when.startsWith(c.day) && when.includes(c.time), `${c.timezoneId} ${JSON.stringify(c.display ?? {})}: ${when}`);
         const note = await root(".zone").textContent();
         assert.match(note, c.zone instanceof RegExp ? c.zone : new RegExp(c.zone), `${c.timezoneId}: ${note}`);
+        assert.equal(await page.evaluate(() => typeof globalThis.Temporal), c.initScript ? "undefined" : "object");
         assertNoPageProblems(problems, c.timezoneId);
       } finally {
         await context.close();
