@@ -56,15 +56,14 @@ impl Entry {
 
     /// [`Entry::from_text`], the text's `members` found.
     fn with_members(full_url: Option<String>, text: &str, members: &[super::raw::Member], source: usize) -> Option<Entry> {
-        let read = |name: &str| {
+        let member = |name: &str| {
             let (_, value, _) = members.iter().rev().find(|(key, _, _)| text.get(key.clone()) == Some(name))?;
-            serde_json::from_str::<serde_json::Value>(text.get(value.clone())?).ok()
+            text.get(value.clone())
         };
-        let Some(serde_json::Value::String(resource_type)) = read("resourceType") else { return None };
-        let id = match read("id") {
-            Some(serde_json::Value::String(id)) => Some(id),
-            _ => None,
-        };
+        let read = |name: &str| serde_json::from_str::<serde_json::Value>(member(name)?).ok();
+        let string = |name: &str| member(name).map(super::Json::Text).and_then(super::Json::as_str).map(std::borrow::Cow::into_owned);
+        let resource_type = string("resourceType")?;
+        let id = string("id");
         let contained = match read("contained") {
             Some(serde_json::Value::Array(items)) => items.into_iter().filter_map(|c| Entry::new(None, c, source)).collect(),
             _ => Vec::new(),

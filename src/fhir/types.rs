@@ -11,21 +11,199 @@ use super::DateTime;
 /// members are ignored, a missing or `null` optional member is absent, a
 /// missing list is empty.
 pub trait FromJson: Sized {
-    fn from_json(v: &Value) -> Option<Self>;
+    fn from_json(v: Json<'_>) -> Option<Self>;
 }
 
 /// How a struct's member is read from the member's JSON value, when present.
 pub trait Member: Sized + Default {
-    fn member(v: &Value) -> Option<Self>;
+    fn member(v: Json<'_>) -> Option<Self>;
+}
+
+/// A JSON value an element is read from: a `serde_json::Value`, or compact
+/// JSON text as [`super::compact`] writes it (valid JSON without
+/// whitespace, numbers as serde_json keeps them), read where it lies
+/// without building a tree: a resource's members are read from the
+/// record's text this way, each string that holds no escape borrowed.
+/// (Tests also read a `Value` through the same accessors, to check the
+/// text reader against serde_json's tree.)
+#[derive(Debug, Clone, Copy)]
+pub enum Json<'a> {
+    Text(&'a str),
+    #[cfg(test)]
+    Value(&'a Value),
+}
+
+/// Reads `v` as `T` (through its compact text, as serde_json writes it).
+pub fn from_value<T: FromJson>(v: &Value) -> Option<T> {
+    T::from_json(Json::Text(&serde_json::to_string(v).ok()?))
+}
+
+/// [`from_value`] for a member's type (`Option`, `Vec`).
+pub fn member_from_value<T: Member>(v: &Value) -> Option<T> {
+    T::member(Json::Text(&serde_json::to_string(v).ok()?))
+}
+
+impl<'a> Json<'a> {
+    pub fn is_null(self) -> bool {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.is_null(),
+            Json::Text(t) => t == "null",
+        }
+    }
+
+    #[inline(never)]
+    pub fn as_str(self) -> Option<std::borrow::Cow<'a, str>> {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.as_str().map(std::borrow::Cow::Borrowed),
+            Json::Text(t) => text_string(t),
+        }
+    }
+
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.as_bool(),
+            Json::Text("true") => Some(true),
+            Json::Text("false") => Some(false),
+            Json::Text(_) => None,
+        }
+    }
+
+    /// A number's text as serde_json keeps it (`arbitrary_precision`).
+    #[inline(never)]
+    pub fn number_text(self) -> Option<std::borrow::Cow<'a, str>> {
+        match self {
+            #[cfg(test)]
+            Json::Value(Value::Number(n)) => Some(n.to_string().into()),
+            #[cfg(test)]
+            Json::Value(_) => None,
+            Json::Text(t) => t.starts_with(|c: char| c == '-' || c.is_ascii_digit()).then_some(t.into()),
+        }
+    }
+
+    /// The elements of an array.
+    #[inline(never)]
+    pub fn items(self) -> Option<Vec<Json<'a>>> {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => Some(v.as_array()?.iter().map(Json::Value).collect()),
+            Json::Text(t) => text_items(t),
+        }
+    }
+}
+
+/// The string `text` (with its quotes) holds: borrowed unless it has an escape.
+#[inline(never)]
+fn text_string(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(inner.into());
+    }
+    serde_json::from_str::<String>(text).ok().map(Into::into)
+}
+
+/// The length of the compact JSON value `b` starts with.
+#[inline(never)]
+fn value_len(b: &[u8]) -> Option<usize> {
+    match *b.first()? {
+        b'"' => string_len(b),
+        b'{' | b'[' => {
+            let (mut depth, mut i) = (0usize, 0usize);
+            loop {
+                match *b.get(i)? {
+                    b'"' => i += string_len(b.get(i..)?)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        i += 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        _ => Some(b.iter().position(|&c| matches!(c, b',' | b']' | b'}')).unwrap_or(b.len())),
+    }
+}
+
+/// The length of the JSON string `b` starts with, quotes included.
+fn string_len(b: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if *b.get(i)? == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// The next value of `text` from `at`, and where the one after it starts
+/// (past the `,`), or `None` after the last (at the closing bracket).
+#[inline(never)]
+fn next_value(text: &str, at: usize) -> Option<(&str, Option<usize>)> {
+    let len = value_len(text.as_bytes().get(at..)?)?;
+    let value = text.get(at..at + len)?;
+    match text.as_bytes().get(at + len)? {
+        b',' => Some((value, Some(at + len + 1))),
+        b']' | b'}' => Some((value, None)),
+        _ => None,
+    }
+}
+
+/// The elements of the compact JSON array `text`.
+#[inline(never)]
+fn text_items(text: &str) -> Option<Vec<Json<'_>>> {
+    let body = text.strip_prefix('[')?;
+    let mut out = Vec::new();
+    if body == "]" {
+        return Some(out);
+    }
+    let mut at = Some(1);
+    while let Some(from) = at {
+        let (value, next) = next_value(text, from)?;
+        out.push(Json::Text(value));
+        at = next;
+    }
+    Some(out)
+}
+
+/// The members of the compact JSON object `text`, in order: key and value.
+#[inline(never)]
+fn text_members(text: &str) -> Option<Vec<(std::borrow::Cow<'_, str>, &str)>> {
+    let body = text.strip_prefix('{')?;
+    let mut out = Vec::new();
+    if body == "}" {
+        return Some(out);
+    }
+    let mut at = Some(1);
+    while let Some(from) = at {
+        let key_len = string_len(text.as_bytes().get(from..)?)?;
+        let key = text_string(text.get(from..from + key_len)?)?;
+        if text.as_bytes().get(from + key_len) != Some(&b':') {
+            return None;
+        }
+        let (value, next) = next_value(text, from + key_len + 1)?;
+        out.push((key, value));
+        at = next;
+    }
+    Some(out)
 }
 
 impl<T: FromJson> Member for Option<T> {
     #[inline(never)]
-    fn member(v: &Value) -> Option<Self> {
-        match v {
-            Value::Null => Some(None),
-            v => T::from_json(v).map(Some),
+    fn member(v: Json<'_>) -> Option<Self> {
+        if v.is_null() {
+            return Some(None);
         }
+        T::from_json(v).map(Some)
     }
 }
 
@@ -33,8 +211,8 @@ impl<T: FromJson> Member for Option<T> {
 /// `Option` would start at room for four and grow by doubling).
 impl<T: FromJson> Member for Vec<T> {
     #[inline(never)]
-    fn member(v: &Value) -> Option<Self> {
-        let items = v.as_array()?;
+    fn member(v: Json<'_>) -> Option<Self> {
+        let items = v.items()?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             out.push(T::from_json(item)?);
@@ -45,7 +223,7 @@ impl<T: FromJson> Member for Vec<T> {
 
 /// A rarely present element kept out of line: its room is taken only when present.
 impl<T: FromJson> FromJson for Box<T> {
-    fn from_json(v: &Value) -> Option<Self> {
+    fn from_json(v: Json<'_>) -> Option<Self> {
         T::from_json(v).map(Box::new)
     }
 }
@@ -57,16 +235,37 @@ pub trait Fields: Default {
     const KEYS: &'static [&'static str];
     /// Reads the member `key`'s value into its field (`None`: a value of
     /// the wrong JSON type).
-    fn set(&mut self, key: &str, value: &Value) -> Option<()>;
+    fn set(&mut self, key: &str, value: Json<'_>) -> Option<()>;
 }
 
 /// A JSON object's members read into a [`Fields`] struct.
-pub(crate) fn read_fields<T: Fields>(v: &Value) -> Option<T> {
+pub(crate) fn read_fields<T: Fields>(v: Json<'_>) -> Option<T> {
     let mut out = T::default();
-    for (key, value) in v.as_object()? {
-        out.set(key, value)?;
+    match v {
+        #[cfg(test)]
+        Json::Value(v) => {
+            for (key, value) in v.as_object()? {
+                out.set(key, Json::Value(value))?;
+            }
+        }
+        Json::Text(text) => each_member(text, T::KEYS, &mut |key, value| out.set(key, value))?,
     }
     Some(out)
+}
+
+/// Calls `set` with each member of the compact JSON object `text` whose
+/// name is in `keys`, the last of a repeated name only (as a `Value`
+/// keeps); one copy for every struct.
+#[inline(never)]
+fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
+    let members = text_members(text)?;
+    for (n, (key, value)) in members.iter().enumerate() {
+        if !keys.contains(&key.as_ref()) || members.iter().skip(n + 1).any(|(later, _)| later == key) {
+            continue;
+        }
+        set(key, Json::Text(value))?;
+    }
+    Some(())
 }
 
 /// A resource's members read into a [`Fields`] struct from its compact
@@ -75,15 +274,21 @@ pub(crate) fn read_fields<T: Fields>(v: &Value) -> Option<T> {
 /// [`read_fields`] over the whole value.
 pub(crate) fn read_members<T: Fields>(text: &str, members: &[super::raw::Member]) -> Option<T> {
     let mut out = T::default();
+    each_noted_member(text, members, T::KEYS, &mut |key, value| out.set(key, value))?;
+    Some(out)
+}
+
+/// [`each_member`] over members already found.
+#[inline(never)]
+fn each_noted_member(text: &str, members: &[super::raw::Member], keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
     for (n, (key, value, _)) in members.iter().enumerate() {
         let key = text.get(key.clone())?;
-        if !T::KEYS.contains(&key) || members.iter().skip(n + 1).any(|(later, _, _)| text.get(later.clone()) == Some(key)) {
+        if !keys.contains(&key) || members.iter().skip(n + 1).any(|(later, _, _)| text.get(later.clone()) == Some(key)) {
             continue;
         }
-        let value: Value = serde_json::from_str(text.get(value.clone())?).ok()?;
-        out.set(key, &value)?;
+        set(key, Json::Text(text.get(value.clone())?))?;
     }
-    Some(out)
+    Some(())
 }
 
 /// Reads a JSON object's members into a `Default` struct: for each member
@@ -92,7 +297,7 @@ macro_rules! from_json {
     ($name:ident { $($field:ident : $key:literal),* $(,)? }) => {
         impl $crate::fhir::Fields for $name {
             const KEYS: &'static [&'static str] = &[$($key),*];
-            fn set(&mut self, key: &str, value: &serde_json::Value) -> Option<()> {
+            fn set(&mut self, key: &str, value: $crate::fhir::Json<'_>) -> Option<()> {
                 match key {
                     $($key => self.$field = $crate::fhir::Member::member(value)?,)*
                     _ => {}
@@ -102,7 +307,7 @@ macro_rules! from_json {
         }
 
         impl $crate::fhir::FromJson for $name {
-            fn from_json(v: &serde_json::Value) -> Option<Self> {
+            fn from_json(v: $crate::fhir::Json<'_>) -> Option<Self> {
                 $crate::fhir::types::read_fields(v)
             }
         }
@@ -111,54 +316,51 @@ macro_rules! from_json {
 pub(crate) use from_json;
 
 impl FromJson for String {
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_str().map(str::to_string)
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.as_str().map(std::borrow::Cow::into_owned)
     }
 }
 
 impl FromJson for bool {
-    fn from_json(v: &Value) -> Option<Self> {
+    fn from_json(v: Json<'_>) -> Option<Self> {
         v.as_bool()
     }
 }
 
 impl FromJson for i64 {
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_i64()
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.number_text()?.parse().ok()
     }
 }
 
 impl FromJson for u64 {
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_u64()
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.number_text()?.parse().ok()
     }
 }
 
 impl FromJson for u32 {
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_u64().and_then(|n| u32::try_from(n).ok())
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.number_text()?.parse().ok()
     }
 }
 
 impl FromJson for DateTime {
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_str().map(DateTime::parse)
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.as_str().map(|s| DateTime::parse(&s))
     }
 }
 
 impl FromJson for Decimal {
-    fn from_json(v: &Value) -> Option<Self> {
-        match v {
-            Value::Number(n) => Some(Decimal(n.to_string())),
-            _ => None,
-        }
+    fn from_json(v: Json<'_>) -> Option<Self> {
+        v.number_text().map(|n| Decimal(n.into_owned()))
     }
 }
 
 /// `DocumentReference.content.attachment`: required, so a struct rather
 /// than an `Option` (missing reads as empty, `null` as the wrong type).
 impl Member for Attachment {
-    fn member(v: &Value) -> Option<Self> {
+    fn member(v: Json<'_>) -> Option<Self> {
         Attachment::from_json(v)
     }
 }

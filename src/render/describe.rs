@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::fhir::JsonAt;
-use crate::fhir::{DateTime, Dosage, Entry, FromJson, Member, Quantity, Reader, Record};
+use crate::fhir::{DateTime, Dosage, Entry, Quantity, Reader, Record};
 
 use super::dosage;
 use super::i18n::{Fmt, T};
@@ -25,7 +25,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 fn quantity(fmt: Fmt<'_>, v: &Value) -> Option<String> {
-    Quantity::from_json(v).map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
+    crate::fhir::from_value::<Quantity>(v).map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
 }
 
 fn references(v: &Value) -> Vec<crate::fhir::Reference> {
@@ -152,7 +152,7 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: 
             if status == Some("declined") {
                 negation = Some(Negation::Declined);
             }
-            let dosages = <Vec<Dosage> as Member>::member(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
+            let dosages = crate::fhir::member_from_value::<Vec<Dosage>>(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
             join([
                 Some(raw_medication(fmt, record, from, raw)),
                 quantity(fmt, raw.at("quantity")).map(|q| fmt.t_with(T::QuantityOf, &q)),

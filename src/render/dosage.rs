@@ -94,12 +94,12 @@ fn frequency(fmt: Fmt<'_>, r: &TimingRepeat) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::dosage;
-    use crate::fhir::{Dosage, FromJson};
+    use crate::fhir::Dosage;
     use crate::render::i18n::{Fmt, Locale, TimeZone};
 
     fn words(locale: Locale, json: serde_json::Value) -> String {
         let zone = TimeZone::recorded();
-        dosage(Fmt { locale, zone: &zone }, &Dosage::from_json(&json).unwrap())
+        dosage(Fmt { locale, zone: &zone }, &crate::fhir::from_value::<Dosage>(&json).unwrap())
     }
 
     #[test]

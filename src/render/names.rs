@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::fhir::JsonAt;
-use crate::fhir::{CodeableConcept, FromJson, HumanName, MedicationChoice, Member, Record, Reference, Resource};
+use crate::fhir::{CodeableConcept, HumanName, MedicationChoice, Record, Reference, Resource};
 
 use super::i18n::{Fmt, T};
 
@@ -17,7 +17,7 @@ pub fn name_of(raw: &(impl JsonAt + ?Sized)) -> Option<String> {
     match raw.at("name") {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         names @ Value::Array(_) => {
-            let names = <Vec<HumanName> as Member>::member(names)?;
+            let names = crate::fhir::member_from_value::<Vec<HumanName>>(names)?;
             let official = names.iter().find(|n| n.use_.as_deref() == Some("official"));
             official.into_iter().chain(&names).find_map(HumanName::display)
         }
@@ -59,7 +59,7 @@ pub fn names(fmt: Fmt<'_>, record: &Record, from: usize, references: impl IntoIt
 /// The label of a CodeableConcept (or the first of a list) in raw JSON.
 pub fn concept(v: &Value) -> Option<String> {
     let v = if let Value::Array(a) = v { a.iter().find(|c| c.is_object())? } else { v };
-    CodeableConcept::from_json(v)?.label().map(str::to_string)
+    crate::fhir::from_value::<CodeableConcept>(v)?.label().map(str::to_string)
 }
 
 /// "N results" or "N results; M not shown", counting withheld references.
@@ -93,10 +93,10 @@ pub fn medication_name(fmt: Fmt<'_>, record: &Record, from: usize, choice: Optio
 
 /// `medication[x]` of a resource given as raw JSON.
 pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &(impl JsonAt + ?Sized)) -> String {
-    if let Some(c) = CodeableConcept::from_json(raw.at("medicationCodeableConcept")) {
+    if let Some(c) = crate::fhir::from_value::<CodeableConcept>(raw.at("medicationCodeableConcept")) {
         return medication_name(fmt, record, from, Some(MedicationChoice::Code(&c)));
     }
-    match Reference::from_json(raw.at("medicationReference")) {
+    match crate::fhir::from_value::<Reference>(raw.at("medicationReference")) {
         Some(r) => medication_name(fmt, record, from, Some(MedicationChoice::Reference(&r))),
         None => String::new(),
     }
@@ -104,5 +104,5 @@ pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &(impl Js
 
 /// A Reference in raw JSON.
 pub fn reference(v: &Value) -> Option<Reference> {
-    Reference::from_json(v).filter(|r| r.reference.is_some() || r.display.is_some())
+    crate::fhir::from_value::<Reference>(v).filter(|r| r.reference.is_some() || r.display.is_some())
 }
