@@ -98,6 +98,24 @@ fn permute(mut order: Vec<usize>, swap: &mut dyn FnMut(usize, usize)) {
     }
 }
 
+/// Every `.json` file of the reference data (`../shared/data/fhir`, at any depth).
+#[cfg(test)]
+pub(crate) fn reference_json_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/fhir")), &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,21 +133,9 @@ mod tests {
         assert_eq!(Resource::from_members(resource_type, &compact, &members), by_value, "{compact}");
     }
 
-    fn reference_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                reference_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-    }
-
     #[test]
     fn the_text_reader_reads_every_resource_as_the_value_reader_does_even_with_members_replaced() {
-        let mut files = Vec::new();
-        reference_files(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/fhir")), &mut files);
+        let files = crate::util::reference_json_files();
         assert!(files.len() >= 30, "{} reference files", files.len());
         // Values of every JSON type and shape, escapes, repeats, numbers in several forms.
         let replacements = [

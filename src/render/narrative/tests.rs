@@ -298,18 +298,7 @@ fn fuzz() {
 /// not for what EHRs write.
 #[test]
 fn real_narratives_fit_in_a_cell() {
-    fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                json_files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    json_files(std::path::Path::new("../shared/data/fhir"), &mut files);
+    let files = crate::util::reference_json_files();
     let (mut checked, mut misfits) = (0, Vec::new());
     for file in &files {
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(file).unwrap()) else { continue };
