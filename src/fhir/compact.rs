@@ -50,6 +50,16 @@ pub fn compact_noting(input: &[u8], out: &mut Vec<u8>, members: &mut Vec<Noted>)
     c.i == input.len()
 }
 
+/// [`compact_noting`] over the JSON value `input` starts with (what follows
+/// it is not read): how many bytes of `input` it took, or `None` where
+/// [`compact_noting`] would refuse that value alone.
+pub fn compact_prefix(input: &[u8], out: &mut Vec<u8>, members: &mut Vec<Noted>) -> Option<usize> {
+    members.clear();
+    let mut c = Compactor { b: input, i: 0, out, members };
+    c.value(0)?;
+    Some(c.i)
+}
+
 struct Compactor<'a, 'o> {
     b: &'a [u8],
     i: usize,

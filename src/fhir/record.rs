@@ -733,6 +733,19 @@ impl Record {
     async fn add_bytes_between<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
         let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
+        // A record read afresh, without merging, reads each entry as the scan reaches it.
+        if !dedupe && self.sources == 0 && self.entries.is_empty() && self.entries_without_resource == 0 {
+            if let Some(read) = self.scan_reading(bytes, &mut *between).await {
+                return read;
+            }
+            *self = Record::default();
+        }
+        self.add_repaired_in_two_passes(bytes, dedupe, between).await
+    }
+
+    /// [`Record::add_bytes_between`] over repaired bytes: the elements of
+    /// `entry` delimited first (the whole shell checked), then each read.
+    async fn add_repaired_in_two_passes<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
         let Some(shell) = Shell::scan_checking(bytes, false, &mut *between).await else {
             // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
@@ -773,6 +786,80 @@ impl Record {
             between().await;
         }
         Ok(())
+    }
+}
+
+impl Record {
+    /// One pass over a Bundle whose `resourceType` comes before its `entry`
+    /// (as every Bundle this SDK has met writes it): each element is made
+    /// compact and read where the scan finds it, instead of being delimited
+    /// first and read in a second pass; what the scan checks (members named
+    /// once, nesting, the document's end) is checked all the same, so a
+    /// document either reads as the two passes read it, or this returns
+    /// `None` and the caller, after clearing the record, takes the two
+    /// passes (which report the error, or read a Bundle whose `entry` came
+    /// first). An entry that fails is reported once the scan has found the
+    /// document well-formed, as the two passes do.
+    async fn scan_reading<'t>(&mut self, bytes: &[u8], between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Option<Result<(), ParseError>> {
+        let mut scanner = Scanner { b: bytes, i: 0, check: false };
+        let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
+        let mut element = zeroize::Zeroizing::new(Vec::new());
+        let mut noted = Vec::new();
+        let mut failed = None;
+        self.sources += 1;
+        loop {
+            if state == State::Entries && shell.resource_type.as_deref() == Some("Bundle") {
+                scanner.skip_ws();
+                let from = scanner.i;
+                element.clear();
+                let compact = super::compact::compact_prefix(bytes.get(from..)?, &mut element, &mut noted);
+                match compact.filter(|_| std::str::from_utf8(&element).is_ok()) {
+                    Some(len) => {
+                        scanner.i = from + len;
+                        if failed.is_none() {
+                            let text = std::str::from_utf8(&element).unwrap_or_default();
+                            failed = self.push_element(text, &noted, false).err();
+                        }
+                    }
+                    // What the compact reader leaves to serde_json, as in the two passes.
+                    None => {
+                        let raw = scanner.value(2)?;
+                        let mut entry: serde_json::Value = serde_json::from_slice(raw).ok()?;
+                        let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
+                        match entry.get_mut("resource").map(serde_json::Value::take) {
+                            Some(resource @ serde_json::Value::Object(_)) if failed.is_none() => failed = self.push(full_url, resource, false).err(),
+                            Some(serde_json::Value::Object(_)) => {}
+                            _ => self.entries_without_resource += 1,
+                        }
+                    }
+                }
+                scanner.skip_ws();
+                match scanner.peek()? {
+                    b',' => scanner.i += 1,
+                    b']' => {
+                        scanner.i += 1;
+                        state = scanner.after_member()?;
+                    }
+                    _ => return None,
+                }
+                between().await;
+                continue;
+            }
+            match scanner.step(&mut shell, &mut seen, &mut state)? {
+                Step::Member => {}
+                Step::Entry => between().await,
+                Step::Done => break,
+            }
+        }
+        // Not a Bundle, or elements delimited before the Bundle said what it was: the two passes.
+        if shell.resource_type.as_deref() != Some("Bundle") || shell.entry.as_ref().is_some_and(|e| !e.is_empty()) {
+            return None;
+        }
+        if let Some(e) = failed {
+            return Some(Err(e));
+        }
+        self.bundle_type = shell.kind;
+        Some(Ok(()))
     }
 }
 
@@ -999,6 +1086,68 @@ mod tests {
         ] {
             let doc = std::fs::read_to_string(format!("{dir}/{path}")).unwrap();
             same_entries(&parse_record(doc.as_bytes()).unwrap(), &by_values(&doc), path);
+        }
+    }
+
+    /// One pass and two over the same document: the same entries, or the same error.
+    fn same_one_pass_and_two(doc: &[u8]) {
+        let one = parse_record(doc);
+        let mut record = Record::default();
+        let repaired = super::super::json::repair_unicode(doc);
+        let two = crate::source::run_now(record.add_repaired_in_two_passes(&repaired, false, &mut || Box::pin(async {}))).map(|()| record);
+        let text = String::from_utf8_lossy(doc);
+        match (one, two) {
+            (Ok(a), Ok(b)) => {
+                same_entries(&a, &b, &text);
+                assert_eq!(a.bundle_type, b.bundle_type, "{text}");
+            }
+            (a, b) => assert_eq!(a.err(), b.err(), "{text}"),
+        }
+    }
+
+    #[test]
+    fn one_pass_reads_as_two_passes_do() {
+        let entry = r#"{"fullUrl":"urn:a","resource":{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"}}}"#;
+        let docs = [
+            format!(r#"{{"resourceType":"Bundle","type":"collection","entry":[{entry},{{"request":{{"url":"x"}}}},{entry}]}}"#),
+            // `entry` before `resourceType`, `type` after `entry`.
+            format!(r#"{{"entry":[{entry}],"resourceType":"Bundle","type":"searchset"}}"#),
+            format!(r#"{{"resourceType":"Bundle","entry":[{entry}],"type":"document"}}"#),
+            // Repeated shell members, a resourceType after the entries that is not a Bundle's.
+            format!(r#"{{"resourceType":"Bundle","entry":[{entry}],"resourceType":"Patient"}}"#),
+            format!(r#"{{"resourceType":"Bundle","entry":[{entry}],"entry":[]}}"#),
+            format!(r#"{{"resourceType":"Patient","entry":[{entry}]}}"#),
+            // An entry that is not FHIR, then a broken document; then a well-formed one.
+            format!(r#"{{"resourceType":"Bundle","entry":[{{"resource":{{"id":"x"}}}},{entry}],"type":}}"#),
+            format!(r#"{{"resourceType":"Bundle","entry":[{{"resource":{{"id":"x"}}}},{entry}],"type":"collection"}}"#),
+            // What the compact reader leaves to serde_json: deep nesting, a lone surrogate.
+            format!(r#"{{"resourceType":"Bundle","entry":[{{"resource":{{"resourceType":"Basic","x":{}1{}}}}},{entry}]}}"#, "[".repeat(110), "]".repeat(110)),
+            format!(r#"{{"resourceType":"Bundle","entry":[{{"resource":{{"resourceType":"Basic","id":"\ud800"}}}},{entry}]}}"#),
+            format!(" \n{{ \"resourceType\" : \"Bundle\" , \"entry\" : [ {entry} , {entry} ] }} \n"),
+            r#"{"resourceType":"Bundle","entry":[]}"#.to_string(),
+            r#"{"resourceType":"Bundle","entry":null}"#.to_string(),
+            r#"{"resourceType":"Bundle"}"#.to_string(),
+        ];
+        for doc in &docs {
+            same_one_pass_and_two(doc.as_bytes());
+        }
+        // Every cut of a small Bundle, and every byte of it replaced by one that breaks or changes it.
+        let doc = docs[0].as_bytes();
+        for end in 0..doc.len() {
+            same_one_pass_and_two(doc.get(..end).unwrap());
+        }
+        for at in 0..doc.len() {
+            for byte in [b'"', b'{', b'}', b'[', b']', b',', b':', b' ', b'x', b'1', b'\\'] {
+                let mut changed = doc.to_vec();
+                changed[at] = byte;
+                same_one_pass_and_two(&changed);
+            }
+        }
+        // The reference records.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/fhir");
+        for path in ["synthea/Christian_Balistreri_59339691-0270-4c4a-a34d-338e3008b9c3.json", "ips/bundle-minimal.json", "us-core/bundle-docref-example1.json"]
+        {
+            same_one_pass_and_two(&std::fs::read(format!("{dir}/{path}")).unwrap());
         }
     }
 
