@@ -61,13 +61,7 @@ pub type Noted = (usize, Range<usize>, Range<usize>);
 /// the objects at the first two levels: a Bundle entry's members and its
 /// resource's, found without reading the text again.
 pub fn compact_noting(input: &[u8], out: &mut Vec<u8>, members: &mut Vec<Noted>) -> bool {
-    members.clear();
-    let mut c = Compactor { b: input, i: 0, out, members };
-    if c.value(0).is_none() {
-        return false;
-    }
-    c.ws();
-    c.i == input.len()
+    compact_prefix(input, out, members).and_then(|len| input.get(len..)).is_some_and(|rest| rest.iter().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')))
 }
 
 /// [`compact_noting`] over the JSON value `input` starts with (what follows

@@ -680,18 +680,10 @@ impl<'a> Shell<'a> {
         super::json::repair_unicode_paced(bytes, between).await
     }
 
-    /// Reads the top-level object of `bytes` (see [`Scanner`]), awaiting
-    /// `between` after each `entry` element.
-    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], between: impl FnMut() -> F) -> Option<Shell<'a>> {
-        Shell::scan_checking(bytes, true, between).await
-    }
-
-    /// [`Shell::scan`]; with `check` false the `entry` elements are only
-    /// delimited (brackets counted, strings skipped), not checked as JSON:
-    /// for a caller that reads each with serde_json and, when one is not
-    /// JSON, reads the whole document for the error.
-    async fn scan_checking<F: std::future::Future<Output = ()>>(bytes: &'a [u8], check: bool, mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
-        let mut scanner = Scanner { b: bytes, i: 0, check };
+    /// Reads the top-level object of `bytes` (see [`Scanner`]), each `entry`
+    /// element checked as JSON, awaiting `between` after each.
+    pub(crate) async fn scan<F: std::future::Future<Output = ()>>(bytes: &'a [u8], mut between: impl FnMut() -> F) -> Option<Shell<'a>> {
+        let mut scanner = Scanner { b: bytes, i: 0, check: true };
         let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
         loop {
             match scanner.step(&mut shell, &mut seen, &mut state)? {
@@ -734,34 +726,62 @@ impl Record {
         let bytes = Shell::repair(bytes, &mut *between).await;
         let bytes = &*bytes;
         // A record read afresh, without merging, reads each entry as the scan reaches it.
-        if !dedupe && self.sources == 0 && self.entries.is_empty() && self.entries_without_resource == 0 {
-            if let Some(read) = self.scan_reading(bytes, &mut *between).await {
-                return read;
-            }
-            *self = Record::default();
-        }
-        self.add_repaired_in_two_passes(bytes, dedupe, between).await
+        let fresh = self.sources == 0 && self.entries.is_empty() && self.entries_without_resource == 0;
+        self.add_repaired(bytes, dedupe, !dedupe && fresh, between).await
     }
 
-    /// [`Record::add_bytes_between`] over repaired bytes: the elements of
-    /// `entry` delimited first (the whole shell checked), then each read.
-    async fn add_repaired_in_two_passes<'t>(&mut self, bytes: &[u8], dedupe: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
-        let Some(shell) = Shell::scan_checking(bytes, false, &mut *between).await else {
-            // Not a well-formed Bundle shell: the whole-document reader gives the precise error.
-            return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
+    /// [`Record::add_bytes_between`] over repaired bytes. The scanner checks
+    /// the Bundle's shell (members named once, nesting, nothing after the
+    /// document) and delimits each `entry` element; they are read after the
+    /// scan, or, with `one_pass` (a fresh record, read without merging) and
+    /// once the document has said it is a Bundle, where the scan reaches
+    /// them (each made compact and read in the same pass). Whatever the
+    /// scanner refuses, or a document that is not a Bundle, is read whole
+    /// by serde_json, the record first cleared of what one pass read; an
+    /// entry that fails is reported once the scan has found the document
+    /// well-formed, as when the elements are read after it.
+    async fn add_repaired<'t>(&mut self, bytes: &[u8], dedupe: bool, one_pass: bool, between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Result<(), ParseError> {
+        let mut scanner = Scanner { b: bytes, i: 0, check: false };
+        let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
+        // Each element made compact here (the plaintext's own bytes, wiped when done).
+        let mut element = zeroize::Zeroizing::new(Vec::new());
+        let mut noted = Vec::new();
+        let mut failed = None;
+        // The file the entries read come from.
+        self.sources += 1;
+        let scanned = loop {
+            if one_pass && state == State::Entries && shell.resource_type.as_deref() == Some("Bundle") {
+                match self.read_element_at(&mut scanner, &mut element, &mut noted, &mut failed) {
+                    Some(next) => state = next,
+                    None => break false,
+                }
+                between().await;
+                continue;
+            }
+            match scanner.step(&mut shell, &mut seen, &mut state) {
+                Some(Step::Member) => {}
+                Some(Step::Entry) => between().await,
+                Some(Step::Done) => break true,
+                None => break false,
+            }
         };
-        if shell.resource_type.as_deref() != Some("Bundle") {
+        if !scanned || shell.resource_type.as_deref() != Some("Bundle") {
+            // Not a well-formed Bundle shell, or not a Bundle: the whole-document reader gives the precise error, or reads it.
+            if one_pass {
+                *self = Record::default();
+            } else {
+                self.sources -= 1;
+            }
             return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         if self.bundle_type.is_none() {
             self.bundle_type = shell.kind;
         }
-        self.sources += 1;
         let entries = shell.entry.unwrap_or_default();
         self.entries.reserve(entries.len());
-        // Each element made compact here (the plaintext's own bytes, wiped when done).
-        let mut element = zeroize::Zeroizing::new(Vec::new());
-        let mut noted = Vec::new();
         for raw in entries {
             element.clear();
             if super::compact::compact_noting(raw, &mut element, &mut noted) {
@@ -771,95 +791,78 @@ impl Record {
                     continue;
                 }
             }
-            // What the compact reader leaves to serde_json (it refuses the element, or reads it differently).
-            let mut entry: serde_json::Value = match serde_json::from_slice(raw) {
-                Ok(entry) => entry,
+            match self.push_raw_element(raw, dedupe) {
+                Ok(pushed) => pushed?,
                 // Not JSON (the scanner only delimited it): the whole document, read as
                 // before the scanner, says where; it is broken wherever one element is.
                 Err(e) => return Err(json_error(serde_json::from_slice::<serde_json::Value>(bytes).err().unwrap_or(e))),
-            };
-            let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
-            match entry.get_mut("resource").map(serde_json::Value::take) {
-                Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe)?,
-                _ => self.entries_without_resource += 1,
             }
             between().await;
         }
         Ok(())
     }
+
+    /// The `entry` element `raw` read through serde_json, for what the
+    /// compacting reader leaves to it (it refuses the element, or reads it
+    /// differently); the outer `Err` when `raw` is not JSON.
+    fn push_raw_element(&mut self, raw: &[u8], dedupe: bool) -> Result<Result<(), ParseError>, serde_json::Error> {
+        let mut entry: serde_json::Value = serde_json::from_slice(raw)?;
+        let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
+        Ok(match entry.get_mut("resource").map(serde_json::Value::take) {
+            Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe),
+            _ => {
+                self.entries_without_resource += 1;
+                Ok(())
+            }
+        })
+    }
 }
 
 impl Record {
-    /// One pass over a Bundle whose `resourceType` comes before its `entry`
-    /// (as every Bundle this SDK has met writes it): each element is made
-    /// compact and read where the scan finds it, instead of being delimited
-    /// first and read in a second pass; what the scan checks (members named
-    /// once, nesting, the document's end) is checked all the same, so a
-    /// document either reads as the two passes read it, or this returns
-    /// `None` and the caller, after clearing the record, takes the two
-    /// passes (which report the error, or read a Bundle whose `entry` came
-    /// first). An entry that fails is reported once the scan has found the
-    /// document well-formed, as the two passes do.
-    async fn scan_reading<'t>(&mut self, bytes: &[u8], between: &mut (dyn FnMut() -> Turn<'t> + '_)) -> Option<Result<(), ParseError>> {
-        let mut scanner = Scanner { b: bytes, i: 0, check: false };
-        let (mut shell, mut seen, mut state) = (Shell::default(), [false; 5], State::Start);
-        let mut element = zeroize::Zeroizing::new(Vec::new());
-        let mut noted = Vec::new();
-        let mut failed = None;
-        self.sources += 1;
-        loop {
-            if state == State::Entries && shell.resource_type.as_deref() == Some("Bundle") {
-                scanner.skip_ws();
-                let from = scanner.i;
-                element.clear();
-                let compact = super::compact::compact_prefix(bytes.get(from..)?, &mut element, &mut noted);
-                match compact.filter(|_| std::str::from_utf8(&element).is_ok()) {
-                    Some(len) => {
-                        scanner.i = from + len;
-                        if failed.is_none() {
-                            let text = std::str::from_utf8(&element).unwrap_or_default();
-                            failed = self.push_element(text, &noted, false).err();
-                        }
-                    }
-                    // What the compact reader leaves to serde_json, as in the two passes.
-                    None => {
-                        let raw = scanner.value(2)?;
-                        let mut entry: serde_json::Value = serde_json::from_slice(raw).ok()?;
-                        let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
-                        match entry.get_mut("resource").map(serde_json::Value::take) {
-                            Some(resource @ serde_json::Value::Object(_)) if failed.is_none() => failed = self.push(full_url, resource, false).err(),
-                            Some(serde_json::Value::Object(_)) => {}
-                            _ => self.entries_without_resource += 1,
-                        }
-                    }
+    /// [`Record::add_repaired`]'s step over one `entry` element at the
+    /// scanner's cursor: read (unless an earlier one `failed`), the cursor
+    /// moved past it and its comma or closing bracket; the scanner's next
+    /// state, or `None` where the document is not as the scanner takes it.
+    #[inline(never)]
+    fn read_element_at(
+        &mut self,
+        scanner: &mut Scanner<'_>,
+        element: &mut Vec<u8>,
+        noted: &mut Vec<super::compact::Noted>,
+        failed: &mut Option<ParseError>,
+    ) -> Option<State> {
+        scanner.skip_ws();
+        let from = scanner.i;
+        element.clear();
+        let compact = super::compact::compact_prefix(scanner.b.get(from..)?, element, noted);
+        match compact.filter(|_| std::str::from_utf8(element).is_ok()) {
+            Some(len) => {
+                scanner.i = from + len;
+                if failed.is_none() {
+                    let text = std::str::from_utf8(element).unwrap_or_default();
+                    *failed = self.push_element(text, noted, false).err();
                 }
-                scanner.skip_ws();
-                match scanner.peek()? {
-                    b',' => scanner.i += 1,
-                    b']' => {
-                        scanner.i += 1;
-                        state = scanner.after_member()?;
-                    }
-                    _ => return None,
-                }
-                between().await;
-                continue;
             }
-            match scanner.step(&mut shell, &mut seen, &mut state)? {
-                Step::Member => {}
-                Step::Entry => between().await,
-                Step::Done => break,
+            // What the compact reader leaves to serde_json, as in the two passes.
+            None => {
+                let raw = scanner.value(2)?;
+                if failed.is_none() {
+                    *failed = self.push_raw_element(raw, false).ok()?.err();
+                }
             }
         }
-        // Not a Bundle, or elements delimited before the Bundle said what it was: the two passes.
-        if shell.resource_type.as_deref() != Some("Bundle") || shell.entry.as_ref().is_some_and(|e| !e.is_empty()) {
-            return None;
+        scanner.skip_ws();
+        match scanner.peek()? {
+            b',' => {
+                scanner.i += 1;
+                Some(State::Entries)
+            }
+            b']' => {
+                scanner.i += 1;
+                scanner.after_member()
+            }
+            _ => None,
         }
-        if let Some(e) = failed {
-            return Some(Err(e));
-        }
-        self.bundle_type = shell.kind;
-        Some(Ok(()))
     }
 }
 
@@ -1094,7 +1097,7 @@ mod tests {
         let one = parse_record(doc);
         let mut record = Record::default();
         let repaired = super::super::json::repair_unicode(doc);
-        let two = crate::source::run_now(record.add_repaired_in_two_passes(&repaired, false, &mut || Box::pin(async {}))).map(|()| record);
+        let two = crate::source::run_now(record.add_repaired(&repaired, false, false, &mut || Box::pin(async {}))).map(|()| record);
         let text = String::from_utf8_lossy(doc);
         match (one, two) {
             (Ok(a), Ok(b)) => {
