@@ -664,6 +664,30 @@ pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
     }
 }
 
+/// The elements of the JSON array `text`, in order: each one's extent.
+/// `None` when `text` is not an array the [`Scanner`] reads.
+pub(super) fn items(text: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut s = Scanner { b: text, i: 0, check: true };
+    s.expect(b'[')?;
+    let mut out = Vec::new();
+    s.skip_ws();
+    if s.peek()? == b']' {
+        return Some(out);
+    }
+    loop {
+        s.skip_ws();
+        let at = s.i;
+        let value = s.value(0)?;
+        out.push(at..at + value.len());
+        s.skip_ws();
+        match s.peek()? {
+            b',' => s.i += 1,
+            b']' => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// Where the [`Scanner`] is.
 #[derive(PartialEq, Eq)]
 enum State {

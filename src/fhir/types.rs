@@ -104,97 +104,10 @@ fn text_string(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     serde_json::from_str::<String>(text).ok().map(Into::into)
 }
 
-/// The length of the compact JSON value `b` starts with.
-#[inline(never)]
-fn value_len(b: &[u8]) -> Option<usize> {
-    match *b.first()? {
-        b'"' => string_len(b),
-        b'{' | b'[' => {
-            let (mut depth, mut i) = (0usize, 0usize);
-            loop {
-                match *b.get(i)? {
-                    b'"' => i += string_len(b.get(i..)?)?,
-                    b'{' | b'[' => {
-                        depth += 1;
-                        i += 1;
-                    }
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1)?;
-                        i += 1;
-                        if depth == 0 {
-                            return Some(i);
-                        }
-                    }
-                    _ => i += 1,
-                }
-            }
-        }
-        _ => Some(b.iter().position(|&c| matches!(c, b',' | b']' | b'}')).unwrap_or(b.len())),
-    }
-}
-
-/// The length of the JSON string `b` starts with, quotes included.
-fn string_len(b: &[u8]) -> Option<usize> {
-    let mut i = 1;
-    loop {
-        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
-        if *b.get(i)? == b'"' {
-            return Some(i + 1);
-        }
-        i += 2;
-    }
-}
-
-/// The next value of `text` from `at`, and where the one after it starts
-/// (past the `,`), or `None` after the last (at the closing bracket).
-#[inline(never)]
-fn next_value(text: &str, at: usize) -> Option<(&str, Option<usize>)> {
-    let len = value_len(text.as_bytes().get(at..)?)?;
-    let value = text.get(at..at + len)?;
-    match text.as_bytes().get(at + len)? {
-        b',' => Some((value, Some(at + len + 1))),
-        b']' | b'}' => Some((value, None)),
-        _ => None,
-    }
-}
-
 /// The elements of the compact JSON array `text`.
 #[inline(never)]
 fn text_items(text: &str) -> Option<Vec<Json<'_>>> {
-    let body = text.strip_prefix('[')?;
-    let mut out = Vec::new();
-    if body == "]" {
-        return Some(out);
-    }
-    let mut at = Some(1);
-    while let Some(from) = at {
-        let (value, next) = next_value(text, from)?;
-        out.push(Json::Text(value));
-        at = next;
-    }
-    Some(out)
-}
-
-/// The members of the compact JSON object `text`, in order: key and value.
-#[inline(never)]
-fn text_members(text: &str) -> Option<Vec<(std::borrow::Cow<'_, str>, &str)>> {
-    let body = text.strip_prefix('{')?;
-    let mut out = Vec::new();
-    if body == "}" {
-        return Some(out);
-    }
-    let mut at = Some(1);
-    while let Some(from) = at {
-        let key_len = string_len(text.as_bytes().get(from..)?)?;
-        let key = text_string(text.get(from..from + key_len)?)?;
-        if text.as_bytes().get(from + key_len) != Some(&b':') {
-            return None;
-        }
-        let (value, next) = next_value(text, from + key_len + 1)?;
-        out.push((key, value));
-        at = next;
-    }
-    Some(out)
+    super::record::items(text.as_bytes())?.into_iter().map(|at| text.get(at).map(Json::Text)).collect()
 }
 
 impl<T: FromJson> Member for Option<T> {
@@ -253,19 +166,13 @@ pub(crate) fn read_fields<T: Fields>(v: Json<'_>) -> Option<T> {
     Some(out)
 }
 
-/// Calls `set` with each member of the compact JSON object `text` whose
-/// name is in `keys`, the last of a repeated name only (as a `Value`
-/// keeps); one copy for every struct.
+/// [`each_noted_member`] over the members of the compact object `text`
+/// (one copy for every struct). Compact text writes a key with escapes
+/// only where it holds a quote, a backslash or a control character, so
+/// each key reads as written.
 #[inline(never)]
 fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
-    let members = text_members(text)?;
-    for (n, (key, value)) in members.iter().enumerate() {
-        if !keys.contains(&key.as_ref()) || members.iter().skip(n + 1).any(|(later, _)| later == key) {
-            continue;
-        }
-        set(key, Json::Text(value))?;
-    }
-    Some(())
+    each_noted_member(text, &super::record::members(text.as_bytes())?, keys, set)
 }
 
 /// A resource's members read into a [`Fields`] struct from its compact
@@ -278,7 +185,9 @@ pub(crate) fn read_members<T: Fields>(text: &str, members: &[super::raw::Member]
     Some(out)
 }
 
-/// [`each_member`] over members already found.
+/// Calls `set` with each of `members` (of the compact object `text`) whose
+/// name is in `keys`, the last of a repeated name only (as a `Value`
+/// keeps); one copy for every struct.
 #[inline(never)]
 fn each_noted_member(text: &str, members: &[super::raw::Member], keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
     for (n, (key, value, _)) in members.iter().enumerate() {
