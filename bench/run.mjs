@@ -47,6 +47,9 @@
 // names, serve a build whose .wasm keeps its name section).
 // BENCH_PKG (default pkg/) serves another build of the package as /pkg/, to
 // compare two builds (e.g. one without the zeroing allocator).
+// BENCH_DATA=<dir> benchmarks the FHIR Bundles (.json) of another directory.
+// BENCH_LOG_STAGES=1 prints each page load's stages and long tasks.
+// BENCH_JSFLAGS="..." passes V8 flags to Chromium (--js-flags).
 
 import { createServer } from "node:http";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
@@ -65,7 +68,7 @@ import { throttleRenderers } from "./throttle.mjs";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
 const OUT = join(BENCH, "out");
-const DATA = fileURLToPath(new URL("../../shared/data/fhir/synthea/", import.meta.url));
+const DATA = process.env.BENCH_DATA ? resolve(process.env.BENCH_DATA) : fileURLToPath(new URL("../../shared/data/fhir/synthea/", import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RUNS_THROTTLED = Number(process.env.BENCH_RUNS_THROTTLED ?? 3);
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
@@ -248,6 +251,7 @@ async function pageLoad(browser, record, side, rate, how = "cdp") {
     await page.goto(`${base}/bench/page.html?side=${side}#url=${encodeURIComponent(base + record.path)}&key=${record.key}`, { timeout: 300_000 });
     await page.waitForFunction(() => window.benchLoad !== undefined, null, { timeout: 300_000 });
     const out = await page.evaluate(() => window.benchLoad);
+    if (process.env.BENCH_LOG_STAGES) log(`${side} ${rate}x ${how} open at ${Math.round(out.t0)} stages ${JSON.stringify(Object.fromEntries(Object.entries(out.stages ?? {}).map(([k, v]) => [k, Math.round(v)])))} tasks ${JSON.stringify(out.longTaskStages)}`);
     if (trace) await browser.stopTracing();
     await unthrottle?.();
     unthrottle = null;
@@ -309,7 +313,7 @@ async function loadPhase(browser) {
 // Browser.
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--enable-precise-memory-info", "--js-flags=--expose-gc"],
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--enable-precise-memory-info", `--js-flags=--expose-gc ${process.env.BENCH_JSFLAGS ?? ""}`],
 });
 const started = Date.now();
 const results = {

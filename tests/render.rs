@@ -241,7 +241,10 @@ fn results_are_grouped_under_their_report_or_panel() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| record.resolve(from, &patient_portal_sdk::fhir::from_value::<patient_portal_sdk::fhir::Reference>(r).unwrap()).unwrap())
+                .map(|r| {
+                    use patient_portal_sdk::fhir::{FromJson, Json, Reference};
+                    record.resolve(from, &Reference::from_json(Json::Text(&r.to_string())).unwrap()).unwrap()
+                })
                 .map(|o| o.raw["code"]["text"].as_str().unwrap().to_string())
                 .collect();
             // Some group with this title lists exactly these results, in order.

@@ -16,7 +16,7 @@ mod types;
 pub use civil::{Date, LocalDateTime, OffsetDateTime};
 pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
-pub use raw::{Raw, Reader};
+pub use raw::{Members, Raw, Reader};
 pub(crate) use record::parse_plaintext_paced;
 pub(crate) use record::Shell;
 pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};

@@ -18,6 +18,8 @@ use std::ops::Range;
 
 use serde_json::Value;
 
+use super::types::Json;
+
 /// The resource's JSON: compact text, read back on demand.
 #[derive(Debug, Clone)]
 pub struct Raw {
@@ -95,6 +97,38 @@ fn member<'s>(text: &'s str, whole: &'s OnceCell<Value>, members: &'s OnceCell<O
     match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
         Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
         None => &NULL,
+    }
+}
+
+/// A resource's top-level members as compact text, read no further than
+/// the caller reads them: no `Value` is built.
+pub trait Members {
+    /// The member `key` (`None` when absent): the same member
+    /// [`Raw::at`] gives, as its compact text.
+    fn json(&self, key: &str) -> Option<Json<'_>>;
+}
+
+fn delimit(text: &str) -> Option<Box<[Member]>> {
+    super::record::members(text.as_bytes()).map(Vec::into_boxed_slice)
+}
+
+/// Delimited once and kept with the resource (as [`Raw::at`] keeps them).
+impl Members for Raw {
+    fn json(&self, key: &str) -> Option<Json<'_>> {
+        super::types::member_text(&self.text, self.members.get_or_init(|| delimit(&self.text)).as_deref()?, key).map(Json::Text)
+    }
+}
+
+/// Delimited once per reader (shared with its `at`), unless the resource
+/// keeps them already.
+impl Members for Reader<'_> {
+    fn json(&self, key: &str) -> Option<Json<'_>> {
+        let text = self.raw.text();
+        let members = match self.raw.members.get() {
+            Some(kept) => kept,
+            None => self.members.get_or_init(|| delimit(text)),
+        };
+        super::types::member_text(text, members.as_deref()?, key).map(Json::Text)
     }
 }
 

@@ -1,5 +1,6 @@
 //! FHIR R4 data types used by the rendered resources.
 
+#[cfg(test)]
 use serde_json::Value;
 
 use super::DateTime;
@@ -34,13 +35,11 @@ pub enum Json<'a> {
 }
 
 /// Reads `v` as `T` (through its compact text, as serde_json writes it).
+/// The chart reads members as text ([`super::Members`]); tests build
+/// elements from `json!` values this way.
+#[cfg(test)]
 pub fn from_value<T: FromJson>(v: &Value) -> Option<T> {
     T::from_json(Json::Text(&serde_json::to_string(v).ok()?))
-}
-
-/// [`from_value`] for a member's type (`Option`, `Vec`).
-pub fn member_from_value<T: Member>(v: &Value) -> Option<T> {
-    T::member(Json::Text(&serde_json::to_string(v).ok()?))
 }
 
 impl<'a> Json<'a> {
@@ -83,6 +82,35 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// The member `key` of an object (the last of a repeated name, as a
+    /// `Value` keeps); `None` when absent or not an object.
+    #[inline(never)]
+    pub fn get(self, key: &str) -> Option<Json<'a>> {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.get(key).map(Json::Value),
+            Json::Text(t) => member_text(t, &super::record::members(t.as_bytes())?, key).map(Json::Text),
+        }
+    }
+
+    /// Whether this is a JSON object.
+    pub fn is_object(self) -> bool {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.is_object(),
+            Json::Text(t) => t.starts_with('{'),
+        }
+    }
+
+    /// Whether this is a JSON array.
+    pub fn is_array(self) -> bool {
+        match self {
+            #[cfg(test)]
+            Json::Value(v) => v.is_array(),
+            Json::Text(t) => t.starts_with('['),
+        }
+    }
+
     /// The elements of an array.
     #[inline(never)]
     pub fn items(self) -> Option<Vec<Json<'a>>> {
@@ -92,6 +120,14 @@ impl<'a> Json<'a> {
             Json::Text(t) => text_items(t),
         }
     }
+}
+
+/// The text of the member `key` among `members` of the compact object
+/// `text` (the last of a repeated name, as a `Value` keeps). Compact text
+/// writes a key without escapes unless it holds a quote, a backslash or a
+/// control character, so a plain `key` is found as it is written.
+pub(crate) fn member_text<'a>(text: &'a str, members: &[super::raw::Member], key: &str) -> Option<&'a str> {
+    members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)).and_then(|(_, value, _)| text.get(value.clone()))
 }
 
 /// The string `text` (with its quotes) holds: borrowed unless it has an escape.

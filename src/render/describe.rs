@@ -1,12 +1,10 @@
 //! One line for each resource listed under "Other records": what it is,
 //! in the terms its type uses (a person's name, a dispense's drug and
 //! quantity, a goal's description, a relative's conditions), its date, and
-//! whether it states a negation.
+//! whether it states a negation. Each member is read from the resource's
+//! compact text as far as the line needs it, without a `Value` tree.
 
-use serde_json::Value;
-
-use crate::fhir::JsonAt;
-use crate::fhir::{DateTime, Dosage, Entry, Quantity, Reader, Record};
+use crate::fhir::{DateTime, Dosage, Entry, FromJson, Json, Member, Members, Quantity, Reader, Record};
 
 use super::dosage;
 use super::i18n::{Fmt, T};
@@ -20,19 +18,54 @@ pub struct Described {
     pub negation: Option<Negation>,
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+/// Reading on into a member: what is absent stays absent, as a `Value`'s
+/// `Null` does.
+trait Walk<'a> {
+    /// The member `key` of an object.
+    fn at(self, key: &str) -> Option<Json<'a>>;
+    /// The elements of an array.
+    fn list(self) -> Option<Vec<Json<'a>>>;
 }
 
-fn quantity(fmt: Fmt<'_>, v: &Value) -> Option<String> {
-    crate::fhir::from_value::<Quantity>(v).map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
+impl<'a> Walk<'a> for Option<Json<'a>> {
+    fn at(self, key: &str) -> Option<Json<'a>> {
+        self?.get(key)
+    }
+
+    fn list(self) -> Option<Vec<Json<'a>>> {
+        self?.items()
+    }
 }
 
-fn references(v: &Value) -> Vec<crate::fhir::Reference> {
+/// What `f` reads from each element of the list `v` (the first `most`
+/// found), `, `-separated; `None` when `v` is not a list. (One copy for
+/// every caller: `f` is not generic.)
+fn listed(v: Option<Json<'_>>, most: usize, f: &dyn Fn(Json<'_>) -> Option<String>) -> Option<String> {
+    Some(v.list()?.into_iter().filter_map(f).take(most).collect::<Vec<_>>().join(", "))
+}
+
+/// The first thing `f` reads from an element of the list `v`.
+fn first_in(v: Option<Json<'_>>, f: &dyn Fn(Json<'_>) -> Option<String>) -> Option<String> {
+    v.list()?.into_iter().find_map(f)
+}
+
+/// The references at `key` of each element of the list `v`.
+fn referred(v: Option<Json<'_>>, key: &str) -> Vec<crate::fhir::Reference> {
+    v.list().map(|l| l.into_iter().filter_map(|e| reference(e.get(key)?)).collect()).unwrap_or_default()
+}
+
+fn text(v: Option<Json<'_>>) -> Option<String> {
+    v?.as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn quantity(fmt: Fmt<'_>, v: Option<Json<'_>>) -> Option<String> {
+    Quantity::from_json(v?).map(|q| fmt.quantity(&q)).filter(|q| !q.is_empty())
+}
+
+fn references(v: Option<Json<'_>>) -> Vec<crate::fhir::Reference> {
     match v {
-        Value::Array(items) => items.iter().filter_map(reference).collect(),
-        Value::Object(_) => reference(v).into_iter().collect(),
-        _ => Vec::new(),
+        Some(v) if v.is_object() => reference(v).into_iter().collect(),
+        v => v.list().map(|items| items.into_iter().filter_map(reference).collect()).unwrap_or_default(),
     }
 }
 
@@ -41,16 +74,13 @@ fn join(parts: impl IntoIterator<Item = Option<String>>) -> String {
 }
 
 /// The first date among these paths (`a.b` for nested members).
-fn first_date(raw: &(impl JsonAt + ?Sized), paths: &[&str]) -> Option<DateTime> {
-    paths
-        .iter()
-        .find_map(|p| {
-            // The first member read alone (a kept resource reads no more of itself).
-            let mut keys = p.split('.');
-            let first = keys.next()?;
-            keys.try_fold(raw.at(first), |v, k| v.get(k)).and_then(Value::as_str)
-        })
-        .map(DateTime::parse)
+fn first_date(raw: &Reader<'_>, paths: &[&str]) -> Option<DateTime> {
+    paths.iter().find_map(|p| {
+        // Each member read no further than the path goes.
+        let mut keys = p.split('.');
+        let first = raw.json(keys.next()?)?;
+        keys.try_fold(first, |v, k| v.get(k))?.as_str().map(|d| DateTime::parse(&d))
+    })
 }
 
 const DATES: &[&str] = &[
@@ -81,67 +111,64 @@ const DATES: &[&str] = &[
 ];
 
 /// The generic line: code, title, name, description, type or category.
-fn generic(raw: &(impl JsonAt + ?Sized)) -> String {
-    concept(raw.at("code"))
-        .or_else(|| text(raw.at("title")))
+fn generic(raw: &Reader<'_>) -> String {
+    concept(raw.json("code"))
+        .or_else(|| text(raw.json("title")))
         .or_else(|| name_of(raw))
-        .or_else(|| text(raw.at("description")))
-        .or_else(|| concept(raw.at("type")))
-        .or_else(|| concept(raw.at("category")))
+        .or_else(|| text(raw.json("description")))
+        .or_else(|| concept(raw.json("type")))
+        .or_else(|| concept(raw.json("category")))
         .unwrap_or_default()
 }
 
 /// `raw` reads the entry's members (see [`crate::fhir::Raw::reader`]).
 pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: &Reader<'_>) -> Described {
-    let by = |v: &Value| Some(names(fmt, record, from, references(v))).filter(|n| !n.is_empty()).map(|n| fmt.t_with(T::By, &n));
-    let status = raw.at("status").as_str();
+    let by = |v: Option<Json<'_>>| Some(names(fmt, record, from, references(v))).filter(|n| !n.is_empty()).map(|n| fmt.t_with(T::By, &n));
+    let status = raw.json("status").and_then(Json::as_str);
+    let status = status.as_deref();
     let mut negation = None;
     let description = match entry.resource_type.as_str() {
         "Practitioner" | "Person" | "Organization" | "Location" | "HealthcareService" | "Group" => {
-            join([name_of(raw).or_else(|| Some(generic(raw))), concept(raw.at("type")).filter(|_| raw.at("name").is_string())])
+            let named = raw.json("name").and_then(Json::as_str).is_some();
+            join([name_of(raw).or_else(|| Some(generic(raw))), concept(raw.json("type")).filter(|_| named)])
         }
-        "RelatedPerson" => match (name_of(raw), concept(raw.at("relationship"))) {
+        "RelatedPerson" => match (name_of(raw), concept(raw.json("relationship"))) {
             (Some(n), Some(r)) => format!("{n} ({r})"),
             (n, r) => n.or(r).unwrap_or_default(),
         },
         "PractitionerRole" => join([
-            names(fmt, record, from, references(raw.at("practitioner"))).into(),
-            concept(raw.at("code")),
-            names(fmt, record, from, references(raw.at("organization"))).into(),
+            names(fmt, record, from, references(raw.json("practitioner"))).into(),
+            concept(raw.json("code")),
+            names(fmt, record, from, references(raw.json("organization"))).into(),
         ]),
         "CareTeam" => {
-            let members =
-                raw.at("participant").as_array().map(|p| p.iter().map(|p| p.at("member")).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
-            let members = names(fmt, record, from, members);
-            join([text(raw.at("name")).or_else(|| concept(raw.at("category"))), Some(members).filter(|m| !m.is_empty()).map(|m| fmt.t_with(T::Members, &m))])
+            let members = names(fmt, record, from, referred(raw.json("participant"), "member"));
+            join([
+                text(raw.json("name")).or_else(|| concept(raw.json("category"))),
+                Some(members).filter(|m| !m.is_empty()).map(|m| fmt.t_with(T::Members, &m)),
+            ])
         }
         "Coverage" => {
-            let payors = names(fmt, record, from, references(raw.at("payor")));
-            join([concept(raw.at("type")), Some(payors).filter(|p| !p.is_empty()).map(|p| fmt.t_with(T::Payor, &p)), text(raw.at("subscriberId"))])
+            let payors = names(fmt, record, from, references(raw.json("payor")));
+            join([concept(raw.json("type")), Some(payors).filter(|p| !p.is_empty()).map(|p| fmt.t_with(T::Payor, &p)), text(raw.json("subscriberId"))])
         }
         "Provenance" => {
-            let targets = names(fmt, record, from, references(raw.at("target")));
-            let agents = raw.at("agent").as_array().map(|a| a.iter().map(|a| a.at("who")).filter_map(reference).collect::<Vec<_>>()).unwrap_or_default();
-            let agents = names(fmt, record, from, agents);
+            let targets = names(fmt, record, from, references(raw.json("target")));
+            let agents = names(fmt, record, from, referred(raw.json("agent"), "who"));
             join([
-                concept(raw.at("activity")),
+                concept(raw.json("activity")),
                 Some(targets).filter(|t| !t.is_empty()).map(|t| fmt.t_with(T::Targets, &t)),
                 Some(agents).filter(|a| !a.is_empty()).map(|a| fmt.t_with(T::By, &a)),
             ])
         }
         "Goal" => {
-            let due = raw
-                .at("target")
-                .as_array()
-                .and_then(|t| t.iter().find_map(|t| t.at("dueDate").as_str()))
-                .map(|d| fmt.t_with(T::Due, &fmt.date(&DateTime::parse(d))));
-            let status = raw.at("lifecycleStatus").as_str().map(|s| fmt.code(Some(s)));
-            join([concept(raw.at("description")), status, due])
+            let due = first_in(raw.json("target"), &|t| t.get("dueDate")?.as_str().map(|d| fmt.t_with(T::Due, &fmt.date(&DateTime::parse(&d)))));
+            let status = raw.json("lifecycleStatus").and_then(Json::as_str).map(|s| fmt.code(Some(&s)));
+            join([concept(raw.json("description")), status, due])
         }
         "FamilyMemberHistory" => {
-            let who = concept(raw.at("relationship")).or_else(|| text(raw.at("name")));
-            let conditions =
-                raw.at("condition").as_array().map(|c| c.iter().filter_map(|c| concept(c.at("code"))).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            let who = concept(raw.json("relationship")).or_else(|| text(raw.json("name")));
+            let conditions = listed(raw.json("condition"), usize::MAX, &|c| concept(c.get("code"))).unwrap_or_default();
             match (who, conditions.is_empty()) {
                 (Some(w), false) => format!("{w}: {conditions}"),
                 (Some(w), true) => w,
@@ -152,10 +179,10 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: 
             if status == Some("declined") {
                 negation = Some(Negation::Declined);
             }
-            let dosages = crate::fhir::member_from_value::<Vec<Dosage>>(raw.at("dosageInstruction")).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
+            let dosages = raw.json("dosageInstruction").and_then(Vec::<Dosage>::member).map(|d| dosage::dosages(fmt, &d)).unwrap_or_default();
             join([
                 Some(raw_medication(fmt, record, from, raw)),
-                quantity(fmt, raw.at("quantity")).map(|q| fmt.t_with(T::QuantityOf, &q)),
+                quantity(fmt, raw.json("quantity")).map(|q| fmt.t_with(T::QuantityOf, &q)),
                 Some(dosages),
                 status.filter(|s| *s != "declined").map(|s| fmt.code(Some(s))),
             ])
@@ -164,62 +191,60 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: 
             if status == Some("not-done") {
                 negation = Some(Negation::NotDone);
             }
-            let dose = quantity(fmt, raw.at("dosage").at("dose")).map(|d| fmt.t_with(T::DoseOf, &d));
-            let route = concept(raw.at("dosage").at("route")).map(|r| fmt.t_with(T::Route, &r));
+            let dosage = raw.json("dosage");
+            let dose = quantity(fmt, dosage.at("dose")).map(|d| fmt.t_with(T::DoseOf, &d));
+            let route = concept(dosage.at("route")).map(|r| fmt.t_with(T::Route, &r));
             join([
                 Some(raw_medication(fmt, record, from, raw)),
                 dose,
-                text(raw.at("dosage").at("text")),
+                text(dosage.at("text")),
                 route,
                 status.filter(|s| !matches!(*s, "not-done" | "completed")).map(|s| fmt.code(Some(s))),
             ])
         }
         "MedicationRequest" | "MedicationStatement" => raw_medication(fmt, record, from, raw),
         "ServiceRequest" | "DeviceRequest" => {
-            if raw.at("doNotPerform") == &Value::Bool(true) {
+            if raw.json("doNotPerform").and_then(Json::as_bool) == Some(true) {
                 negation = Some(Negation::DoNotPerform);
             }
-            let what = concept(raw.at("code"))
-                .or_else(|| concept(raw.at("codeCodeableConcept")))
-                .or_else(|| references(raw.at("codeReference")).first().map(|r| super::names::name(fmt, record, from, r)));
-            join([what, status.filter(|s| *s != "active").map(|s| fmt.code(Some(s))), by(raw.at("requester"))])
+            let what = concept(raw.json("code"))
+                .or_else(|| concept(raw.json("codeCodeableConcept")))
+                .or_else(|| references(raw.json("codeReference")).first().map(|r| super::names::name(fmt, record, from, r)));
+            join([what, status.filter(|s| *s != "active").map(|s| fmt.code(Some(s))), by(raw.json("requester"))])
         }
         "NutritionOrder" => {
-            let diet = raw.at("oralDiet").at("type").as_array().map(|t| t.iter().filter_map(concept).collect::<Vec<_>>().join(", "));
-            let supplements = raw
-                .at("supplement")
-                .as_array()
-                .map(|s| s.iter().filter_map(|s| concept(s.at("type")).or_else(|| text(s.at("productName")))).collect::<Vec<_>>().join(", "));
-            let formula = concept(raw.at("enteralFormula").at("baseFormulaType")).or_else(|| text(raw.at("enteralFormula").at("baseFormulaProductName")));
+            let diet = listed(raw.json("oralDiet").at("type"), usize::MAX, &|c| concept(Some(c)));
+            let supplements = listed(raw.json("supplement"), usize::MAX, &|s| concept(s.get("type")).or_else(|| text(s.get("productName"))));
+            let formula = raw.json("enteralFormula");
+            let formula = concept(formula.at("baseFormulaType")).or_else(|| text(formula.at("baseFormulaProductName")));
             join([diet, supplements, formula])
         }
         "Device" => {
-            let name = raw.at("deviceName").as_array().and_then(|n| n.iter().find_map(|n| text(n.at("name"))));
-            join([
-                name.or_else(|| concept(raw.at("type"))),
-                text(raw.at("udiCarrier").nth(0).at("carrierHRF")).or_else(|| text(raw.at("udiCarrier").nth(0).at("deviceIdentifier"))),
-            ])
+            let name = first_in(raw.json("deviceName"), &|n| text(n.get("name")));
+            let carrier = raw.json("udiCarrier").list().and_then(|c| c.into_iter().next());
+            join([name.or_else(|| concept(raw.json("type"))), text(carrier.at("carrierHRF")).or_else(|| text(carrier.at("deviceIdentifier")))])
         }
-        "Specimen" => join([concept(raw.at("type")), concept(raw.at("collection").at("bodySite"))]),
-        "Media" => join([text(raw.at("content").at("title")), concept(raw.at("modality")).or_else(|| concept(raw.at("type"))), concept(raw.at("bodySite"))]),
+        "Specimen" => join([concept(raw.json("type")), concept(raw.json("collection").at("bodySite"))]),
+        "Media" => {
+            join([text(raw.json("content").at("title")), concept(raw.json("modality")).or_else(|| concept(raw.json("type"))), concept(raw.json("bodySite"))])
+        }
         "ImagingStudy" => {
-            let modality = raw
-                .at("modality")
-                .as_array()
-                .map(|m| m.iter().filter_map(|c| c.at("display").as_str().or(c.at("code").as_str())).collect::<Vec<_>>().join(", "));
-            join([text(raw.at("description")).or_else(|| concept(raw.at("procedureCode"))), modality])
+            let modality = listed(raw.json("modality"), usize::MAX, &|c| {
+                c.get("display").and_then(Json::as_str).or_else(|| c.get("code").and_then(Json::as_str)).map(Into::into)
+            });
+            join([text(raw.json("description")).or_else(|| concept(raw.json("procedureCode"))), modality])
         }
         "QuestionnaireResponse" => {
-            let answers = raw.at("item").as_array().map_or(0, Vec::len);
+            let answers = raw.json("item").list().map_or(0, |i| i.len());
             join([
-                raw.at("questionnaire").as_str().and_then(|q| q.rsplit('/').next()).map(str::to_string),
+                raw.json("questionnaire").and_then(Json::as_str).and_then(|q| q.rsplit('/').next().map(str::to_string)),
                 Some(answers.to_string()).filter(|_| answers > 0).map(|n| format!("{n} ×")),
             ])
         }
-        "Consent" => join([concept(raw.at("scope")), concept(raw.at("category")), status.map(|s| fmt.code(Some(s)))]),
+        "Consent" => join([concept(raw.json("scope")), concept(raw.json("category")), status.map(|s| fmt.code(Some(s)))]),
         "Claim" | "ExplanationOfBenefit" => {
-            let items = raw.at("item").as_array().map(|i| i.iter().filter_map(|i| concept(i.at("productOrService"))).take(3).collect::<Vec<_>>().join(", "));
-            join([concept(raw.at("type")), items, names(fmt, record, from, references(raw.at("provider"))).into()])
+            let items = listed(raw.json("item"), 3, &|i| concept(i.get("productOrService")));
+            join([concept(raw.json("type")), items, names(fmt, record, from, references(raw.json("provider"))).into()])
         }
         _ => generic(raw),
     };

@@ -4,25 +4,23 @@
 //! `fullUrl` stays within its own file or card); a reference to a resource
 //! withheld from this viewer is "Not shown", never its `display`.
 
-use serde_json::Value;
-
-use crate::fhir::JsonAt;
-use crate::fhir::{CodeableConcept, HumanName, MedicationChoice, Record, Reference, Resource};
+use crate::fhir::{CodeableConcept, FromJson, HumanName, Json, MedicationChoice, Member, Members, Record, Reference, Resource};
 
 use super::i18n::{Fmt, T};
 
 /// A person's or organisation's name from raw JSON: `name` as a string
 /// (Organization, Location, CareTeam) or a list of HumanName (official first).
-pub fn name_of(raw: &(impl JsonAt + ?Sized)) -> Option<String> {
-    match raw.at("name") {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        names @ Value::Array(_) => {
-            let names = crate::fhir::member_from_value::<Vec<HumanName>>(names)?;
-            let official = names.iter().find(|n| n.use_.as_deref() == Some("official"));
-            official.into_iter().chain(&names).find_map(HumanName::display)
-        }
-        _ => None,
+pub fn name_of(raw: &(impl Members + ?Sized)) -> Option<String> {
+    let name = raw.json("name")?;
+    if let Some(s) = name.as_str() {
+        return Some(s.trim().to_string()).filter(|s| !s.is_empty());
     }
+    if !name.is_array() {
+        return None;
+    }
+    let names = Vec::<HumanName>::member(name)?;
+    let official = names.iter().find(|n| n.use_.as_deref() == Some("official"));
+    official.into_iter().chain(&names).find_map(HumanName::display)
 }
 
 /// The name of what a reference made by entry `from` points to: its
@@ -41,7 +39,7 @@ pub fn name(fmt: Fmt<'_>, record: &Record, from: usize, reference: &Reference) -
     let Some(target) = record.resolve(from, reference) else {
         return String::new();
     };
-    name_of(&target.raw).or_else(|| concept(target.raw.at("code"))).unwrap_or_default()
+    name_of(&target.raw).or_else(|| concept(target.raw.json("code"))).unwrap_or_default()
 }
 
 /// Names of several references, `, `-separated, without repeats.
@@ -57,9 +55,13 @@ pub fn names(fmt: Fmt<'_>, record: &Record, from: usize, references: impl IntoIt
 }
 
 /// The label of a CodeableConcept (or the first of a list) in raw JSON.
-pub fn concept(v: &Value) -> Option<String> {
-    let v = if let Value::Array(a) = v { a.iter().find(|c| c.is_object())? } else { v };
-    crate::fhir::from_value::<CodeableConcept>(v)?.label().map(str::to_string)
+pub fn concept(v: Option<Json<'_>>) -> Option<String> {
+    let v = v?;
+    let v = match v.items() {
+        Some(items) => items.into_iter().find(|c| c.is_object())?,
+        None => v,
+    };
+    CodeableConcept::from_json(v)?.label().map(str::to_string)
 }
 
 /// "N results" or "N results; M not shown", counting withheld references.
@@ -92,17 +94,17 @@ pub fn medication_name(fmt: Fmt<'_>, record: &Record, from: usize, choice: Optio
 }
 
 /// `medication[x]` of a resource given as raw JSON.
-pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &(impl JsonAt + ?Sized)) -> String {
-    if let Some(c) = crate::fhir::from_value::<CodeableConcept>(raw.at("medicationCodeableConcept")) {
+pub fn raw_medication(fmt: Fmt<'_>, record: &Record, from: usize, raw: &(impl Members + ?Sized)) -> String {
+    if let Some(c) = raw.json("medicationCodeableConcept").and_then(CodeableConcept::from_json) {
         return medication_name(fmt, record, from, Some(MedicationChoice::Code(&c)));
     }
-    match crate::fhir::from_value::<Reference>(raw.at("medicationReference")) {
+    match raw.json("medicationReference").and_then(Reference::from_json) {
         Some(r) => medication_name(fmt, record, from, Some(MedicationChoice::Reference(&r))),
         None => String::new(),
     }
 }
 
 /// A Reference in raw JSON.
-pub fn reference(v: &Value) -> Option<Reference> {
-    crate::fhir::from_value::<Reference>(v).filter(|r| r.reference.is_some() || r.display.is_some())
+pub fn reference(v: Json<'_>) -> Option<Reference> {
+    Reference::from_json(v).filter(|r| r.reference.is_some() || r.display.is_some())
 }

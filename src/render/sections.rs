@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::fhir::{
     first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
 };
-use crate::fhir::{JsonAt, Reader};
+use crate::fhir::{Json, Members, Reader};
 use crate::numtext::decimal_f64;
 
 use super::i18n::{Fmt, Locale, T};
@@ -478,12 +478,13 @@ impl<'r, 'f> Builder<'r, 'f> {
 /// The narrative of a resource, sanitised: for rows only when it says more
 /// than the structured data (`text.status` is not `generated`).
 fn narrative_of(raw: &Reader<'_>, any_status: bool) -> Option<String> {
-    let text = raw.at("text");
-    let status = text.at("status").as_str().unwrap_or_default();
+    let text = raw.json("text")?;
+    let status = text.get("status").and_then(Json::as_str);
+    let status = status.as_deref().unwrap_or_default();
     if status == "empty" || (!any_status && status == "generated") {
         return None;
     }
-    narrative::sanitize_in_cell(text.at("div").as_str()?)
+    narrative::sanitize_in_cell(&text.get("div")?.as_str()?)
 }
 
 fn label(concept: &Option<CodeableConcept>) -> String {
@@ -536,8 +537,9 @@ fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, raw: &Reade
 }
 
 fn is_entered_in_error(raw: &Reader<'_>) -> bool {
-    raw.at("status") == "entered-in-error"
-        || raw.at("verificationStatus").at("coding").as_array().is_some_and(|c| c.iter().any(|c| c.at("code") == "entered-in-error"))
+    let said = |v: Option<Json<'_>>| v.and_then(Json::as_str).is_some_and(|s| s == "entered-in-error");
+    said(raw.json("status"))
+        || raw.json("verificationStatus").and_then(|v| v.get("coding")).and_then(Json::items).is_some_and(|c| c.into_iter().any(|c| said(c.get("code"))))
 }
 
 /// An encounter class (HL7 v3 ActCode): the record's display in English,
