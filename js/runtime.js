@@ -103,21 +103,16 @@ export function yieldTurn() {
 
 /**
  * Reads a fetch body (a ReadableStream) chunk by chunk with a running byte
- * count: the whole body as one Uint8Array, or null once it passes
+ * count: its chunks (Uint8Arrays, in order), or null once they pass
  * `maxBytes` (the stream is then cancelled), whatever Content-Length said.
+ * The SDK copies them into linear memory itself, a slice at a time.
  */
 export async function readBody(body, maxBytes) {
   const reader = body.getReader();
   const chunks = [];
   for (let total = 0; ; ) {
     const { done, value } = await reader.read();
-    if (done) {
-      if (chunks.length === 1) return chunks[0];
-      // Joined here, so linear memory takes the body in one copy, into room not zeroed first.
-      const whole = new Uint8Array(total);
-      chunks.reduce((at, c) => (whole.set(c, at), at + c.byteLength), 0);
-      return whole;
-    }
+    if (done) return chunks;
     total += value.byteLength;
     if (total > maxBytes) {
       reader.cancel().catch(() => {});

@@ -437,7 +437,7 @@ extern "C" {
     /// A turn of the event loop without a timer's clamp (a message to a port of its own).
     #[wasm_bindgen(js_name = yieldTurn)]
     pub(crate) fn yield_turn() -> js_sys::Promise;
-    /// A fetch body (one `Uint8Array`), read with a running byte count; `null` once it passes `max_bytes`.
+    /// A fetch body's chunks (an array of `Uint8Array`s), read with a running byte count; `null` once they pass `max_bytes`.
     #[wasm_bindgen(js_name = readBody)]
     pub(crate) fn read_body(body: &web_sys::ReadableStream, max_bytes: f64) -> js_sys::Promise;
 }
