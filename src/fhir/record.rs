@@ -37,6 +37,13 @@ pub struct Entry {
     /// The resource's `contained` resources, reachable only by `#id`
     /// references from inside it.
     pub contained: Vec<Entry>,
+    /// Whether the resource says it was entered in error (`status`, or a
+    /// `verificationStatus` coding), noted while it is read: the chart
+    /// asks this of every resource, several times for a report's results.
+    pub entered_in_error: bool,
+    /// Whether the resource has a `text` member (a narrative), noted while
+    /// it is read, so the chart looks for one only where there is one.
+    pub has_text: bool,
 }
 
 impl Entry {
@@ -68,8 +75,15 @@ impl Entry {
             Some(serde_json::Value::Array(items)) => items.into_iter().filter_map(|c| Entry::new(None, c, source)).collect(),
             _ => Vec::new(),
         };
+        let said = |v: Option<super::Json<'_>>| v.and_then(super::Json::as_str).is_some_and(|s| s == "entered-in-error");
+        let entered_in_error = said(member("status").map(super::Json::Text))
+            || member("verificationStatus")
+                .and_then(|v| super::Json::Text(v).get("coding"))
+                .and_then(super::Json::items)
+                .is_some_and(|c| c.into_iter().any(|c| said(c.get("code"))));
+        let has_text = member("text").is_some();
         let resource = Resource::from_members(&resource_type, text, members);
-        Some(Entry { full_url, resource_type, id, raw: Raw::from_text(text), resource, source, contained })
+        Some(Entry { full_url, resource_type, id, raw: Raw::from_text(text), resource, source, contained, entered_in_error, has_text })
     }
 
     /// The contained resource with this id.

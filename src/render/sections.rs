@@ -81,7 +81,7 @@ struct TrendAcc {
 }
 
 fn is_lab(entry: &Entry) -> bool {
-    matches!(&entry.resource, Resource::Observation(o) if !o.in_category("vital-signs")) && !is_entered_in_error(&entry.raw.reader())
+    matches!(&entry.resource, Resource::Observation(o) if !o.in_category("vital-signs")) && !entry.entered_in_error
 }
 
 impl<'r, 'f> Builder<'r, 'f> {
@@ -125,14 +125,12 @@ impl<'r, 'f> Builder<'r, 'f> {
         };
         if step < count {
             let by = step;
-            if let Some(Entry { resource: Resource::DiagnosticReport(d), raw, .. }) = record.entries.get(by) {
-                if !is_entered_in_error(&raw.reader()) {
-                    for r in &d.result {
-                        if let Some(i) = claim(by, r) {
-                            if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
-                                for m in &panel.has_member {
-                                    claim(by, m);
-                                }
+            if let Some(Entry { resource: Resource::DiagnosticReport(d), entered_in_error: false, .. }) = record.entries.get(by) {
+                for r in &d.result {
+                    if let Some(i) = claim(by, r) {
+                        if let Some(Resource::Observation(panel)) = record.entries.get(i).map(|e| &e.resource) {
+                            for m in &panel.has_member {
+                                claim(by, m);
                             }
                         }
                     }
@@ -199,7 +197,7 @@ impl<'r, 'f> Builder<'r, 'f> {
         if matches!(entry.resource, Resource::Invalid) {
             return other(fmt, record, index, entry, &raw, Some(fmt.t(T::CouldNotRead)));
         }
-        if is_entered_in_error(&raw) {
+        if entry.entered_in_error {
             return other(fmt, record, index, entry, &raw, Some(fmt.t(T::EnteredInError)));
         }
         let row = |cells: Vec<Cell>, sort_key: Option<i64>, negation: Option<Negation>| Row {
@@ -207,7 +205,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             cells,
             sort_key,
             negation,
-            narrative: narrative_of(&raw, false),
+            narrative: narrative_of(entry, &raw, false),
         };
         match &entry.resource {
             Resource::AllergyIntolerance(a) => {
@@ -477,7 +475,10 @@ impl<'r, 'f> Builder<'r, 'f> {
 
 /// The narrative of a resource, sanitised: for rows only when it says more
 /// than the structured data (`text.status` is not `generated`).
-fn narrative_of(raw: &Reader<'_>, any_status: bool) -> Option<String> {
+fn narrative_of(entry: &Entry, raw: &Reader<'_>, any_status: bool) -> Option<String> {
+    if !entry.has_text {
+        return None;
+    }
     let text = raw.json("text")?;
     let status = text.get("status").and_then(Json::as_str);
     let status = status.as_deref().unwrap_or_default();
@@ -532,14 +533,8 @@ fn other(fmt: Fmt<'_>, record: &Record, index: usize, entry: &Entry, raw: &Reade
         date: described.date.as_ref().map(|d| fmt.date(d)),
         note,
         sort_key: described.date.as_ref().and_then(DateTime::sort_key),
-        narrative: if note.is_none() { narrative_of(raw, true) } else { None },
+        narrative: if note.is_none() { narrative_of(entry, raw, true) } else { None },
     })
-}
-
-fn is_entered_in_error(raw: &Reader<'_>) -> bool {
-    let said = |v: Option<Json<'_>>| v.and_then(Json::as_str).is_some_and(|s| s == "entered-in-error");
-    said(raw.json("status"))
-        || raw.json("verificationStatus").and_then(|v| v.get("coding")).and_then(Json::items).is_some_and(|c| c.into_iter().any(|c| said(c.get("code"))))
 }
 
 /// An encounter class (HL7 v3 ActCode): the record's display in English,
