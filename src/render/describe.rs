@@ -251,3 +251,56 @@ pub fn describe(fmt: Fmt<'_>, record: &Record, from: usize, entry: &Entry, raw: 
     let description = if description.is_empty() { generic(raw) } else { description };
     Described { description, date: first_date(raw, DATES), negation }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use crate::fhir::parse_record;
+    use crate::render::i18n::{Fmt, Locale, TimeZone};
+    use crate::render::view::Negation;
+    use serde_json::json;
+
+    /// The "Other records" line of `resource`, in a record that also holds
+    /// a practitioner (`urn:uuid:p`) for references to name.
+    fn line(resource: serde_json::Value) -> (String, Option<Negation>, bool) {
+        let practitioner = json!({"resourceType": "Practitioner", "id": "p", "name": [{"family": "Kildare", "given": ["Richard"]}]});
+        let bundle =
+            json!({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "urn:uuid:p", "resource": practitioner}, {"resource": resource}]});
+        let record = parse_record(bundle.to_string().as_bytes()).unwrap();
+        let entry = &record.entries[1];
+        let zone = TimeZone::recorded();
+        let d = describe(Fmt { locale: Locale::EnUs, zone: &zone }, &record, 1, entry, &entry.raw.reader());
+        (d.description, d.negation, entry.entered_in_error)
+    }
+
+    #[test]
+    fn each_type_names_what_it_is_and_members_of_the_wrong_shape_are_passed_over() {
+        let claim = json!({"resourceType": "Claim", "type": {"coding": [{"display": "Institutional"}]},
+            "item": [{"productOrService": {"text": "A"}}, {"productOrService": {"coding": [{"code": "B"}]}}, {"productOrService": 5}, "x",
+                     {"productOrService": {"text": "C"}}, {"productOrService": {"text": "D"}}],
+            "provider": {"reference": "urn:uuid:p"}});
+        assert_eq!(line(claim).0, "Institutional · A, B, C · Richard Kildare");
+        let care_team = json!({"resourceType": "CareTeam", "name": "  Team  ",
+            "participant": [{"member": {"display": "Ann"}}, {"member": "oops"}, 7, {"member": {"reference": "urn:uuid:p"}}]});
+        assert_eq!(line(care_team).0, "Team · members: Ann, Richard Kildare");
+        let order =
+            json!({"resourceType": "ServiceRequest", "doNotPerform": true, "code": {"text": "X-ray"}, "status": "active", "requester": {"display": "Dr A"}});
+        assert_eq!(line(order), ("X-ray · by Dr A".to_string(), Some(Negation::DoNotPerform), false));
+        let not_a_flag = json!({"resourceType": "ServiceRequest", "doNotPerform": "true", "code": {"text": "X-ray"}});
+        assert_eq!(line(not_a_flag).1, None);
+        let study = json!({"resourceType": "ImagingStudy", "description": "Head", "modality": [{"display": 5, "code": "CT"}, {"display": "MR"}, {}]});
+        assert_eq!(line(study).0, "Head · CT, MR");
+        let device = json!({"resourceType": "Device", "deviceName": [{"name": " "}, {"name": "Pump"}], "udiCarrier": [{"carrierHRF": "(01)123"}]});
+        assert_eq!(line(device).0, "Pump · (01)123");
+        let goal = json!({"resourceType": "Goal", "description": {"text": "Walk daily"}, "target": [{"dueDate": 7}, {"dueDate": "2030-01-02"}]});
+        assert_eq!(line(goal).0, "Walk daily · due Jan 2, 2030");
+        // A list where one concept is expected: its first object.
+        let basic = json!({"resourceType": "Basic", "code": ["x", {"text": "first"}, {"text": "second"}], "created": "2021-03-04"});
+        assert_eq!(line(basic).0, "first");
+        // Entered in error: by status or by a verification status coding, and only as a string.
+        assert!(line(json!({"resourceType": "Basic", "status": "entered-in-error"})).2);
+        assert!(line(json!({"resourceType": "Condition", "verificationStatus": {"coding": [{"code": "x"}, {"code": "entered-in-error"}]}})).2);
+        assert!(!line(json!({"resourceType": "Basic", "status": ["entered-in-error"]})).2);
+        assert!(!line(json!({"resourceType": "Condition", "verificationStatus": {"coding": {"code": "entered-in-error"}}})).2);
+    }
+}
