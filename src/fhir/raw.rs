@@ -86,15 +86,12 @@ fn member<'s>(text: &'s str, whole: &'s OnceCell<Value>, members: &'s OnceCell<O
     if let Some(whole) = whole.get() {
         return whole.get(key).unwrap_or(&NULL);
     }
-    let members = members.get_or_init(|| super::record::members(text.as_bytes()).map(Vec::into_boxed_slice));
-    // Compact text escapes only quotes, backslashes and control
-    // characters in a key: a key with none of those is written as it is.
+    let members = members.get_or_init(|| delimit(text));
     let plain = !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
     let Some(members) = members.as_deref().filter(|_| plain) else {
         return whole.get_or_init(|| read(text)).get(key).unwrap_or(&NULL);
     };
-    // The last of a repeated key, as a `Value` keeps.
-    match members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)) {
+    match find(text, members, key) {
         Some((_, value, read)) => read.get_or_init(|| text.get(value.clone()).map_or(Value::Null, self::read)),
         None => &NULL,
     }
@@ -112,10 +109,23 @@ fn delimit(text: &str) -> Option<Box<[Member]>> {
     super::record::members(text.as_bytes()).map(Vec::into_boxed_slice)
 }
 
+/// The member `key` among `members` of the compact object `text`: the
+/// last of a repeated name, as a `Value` keeps. Compact text escapes only
+/// quotes, backslashes and control characters in a key, so a key with none
+/// of those is found as it is written.
+fn find<'m>(text: &str, members: &'m [Member], key: &str) -> Option<&'m Member> {
+    members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key))
+}
+
+/// The text of [`find`]'s member's value.
+pub(super) fn member_text<'a>(text: &'a str, members: &[Member], key: &str) -> Option<&'a str> {
+    find(text, members, key).and_then(|(_, value, _)| text.get(value.clone()))
+}
+
 /// Delimited once and kept with the resource (as [`Raw::at`] keeps them).
 impl Members for Raw {
     fn json(&self, key: &str) -> Option<Json<'_>> {
-        super::types::member_text(&self.text, self.members.get_or_init(|| delimit(&self.text)).as_deref()?, key).map(Json::Text)
+        member_text(&self.text, self.members.get_or_init(|| delimit(&self.text)).as_deref()?, key).map(Json::Text)
     }
 }
 
@@ -128,7 +138,7 @@ impl Members for Reader<'_> {
             Some(kept) => kept,
             None => self.members.get_or_init(|| delimit(text)),
         };
-        super::types::member_text(text, members.as_deref()?, key).map(Json::Text)
+        member_text(text, members.as_deref()?, key).map(Json::Text)
     }
 }
 

@@ -63,10 +63,7 @@ impl Entry {
 
     /// [`Entry::from_text`], the text's `members` found.
     fn with_members(full_url: Option<String>, text: &str, members: &[super::raw::Member], source: usize) -> Option<Entry> {
-        let member = |name: &str| {
-            let (_, value, _) = members.iter().rev().find(|(key, _, _)| text.get(key.clone()) == Some(name))?;
-            text.get(value.clone())
-        };
+        let member = |name: &str| super::raw::member_text(text, members, name);
         let read = |name: &str| serde_json::from_str::<serde_json::Value>(member(name)?).ok();
         let string = |name: &str| member(name).map(super::Json::Text).and_then(super::Json::as_str).map(std::borrow::Cow::into_owned);
         let resource_type = string("resourceType")?;
@@ -650,15 +647,23 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// A checking scanner past the `open` byte `text` starts with (after
+/// whitespace), and whether `close` follows at once (an empty container).
+fn opened(text: &[u8], open: u8, close: u8) -> Option<(Scanner<'_>, bool)> {
+    let mut s = Scanner { b: text, i: 0, check: true };
+    s.expect(open)?;
+    s.skip_ws();
+    let empty = s.peek()? == close;
+    Some((s, empty))
+}
+
 /// The members of the JSON object `text`, in order: each key's extent
 /// (inside its quotes) and its value's. `None` when `text` is not an
 /// object the [`Scanner`] reads.
 pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
-    let mut s = Scanner { b: text, i: 0, check: true };
-    s.expect(b'{')?;
+    let (mut s, empty) = opened(text, b'{', b'}')?;
     let mut out = Vec::new();
-    s.skip_ws();
-    if s.peek()? == b'}' {
+    if empty {
         return Some(out);
     }
     loop {
@@ -681,11 +686,9 @@ pub(super) fn members(text: &[u8]) -> Option<Vec<super::raw::Member>> {
 /// The elements of the JSON array `text`, in order: each one's extent.
 /// `None` when `text` is not an array the [`Scanner`] reads.
 pub(super) fn items(text: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
-    let mut s = Scanner { b: text, i: 0, check: true };
-    s.expect(b'[')?;
+    let (mut s, empty) = opened(text, b'[', b']')?;
     let mut out = Vec::new();
-    s.skip_ws();
-    if s.peek()? == b']' {
+    if empty {
         return Some(out);
     }
     loop {

@@ -89,7 +89,7 @@ impl<'a> Json<'a> {
         match self {
             #[cfg(test)]
             Json::Value(v) => v.get(key).map(Json::Value),
-            Json::Text(t) => member_text(t, &super::record::members(t.as_bytes())?, key).map(Json::Text),
+            Json::Text(t) => super::raw::member_text(t, &super::record::members(t.as_bytes())?, key).map(Json::Text),
         }
     }
 
@@ -120,14 +120,6 @@ impl<'a> Json<'a> {
             Json::Text(t) => text_items(t),
         }
     }
-}
-
-/// The text of the member `key` among `members` of the compact object
-/// `text` (the last of a repeated name, as a `Value` keeps). Compact text
-/// writes a key without escapes unless it holds a quote, a backslash or a
-/// control character, so a plain `key` is found as it is written.
-pub(crate) fn member_text<'a>(text: &'a str, members: &[super::raw::Member], key: &str) -> Option<&'a str> {
-    members.iter().rev().find(|(k, _, _)| text.get(k.clone()) == Some(key)).and_then(|(_, value, _)| text.get(value.clone()))
 }
 
 /// The string `text` (with its quotes) holds: borrowed unless it has an escape.
