@@ -102,24 +102,60 @@ export function yieldTurn() {
 }
 
 /**
- * Reads a fetch body (a ReadableStream) chunk by chunk with a running byte
- * count: its chunks (Uint8Arrays, in order), or null once they pass
- * `maxBytes` (the stream is then cancelled), whatever Content-Length said.
- * The SDK copies them into linear memory itself, a slice at a time.
+ * One request with `fetch`: a GET, or a POST of `body` (JSON) when it is
+ * given; `Authorization` only when the SDK decided the token may go there,
+ * and then no redirect is followed and nothing is cached. Resolves to
+ * `[status, contentType, retryAfter, chunks]`: the body's chunks
+ * (Uint8Arrays, in order), read with a running byte count; `null` once a
+ * declared or counted length passes `maxBytes` (the stream is then
+ * cancelled); `false` when the connection ended before the whole body came.
+ * Rejects when the server cannot be reached, the browser blocks the
+ * request or `signal` aborts it. The SDK copies the chunks into linear
+ * memory itself, a slice at a time.
  */
-export async function readBody(body, maxBytes) {
-  const reader = body.getReader();
-  const chunks = [];
-  for (let total = 0; ; ) {
-    const { done, value } = await reader.read();
-    if (done) return chunks;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
+export async function request(url, accept, authorization, body, signal, maxBytes) {
+  const headers = { Accept: accept };
+  const init = { headers, signal: signal || undefined };
+  if (body) {
+    init.method = "POST";
+    init.body = body;
+    headers["Content-Type"] = "application/json";
   }
+  if (authorization) {
+    headers.Authorization = authorization;
+    init.redirect = "error";
+    init.cache = "no-store";
+  }
+  const response = await fetch(url, init);
+  const get = (name) => response.headers.get(name);
+  const answer = [response.status, get("content-type"), get("retry-after"), null];
+  if (Number(get("content-length")) > maxBytes) {
+    response.body?.cancel().catch(() => {});
+    return answer;
+  }
+  try {
+    if (!response.body) {
+      const whole = new Uint8Array(await response.arrayBuffer());
+      answer[3] = whole.byteLength > maxBytes ? null : [whole];
+      return answer;
+    }
+    const reader = response.body.getReader();
+    const chunks = [];
+    for (let total = 0; ; ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {});
+        return answer;
+      }
+      chunks.push(value);
+    }
+    answer[3] = chunks;
+  } catch {
+    answer[3] = false;
+  }
+  return answer;
 }
 
 // One constructed stylesheet per document, shared by every chart in it.

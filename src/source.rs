@@ -1,5 +1,5 @@
 //! Source: fetching a sealed record over HTTP. The transport is a trait
-//! (`gloo-net` in the browser, a fake or a loopback client in tests); status
+//! (`fetch` in the browser, a fake or a loopback client in tests); status
 //! handling, retries and size limits live here.
 
 use std::future::Future;

@@ -1,5 +1,5 @@
 //! The binding layer in headless Chromium: the exported API, real `Error`
-//! objects, the shadow-root render, `fetch` through gloo-net, hostile
+//! objects, the shadow-root render, `fetch` through `js/runtime.js`, hostile
 //! strings that must never execute, and SMART Health Links refused by the
 //! SDK before any request.
 #![cfg(target_arch = "wasm32")]

@@ -1,4 +1,4 @@
-//! The browser's `fetch`, through `gloo-net`, as the core's `HttpClient`,
+//! The browser's `fetch` (`request` in `js/runtime.js`) as the core's `HttpClient`,
 //! and the event loop (`setTimeout`, `Date.now`) as its `Scheduler`.
 
 use wasm_bindgen::JsCast;
@@ -15,24 +15,17 @@ pub(crate) struct BrowserHttp {
 /// The page's event loop.
 pub(crate) struct EventLoop;
 
-/// Reads a response body chunk by chunk with a running byte count, and
-/// abandons it (cancelling the stream) once it passes `max_bytes`, whatever
-/// `Content-Length` said: a chunked or compressed body is never buffered
-/// past the limit. The reading loop is JavaScript's (`readBody` in
-/// `js/runtime.js`: no crossing into WebAssembly per read); the chunks stay
-/// JavaScript's until the body is whole, then are copied into one block of
-/// the body's size (a buffer grown by doubling leaves holes that linear
-/// memory keeps), chunk by chunk with turns of the event loop between
-/// slices of the copy: joined in one step, a 12 MB body was a task of 100 ms
-/// at 4x CPU slowdown (a second copy and a zeroed block in JavaScript,
-/// then the copy into linear memory).
-async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Result<Vec<u8>, SourceError> {
-    let network = |_| SourceError::Network("the connection ended before the whole answer arrived".into());
-    let chunks = JsFuture::from(super::read_body(&stream, max_bytes as f64)).await.map_err(network)?;
-    if chunks.is_null() {
-        return Err(SourceError::TooLarge { limit: max_bytes });
-    }
-    let chunks: Vec<js_sys::Uint8Array> = chunks.unchecked_into::<js_sys::Array>().iter().map(JsCast::unchecked_into).collect();
+/// The chunks of a response body, copied into one block of the body's
+/// size (a buffer grown by doubling leaves holes that linear memory keeps),
+/// chunk by chunk with turns of the event loop between slices of the copy:
+/// joined in one step, a 12 MB body was a task of 100 ms at 4x CPU slowdown
+/// (a second copy and a zeroed block in JavaScript, then the copy into
+/// linear memory). The reading loop is JavaScript's (`request` in
+/// `js/runtime.js`: no crossing into WebAssembly per read), with a running
+/// byte count that abandons the body once it passes the limit, whatever
+/// `Content-Length` said.
+async fn copy_in(chunks: js_sys::Array) -> Vec<u8> {
+    let chunks: Vec<js_sys::Uint8Array> = chunks.iter().map(JsCast::unchecked_into).collect();
     let mut body = Vec::with_capacity(chunks.iter().map(|c| c.length() as usize).sum());
     let pacer = crate::source::Pacer::new(&EventLoop);
     for chunk in chunks {
@@ -43,39 +36,33 @@ async fn read_limited(stream: web_sys::ReadableStream, max_bytes: usize) -> Resu
         }
         pacer.tick().await;
     }
-    Ok(body)
+    body
 }
 
 impl BrowserHttp {
+    /// One `fetch` through `request` in `js/runtime.js`: a token never
+    /// follows a redirect (the core decided where it may go) and its answer
+    /// is not cached.
     async fn send_inner(&self, request: HttpRequest<'_>, max_bytes: usize) -> Result<HttpResponse, SourceError> {
-        let network = |_| SourceError::Network("the server could not be reached, or the browser blocked the request".into());
-        let mut builder = match request.json_body {
-            None => gloo_net::http::Request::get(request.url),
-            Some(_) => gloo_net::http::Request::post(request.url).header("Content-Type", "application/json"),
-        }
-        .header("Accept", request.accept)
-        .abort_signal(self.signal.as_ref());
-        if let Some(authorization) = request.authorization {
-            // A token never follows a redirect: the core decided where it may go.
-            builder = builder.header("Authorization", authorization).redirect(web_sys::RequestRedirect::Error).cache(web_sys::RequestCache::NoStore);
-        }
-        let response = match request.json_body {
-            None => builder.send().await,
-            Some(body) => builder.body(js_sys::Uint8Array::from(body)).map_err(network)?.send().await,
-        }
-        .map_err(network)?;
-        let declared = response.headers().get("content-length").and_then(|l| l.trim().parse::<u64>().ok());
-        if declared.is_some_and(|l| l > max_bytes as u64) {
+        let body = request.json_body.map(js_sys::Uint8Array::from);
+        let answer = super::request(request.url, request.accept, request.authorization, body, self.signal.as_ref(), max_bytes as f64);
+        let answer: js_sys::Array = JsFuture::from(answer)
+            .await
+            .map_err(|_| SourceError::Network("the server could not be reached, or the browser blocked the request".into()))?
+            .unchecked_into();
+        let chunks = answer.get(3);
+        if chunks.is_null() {
             return Err(SourceError::TooLarge { limit: max_bytes });
         }
-        let status = response.status();
-        let content_type = response.headers().get("content-type");
-        let retry_after = response.headers().get("retry-after");
-        let body = match response.body() {
-            Some(stream) => read_limited(stream, max_bytes).await?,
-            None => response.binary().await.map_err(network)?,
-        };
-        Ok(HttpResponse { status, content_type, retry_after, body })
+        if !chunks.is_array() {
+            return Err(SourceError::Network("the connection ended before the whole answer arrived".into()));
+        }
+        Ok(HttpResponse {
+            status: answer.get(0).as_f64().unwrap_or(0.0) as u16,
+            content_type: answer.get(1).as_string(),
+            retry_after: answer.get(2).as_string(),
+            body: copy_in(chunks.unchecked_into()).await,
+        })
     }
 }
 

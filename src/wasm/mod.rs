@@ -437,9 +437,18 @@ extern "C" {
     /// A turn of the event loop without a timer's clamp (a message to a port of its own).
     #[wasm_bindgen(js_name = yieldTurn)]
     pub(crate) fn yield_turn() -> js_sys::Promise;
-    /// A fetch body's chunks (an array of `Uint8Array`s), read with a running byte count; `null` once they pass `max_bytes`.
-    #[wasm_bindgen(js_name = readBody)]
-    pub(crate) fn read_body(body: &web_sys::ReadableStream, max_bytes: f64) -> js_sys::Promise;
+    /// One `fetch` (a GET, or a POST of JSON): `[status, contentType, retryAfter, chunks]`, the body's chunks read with a
+    /// running byte count (`null` once they pass `max_bytes`, `false` when the connection ended early); rejects when the
+    /// request fails or is aborted.
+    #[wasm_bindgen(js_name = request)]
+    pub(crate) fn request(
+        url: &str,
+        accept: &str,
+        authorization: Option<&str>,
+        body: Option<js_sys::Uint8Array>,
+        signal: Option<&web_sys::AbortSignal>,
+        max_bytes: f64,
+    ) -> js_sys::Promise;
 }
 
 /// Turns a core error into a `PatientPortalError` with a stable `code`.

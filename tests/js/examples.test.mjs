@@ -34,6 +34,18 @@ const TEST_TIMEOUT = 90_000;
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".json": "application/json", ".map": "application/json" };
 
+
+/**
+ * Stops `server` and ends its connections: a connection the browser keeps
+ * alive (or one with a request still open) would otherwise hold `close()`
+ * until it times out, which is never for Chromium's pooled sockets.
+ */
+function closeServer(server) {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
 /** A static file server for `dir` on 127.0.0.1 (a free port); `served` lists the paths it answered. */
 async function serveStatic(dir) {
   const served = [];
@@ -51,7 +63,7 @@ async function serveStatic(dir) {
     }
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { base: `http://127.0.0.1:${server.address().port}/`, served, close: () => new Promise((resolve) => server.close(resolve)) };
+  return { base: `http://127.0.0.1:${server.address().port}/`, served, close: () => closeServer(server) };
 }
 
 /** A free loopback port (for servers that take no port 0, such as Vite's). */

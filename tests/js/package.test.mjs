@@ -334,6 +334,11 @@ describe("openUrl against a loopback HTTP server", () => {
           res.writeHead(200, { "content-type": "application/jose" });
           for (let i = 0; i < bigJwe.length; i += 65536) res.write(bigJwe.slice(i, i + 65536));
           return res.end();
+        case "/cut.jwe":
+          // The connection drops halfway through a declared body.
+          res.writeHead(200, { "content-type": "application/jose", "content-length": bigJwe.length });
+          res.write(bigJwe.slice(0, bigJwe.length >> 1));
+          return setTimeout(() => res.socket.destroy(), 20);
         case "/endless.jwe": {
           // A chunked body that never ends: the client must stop reading.
           res.writeHead(200, { "content-type": "application/jose" });
@@ -427,6 +432,13 @@ describe("openUrl against a loopback HTTP server", () => {
     await new Promise((resolve) => closed.close(resolve));
     const portal = new PatientPortal({ retries: 1 });
     await expectError(() => portal.openUrl(`http://127.0.0.1:${port}/record.jwe`, key), "network");
+    portal.free();
+  });
+
+  test("a connection that drops halfway through the body → network, saying so", async () => {
+    const portal = new PatientPortal({ retries: 0 });
+    const error = await expectError(() => portal.openUrl(`${base}/cut.jwe`, key), "network");
+    assert.match(error.message, /ended before the whole answer arrived/);
     portal.free();
   });
 

@@ -130,7 +130,7 @@ async function startLinkHost() {
       return links.get(id).accesses;
     },
   };
-  return { host, links, calls, state, origin, stop: () => new Promise((resolve) => server.close(resolve)) };
+  return { host, links, calls, state, origin, stop: () => new Promise((resolve) => (server.close(resolve), server.closeAllConnections())) };
 }
 
 /** Binds a ShlHost living in Node into a browser context as `window.__linkHost`. */
