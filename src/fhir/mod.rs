@@ -12,6 +12,7 @@ mod record;
 pub mod reference;
 mod resources;
 mod types;
+pub mod value;
 
 pub use civil::{Date, LocalDateTime, OffsetDateTime};
 pub use date::{age_in_years, DateTime};

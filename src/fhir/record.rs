@@ -64,7 +64,7 @@ impl Entry {
     /// [`Entry::from_text`], the text's `members` found.
     fn with_members(full_url: Option<String>, text: &str, members: &[super::raw::Member], source: usize) -> Option<Entry> {
         let member = |name: &str| super::raw::member_text(text, members, name);
-        let read = |name: &str| serde_json::from_str::<serde_json::Value>(member(name)?).ok();
+        let read = |name: &str| super::value::parse(member(name)?.as_bytes()).ok();
         let string = |name: &str| member(name).map(super::Json::Text).and_then(super::Json::as_str).map(std::borrow::Cow::into_owned);
         let resource_type = string("resourceType")?;
         let id = string("id");
@@ -516,11 +516,9 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// One JSON value read with serde_json (always as a `Value`: a typed read
-/// would bring serde's type-error reporting, float printing included, into
-/// the module).
+/// One JSON value read as a `Value` (see [`super::value`]).
 fn json(text: &[u8]) -> Option<serde_json::Value> {
-    serde_json::from_slice(text).ok()
+    super::value::parse(text).ok()
 }
 
 /// A string member that may be `null` (absent); `None` for another type.
@@ -736,7 +734,7 @@ impl<'a> Shell<'a> {
     }
 }
 
-fn json_error(e: serde_json::Error) -> ParseError {
+fn json_error(e: super::value::JsonError) -> ParseError {
     ParseError::Json { line: e.line(), column: e.column() }
 }
 
@@ -813,7 +811,7 @@ impl Record {
             } else {
                 self.sources -= 1;
             }
-            return self.add_root(serde_json::from_slice(bytes).map_err(json_error)?, dedupe);
+            return self.add_root(super::value::parse(bytes).map_err(json_error)?, dedupe);
         }
         if let Some(e) = failed {
             return Err(e);
@@ -836,7 +834,7 @@ impl Record {
                 Ok(pushed) => pushed?,
                 // Not JSON (the scanner only delimited it): the whole document, read as
                 // before the scanner, says where; it is broken wherever one element is.
-                Err(e) => return Err(json_error(serde_json::from_slice::<serde_json::Value>(bytes).err().unwrap_or(e))),
+                Err(e) => return Err(json_error(super::value::parse(bytes).err().unwrap_or(e))),
             }
             between().await;
         }
@@ -846,8 +844,8 @@ impl Record {
     /// The `entry` element `raw` read through serde_json, for what the
     /// compacting reader leaves to it (it refuses the element, or reads it
     /// differently); the outer `Err` when `raw` is not JSON.
-    fn push_raw_element(&mut self, raw: &[u8], dedupe: bool) -> Result<Result<(), ParseError>, serde_json::Error> {
-        let mut entry: serde_json::Value = serde_json::from_slice(raw)?;
+    fn push_raw_element(&mut self, raw: &[u8], dedupe: bool) -> Result<Result<(), ParseError>, super::value::JsonError> {
+        let mut entry: serde_json::Value = super::value::parse(raw)?;
         let full_url = entry.get("fullUrl").and_then(|u| u.as_str()).map(str::to_string);
         Ok(match entry.get_mut("resource").map(serde_json::Value::take) {
             Some(resource @ serde_json::Value::Object(_)) => self.push(full_url, resource, dedupe),

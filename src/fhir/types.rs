@@ -129,7 +129,7 @@ fn text_string(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     if !inner.contains('\\') {
         return Some(inner.into());
     }
-    serde_json::from_str::<String>(text).ok().map(Into::into)
+    super::value::string_literal(text).map(Into::into)
 }
 
 /// The elements of the compact JSON array `text`.

@@ -57,7 +57,7 @@ fn issues_of(outcome: &Value) -> Vec<Issue> {
 
 /// The issues of an `OperationOutcome` body, or `None` when the body is not one.
 pub(crate) fn outcome_issues(body: &[u8]) -> Option<Vec<Issue>> {
-    let value: Value = serde_json::from_slice(body).ok()?;
+    let value: Value = crate::fhir::value::parse(body).ok()?;
     (value.at("resourceType").as_str() == Some("OperationOutcome")).then(|| issues_of(&value))
 }
 
@@ -103,7 +103,7 @@ pub(crate) struct Page {
     pub next: Option<String>,
 }
 
-fn not_json(e: serde_json::Error) -> Error {
+fn not_json(e: crate::fhir::value::JsonError) -> Error {
     ParseError::Json { line: e.line(), column: e.column() }.into()
 }
 
@@ -117,7 +117,7 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
     let bytes = crate::fhir::Shell::repair(body, || pacer.tick()).await;
     let Some(shell) = crate::fhir::Shell::scan(&bytes, || pacer.tick()).await else {
         // Not a Bundle's shape: what it is decides the error.
-        let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+        let value: Value = crate::fhir::value::parse(&bytes).map_err(not_json)?;
         return Err(match value.at("resourceType").as_str() {
             Some("OperationOutcome") => ServerError::Outcome { status: 200, issues: issues_of(&value) }.into(),
             Some("Bundle") => ParseError::BadBundle.into(),
@@ -127,7 +127,7 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
     match shell.resource_type.as_deref() {
         Some("Bundle") => {}
         Some("OperationOutcome") => {
-            let value: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+            let value: Value = crate::fhir::value::parse(&bytes).map_err(not_json)?;
             return Err(ServerError::Outcome { status: 200, issues: issues_of(&value) }.into());
         }
         _ => return Err(ServerError::NotBundle.into()),
@@ -142,7 +142,7 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
     let mut page = Page { entries: Vec::with_capacity(entries.len()), total, next };
     for raw in entries {
         pacer.tick().await;
-        let mut entry: Value = serde_json::from_slice(raw).map_err(not_json)?;
+        let mut entry: Value = crate::fhir::value::parse(raw).map_err(not_json)?;
         if entry.at("search").at("mode").as_str() == Some("outcome") {
             continue;
         }
@@ -171,7 +171,7 @@ pub(crate) async fn read_page<S: Scheduler>(body: &[u8], options: &FhirOptions, 
 /// Reads the answer to `GET Patient/{id}`: that Patient.
 pub(crate) fn read_patient(body: &[u8], options: &FhirOptions) -> Result<Value, Error> {
     let bytes = crate::fhir::repair_unicode(body);
-    let patient: Value = serde_json::from_slice(&bytes).map_err(not_json)?;
+    let patient: Value = crate::fhir::value::parse(&bytes).map_err(not_json)?;
     match patient.at("resourceType").as_str() {
         Some("Patient") if patient.at("id").as_str() == Some(options.patient.as_str()) => Ok(patient),
         Some("Patient") => Err(ServerError::WrongPatient.into()),

@@ -21,7 +21,7 @@ pub struct Capabilities {
 impl Capabilities {
     /// Reads a CapabilityStatement; `None` when the body is not one.
     pub fn read(body: &[u8]) -> Option<Capabilities> {
-        let statement: Value = serde_json::from_slice(body).ok()?;
+        let statement: Value = crate::fhir::value::parse(body).ok()?;
         if statement.at("resourceType").as_str() != Some("CapabilityStatement") {
             return None;
         }

@@ -92,7 +92,7 @@ impl Verification {
 /// Reads a `.smart-health-card` file into its credentials. `limit` caps
 /// each inflated payload.
 pub fn read_card_file(bytes: &[u8], limit: usize) -> Result<Vec<Credential>, CardError> {
-    let file: Value = serde_json::from_slice(bytes).map_err(|_| CardError::NotACardFile)?;
+    let file: Value = crate::fhir::value::parse(bytes).map_err(|_| CardError::NotACardFile)?;
     let list = file.get("verifiableCredential").and_then(Value::as_array).ok_or(CardError::NotACardFile)?;
     list.iter().map(|jws| decode_jws(jws.as_str().ok_or(CardError::NotACardFile)?, limit)).collect()
 }
@@ -105,7 +105,7 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
         return Err(CardError::NotAJws);
     };
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| CardError::NotAJws);
-    let header_json: Value = serde_json::from_slice(&decode(header)?).map_err(|_| CardError::Header)?;
+    let header_json: Value = crate::fhir::value::parse(&decode(header)?).map_err(|_| CardError::Header)?;
     if !header_json.is_object() {
         return Err(CardError::Header);
     }
@@ -118,7 +118,7 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
         Some(_) => return Err(CardError::Payload),
         None => raw_payload,
     };
-    let mut payload_json: Value = serde_json::from_slice(&crate::fhir::repair_unicode(&payload_bytes)).map_err(|_| CardError::Payload)?;
+    let mut payload_json: Value = crate::fhir::value::parse(&crate::fhir::repair_unicode(&payload_bytes)).map_err(|_| CardError::Payload)?;
     let issuer = payload_json.get("iss").and_then(Value::as_str).ok_or(CardError::Incomplete)?.to_string();
     let issued_at = payload_json.get("nbf").and_then(|n| n.as_i64().or_else(|| n.as_number().and_then(crate::numtext::json_f64).map(|f| f as i64)));
     let vc = payload_json.get_mut("vc").ok_or(CardError::Incomplete)?;

@@ -87,7 +87,7 @@ pub fn parse_link(text: &str) -> Result<Link, LinkError> {
     }
     let encoded = payload_text(text).ok_or(LinkError::NotALink)?;
     let json = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| LinkError::Payload)?;
-    let payload: Value = serde_json::from_slice(&json).map_err(|_| LinkError::Payload)?;
+    let payload: Value = crate::fhir::value::parse(&json).map_err(|_| LinkError::Payload)?;
     let payload = payload.as_object().ok_or(LinkError::Payload)?;
 
     // The version first: a newer link may use the other fields differently.

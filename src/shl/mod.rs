@@ -185,7 +185,7 @@ async fn sniff<S: Scheduler>(bytes: &[u8], sched: &S) -> Result<&'static str, Er
         Some(shell) if shell.resource_type.is_some() => Ok(FHIR_JSON),
         Some(_) => Err(ShlError::UnknownContent.into()),
         // Not an object the scanner reads: the whole-document reader says where the JSON is broken.
-        None => match serde_json::from_slice::<Value>(&bytes) {
+        None => match crate::fhir::value::parse(&bytes) {
             Err(e) => Err(crate::fhir::ParseError::Json { line: e.line(), column: e.column() }.into()),
             Ok(_) => Err(ShlError::UnknownContent.into()),
         },
@@ -298,7 +298,7 @@ async fn fetch_jwks<C: HttpClient, S: Scheduler>(client: &C, sched: &S, issuer: 
     if !(200..300).contains(&response.status) {
         return None;
     }
-    serde_json::from_slice::<Value>(&response.body).ok().filter(|v| v.get("keys").is_some_and(Value::is_array))
+    crate::fhir::value::parse(&response.body).ok().filter(|v| v.get("keys").is_some_and(Value::is_array))
 }
 
 /// Opens a SMART Health Link end to end (portable AES-GCM): resolve,

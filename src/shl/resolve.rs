@@ -148,7 +148,7 @@ async fn link_request<C: HttpClient, S: Scheduler>(
         match response.status {
             200..=299 => return Ok(response),
             401 => {
-                let remaining_attempts = serde_json::from_slice::<Value>(&response.body)
+                let remaining_attempts = crate::fhir::value::parse(&response.body)
                     .ok()
                     .and_then(|v| v.get("remainingAttempts").and_then(Value::as_u64))
                     .map(|n| n.min(u32::MAX as u64) as u32);
@@ -179,7 +179,7 @@ enum Entry {
 }
 
 fn parse_manifest(body: &[u8]) -> Result<Vec<Entry>, ShlError> {
-    let manifest: Value = serde_json::from_slice(body).map_err(|_| ShlError::BadManifest("it is not JSON"))?;
+    let manifest: Value = crate::fhir::value::parse(body).map_err(|_| ShlError::BadManifest("it is not JSON"))?;
     let manifest = manifest.as_object().ok_or(ShlError::BadManifest("it is not a JSON object"))?;
     let files = match manifest.get("files") {
         None | Some(Value::Null) => return Ok(Vec::new()),

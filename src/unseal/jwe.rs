@@ -53,7 +53,7 @@ fn as_text(value: &serde_json::Value) -> String {
 
 impl Header {
     fn from_json(bytes: &[u8]) -> Result<Self, UnsealError> {
-        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| UnsealError::Header(clip(&e.to_string())))?;
+        let raw: serde_json::Value = crate::fhir::value::parse(bytes).map_err(|e| UnsealError::Header(clip(&e.to_string())))?;
         let Some(members) = raw.as_object() else {
             return Err(UnsealError::Header("it is not a JSON object".into()));
         };

@@ -66,7 +66,7 @@ fn link_options(options: &JsValue, open: &OpenOptions) -> Result<LinkOptions, Js
     if !absent(&keys) {
         let text =
             js_sys::JSON::stringify(&keys).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("issuerKeys must be an object of JWKS by issuer"))?;
-        let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) else {
+        let Ok(serde_json::Value::Object(map)) = crate::fhir::value::parse(text.as_bytes()) else {
             return Err(bad_input("issuerKeys must be an object of JWKS by issuer"));
         };
         issuer_keys.known = map.into_iter().collect();

@@ -189,7 +189,7 @@ pub(crate) fn consents(options: &JsValue) -> Result<Vec<serde_json::Value>, JsVa
         return Err(bad_input("consents must be an array of FHIR Consent resources"));
     }
     let text = js_sys::JSON::stringify(&c).ok().and_then(|t| t.as_string()).ok_or_else(|| bad_input("consents must be JSON"))?;
-    match serde_json::from_str(&text) {
+    match crate::fhir::value::parse(text.as_bytes()) {
         Ok(serde_json::Value::Array(items)) => Ok(items),
         _ => Err(bad_input("consents must be an array of FHIR Consent resources")),
     }
