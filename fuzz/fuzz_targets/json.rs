@@ -8,7 +8,7 @@ use patient_portal_sdk::fhir::value::parse;
 
 fuzz_target!(|data: &[u8]| {
     // serde_json reads an object keyed by its private tokens as a number or a raw value.
-    if data.windows(21).any(|w| w == b"$serde_json::private") {
+    if data.windows(20).any(|w| w == b"$serde_json::private") {
         return;
     }
     match (parse(data), serde_json::from_slice::<serde_json::Value>(data)) {
