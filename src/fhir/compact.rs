@@ -17,6 +17,22 @@ use std::ops::Range;
 /// counted from the document's root).
 pub const MAX_DEPTH: usize = 100;
 
+/// The character of JSON's one-letter escape `\\kind` (`None` for `u` and
+/// for what is not an escape).
+pub(super) fn short_escape(kind: u8) -> Option<char> {
+    Some(match kind {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
 /// Whether a string's fast path stops at `c`: the quote, the backslash
 /// and control characters (which JSON refuses unescaped).
 fn stops(c: u8) -> bool {
@@ -260,16 +276,10 @@ impl Compactor<'_, '_> {
     }
 
     fn escape(&mut self) -> Option<()> {
-        let c = match *self.b.get(self.i + 1)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
+        let kind = *self.b.get(self.i + 1)?;
+        let c = match short_escape(kind) {
+            Some(c) => c,
+            None if kind == b'u' => {
                 let high = self.hex4(self.i + 2)?;
                 let code = if (0xD800..0xDC00).contains(&high) {
                     if self.b.get(self.i + 6..self.i + 8)? != b"\\u" {
@@ -287,7 +297,7 @@ impl Compactor<'_, '_> {
                 self.i += 4;
                 char::from_u32(code)?
             }
-            _ => return None,
+            None => return None,
         };
         self.i += 2;
         self.write_char(c);

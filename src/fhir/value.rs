@@ -339,16 +339,9 @@ impl Reader<'_> {
         let Some(&kind) = self.b.get(at + 1) else {
             return self.refuse(EOF_STRING, self.b.len());
         };
-        let c = match kind {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
+        let c = match super::compact::short_escape(kind) {
+            Some(c) => c,
+            None if kind == b'u' => {
                 let high = self.hex4(at + 2)?;
                 let code = match high {
                     0xDC00..=0xDFFF => return self.refuse(LONE, at + 6),
@@ -375,7 +368,7 @@ impl Reader<'_> {
                 self.i += 4;
                 char::from_u32(code)?
             }
-            _ => return self.refuse(ESCAPE, at + 2),
+            None => return self.refuse(ESCAPE, at + 2),
         };
         self.i += 2;
         Some(c)
@@ -477,6 +470,16 @@ mod tests {
         }
     }
 
+    /// A xorshift generator: the same sequence on every run.
+    fn numbers(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// Documents strung together from JSON's pieces, most of them broken.
     #[test]
     fn reads_generated_documents_as_serde_json_does() {
@@ -484,13 +487,7 @@ mod tests {
             "{", "}", "[", "]", ",", ":", " ", "\n", "\"a\"", "\"", "\\", "\\u", "\\ud83d", "\\ude00", "\\u00e9", "\\n", "\\x", "0", "-", "1", ".", "e", "E",
             "+", "12", "true", "fals", "null", "n", "\u{1}", "\u{e9}", "\t", "x", "\"k\":", "1.5e-3",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = numbers(0x9e37_79b9_7f4a_7c15u64);
         let mut read = 0;
         for _ in 0..60_000 {
             let n = 1 + (next() % 14) as usize;
@@ -514,13 +511,7 @@ mod tests {
             .collect();
         files.sort();
         assert!(files.len() >= 10, "the reference records are at ../shared/data/fhir");
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = numbers(0x2545_f491_4f6c_dd1du64);
         for file in &files {
             let bytes = std::fs::read(file).unwrap();
             same(&bytes);
