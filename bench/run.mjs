@@ -87,7 +87,7 @@ const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
 const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm", "sdk-worker": "webcrypto", "sdk-worker-wasm": "wasm" };
 const STAGES = ["fetch", "decrypt", "parse", "consent", "render", "build", "commit", "layout"];
-/** Column names: the last three are parts of "render" (the view model built while opening; render() committing the markup; style and layout). */
+/** Column names: the last three are parts of "render" (the view model built while opening; render() committing the whole chart, later sections in steps of their own; style and layout). */
 const STAGE_LABELS = STAGES.map((k) => (["build", "commit", "layout"].includes(k) ? `render: ${k}` : k));
 
 if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);

@@ -106,8 +106,9 @@ guard(bindings.PatientRecord, "PatientRecord", ["share"]);
 
 const render = bindings.PatientRecord.prototype.render;
 bindings.PatientRecord.prototype.render = function (host, options) {
-  render.call(this, host, options);
+  const committed = render.call(this, host, options);
   shownBy.set(host, this);
+  return committed;
 };
 
 // ---------------------------------------------------------------------------

@@ -78,6 +78,101 @@ export function appendHtml(element, html) {
   assign(() => element.insertAdjacentHTML("beforeend", trusted(html)));
 }
 
+// A chart is committed in steps (ARCHITECTURE "Staying responsive"): the
+// article with its first section now, each later section in a task of its
+// own, a section over PIECE characters a few of its body's nodes at a time.
+
+const SECTION = '<section id="ppsdk-';
+const PIECE = 8 * 1024;
+const committing = new WeakMap();
+
+/** The article with its first section, then each later section (record text never holds a raw `<`). */
+function splitSections(markup) {
+  const starts = [];
+  for (let i = markup.indexOf(SECTION); i >= 0; i = markup.indexOf(SECTION, i + 1)) starts.push(i);
+  const end = markup.lastIndexOf("</article>");
+  if (starts.length < 2 || end < starts[starts.length - 1]) return [markup];
+  const pieces = [markup.slice(0, starts[1]) + markup.slice(end)];
+  for (let i = 1; i < starts.length; i++) pieces.push(markup.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : end));
+  return pieces;
+}
+
+function* laterSections(article, later) {
+  for (const part of later) {
+    if (part.length <= PIECE) {
+      appendHtml(article, part);
+      yield;
+      continue;
+    }
+    const holder = article.ownerDocument.createElement("template");
+    setHtml(holder, part);
+    const body = holder.content.firstElementChild?.querySelector(":scope > .body");
+    const items = body ? [...body.childNodes] : [];
+    body?.replaceChildren();
+    article.append(holder.content);
+    yield;
+    const per = Math.max(1, Math.ceil((items.length * PIECE) / part.length));
+    for (let i = 0; i < items.length; i += per) {
+      body.append(...items.slice(i, i + per));
+      yield;
+    }
+  }
+  article.removeAttribute("aria-busy");
+}
+
+/** Commits a chart into `root`; resolves once all of it is committed or it no longer shows. */
+export function commitChart(root, markup) {
+  stopChart(root);
+  const [first, ...later] = splitSections(markup);
+  setHtml(root, first);
+  const article = root.querySelector("article.chart");
+  if (!later.length || !article) return Promise.resolve();
+  article.setAttribute("aria-busy", "true");
+  const steps = laterSections(article, later);
+  const shown = () => article.getRootNode() === root;
+  return new Promise((resolve) => {
+    const entry = {
+      finish() {
+        try {
+          if (shown()) while (!steps.next().done);
+        } finally {
+          entry.stop();
+        }
+      },
+      stop() {
+        if (committing.get(root) === entry) committing.delete(root);
+        steps.return();
+        resolve();
+      },
+    };
+    committing.set(root, entry);
+    const next = () => {
+      if (committing.get(root) !== entry) return;
+      let done = !shown();
+      try {
+        done ||= steps.next().done;
+      } catch {
+        done = true;
+      }
+      if (done) return entry.stop();
+      // This step's layout now, not all of them in the next frame.
+      void root.host.offsetHeight;
+      yieldTurn().then(next);
+    };
+    yieldTurn().then(next);
+  });
+}
+
+/** Commits what is left of the chart in `root` at once (before printing). */
+export function finishChart(root) {
+  committing.get(root)?.finish();
+}
+
+/** Stops committing the chart in `root` (closed, or rendered again). */
+export function stopChart(root) {
+  committing.get(root)?.stop();
+}
+
 // Turns of the event loop for the paced work. In a browser a timer nested
 // in timers waits at least 4 ms, a third of a 12 ms slice; a message to a
 // port of our own lets input, rendering and the page's other tasks run

@@ -7,7 +7,7 @@
 
 import init from "./index.js";
 import * as bindings from "./patient_portal_sdk.js";
-import { PatientPortalError, adoptStyles, appendHtml, setHtml, workerUrl } from "./runtime.js";
+import { PatientPortalError, adoptStyles, appendHtml, commitChart, finishChart, setHtml, stopChart, workerUrl } from "./runtime.js";
 import { createHost, errorIn, errorOut, marshal } from "./worker-host.js";
 
 const now = () => performance.timeOrigin + performance.now();
@@ -302,16 +302,13 @@ export class WorkerRecord {
     }
     if (this.#live && this.#live.root !== root) this.#closeChart();
     else this.#detach();
-    // Committed in steps: the banner, the table of contents and the first
-    // section now, each later section parsed and laid out in a task of its
-    // own, so that no step holds the main thread long.
-    const [first, ...later] = splitSections(markup);
-    setHtml(root, first);
+    // Committed in steps (`commitChart`): the banner, the table of contents
+    // and the first section now, each later section in a task of its own.
+    const committed = commitChart(root, markup);
     adoptStyles(root, this.#snap.stylesheet);
     const article = root.querySelector("article.chart");
     const token = `w${++renderings}`;
     article?.setAttribute("data-ppsdk-render", token);
-    if (later.length) article?.setAttribute("aria-busy", "true");
     const live = { root, token, options, fills: new Map(), first: null, filtering: 0 };
     const current = () => this.#live === live && isCurrent(root, token);
     live.toggle = (event) => {
@@ -326,6 +323,7 @@ export class WorkerRecord {
     };
     live.print = () => {
       if (!current()) return;
+      finishChart(root);
       for (const details of root.querySelectorAll("details")) {
         this.#fill(live, details);
         details.setAttribute("open", "");
@@ -355,43 +353,9 @@ export class WorkerRecord {
       };
       next();
     };
-    if (!later.length) {
-      prefetch();
-      return Promise.resolve();
-    }
-    const step = () => new Promise((resolve) => setTimeout(resolve, 0));
-    // Each step's layout now, in that step, rather than all at the next frame.
-    const layout = () => void root.host.offsetHeight;
-    return (async () => {
-      for (const part of later) {
-        await step();
-        if (!current()) return;
-        if (part.length <= PIECE) {
-          appendHtml(article, part);
-          layout();
-          continue;
-        }
-        // A large section (trends, a long list): parsed apart, committed
-        // with an empty body, then its items moved in a few at a time.
-        const holder = document.createElement("template");
-        setHtml(holder, part);
-        const section = holder.content.firstElementChild;
-        const body = section?.querySelector(":scope > .body");
-        const items = body ? [...body.childNodes] : [];
-        body?.replaceChildren();
-        article.append(holder.content);
-        layout();
-        const per = Math.max(1, Math.ceil((items.length * PIECE) / part.length));
-        for (let i = 0; i < items.length; i += per) {
-          await step();
-          if (!current()) return;
-          body.append(...items.slice(i, i + per));
-          layout();
-        }
-      }
-      article.removeAttribute("aria-busy");
-      prefetch();
-    })();
+    return committed.then(() => {
+      if (current()) prefetch();
+    });
   }
 
   #fill(live, details) {
@@ -444,6 +408,7 @@ export class WorkerRecord {
     const live = this.#live;
     if (!live) return;
     this.#live = null;
+    stopChart(live.root);
     live.root.removeEventListener("toggle", live.toggle, true);
     live.root.removeEventListener("click", live.click);
     live.root.removeEventListener("input", live.input);
@@ -493,28 +458,8 @@ function disposable(Class) {
 
 disposable(WorkerRecord);
 
-const SECTION = '<section id="ppsdk-';
-
-/** About this many characters of a chart's later markup are committed per step. */
-const PIECE = 8 * 1024;
-
 /** Characters of deferred disclosures per answer from the worker (see `prefetch`). */
 const FILL_BATCH = 128 * 1024;
-
-/**
- * The chart's markup as the article with its first section, then each later
- * section. The marker is the SDK's own: record text never holds a raw `<`,
- * and narratives keep no `id` attribute. Anything else is one piece.
- */
-function splitSections(markup) {
-  const starts = [];
-  for (let i = markup.indexOf(SECTION); i >= 0; i = markup.indexOf(SECTION, i + 1)) starts.push(i);
-  const end = markup.lastIndexOf("</article>");
-  if (starts.length < 2 || end < starts[starts.length - 1]) return [markup];
-  const pieces = [markup.slice(0, starts[1]) + markup.slice(end)];
-  for (let i = 1; i < starts.length; i++) pieces.push(markup.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : end));
-  return pieces;
-}
 
 function isCurrent(root, token) {
   return root.querySelector(`article[data-ppsdk-render="${token}"]`) !== null;

@@ -37,13 +37,27 @@ fn error_fields(err: &JsValue) -> (String, String, String) {
 }
 
 #[wasm_bindgen_test]
-fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
+async fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
     let record = open(IPS_JWE, IPS_KEY).unwrap();
     assert_eq!(record.resource_count(), 20);
     assert_eq!(record.bundle_type().as_deref(), Some("document"));
     let host = host();
-    record.render(host.clone().into(), None).unwrap();
+    let committed = record.render(host.clone().into(), None).unwrap();
     let root = host.shadow_root().expect("an open shadow root");
+    // The banner and the first section are on the page when render returns;
+    // the later sections follow, `aria-busy` on the chart until the last.
+    let article = root.query_selector("article.chart").unwrap().unwrap();
+    assert_eq!(article.get_attribute("aria-busy").as_deref(), Some("true"));
+    assert_eq!(root.query_selector_all("article.chart > section").unwrap().length(), 1);
+    wasm_bindgen_futures::JsFuture::from(committed).await.unwrap();
+    assert!(!article.has_attribute("aria-busy"));
+    // The same sections, in the same order, as the chart written at once.
+    let ids = |all: web_sys::NodeList| (0..all.length()).map(|i| all.item(i).unwrap().dyn_into::<web_sys::Element>().unwrap().id()).collect::<Vec<_>>();
+    let whole = document().create_element("div").unwrap();
+    whole.set_inner_html(&record.to_html(None).unwrap());
+    let expected = ids(whole.query_selector_all("article.chart > section").unwrap());
+    assert!(expected.len() > 3, "{expected:?}");
+    assert_eq!(ids(root.query_selector_all("article.chart > section").unwrap()), expected);
     let name = root.query_selector(".patient-name").unwrap().unwrap().text_content().unwrap();
     assert_eq!(Some(name.clone()), record.patient_name());
     assert!(!name.is_empty());
@@ -130,7 +144,7 @@ async fn open_url_fetches_through_the_browser() {
 }
 
 #[wasm_bindgen_test]
-fn hostile_strings_never_execute() {
+async fn hostile_strings_never_execute() {
     let payloads = [
         "<script>window.__pwned = 1</script>",
         "<img src=x onerror=\"window.__pwned = 2\">",
@@ -150,7 +164,7 @@ fn hostile_strings_never_execute() {
         let jwe = seal(bundle.as_bytes(), &key, [2; 12], &SealOptions::default()).unwrap();
         let record = Portal::new(None).unwrap().open_jwe(JsValue::from_str(&jwe), JsValue::from_str(&key.to_base64url()), None).unwrap();
         let host = host();
-        record.render(host.clone().into(), None).unwrap();
+        wasm_bindgen_futures::JsFuture::from(record.render(host.clone().into(), None).unwrap()).await.unwrap();
         let root = host.shadow_root().unwrap();
         for tag in ["script", "img", "svg", "iframe"] {
             assert!(root.query_selector(tag).unwrap().is_none(), "<{tag}> created for {p}");

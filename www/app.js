@@ -522,7 +522,7 @@ async function open(mine, link, passcode) {
     return;
   }
   current = record;
-  record.render(chart, readDisplay());
+  await record.render(chart, readDisplay());
   document.title = "Health record";
   setState("ready");
 }

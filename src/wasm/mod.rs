@@ -431,6 +431,16 @@ extern "C" {
     /// Appends `html` inside `element`, through the same policy.
     #[wasm_bindgen(js_name = appendHtml, catch)]
     pub(crate) fn append_html(element: &web_sys::Element, html: &str) -> Result<(), JsValue>;
+    /// Commits a chart's markup into a shadow root: the banner, the contents and the first section now, each later
+    /// section in a later task; resolves once all of it is committed or the chart no longer shows.
+    #[wasm_bindgen(js_name = commitChart, catch)]
+    pub(crate) fn commit_chart(root: &web_sys::ShadowRoot, html: &str) -> Result<js_sys::Promise, JsValue>;
+    /// Commits at once what is left of the chart in `root` (before printing).
+    #[wasm_bindgen(js_name = finishChart)]
+    pub(crate) fn finish_chart(root: &web_sys::ShadowRoot);
+    /// Stops committing the chart in `root` (closed, or rendered again).
+    #[wasm_bindgen(js_name = stopChart)]
+    pub(crate) fn stop_chart(root: &web_sys::ShadowRoot);
     /// Adopts the chart's stylesheet into a shadow root (a `<style>` element where constructable stylesheets are missing).
     #[wasm_bindgen(js_name = adoptStyles, catch)]
     pub(crate) fn adopt_styles(root: &web_sys::ShadowRoot, css: &str) -> Result<bool, JsValue>;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::display::Display;
-use super::{adopt_styles, append_html, bad_input, set_html};
+use super::{adopt_styles, append_html, bad_input, commit_chart, set_html};
 use crate::consent::{audit_event, DecisionReport, Policy, Screened, Viewer};
 use crate::fhir::{Date, Record, Resource};
 use crate::render::i18n::T;
@@ -193,6 +193,7 @@ fn on_input(root: &web_sys::ShadowRoot, chart: &Chart, first: &RefCell<Option<St
 /// Before printing: every disclosure filled and open, so that the paper
 /// copy is complete.
 fn before_print(root: &web_sys::ShadowRoot, chart: &Chart) {
+    super::finish_chart(root);
     let Ok(all) = root.query_selector_all("details") else {
         return;
     };
@@ -207,6 +208,7 @@ fn before_print(root: &web_sys::ShadowRoot, chart: &Chart) {
 impl PatientRecord {
     fn detach(&self) {
         if let Some(live) = self.live.borrow_mut().take() {
+            super::stop_chart(&live.root);
             let _ = live.root.remove_event_listener_with_callback_and_bool("toggle", live.toggle.as_ref().unchecked_ref(), true);
             let _ = live.root.remove_event_listener_with_callback("click", live.click.as_ref().unchecked_ref());
             let _ = live.root.remove_event_listener_with_callback("input", live.input.as_ref().unchecked_ref());
@@ -388,17 +390,24 @@ impl PatientRecord {
     /// Renders the chart into `host`, inside its (open) shadow root, so
     /// portal CSS and SDK CSS stay apart. `options` may choose `locale`,
     /// `timeZone` and `theme` for this rendering (over the portal's). The
-    /// chart is built completely first, then committed in one step; the
-    /// older rows of long sections, closed trends and the "Other records"
-    /// lists are added when their disclosure is first opened (and all of
-    /// them before printing). Rendering again replaces it; rendering into
-    /// another element closes the chart in the first (one live chart per
-    /// record; `toHtml` gives static copies).
+    /// banner, the table of contents and the first section are on the page
+    /// when `render` returns; each later section is committed in a task of
+    /// its own (a long section a few thousand characters at a time), with
+    /// `aria-busy` on the chart until the last, so that no step holds the
+    /// page's thread long. The Promise resolves once the whole chart is
+    /// committed (at once when it has one section; also when the chart is
+    /// rendered again or closed before then). The older rows of long
+    /// sections, closed trends and the "Other records" lists are added when
+    /// their disclosure is first opened (and all of them, with any section
+    /// not yet committed, before printing). Rendering again replaces it;
+    /// rendering into another element closes the chart in the first (one
+    /// live chart per record; `toHtml` gives static copies).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn render(
         &self,
         #[wasm_bindgen(unchecked_param_type = "HostElement")] host: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "DisplayOptions")] options: Option<JsValue>,
-    ) -> Result<(), JsValue> {
+    ) -> Result<js_sys::Promise, JsValue> {
         let host: web_sys::Element = host.dyn_into().map_err(|_| bad_input("render needs a DOM element to render into"))?;
         if let Some(options) = &options {
             super::screening::known_only(options, "render", &[super::screening::DISPLAY_OPTIONS])?;
@@ -419,7 +428,7 @@ impl PatientRecord {
         } else {
             self.detach();
         }
-        set_html(&root, &html)?;
+        let committed = commit_chart(&root, &html)?;
         adopt_styles(&root, STYLESHEET)?;
         let token = RENDERINGS.with(|n| {
             n.set(n.get() + 1);
@@ -469,7 +478,7 @@ impl PatientRecord {
             let _ = window.add_event_listener_with_callback("beforeprint", print.as_ref().unchecked_ref());
         }
         *self.live.borrow_mut() = Some(Live { root, token, toggle, click, input, before_print: print });
-        Ok(())
+        Ok(committed)
     }
 
     /// The chart as an HTML string, complete and working without script,

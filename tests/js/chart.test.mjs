@@ -47,7 +47,7 @@ async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", wi
       const host = document.querySelector("#chart");
       if (hostDir) host.dir = hostDir;
       window.__record = new window.__ppsdk.PatientPortal().openJwe(jwe, key);
-      window.__record.render(host, display);
+      return window.__record.render(host, display);
     },
     { jwe, key, display, hostDir },
   );
@@ -130,7 +130,7 @@ describe("the chart in the browser", () => {
       await cdp.send("Emulation.setTimezoneOverride", { timezoneId: "Europe/Berlin" });
       await page.evaluate(({ jwe, key }) => {
         window.__record = new window.__ppsdk.PatientPortal().openJwe(jwe, key);
-        window.__record.render(document.querySelector("#chart"));
+        return window.__record.render(document.querySelector("#chart"));
       }, { jwe, key });
       assert.match(await root(".zone").textContent(), /Europe\/Berlin/);
       assert.ok((await root("section#ppsdk-results tbody tr:not(.group) td:last-child").first().textContent()).startsWith("Jul 5, 2019"));
@@ -352,6 +352,77 @@ describe("the chart in the browser", () => {
         assert.equal(t.points, t.rows, `${t.label}: one point per table row`);
       }
       assertNoPageProblems(problems, "trends");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("a long chart is committed in steps", () => {
+  // The 1 MB Synthea record: a dozen sections, one of them (its trends) past
+  // the size committed in one step, so its body is moved in a few pieces.
+  const DUSTY = new URL("../../../shared/data/fhir/synthea/Dusty_Stracke_9fe3de76-2cd4-4c02-936a-8de0b18497dd.json", import.meta.url);
+
+  test("first section when render returns, then the same chart as one commit; printing, rendering again and free() part-way", async () => {
+    const { jwe, key } = await seal(await readFile(DUSTY, "utf8"));
+    const { page, context, problems } = await newHostPage(browser, server, { width: 1280 });
+    try {
+      const facts = await page.evaluate(
+        async ({ jwe, key }) => {
+          const record = new window.__ppsdk.PatientPortal({ locale: "en-US", timeZone: "UTC" }).openJwe(jwe, key);
+          const host = document.querySelector("#chart");
+          const sections = () => host.shadowRoot.querySelectorAll("article.chart > section").length;
+          // Steps are counted as the sections and a long section's items arrive.
+          let mutations = 0;
+          const observer = new MutationObserver((list) => (mutations += list.length));
+          const committed = record.render(host);
+          const atReturn = { sections: sections(), busy: host.shadowRoot.querySelector("article.chart").getAttribute("aria-busy"), banner: host.shadowRoot.querySelector(".patient-name")?.textContent ?? null };
+          observer.observe(host.shadowRoot, { childList: true, subtree: true });
+          await committed;
+          observer.disconnect();
+          // The same markup committed in one step, into another shadow root.
+          const copy = document.querySelector("#copy");
+          copy.attachShadow({ mode: "open" }).innerHTML = record.__chartMarkup();
+          const plain = (root) => root.innerHTML.replace(/ data-ppsdk-render="[^"]*"/g, "");
+          const whole = { sections: sections(), busy: host.shadowRoot.querySelector("article.chart").hasAttribute("aria-busy"), same: plain(host.shadowRoot) === plain(copy.shadowRoot), mutations };
+
+          // Printing part-way: every section committed and every disclosure open at once.
+          const printing = record.render(host);
+          window.dispatchEvent(new Event("beforeprint"));
+          const printed = {
+            sections: sections(),
+            busy: host.shadowRoot.querySelector("article.chart").hasAttribute("aria-busy"),
+            closed: host.shadowRoot.querySelectorAll("details:not([open])").length,
+            unfilled: host.shadowRoot.querySelectorAll("details[data-fill]:not([data-filled])").length,
+          };
+          await printing;
+
+          // Rendering again part-way: one chart, its sections once each.
+          const first = record.render(host);
+          const second = record.render(host);
+          await Promise.all([first, second]);
+          const again = { sections: sections(), ids: new Set([...host.shadowRoot.querySelectorAll("article.chart > section")].map((s) => s.id)).size, articles: host.shadowRoot.querySelectorAll("article").length };
+
+          // free() part-way: the closed note stays, nothing is appended after it.
+          const last = record.render(host);
+          record.free();
+          await last;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const freed = { text: host.shadowRoot.textContent, sections: sections() };
+          return { atReturn, whole, printed, again, freed };
+        },
+        { jwe, key },
+      );
+      assert.deepEqual(facts.atReturn, { sections: 1, busy: "true", banner: "Mr. Dusty Stracke" }, "the banner and first section are on the page when render returns");
+      assert.ok(facts.whole.sections >= 10, `${facts.whole.sections} sections`);
+      assert.equal(facts.whole.busy, false, "aria-busy is gone once all is committed");
+      assert.ok(facts.whole.same, "the chart committed in steps is the chart committed at once");
+      assert.ok(facts.whole.mutations > facts.whole.sections, `a long section came in pieces (${facts.whole.mutations} mutation records)`);
+      assert.deepEqual(facts.printed, { sections: facts.whole.sections, busy: false, closed: 0, unfilled: 0 });
+      assert.deepEqual(facts.again, { sections: facts.whole.sections, ids: facts.whole.sections, articles: 1 });
+      assert.equal(facts.freed.sections, 0);
+      assert.ok(/closed/i.test(facts.freed.text) && !facts.freed.text.includes("Stracke"), facts.freed.text);
+      assertNoPageProblems(problems, "stepped commit");
     } finally {
       await context.close();
     }

@@ -51,10 +51,18 @@ function styleSnapshot(page) {
   return page.evaluate(() => {
     const PROPS = ["display", "position", "color", "background-color", "font-size", "font-weight", "padding-top", "padding-left", "margin-top", "margin-bottom", "border-top-width", "width", "height", "clip", "overflow", "visibility", "box-sizing"];
     const root = document.querySelector("#chart").shadowRoot;
-    return [...root.querySelectorAll("*")].map((el) => {
+    // Regions under `content-visibility: auto` keep the size they last had on
+    // screen (`contain-intrinsic-block-size: auto`), which depends on when
+    // frames came while the chart was committed and scrolled: laid out in
+    // full here, as printing does, so that sizes compare.
+    const regions = [...root.querySelectorAll(".scroll[tabindex], .trend-body")];
+    for (const el of regions) el.style.contentVisibility = "visible";
+    const snapshot = [...root.querySelectorAll("*")].map((el) => {
       const style = getComputedStyle(el);
       return `${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""}: ${PROPS.map((p) => `${p}=${style.getPropertyValue(p)}`).join(" ")}`;
     });
+    for (const el of regions) el.style.removeProperty("content-visibility");
+    return snapshot;
   });
 }
 
@@ -101,7 +109,7 @@ describe("strict Content-Security-Policy and Trusted Types", () => {
       const portal = new PatientPortal({ locale: "en-US", timeZone: "UTC", theme: "light" });
       const record = portal.openJwe(jwe, key);
       window.__record = record;
-      record.render(document.querySelector("#chart"));
+      await record.render(document.querySelector("#chart"));
       const root = document.querySelector("#chart").shadowRoot;
       const lazy = root.querySelector("details[data-fill]");
       lazy.open = true;

@@ -61,7 +61,7 @@ async function chartAt(width) {
   await page.evaluate(
     ({ jwe, key }) => {
       window.__record = new window.__ppsdk.PatientPortal({ locale: "en-US", timeZone: "UTC" }).openJwe(jwe, key);
-      window.__record.render(document.querySelector("#chart"));
+      return window.__record.render(document.querySelector("#chart"));
     },
     { jwe, key },
   );

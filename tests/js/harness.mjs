@@ -221,7 +221,7 @@ export async function loadSdk(page) {
  */
 export async function openRecord(page, { jwe, key, host = "#chart" }) {
   return page.evaluate(
-    ({ jwe, key, host }) => {
+    async ({ jwe, key, host }) => {
       const { PatientPortal } = window.__ppsdk;
       window.__record?.free();
       window.__record = undefined;
@@ -229,7 +229,7 @@ export async function openRecord(page, { jwe, key, host = "#chart" }) {
       if (!element) throw new Error(`no element ${host} to render into`);
       const record = new PatientPortal().openJwe(jwe, key);
       window.__record = record;
-      record.render(element);
+      await record.render(element);
       return { resourceCount: record.resourceCount, patientName: record.patientName ?? null, hasShadowRoot: element.shadowRoot !== null };
     },
     { jwe, key, host },

@@ -105,7 +105,7 @@ async function openReadFree({ how, jwe, key, url, needles }) {
   const { PatientPortal } = window.__ppsdk;
   const portal = new PatientPortal(how === "openUrl-wasm" ? { crypto: "wasm" } : {});
   const record = how === "openJwe" ? portal.openJwe(jwe, key) : await portal.openUrl(url, key);
-  record.render(document.querySelector("#chart"));
+  await record.render(document.querySelector("#chart"));
   const html = record.toHtml();
   const conditions = record.resources("Condition");
   const patients = record.resources("Patient");

@@ -286,7 +286,7 @@ describe("sharing a record as a SMART Health Link", () => {
         const portal = new window.__ppsdk.PatientPortal({ locale: "en-US" });
         const openStarted = performance.now();
         const record = await portal.openLink(link, { recipient: "Dr. Test", passcode });
-        record.render(document.querySelector("#chart"));
+        await record.render(document.querySelector("#chart"));
         const openMs = performance.now() - openStarted;
         window.__record = record;
         return { resources: record.resources(), label: record.source?.label, withheld: record.withheldCount, openMs };

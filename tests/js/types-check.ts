@@ -30,7 +30,8 @@ export async function open(url: string, key: string, host: Element): Promise<str
   const stages: Progress["stage"][] = [];
   try {
     const record: PatientRecord = await portal.openUrl(url, key, { onProgress: (p: Progress) => stages.push(p.stage) });
-    record.render(host);
+    const committed: Promise<void> = record.render(host);
+    await committed;
     const observations: FhirResource[] = record.resources("Observation");
     const all: FhirResource[] = record.resources();
     const counts: Record<string, number> = record.resourceCounts();

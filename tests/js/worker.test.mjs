@@ -32,10 +32,10 @@ async function bothCharts(page, { jwe, key }) {
       window.__worker?.free();
       window.__main = main;
       window.__worker = worker;
-      main.render(document.querySelector("#chart"));
+      const mainRendered = main.render(document.querySelector("#chart"));
       const rendered = worker.render(document.querySelector("#copy"));
       const synchronous = document.querySelector("#copy").shadowRoot?.querySelector("article.chart") !== null;
-      await rendered;
+      await Promise.all([mainRendered, rendered]);
       const plain = (s) => s.replace(/data-ppsdk-render="[^"]*"/g, "");
       const audit = (a) => ({ ...a, recorded: undefined });
       return {
