@@ -20,8 +20,8 @@
 // Three phases, in one browser:
 //   unthrottled  BENCH_RUNS (default 5) runs per record and side in one page,
 //                after a warm-up run: per stage (fetch, decrypt, parse,
-//                consent, render including layout; render also in its parts:
-//                build, commit, layout) the median, ratios SDK /
+//                consent, render up to the next frame painted; render also in
+//                its parts: build, commit, layout and paint) the median, ratios SDK /
 //                each peer, decrypt throughput, plaintext → chart, long tasks.
 //   throttled    the same at 4x CPU slowdown (CDP Emulation.setCPUThrottlingRate),
 //                BENCH_RUNS_THROTTLED (default 3) runs: phone-class figures.
@@ -87,8 +87,8 @@ const PHASES = ["unthrottled", "throttled", "load"];
 /** The AES-GCM each SDK side must have used (portal.cryptoBackend). */
 const BACKEND = { sdk: "webcrypto", "sdk-wasm": "wasm", "sdk-worker": "webcrypto", "sdk-worker-wasm": "wasm" };
 const STAGES = ["fetch", "decrypt", "parse", "consent", "render", "build", "commit", "layout"];
-/** Column names: the last three are parts of "render" (the view model built while opening; render() committing the whole chart, later sections in steps of their own; style and layout). */
-const STAGE_LABELS = STAGES.map((k) => (["build", "commit", "layout"].includes(k) ? `render: ${k}` : k));
+/** Column names: the last three are parts of "render" (the view model built while opening; render() committing the whole chart, later sections in steps of their own; style and layout forced, then the next frame painted). */
+const STAGE_LABELS = STAGES.map((k) => (k === "layout" ? "render: layout + frame" : ["build", "commit"].includes(k) ? `render: ${k}` : k));
 
 if (!existsSync(join(PKG, "patient_portal_sdk_bg.wasm"))) throw new Error(`${PKG} is not built: run \`make pkg\``);
 

@@ -78,12 +78,11 @@ export function appendHtml(element, html) {
   assign(() => element.insertAdjacentHTML("beforeend", trusted(html)));
 }
 
-// A chart is committed in steps (ARCHITECTURE "Staying responsive"): the
-// article with its first section now, each later section in a task of its
-// own, a section over PIECE characters a few of its body's nodes at a time.
+// The chart's stepped commit: ARCHITECTURE "Staying responsive".
 
 const SECTION = '<section id="ppsdk-';
 const PIECE = 8 * 1024;
+const SLICE_MS = 12;
 const committing = new WeakMap();
 
 /** The article with its first section, then each later section (record text never holds a raw `<`). */
@@ -146,17 +145,20 @@ export function commitChart(root, markup) {
       },
     };
     committing.set(root, entry);
+    // Steps for SLICE_MS, each laid out at once, then a turn of the event loop.
     const next = () => {
       if (committing.get(root) !== entry) return;
+      const start = performance.now();
       let done = !shown();
       try {
-        done ||= steps.next().done;
+        while (!done && !(done = steps.next().done)) {
+          void root.host.offsetHeight;
+          if (performance.now() - start >= SLICE_MS) break;
+        }
       } catch {
         done = true;
       }
       if (done) return entry.stop();
-      // This step's layout now, not all of them in the next frame.
-      void root.host.offsetHeight;
       yieldTurn().then(next);
     };
     yieldTurn().then(next);
