@@ -97,10 +97,16 @@ function splitSections(markup) {
 }
 
 function* laterSections(article, later) {
-  for (const part of later) {
+  let batch = "";
+  for (const [i, part] of later.entries()) {
     if (part.length <= PIECE) {
-      appendHtml(article, part);
-      yield;
+      // Short sections together, up to PIECE characters a step.
+      batch += part;
+      if (batch.length + (later[i + 1]?.length ?? Infinity) > PIECE) {
+        appendHtml(article, batch);
+        batch = "";
+        yield;
+      }
       continue;
     }
     const holder = article.ownerDocument.createElement("template");
@@ -111,8 +117,8 @@ function* laterSections(article, later) {
     article.append(holder.content);
     yield;
     const per = Math.max(1, Math.ceil((items.length * PIECE) / part.length));
-    for (let i = 0; i < items.length; i += per) {
-      body.append(...items.slice(i, i + per));
+    for (let j = 0; j < items.length; j += per) {
+      body.append(...items.slice(j, j + per));
       yield;
     }
   }

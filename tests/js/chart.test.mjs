@@ -417,7 +417,8 @@ describe("a long chart is committed in steps", () => {
       assert.ok(facts.whole.sections >= 10, `${facts.whole.sections} sections`);
       assert.equal(facts.whole.busy, false, "aria-busy is gone once all is committed");
       assert.ok(facts.whole.same, "the chart committed in steps is the chart committed at once");
-      assert.ok(facts.whole.mutations > facts.whole.sections, `a long section came in pieces (${facts.whole.mutations} mutation records)`);
+      // Short sections come a few at a time, a long one (the trends) in pieces: steps after render returned.
+      assert.ok(facts.whole.mutations >= 5, `${facts.whole.mutations} steps after render returned`);
       assert.deepEqual(facts.printed, { sections: facts.whole.sections, busy: false, closed: 0, unfilled: 0 });
       assert.deepEqual(facts.again, { sections: facts.whole.sections, ids: facts.whole.sections, articles: 1 });
       assert.equal(facts.freed.sections, 0);
