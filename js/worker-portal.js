@@ -303,7 +303,7 @@ export class WorkerRecord {
     if (this.#live && this.#live.root !== root) this.#closeChart();
     else this.#detach();
     // Committed in steps (`commitChart`): the banner, the table of contents
-    // and the first section now, each later section in a task of its own.
+    // and the first section now, the later sections in slices of their own.
     const committed = commitChart(root, markup);
     adoptStyles(root, this.#snap.stylesheet);
     const article = root.querySelector("article.chart");

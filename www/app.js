@@ -523,6 +523,8 @@ async function open(mine, link, passcode) {
   }
   current = record;
   await record.render(chart, readDisplay());
+  // Another view may have started while the later sections were committed.
+  if (mine !== generation) return;
   document.title = "Health record";
   setState("ready");
 }

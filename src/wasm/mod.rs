@@ -431,8 +431,8 @@ extern "C" {
     /// Appends `html` inside `element`, through the same policy.
     #[wasm_bindgen(js_name = appendHtml, catch)]
     pub(crate) fn append_html(element: &web_sys::Element, html: &str) -> Result<(), JsValue>;
-    /// Commits a chart's markup into a shadow root: the banner, the contents and the first section now, each later
-    /// section in a later task; resolves once all of it is committed or the chart no longer shows.
+    /// Commits a chart's markup into a shadow root: the banner, the contents and the first section now, the later
+    /// sections in later tasks; resolves once all of it is committed or the chart no longer shows.
     #[wasm_bindgen(js_name = commitChart, catch)]
     pub(crate) fn commit_chart(root: &web_sys::ShadowRoot, html: &str) -> Result<js_sys::Promise, JsValue>;
     /// Commits at once what is left of the chart in `root` (before printing).
