@@ -264,6 +264,22 @@ export async function request(url, accept, authorization, body, signal, maxBytes
 // One constructed stylesheet per document, shared by every chart in it.
 const sheets = new WeakMap();
 
+function sheetOf(doc, css) {
+  const Sheet = doc?.defaultView?.CSSStyleSheet;
+  if (!Sheet || typeof Sheet.prototype.replaceSync !== "function") return null;
+  if (!sheets.has(doc)) {
+    const sheet = new Sheet();
+    sheet.replaceSync(css);
+    sheets.set(doc, sheet);
+  }
+  return sheets.get(doc);
+}
+
+/** Parses the page's copy of the stylesheet ahead of its first chart (while a record downloads). */
+export function prepareStyles(css) {
+  sheetOf(globalThis.document, css);
+}
+
 /**
  * Gives `root` (a shadow root) the chart's stylesheet: adopted as a
  * constructable stylesheet, which no Content-Security-Policy blocks; where
@@ -272,15 +288,8 @@ const sheets = new WeakMap();
  */
 export function adoptStyles(root, css) {
   const doc = root.ownerDocument;
-  const view = doc && doc.defaultView;
-  const Sheet = view && view.CSSStyleSheet;
-  if (Sheet && "adoptedStyleSheets" in root && typeof Sheet.prototype.replaceSync === "function") {
-    let sheet = sheets.get(doc);
-    if (!sheet) {
-      sheet = new Sheet();
-      sheet.replaceSync(css);
-      sheets.set(doc, sheet);
-    }
+  const sheet = sheetOf(doc, css);
+  if (sheet && "adoptedStyleSheets" in root) {
     if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
     return true;
   }

@@ -6,9 +6,7 @@
 mod common;
 
 use common::*;
-use patient_portal_sdk::unseal::{
-    parse, seal, unseal, AeadFailure, ContentCipher, ContentKey, RustCryptoCipher, SealOptions, UnsealError, UnsealOptions,
-};
+use patient_portal_sdk::unseal::{parse, seal, unseal, AeadFailure, ContentCipher, ContentKey, RustCryptoCipher, SealOptions, UnsealError, UnsealOptions};
 
 fn opts() -> UnsealOptions {
     UnsealOptions::default()
@@ -134,16 +132,7 @@ fn one_bit_flipped_in_any_segment_is_refused() {
     let dots: Vec<usize> = jwe.match_indices('.').map(|(i, _)| i).collect();
     // A position inside each non-empty segment: header, iv, ciphertext (start,
     // middle, end), tag.
-    let positions = [
-        0,
-        dots[0] / 2,
-        dots[1] + 1,
-        dots[2] + 1,
-        (dots[2] + dots[3]) / 2,
-        dots[3] - 2,
-        dots[3] + 1,
-        jwe.len() - 3,
-    ];
+    let positions = [0, dots[0] / 2, dots[1] + 1, dots[2] + 1, (dots[2] + dots[3]) / 2, dots[3] - 2, dots[3] + 1, jwe.len() - 3];
     for &pos in &positions {
         for bit in 0..6 {
             // Flip one bit of the 6-bit base64url value at `pos`.
@@ -222,6 +211,24 @@ fn malformed_tokens_get_typed_errors() {
         let err = unseal(&token, &key, &opts()).unwrap_err();
         assert!(check(&err), "{token}: {err:?}");
     }
+    // The ciphertext is not scanned for '.' before it is decoded; a token
+    // with more than five segments is still refused as such, by every path,
+    // wherever the extra '.' is (the last one past the first decoded piece).
+    let long = "A".repeat(600_000);
+    let ciphertexts = ["AA.AA".to_string(), "AAAA.BBBB.CCCC".to_string(), format!("{long}.AAA"), format!("{long}."), format!(".{long}")];
+    for (ciphertext, found) in ciphertexts.iter().zip([6, 7, 6, 6, 6]) {
+        let token = format!("{good_header}..{iv}.{ciphertext}.{tag}");
+        let expected = UnsealError::SegmentCount { found };
+        assert_eq!(unseal(&token, &key, &opts()).unwrap_err(), expected, "{found} segments");
+        let paced = pollster::block_on(patient_portal_sdk::unseal::unseal_async(&patient_portal_sdk::unseal::RustCryptoCipher, &token, &key, &opts(), || {
+            std::future::ready(())
+        }));
+        assert_eq!(paced.unwrap_err(), expected, "{found} segments, paced");
+        let mut between = || -> patient_portal_sdk::source::Turn<'static> { Box::pin(std::future::ready(())) };
+        let cipher = patient_portal_sdk::unseal::RustCryptoCipher;
+        let owned = pollster::block_on(patient_portal_sdk::unseal::unseal_async_owned(&cipher, token.clone(), &key, &opts(), &mut between));
+        assert_eq!(owned.unwrap_err(), expected, "{found} segments, in the token's buffer");
+    }
 }
 
 #[test]
@@ -278,7 +285,7 @@ fn seal_raw(protected_b64: &str, plaintext: &[u8], key: &ContentKey) -> String {
     format!("{protected_b64}..{}.{}.{}", base64_url(&iv), base64_url(&buf), base64_url(&tag))
 }
 
-/// The asynchronous path decodes the ciphertext a megabyte at a time, and
+/// The asynchronous path decodes the ciphertext a quarter megabyte at a time, and
 /// the portable backend hashes, then decrypts, it 64 KiB at a time: same
 /// plaintext as the one-piece path, the same refusals, a pause per piece.
 #[test]
@@ -296,7 +303,11 @@ fn paced_unseal_equals_unseal() {
     assert_eq!(*paced, plaintext);
     let ciphertext_chars = jwe.split('.').nth(3).unwrap().len();
     let aead_pieces = plaintext.len().div_ceil(64 * 1024);
-    assert_eq!(pauses.get(), ciphertext_chars.div_ceil(1 << 20) + 2 * aead_pieces + 1, "one pause per megabyte of text, two per piece of ciphertext, one as the ciphertext is freed");
+    assert_eq!(
+        pauses.get(),
+        ciphertext_chars.div_ceil(1 << 18) + 2 * aead_pieces + 1,
+        "one pause per 256 KiB of text, two per piece of ciphertext, one as the ciphertext is freed"
+    );
     // A bad character past the first piece, and a wrong key, are refused as before.
     let mut bad = jwe.clone().into_bytes();
     let at = jwe.find('.').unwrap() + 2 + jwe.split('.').nth(2).unwrap().len() + 1_500_000;

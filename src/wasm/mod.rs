@@ -444,6 +444,9 @@ extern "C" {
     /// Adopts the chart's stylesheet into a shadow root (a `<style>` element where constructable stylesheets are missing).
     #[wasm_bindgen(js_name = adoptStyles, catch)]
     pub(crate) fn adopt_styles(root: &web_sys::ShadowRoot, css: &str) -> Result<bool, JsValue>;
+    /// Parses the page's copy of the chart's stylesheet ahead of its first chart (nothing without a document).
+    #[wasm_bindgen(js_name = prepareStyles, catch)]
+    pub(crate) fn prepare_styles(css: &str) -> Result<(), JsValue>;
     /// A turn of the event loop without a timer's clamp (a message to a port of its own).
     #[wasm_bindgen(js_name = yieldTurn)]
     pub(crate) fn yield_turn() -> js_sys::Promise;

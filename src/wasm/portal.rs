@@ -159,12 +159,16 @@ async fn record_paced(
 /// Resolves the portal's display defaults in a task of its own while the
 /// record downloads: the page's first `Intl.DateTimeFormat` (the browser's
 /// time zone, and the zone's formatter) costs tens of milliseconds, which
-/// building the chart would otherwise pay in one task.
+/// building the chart would otherwise pay in one task. The page's copy of
+/// the chart's stylesheet is parsed in another (about 28 ms of `render()`'s
+/// task at 4x CPU slowdown on a fresh page, where it was parsed on first use).
 fn warm_display(display: &Display) {
     let display = display.clone();
     wasm_bindgen_futures::spawn_local(async move {
         EventLoop.sleep(0).await;
         let _ = display.resolved().zone();
+        EventLoop.sleep(0).await;
+        let _ = super::prepare_styles(crate::render::STYLESHEET);
     });
 }
 
