@@ -356,7 +356,7 @@ async fn authenticate<F: std::future::Future<Output = ()>>(
 /// natively) that `black_box` keeps from being dropped as a store to memory
 /// about to be given up. `zeroize` writes a byte slice one volatile byte at
 /// a time: in a browser's first, unoptimised compilation of the module that
-/// took about 9 ns a byte at 4x CPU slowdown, 75 ms for the 2.8 MB a folded
+/// took about 27 ns a byte at 4x CPU slowdown, 75 ms for the 2.8 MB a folded
 /// 9.1 MB record gives up (ARCHITECTURE "Staying responsive").
 pub fn wipe(bytes: &mut [u8]) {
     bytes.fill(0);

@@ -173,8 +173,9 @@ fn dots(text: &[u8]) -> usize {
 }
 
 /// Base64url characters decoded between two turns of the event loop: a
-/// multiple of 4, so pieces decode on their own. About 6 ms a piece in a
-/// browser's first, unoptimised compilation at 4x CPU slowdown.
+/// multiple of 4, so pieces decode on their own. A megabyte at a time was
+/// tens of milliseconds a piece in a browser's first, unoptimised
+/// compilation at 4x CPU slowdown (ARCHITECTURE "Staying responsive").
 const DECODE_PIECE: usize = 1 << 18;
 
 /// Decodes base64url `text` in pieces of [`DECODE_PIECE`] characters,
