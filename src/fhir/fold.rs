@@ -9,7 +9,9 @@
 //! `'\r'` 2; most significant first, none for 0). Runs without a line
 //! break, strings and tokens are kept byte for byte, so the document reads
 //! as the same JSON (the same tokens, never joined), it is invalid exactly
-//! where it was, and the line of an error is the line in the original.
+//! where it was, and the line of an error is the line in the original. (A
+//! line break inside a string, which JSON does not allow, is folded as any
+//! other: the reader fails at it, before any byte the fold changed.)
 //! Its column is [`unfold_column`]'s: the line's code says how wide the
 //! indentation was.
 
@@ -46,61 +48,54 @@ impl Folder {
         self.w += to - from;
     }
 
-    /// Folds on (see the module) until `until` bytes are read (or the end;
-    /// a string, run or token is read whole).
+    /// Folds on (see the module) until `until` bytes are read (or the end),
+    /// a line at a time: a valid document's line breaks all lie outside
+    /// strings (JSON allows none inside one), so each line break starts a
+    /// run of whitespace outside strings, and the bytes from one such run to
+    /// the next line break are kept as they are, in one move. A line break
+    /// inside a string (an invalid document) is folded as well: its reader
+    /// fails at that line break, before any byte the fold changed.
     fn run(&mut self, bytes: &mut [u8], until: usize) {
         let len = bytes.len();
         while self.r < until.min(len) {
-            let start = self.r;
-            let mut r = start + 1;
-            match bytes.get(start) {
-                Some(b'"') => {
-                    // To the closing quote (an escape's next byte is never one).
-                    r = loop {
-                        match bytes.get(r..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
-                            Some(at) if bytes.get(r + at) == Some(&b'\\') => r += at + 2,
-                            Some(at) => break r + at + 1,
-                            None => break len,
-                        }
-                    }
-                    .min(len);
-                    self.keep(bytes, start, r);
+            let Some(at) = bytes.get(self.r..).and_then(|rest| memchr::memchr(b'\n', rest)) else {
+                self.keep(bytes, self.r, len);
+                self.r = len;
+                return;
+            };
+            // The run of whitespace from this line break: kept up to its
+            // last line break, the next line's indentation written as its width.
+            let (mut end, mut line_start) = (self.r + at + 1, self.r + at + 1);
+            while let Some(&c) = bytes.get(end) {
+                if c == b'\n' {
+                    line_start = end + 1;
+                } else if !is_space(c) {
+                    break;
                 }
-                Some(&c) if is_space(c) => {
-                    while bytes.get(r).is_some_and(|&c| is_space(c)) {
-                        r += 1;
-                    }
-                    match bytes.get(start..r).and_then(|run| run.iter().rposition(|&c| c == b'\n')) {
-                        None => self.keep(bytes, start, r),
-                        Some(last) => {
-                            let line_start = start + last + 1;
-                            self.keep(bytes, start, line_start);
-                            let mut code = [0u8; 48];
-                            let (mut n, mut digits) = (r - line_start, 0);
-                            while n > 0 {
-                                if let Some(d) = code.get_mut(digits) {
-                                    *d = DIGITS.get(n % 3).copied().unwrap_or(b' ');
-                                }
-                                digits += 1;
-                                n /= 3;
-                            }
-                            for &d in code.get(..digits).unwrap_or_default().iter().rev() {
-                                if let Some(out) = bytes.get_mut(self.w) {
-                                    *out = d;
-                                }
-                                self.w += 1;
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    while bytes.get(r).is_some_and(|&c| c != b'"' && !is_space(c)) {
-                        r += 1;
-                    }
-                    self.keep(bytes, start, r);
-                }
+                end += 1;
             }
-            self.r = r;
+            self.keep(bytes, self.r, line_start);
+            self.code(bytes, end - line_start);
+            self.r = end;
+        }
+    }
+
+    /// Writes `n` in base 3 with [`DIGITS`], most significant first (nothing for 0).
+    fn code(&mut self, bytes: &mut [u8], mut n: usize) {
+        let mut code = [0u8; 48];
+        let mut digits = 0;
+        while n > 0 {
+            if let Some(d) = code.get_mut(digits) {
+                *d = DIGITS.get(n % 3).copied().unwrap_or(b' ');
+            }
+            digits += 1;
+            n /= 3;
+        }
+        for &d in code.get(..digits).unwrap_or_default().iter().rev() {
+            if let Some(out) = bytes.get_mut(self.w) {
+                *out = d;
+            }
+            self.w += 1;
         }
     }
 }
@@ -152,6 +147,89 @@ pub(crate) fn unfold_column(folded: &[u8], line: usize, column: usize) -> usize 
 mod tests {
     use super::*;
 
+    /// The fold as it was first written, token by token (strings read to
+    /// their closing quote): the model the line-by-line fold must equal on
+    /// every valid document.
+    fn fold_by_tokens(text: &[u8]) -> Vec<u8> {
+        let mut bytes = text.to_vec();
+        let mut folder = Folder::default();
+        let len = bytes.len();
+        while folder.r < len {
+            let start = folder.r;
+            let mut r = start + 1;
+            match bytes.get(start) {
+                Some(b'"') => {
+                    r = loop {
+                        match bytes.get(r..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                            Some(at) if bytes.get(r + at) == Some(&b'\\') => r += at + 2,
+                            Some(at) => break r + at + 1,
+                            None => break len,
+                        }
+                    }
+                    .min(len);
+                    folder.keep(&mut bytes, start, r);
+                }
+                Some(&c) if is_space(c) => {
+                    while bytes.get(r).is_some_and(|&c| is_space(c)) {
+                        r += 1;
+                    }
+                    match bytes.get(start..r).and_then(|run| run.iter().rposition(|&c| c == b'\n')) {
+                        None => folder.keep(&mut bytes, start, r),
+                        Some(last) => {
+                            folder.keep(&mut bytes, start, start + last + 1);
+                            folder.code(&mut bytes, r - (start + last + 1));
+                        }
+                    }
+                }
+                _ => {
+                    while bytes.get(r).is_some_and(|&c| c != b'"' && !is_space(c)) {
+                        r += 1;
+                    }
+                    folder.keep(&mut bytes, start, r);
+                }
+            }
+            folder.r = r;
+        }
+        bytes.truncate(folder.w);
+        bytes
+    }
+
+    /// Every reference record, as received and pretty-printed with spaces
+    /// and with tabs, folds line by line exactly as token by token, in one
+    /// step and in steps of every few bytes.
+    #[test]
+    fn line_by_line_equals_token_by_token_on_every_reference_record() {
+        let root = format!("{}/../shared/data/fhir", env!("CARGO_MANIFEST_DIR"));
+        let mut files = 0;
+        for dir in std::fs::read_dir(&root).unwrap() {
+            for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                if path.extension().is_none_or(|e| e != "json") {
+                    continue;
+                }
+                let text = std::fs::read(&path).unwrap();
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(&text) else { continue };
+                let pretty = serde_json::to_string_pretty(&value).unwrap();
+                let tabs = pretty.replace("  ", "\t");
+                let crlf = pretty.replace('\n', "\r\n");
+                for doc in [text.clone(), pretty.into_bytes(), tabs.into_bytes(), crlf.into_bytes()] {
+                    let expected = fold_by_tokens(&doc);
+                    for step in [usize::MAX, 1, 7, 4096] {
+                        let mut bytes = doc.clone();
+                        let mut folder = Folder::default();
+                        while folder.r < bytes.len() {
+                            folder.run(&mut bytes, folder.r.saturating_add(step));
+                        }
+                        bytes.truncate(folder.w);
+                        assert!(bytes == expected, "{} (steps of {step})", path.display());
+                    }
+                }
+                files += 1;
+            }
+        }
+        assert!(files >= 20, "{files}");
+    }
+
     fn fold(text: &str) -> Vec<u8> {
         let mut bytes = text.as_bytes().to_vec();
         let mut folder = Folder::default();
@@ -162,9 +240,11 @@ mod tests {
 
     #[test]
     fn indentation_becomes_its_width_in_base_3() {
-        assert_eq!(fold("{\n  \"a\": [1,\n      2],\n\"b\" : \"x  \\\" \n  y\"\n}"), b"{\n\r\"a\": [1,\n\r 2],\n\"b\" : \"x  \\\" \n  y\"\n}".to_vec());
+        assert_eq!(fold("{\n  \"a\": [1,\n      2],\n\"b\" : \"x  \\\" \\n  y\"\n}"), b"{\n\r\"a\": [1,\n\r 2],\n\"b\" : \"x  \\\" \\n  y\"\n}".to_vec());
+        // A line break inside a string (invalid JSON, which fails there) is folded as any other.
+        assert_eq!(fold("[\"x  \n  y\"]"), b"[\"x  \n\ry\"]".to_vec());
         assert_eq!(fold("[\r\n\t\t\t1, 2 ,\n\n   \n 3]"), b"[\r\n\t 1, 2 ,\n\n   \n\t3]".to_vec());
-        assert_eq!(fold("\"unterminated\n   x"), b"\"unterminated\n   x".to_vec());
+        assert_eq!(fold("\"unterminated\n   x"), b"\"unterminated\n\t x".to_vec());
         assert_eq!(fold("[1\n         \n"), b"[1\n         \n".to_vec());
         assert_eq!(fold("[1\n         "), b"[1\n\t  ".to_vec());
         assert_eq!(fold(""), b"".to_vec());
