@@ -240,23 +240,27 @@ pub async fn send_with_retries<C: HttpClient, S: Scheduler>(
 }
 
 /// Fetches a compact JWE from `url`: 2xx with a body of base64url segments
-/// within the size limit. Retries transient failures with backoff.
-pub async fn fetch_jwe<C: HttpClient, S: Scheduler>(client: &C, sched: &S, url: &str, options: &FetchOptions) -> Result<String, SourceError> {
+/// (leading and trailing ASCII whitespace aside) within the size limit,
+/// returned as the body's bytes, untrimmed (all ASCII: no copy into a
+/// `String`, whose UTF-8 check would be a second pass over megabytes;
+/// [`crate::unseal::unseal_async_owned`] ignores the whitespace). Retries
+/// transient failures with backoff.
+pub async fn fetch_jwe<C: HttpClient, S: Scheduler>(client: &C, sched: &S, url: &str, options: &FetchOptions) -> Result<Vec<u8>, SourceError> {
     let response = send_with_retries(client, sched, HttpRequest::get(url, ACCEPT_JWE), options).await?;
     if !(200..300).contains(&response.status) {
         return Err(SourceError::Status { status: response.status });
     }
     let pacer = Pacer::new(sched);
-    let body = trim(response.body);
+    let body = response.body;
     // Checked a megabyte at a time, with turns of the event loop between
     // (the first after the first megabyte: the body arrived in a task of its own).
-    for chunk in body.chunks(1 << 20) {
+    for chunk in token(&body)?.chunks(1 << 20) {
         if !jwe_bytes(chunk) {
             return Err(SourceError::NotJwe);
         }
         pacer.tick().await;
     }
-    token(body)
+    Ok(body)
 }
 
 /// Base64url characters and the dot, by byte value.
@@ -278,30 +282,19 @@ fn jwe_bytes(bytes: &[u8]) -> bool {
     bytes.iter().fold(true, |ok, &b| ok & JWE_BYTES.get(usize::from(b)).copied().unwrap_or(false))
 }
 
-/// Strips leading and trailing ASCII whitespace in place.
-fn trim(mut body: Vec<u8>) -> Vec<u8> {
-    let end = body.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
-    body.truncate(end);
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
-    body.drain(..start);
-    body
+/// The token in a body (its leading and trailing ASCII whitespace aside),
+/// unless there is none.
+fn token(body: &[u8]) -> Result<&[u8], SourceError> {
+    Some(body.trim_ascii()).filter(|text| !text.is_empty()).ok_or(SourceError::NotJwe)
 }
 
-/// Checked JWE bytes (base64url and dots only) as text.
-fn token(body: Vec<u8>) -> Result<String, SourceError> {
-    if body.is_empty() {
+/// The body as a compact JWE token: only base64url and dots (leading and
+/// trailing ASCII whitespace aside), returned untrimmed as [`fetch_jwe`] does.
+pub(crate) fn jwe_text(body: Vec<u8>) -> Result<Vec<u8>, SourceError> {
+    if !jwe_bytes(token(&body)?) {
         return Err(SourceError::NotJwe);
     }
-    String::from_utf8(body).map_err(|_| SourceError::NotJwe)
-}
-
-/// The body as a compact JWE token: trimmed, only base64url and dots.
-pub(crate) fn jwe_text(body: Vec<u8>) -> Result<String, SourceError> {
-    let body = trim(body);
-    if !jwe_bytes(&body) {
-        return Err(SourceError::NotJwe);
-    }
-    token(body)
+    Ok(body)
 }
 
 /// How long to wait after a `429` before asking again: `Ok(ms)` when the

@@ -48,7 +48,8 @@ impl Scheduler for Scripted {
 }
 
 fn fetch(client: &Scripted) -> Result<String, SourceError> {
-    pollster::block_on(fetch_jwe(client, client, "https://records.example/r.jwe", &FetchOptions::default()))
+    let body = pollster::block_on(fetch_jwe(client, client, "https://records.example/r.jwe", &FetchOptions::default()))?;
+    Ok(String::from_utf8(body).expect("a checked JWE body is ASCII").trim().to_string())
 }
 
 #[test]

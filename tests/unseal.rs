@@ -226,7 +226,7 @@ fn malformed_tokens_get_typed_errors() {
         assert_eq!(paced.unwrap_err(), expected, "{found} segments, paced");
         let mut between = || -> patient_portal_sdk::source::Turn<'static> { Box::pin(std::future::ready(())) };
         let cipher = patient_portal_sdk::unseal::RustCryptoCipher;
-        let owned = pollster::block_on(patient_portal_sdk::unseal::unseal_async_owned(&cipher, token.clone(), &key, &opts(), &mut between));
+        let owned = pollster::block_on(patient_portal_sdk::unseal::unseal_async_owned(&cipher, token.clone().into_bytes(), &key, &opts(), &mut between));
         assert_eq!(owned.unwrap_err(), expected, "{found} segments, in the token's buffer");
     }
 }

@@ -67,7 +67,8 @@ impl Delivery {
 pub struct SharedFile {
     /// From the manifest (`None` for a `U` file: its JWE `cty` tells).
     pub content_type: Option<String>,
-    pub jwe: String,
+    /// The compact JWE's text, trimmed (see [`crate::unseal::unseal_async_owned`]).
+    pub jwe: Vec<u8>,
     pub delivery: Delivery,
 }
 
@@ -272,7 +273,7 @@ pub async fn resolve<C: HttpClient, S: Scheduler>(client: &C, sched: &S, link: &
                 Entry::Skipped(s) => skipped.push(s),
                 _ if slot.is_some() => {}
                 Entry::Embedded(content_type, jwe) => {
-                    *slot = Some(SharedFile { content_type: Some(content_type), jwe, delivery: Delivery::Embedded });
+                    *slot = Some(SharedFile { content_type: Some(content_type), jwe: jwe.into_bytes(), delivery: Delivery::Embedded });
                 }
                 Entry::Location(content_type, url) => {
                     let response = send_with_retries(client, sched, HttpRequest::get(&url, ACCEPT_JWE), &options.fetch).await?;

@@ -363,11 +363,22 @@ pub fn wipe(bytes: &mut [u8]) {
     std::hint::black_box(bytes);
 }
 
+/// Whether the global allocator wipes every block it takes back: the
+/// WebAssembly build's does (`wasm::alloc`), so there a buffer about to be
+/// freed or shrunk is not wiped first as well (that was a second fill of
+/// the same megabytes). Natively the platform's allocator does not.
+const FREEING_WIPES: bool = cfg!(target_arch = "wasm32");
+
 /// Wipes a plaintext (its whole capacity) four megabytes at a time,
 /// awaiting `between` after each, and frees it: dropping a `Zeroizing`
-/// buffer of megabytes wipes it byte by byte in one go.
+/// buffer of megabytes wipes it byte by byte in one go. Where the allocator
+/// wipes what it takes back ([`FREEING_WIPES`]) it is freed at once: one
+/// bulk fill there.
 pub async fn wipe_paced<F: std::future::Future<Output = ()>>(mut plaintext: Zeroizing<Vec<u8>>, mut between: impl FnMut() -> F) {
     let mut bytes = std::mem::take(&mut *plaintext);
+    if FREEING_WIPES {
+        return;
+    }
     bytes.resize(bytes.capacity(), 0);
     for chunk in bytes.chunks_mut(4 << 20) {
         wipe(chunk);
@@ -376,11 +387,14 @@ pub async fn wipe_paced<F: std::future::Future<Output = ()>>(mut plaintext: Zero
 }
 
 /// Keeps the first `len` bytes of `buffer`: wipes the rest (with a fill the
-/// compiler keeps, though the room is given up next) and shrinks the buffer
-/// to them (in the browser's allocator it stays where it is and the room is
+/// compiler keeps, though the room is given up next; or, where the
+/// allocator wipes what it takes back, by that) and shrinks the buffer to
+/// them (in the browser's allocator it stays where it is and the room is
 /// free at once).
 pub fn cut_wiped(buffer: &mut Vec<u8>, len: usize) {
-    wipe(buffer.get_mut(len..).unwrap_or_default());
+    if !FREEING_WIPES {
+        wipe(buffer.get_mut(len..).unwrap_or_default());
+    }
     buffer.truncate(len);
     buffer.shrink_to_fit();
 }

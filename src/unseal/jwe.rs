@@ -2,6 +2,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use std::ops::Range;
+
 use zeroize::Zeroizing;
 
 use super::inflate::{deflate_paced, inflate};
@@ -99,15 +101,16 @@ pub struct ParsedJwe<'a> {
     pub tag: [u8; 16],
 }
 
-fn decode(segment: &str, which: Segment) -> Result<Vec<u8>, UnsealError> {
+fn decode(segment: &[u8], which: Segment) -> Result<Vec<u8>, UnsealError> {
     URL_SAFE_NO_PAD.decode(segment).map_err(|_| UnsealError::Base64(which))
 }
 
 /// Checks the structure and header of a compact JWE and decodes its parts.
-/// Leading and trailing whitespace (a trailing newline in a file) is ignored.
+/// Leading and trailing ASCII whitespace (a trailing newline in a file) is ignored.
 pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
-    let (mut jwe, ciphertext) = parse_without_ciphertext(compact)?;
-    jwe.ciphertext = decode(ciphertext, Segment::Ciphertext).map_err(|_| ciphertext_error(ciphertext.as_bytes()))?;
+    let (mut jwe, text) = segments(compact.as_bytes())?;
+    let text = compact.as_bytes().get(text).unwrap_or_default();
+    jwe.ciphertext = decode(text, Segment::Ciphertext).map_err(|_| ciphertext_error(text))?;
     Ok(jwe)
 }
 
@@ -121,15 +124,24 @@ pub fn parse(compact: &str) -> Result<ParsedJwe<'_>, UnsealError> {
 /// then reports the segment count (see [`ciphertext_error`]). Any error
 /// found here is the segment count when that is not five, as before.
 pub fn parse_without_ciphertext(compact: &str) -> Result<(ParsedJwe<'_>, &str), UnsealError> {
-    let compact = compact.trim();
-    let found = || UnsealError::SegmentCount { found: dots(compact.as_bytes()) + 1 };
-    let [protected, encrypted_key, iv, ciphertext, tag] = split_ends(compact).ok_or_else(found)?;
-    let (header, iv, tag) = parts(protected, encrypted_key, iv, tag).map_err(|err| if dots(ciphertext.as_bytes()) == 0 { err } else { found() })?;
-    Ok((ParsedJwe { header, aad: protected.as_bytes(), iv, ciphertext: Vec::new(), tag }, ciphertext))
+    let (jwe, text) = segments(compact.as_bytes())?;
+    Ok((jwe, compact.get(text).unwrap_or_default()))
+}
+
+/// [`parse_without_ciphertext`] over a token's bytes: the parsed parts and
+/// where the ciphertext's text lies in `compact`.
+fn segments(compact: &[u8]) -> Result<(ParsedJwe<'_>, Range<usize>), UnsealError> {
+    let token = compact.trim_ascii();
+    let found = || UnsealError::SegmentCount { found: dots(token) + 1 };
+    let [protected, encrypted_key, iv, ciphertext, tag] = split_ends(token).ok_or_else(found)?;
+    let (header, iv, tag) = parts(protected, encrypted_key, iv, tag).map_err(|err| if dots(ciphertext) == 0 { err } else { found() })?;
+    // The segments are slices of `compact`: the ciphertext's offset is where it starts.
+    let at = ciphertext.as_ptr() as usize - compact.as_ptr() as usize;
+    Ok((ParsedJwe { header, aad: protected, iv, ciphertext: Vec::new(), tag }, at..at + ciphertext.len()))
 }
 
 /// The header, the IV and the tag from their segments.
-fn parts(protected: &str, encrypted_key: &str, iv: &str, tag: &str) -> Result<(Header, [u8; 12], [u8; 16]), UnsealError> {
+fn parts(protected: &[u8], encrypted_key: &[u8], iv: &[u8], tag: &[u8]) -> Result<(Header, [u8; 12], [u8; 16]), UnsealError> {
     let header = Header::from_json(&decode(protected, Segment::ProtectedHeader)?)?;
     if !encrypted_key.is_empty() {
         return Err(UnsealError::EncryptedKeyPresent);
@@ -144,9 +156,11 @@ fn parts(protected: &str, encrypted_key: &str, iv: &str, tag: &str) -> Result<(H
 /// The five segments of a compact JWE if the first three and the last are
 /// where five would be, found from its two ends: the fourth (the
 /// ciphertext) may still hold a `.`.
-fn split_ends(compact: &str) -> Option<[&str; 5]> {
-    let (head, tag) = cut(compact, compact.bytes().rposition(|b| b == b'.')?)?;
-    let cut_first = |text| cut(text, str::bytes(text).position(|b| b == b'.')?);
+fn split_ends(compact: &[u8]) -> Option<[&[u8]; 5]> {
+    let (head, tag) = cut(compact, compact.iter().rposition(|&b| b == b'.')?)?;
+    fn cut_first(text: &[u8]) -> Option<(&[u8], &[u8])> {
+        cut(text, text.iter().position(|&b| b == b'.')?)
+    }
     let (protected, rest) = cut_first(head)?;
     let (encrypted_key, rest) = cut_first(rest)?;
     let (iv, ciphertext) = cut_first(rest)?;
@@ -154,7 +168,7 @@ fn split_ends(compact: &str) -> Option<[&str; 5]> {
 }
 
 /// `text` before and after the byte at `at` (a `.`).
-fn cut(text: &str, at: usize) -> Option<(&str, &str)> {
+fn cut(text: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
@@ -262,35 +276,36 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
     Ok((jwe.header, plaintext))
 }
 
-/// [`unseal_async`] for a token the caller gives up: its ciphertext is
-/// decoded into the token's own buffer (base64url text is longer than the
-/// bytes it encodes), a megabyte at a time, so the text and the ciphertext
-/// never take room side by side; the cipher then takes the buffer (see
-/// [`AsyncCipher::decrypt_owned_async`]), so the token and the plaintext
-/// need not either.
+/// [`unseal_async`] for a token the caller gives up, as bytes (a fetched
+/// body, checked to be base64url and dots, is not copied or checked again
+/// as UTF-8; leading and trailing ASCII whitespace is ignored): its
+/// ciphertext is decoded into the token's own buffer (base64url text is
+/// longer than the bytes it encodes), a quarter megabyte at a time, so the
+/// text and the ciphertext never take room side by side; the cipher then
+/// takes the buffer (see [`AsyncCipher::decrypt_owned_async`]), so the
+/// token and the plaintext need not either.
 /// `between` is awaited for each turn (see [`crate::source::Turn`]).
 pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     cipher: &C,
-    compact: String,
+    compact: Vec<u8>,
     key: &ContentKey,
     options: &UnsealOptions,
     between: &mut (dyn FnMut() -> crate::source::Turn<'t> + '_),
 ) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
-    let base = compact.as_ptr() as usize;
     let (header, iv, tag, aad, text) = {
-        let (jwe, text) = parse_without_ciphertext(&compact)?;
+        let (jwe, text) = segments(&compact)?;
         jwe.check_key(key)?;
         if !jwe.header.deflated && text.len() * 3 / 4 > options.max_plaintext {
             return Err(UnsealError::TooLarge { limit: options.max_plaintext });
         }
         if text.len() % 4 == 1 {
-            return Err(ciphertext_error(text.as_bytes()));
+            return Err(ciphertext_error(compact.get(text).unwrap_or_default()));
         }
-        // Where the AAD and the ciphertext's text lie in the token.
-        let (aad, at) = (jwe.aad.as_ptr() as usize - base, text.as_ptr() as usize - base);
-        (jwe.header, jwe.iv, jwe.tag, aad..aad + jwe.aad.len(), at..at + text.len())
+        // Where the AAD lies in the token.
+        let aad = jwe.aad.as_ptr() as usize - compact.as_ptr() as usize;
+        (jwe.header, jwe.iv, jwe.tag, aad..aad + jwe.aad.len(), text)
     };
-    let mut buffer = compact.into_bytes();
+    let mut buffer = compact;
     let mut end = text.start;
     for start in text.clone().step_by(DECODE_PIECE) {
         let chars = buffer.get(start..(start + DECODE_PIECE).min(text.end)).unwrap_or_default();
@@ -387,7 +402,7 @@ mod tests {
 
     fn owned(jwe: &str, key: &ContentKey) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
         let mut turns = 0;
-        let out = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.to_string(), key, &UnsealOptions::default(), &mut || {
+        let out = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.as_bytes().to_vec(), key, &UnsealOptions::default(), &mut || {
             turns += 1;
             Box::pin(std::future::ready(()))
         }));
@@ -417,11 +432,20 @@ mod tests {
         let with = |ciphertext: &str| [parts[0], parts[1], parts[2], ciphertext, parts[4]].join(".");
         for jwe in [with(&bad), with(&parts[3][..parts[3].len() - 1]), with(&format!("{}A", parts[3])), jwe.replace(".", ".."), String::from("x")] {
             let expected = unseal(&jwe, &key, &UnsealOptions::default()).unwrap_err();
-            let got =
-                crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe, &key, &UnsealOptions::default(), &mut || Box::pin(std::future::ready(()))));
+            let got = crate::source::run_now(unseal_async_owned(&RustCryptoCipher, jwe.into_bytes(), &key, &UnsealOptions::default(), &mut || {
+                Box::pin(std::future::ready(()))
+            }));
             assert_eq!(got.unwrap_err(), expected);
         }
         let wrong = ContentKey::from_bytes(&[8u8; 32]).unwrap();
         assert_eq!(owned(&jwe, &wrong).unwrap_err(), UnsealError::Decrypt);
+        // Bytes that are not text (the token is taken as bytes) are refused as the segment's base64url.
+        for (at, segment) in [(1, Segment::ProtectedHeader), (jwe.len() - 1_000_000, Segment::Ciphertext), (jwe.len() - 2, Segment::Tag)] {
+            let mut bytes = jwe.clone().into_bytes();
+            bytes[at] = 0xff;
+            let got =
+                crate::source::run_now(unseal_async_owned(&RustCryptoCipher, bytes, &key, &UnsealOptions::default(), &mut || Box::pin(std::future::ready(()))));
+            assert_eq!(got.unwrap_err(), UnsealError::Base64(segment), "{at}");
+        }
     }
 }
