@@ -230,7 +230,7 @@ fn unhex(s: &str) -> Vec<u8> {
 #[wasm_bindgen_test]
 async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
     use patient_portal_sdk::unseal::{AeadFailure, ContentCipher, RustCryptoCipher};
-    use patient_portal_sdk::wasm::webcrypto::{subtle, webcrypto_decrypt};
+    use patient_portal_sdk::wasm::webcrypto::{subtle, webcrypto_decrypt, webcrypto_decrypt_pieced};
     let subtle = subtle().expect("crypto.subtle in the test page (a secure context)");
     let doc: serde_json::Value = serde_json::from_str(WYCHEPROOF_GCM).unwrap();
     let (mut valid, mut invalid) = (0, 0);
@@ -246,14 +246,21 @@ async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
             let (aad, ct) = (field("aad"), field("ct"));
             let web = webcrypto_decrypt(&subtle, &key, &iv, &aad, &ct, &tag).await;
             let wasm = RustCryptoCipher.decrypt(&key, &iv, &aad, &ct, &tag);
+            // WebCrypto in pieces (as over a megabyte), here of one and two blocks.
+            let (one, two) = (
+                webcrypto_decrypt_pieced(&subtle, &key, &iv, &aad, &ct, &tag, 16).await,
+                webcrypto_decrypt_pieced(&subtle, &key, &iv, &aad, &ct, &tag, 32).await,
+            );
             let id = &t["tcId"];
             if t["result"] == "invalid" {
                 assert_eq!((web, wasm), (Err(AeadFailure), Err(AeadFailure)), "tcId {id} must be refused by both");
+                assert_eq!((one, two), (Err(AeadFailure), Err(AeadFailure)), "tcId {id} must be refused in pieces");
                 invalid += 1;
             } else {
                 let msg = field("msg");
                 assert_eq!(web.as_ref(), Ok(&msg), "tcId {id}: WebCrypto");
                 assert_eq!(wasm.as_ref(), Ok(&msg), "tcId {id}: wasm");
+                assert_eq!((one.as_ref(), two.as_ref()), (Ok(&msg), Ok(&msg)), "tcId {id}: WebCrypto in pieces");
                 valid += 1;
             }
         }

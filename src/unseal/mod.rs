@@ -11,6 +11,7 @@ mod cipher;
 mod inflate;
 mod jwe;
 mod key;
+mod pieced;
 
 pub use cipher::{cut_wiped, decrypt_in_place, encrypt, wipe, wipe_paced, AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
 pub use jwe::{
@@ -18,6 +19,7 @@ pub use jwe::{
     unseal_async_owned, unseal_with, Encryption, Header, ParsedJwe, SealOptions,
 };
 pub use key::ContentKey;
+pub use pieced::{decrypt_pieced, AesPieces, Block, CALL_PIECE};
 
 pub(crate) use inflate::inflate;
 

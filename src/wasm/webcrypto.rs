@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::shl::{Es256Key, Es256Verifier};
-use crate::unseal::{AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher};
+use crate::unseal::{cut_wiped, decrypt_pieced, AeadFailure, AesPieces, AsyncCipher, Block, ContentCipher, ContentKey, RustCryptoCipher, CALL_PIECE};
 
 /// Which AES-GCM backend a portal uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,17 +59,8 @@ impl PlatformCipher {
 /// and a 128-bit tag. Resolves to WebCrypto's output.
 async fn aes_gcm(subtle: &Object, usage: &str, key: &ContentKey, iv: &[u8; 12], aad: &[u8], data: &Uint8Array) -> Result<Uint8Array, AeadFailure> {
     let fail = |_| AeadFailure;
-    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
     let run = method(subtle, usage).ok_or(AeadFailure)?;
-
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
-    let raw = Uint8Array::from(key.as_bytes());
-    let usages = js_sys::Array::of1(&usage.into());
-    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm, &JsValue::FALSE, &usages);
-    let imported = import_key.apply(subtle, &args);
-    raw.fill(0, 0, raw.length());
-    let crypto_key = JsFuture::from(Promise::from(imported.map_err(fail)?)).await.map_err(fail)?;
+    let crypto_key = import_key(subtle, key, "AES-GCM", usage).await?;
 
     let params = Object::new();
     Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(fail)?;
@@ -79,6 +70,137 @@ async fn aes_gcm(subtle: &Object, usage: &str, key: &ContentKey, iv: &[u8; 12], 
     let pending = run.call3(subtle, &params, &crypto_key, data).map_err(fail)?;
     let out = JsFuture::from(Promise::from(pending)).await.map_err(fail)?;
     Ok(Uint8Array::new(&out))
+}
+
+/// `importKey("raw")` of the content key for `algorithm` and one usage
+/// (the copy of the key handed to WebCrypto wiped at once).
+async fn import_key(subtle: &Object, key: &ContentKey, algorithm: &str, usage: &str) -> Result<JsValue, AeadFailure> {
+    let import_key = method(subtle, "importKey").ok_or(AeadFailure)?;
+    let raw = Uint8Array::from(key.as_bytes());
+    let args = js_sys::Array::of5(&"raw".into(), &raw, &algorithm.into(), &JsValue::FALSE, &js_sys::Array::of1(&usage.into()));
+    let imported = import_key.apply(subtle, &args);
+    raw.fill(0, 0, raw.length());
+    JsFuture::from(Promise::from(imported.map_err(|_| AeadFailure)?)).await.map_err(|_| AeadFailure)
+}
+
+/// The parts of AES-GCM that [`decrypt_pieced`] asks `crypto.subtle` for, a
+/// piece per call: AES-GCM's tag of a piece given as the AAD, and AES-CTR
+/// (single blocks, and the keystream with GCM's 32-bit counter).
+struct SubtlePieces {
+    subtle: Object,
+    encrypt: Function,
+    gcm: JsValue,
+    ctr: JsValue,
+}
+
+impl SubtlePieces {
+    async fn new(subtle: &Object, key: &ContentKey) -> Result<Self, AeadFailure> {
+        let encrypt = method(subtle, "encrypt").ok_or(AeadFailure)?;
+        let gcm = import_key(subtle, key, "AES-GCM", "encrypt").await?;
+        let ctr = import_key(subtle, key, "AES-CTR", "encrypt").await?;
+        Ok(Self { subtle: subtle.clone(), encrypt, gcm, ctr })
+    }
+
+    /// `encrypt(params, key, data)`: its answer, wiped when dropped.
+    async fn run(&self, params: &Object, key: &JsValue, data: &Uint8Array) -> Result<WipeOnDrop, AeadFailure> {
+        let pending = self.encrypt.call3(&self.subtle, params, key, data).map_err(|_| AeadFailure)?;
+        Ok(WipeOnDrop(Uint8Array::new(&JsFuture::from(Promise::from(pending)).await.map_err(|_| AeadFailure)?)))
+    }
+}
+
+/// An object of `members`.
+fn object(members: &[(&str, JsValue)]) -> Result<Object, AeadFailure> {
+    let object = Object::new();
+    for (name, value) in members {
+        Reflect::set(&object, &(*name).into(), value).map_err(|_| AeadFailure)?;
+    }
+    Ok(object)
+}
+
+fn ctr_params(counter: &Block) -> Result<Object, AeadFailure> {
+    object(&[("name", "AES-CTR".into()), ("counter", Uint8Array::from(&counter[..]).into()), ("length", 32.into())])
+}
+
+/// A view of `bytes` in WebAssembly memory, without a copy: only for an
+/// argument of a WebCrypto call made at once, which copies what it is
+/// given when called (nothing allocates in between, so memory cannot grow
+/// and detach the view).
+fn view(bytes: &[u8]) -> Uint8Array {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), bytes.as_ptr() as u32, bytes.len() as u32)
+}
+
+/// A 16-byte answer as a block.
+fn block_of(answer: &WipeOnDrop) -> Result<Block, AeadFailure> {
+    let mut block = [0; 16];
+    if answer.0.length() != 16 {
+        return Err(AeadFailure);
+    }
+    answer.0.copy_to(&mut block);
+    Ok(block)
+}
+
+impl AesPieces for SubtlePieces {
+    async fn block(&self, block: Block) -> Result<Block, AeadFailure> {
+        block_of(&self.run(&ctr_params(&block)?, &self.ctr, &Uint8Array::new_with_length(16)).await?)
+    }
+
+    async fn aad_tag(&self, aad: &[u8]) -> Result<Block, AeadFailure> {
+        let params = object(&[("name", "AES-GCM".into()), ("iv", Uint8Array::new_with_length(12).into()), ("tagLength", 128.into())])?;
+        let nothing = Uint8Array::new_with_length(0);
+        Reflect::set(&params, &"additionalData".into(), &view(aad)).map_err(|_| AeadFailure)?;
+        block_of(&self.run(&params, &self.gcm, &nothing).await?)
+    }
+
+    async fn ctr(&self, counter: Block, buffer: &mut [u8], from: std::ops::Range<usize>, to: usize) -> Result<(), AeadFailure> {
+        let params = ctr_params(&counter)?;
+        let out = self.run(&params, &self.ctr, &view(buffer.get(from.clone()).ok_or(AeadFailure)?)).await?;
+        let room = buffer.get_mut(to..to + from.len()).filter(|room| room.len() == out.0.length() as usize).ok_or(AeadFailure)?;
+        out.0.copy_to(room);
+        Ok(())
+    }
+}
+
+/// [`decrypt_pieced`] through `crypto.subtle`, `piece` bytes per call, of
+/// `ciphertext` with `aad`: for the tests, which hand it short pieces.
+#[doc(hidden)]
+pub async fn webcrypto_decrypt_pieced(
+    subtle: &Object,
+    key: &ContentKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8; 16],
+    piece: usize,
+) -> Result<Vec<u8>, AeadFailure> {
+    let pieces = SubtlePieces::new(subtle, key).await?;
+    let mut buffer = [aad, ciphertext].concat();
+    decrypt_pieced(&pieces, piece, iv, &mut buffer, 0..aad.len(), aad.len()..aad.len() + ciphertext.len(), tag, || std::future::ready(())).await?;
+    buffer.truncate(ciphertext.len());
+    Ok(buffer)
+}
+
+/// Decrypts `buffer[ciphertext]` through [`SubtlePieces`] a megabyte per
+/// call (the tag first, over the whole), the plaintext written to the
+/// buffer's start, then gives the rest back, as the portable backend's
+/// `decrypt_owned` does. The buffer is wiped if anything fails.
+#[allow(clippy::too_many_arguments)]
+async fn decrypt_in_buffer<F: std::future::Future<Output = ()>>(
+    subtle: &Object,
+    key: &ContentKey,
+    iv: &[u8; 12],
+    buffer: Vec<u8>,
+    aad: std::ops::Range<usize>,
+    ciphertext: std::ops::Range<usize>,
+    tag: &[u8; 16],
+    between: impl FnMut() -> F,
+) -> Result<Vec<u8>, AeadFailure> {
+    let pieces = SubtlePieces::new(subtle, key).await?;
+    let mut buffer = zeroize::Zeroizing::new(buffer);
+    let len = ciphertext.len();
+    decrypt_pieced(&pieces, CALL_PIECE, iv, &mut buffer, aad, ciphertext, tag, between).await?;
+    cut_wiped(&mut buffer, len);
+    Ok(std::mem::take(&mut *buffer))
 }
 
 /// How much is copied between WebAssembly and JavaScript between two turns
@@ -171,10 +293,14 @@ impl AsyncCipher for PlatformCipher {
         }
     }
 
-    /// With WebCrypto the token's buffer is freed before the plaintext
-    /// takes room in WebAssembly memory (WebCrypto holds a copy of the
-    /// ciphertext); the portable backend decrypts in the buffer itself and
-    /// keeps the plaintext there (see `RustCryptoCipher::decrypt_owned`).
+    /// With WebCrypto, a ciphertext of up to a megabyte goes in one AES-GCM
+    /// call and the token's buffer is freed before the plaintext takes room
+    /// in WebAssembly memory (WebCrypto holds a copy of the ciphertext); a
+    /// larger one is decrypted in the buffer a megabyte per call
+    /// ([`decrypt_pieced`]: Chromium runs each call on the page's thread,
+    /// and one call over megabytes is a long task on a phone). The portable
+    /// backend decrypts in the buffer itself and keeps the plaintext there
+    /// (see `RustCryptoCipher::decrypt_owned`).
     async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
         key: &ContentKey,
@@ -188,6 +314,10 @@ impl AsyncCipher for PlatformCipher {
         let (Some(subtle), Some(text)) = (subtle().filter(|_| self.backend == Backend::Auto), buffer.get(ciphertext.clone())) else {
             return RustCryptoCipher.decrypt_owned(key, iv, buffer, aad, ciphertext, tag, between).await;
         };
+        // More than a call's piece: in pieces, none of them a long task on a phone.
+        if text.len() > CALL_PIECE {
+            return decrypt_in_buffer(&subtle, key, iv, buffer, aad, ciphertext, tag, between).await;
+        }
         let data = to_js(text, tag, &mut between).await;
         let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
         drop(buffer);

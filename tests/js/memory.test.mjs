@@ -213,6 +213,35 @@ describe("WebAssembly memory after free and after a failed open", { timeout: 300
     }
   }
 
+  // WebCrypto decrypts a ciphertext over a megabyte a megabyte per call
+  // (GHASH over each piece, then the keystream): sizes around the pieces
+  // open whole, and a change in the last, partial piece or in the middle of
+  // the 9.1 MB record fails with `decrypt` and leaves nothing behind.
+  test("openUrl (WebCrypto) in megabyte pieces: whole at sizes around them, a changed piece refused", async () => {
+    const { bundle, markers } = await markedBundle(SMALL);
+    const text = JSON.stringify(bundle);
+    for (const size of [2 ** 20 + 1, 2 ** 21, 2 ** 21 + 15, 3 * 2 ** 20 + 7]) {
+      const padded = text + " ".repeat(size - Buffer.byteLength(text));
+      const key = newKey();
+      const { jwe } = await seal(padded, key);
+      const out = await host.page.evaluate(openReadFree, { how: "openUrl", key, url: serve(jwe), needles: needles(markers) });
+      assert.equal(out.facts.backend, "webcrypto");
+      assert.equal(out.facts.resources, bundle.entry.length, `${size} bytes`);
+      const parts = jwe.split(".");
+      const at = parts[3].length - 2;
+      parts[3] = parts[3].slice(0, at) + (parts[3][at] === "A" ? "B" : "A") + parts[3].slice(at + 1);
+      const failed = await host.page.evaluate(failedOpen, { how: "openUrl", key, url: serve(parts.join(".")), needles: needles(markers) });
+      assert.equal(failed.code, "decrypt", `${size} bytes, last piece changed`);
+      assert.deepEqual(failed.after.found, {});
+    }
+    const large = await markedBundle(LARGE);
+    const key = newKey();
+    const jwe = tamper((await seal(JSON.stringify(large.bundle), key)).jwe);
+    const failed = await host.page.evaluate(failedOpen, { how: "openUrl", key, url: serve(jwe), needles: needles(large.markers) });
+    assert.equal(failed.code, "decrypt", "the 9.1 MB record changed in its middle");
+    assert.deepEqual(failed.after.found, {}, "no marker left after the failed open");
+  });
+
   test("no page errors", () => {
     assert.deepEqual(host.problems.pageErrors, []);
     assert.deepEqual(host.problems.consoleErrors, []);
