@@ -409,12 +409,12 @@ pub fn encrypt(key: &ContentKey, iv: &[u8; 12], aad: &[u8], buffer: &mut [u8]) -
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
 
     /// Deterministic bytes (xorshift), different for each seed.
-    fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(seed: u64, len: usize) -> Vec<u8> {
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         (0..len)
             .map(|_| {

@@ -183,6 +183,7 @@ pub async fn decrypt_pieced<A: AesPieces, F: std::future::Future<Output = ()>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unseal::cipher::tests::bytes;
     use aes_gcm::aead::array::Array;
     use aes_gcm::aes::Aes256;
     use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
@@ -210,18 +211,6 @@ mod tests {
             buffer[to..to + text.len()].copy_from_slice(&text);
             Ok(())
         }
-    }
-
-    fn bytes(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
     }
 
     fn seal(key: &[u8; 32], iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> (Vec<u8>, Block) {

@@ -173,15 +173,13 @@ pub async fn webcrypto_decrypt_pieced(
     tag: &[u8; 16],
     piece: usize,
 ) -> Result<Vec<u8>, AeadFailure> {
-    let pieces = SubtlePieces::new(subtle, key).await?;
-    let mut buffer = [aad, ciphertext].concat();
-    decrypt_pieced(&pieces, piece, iv, &mut buffer, 0..aad.len(), aad.len()..aad.len() + ciphertext.len(), tag, || std::future::ready(())).await?;
-    buffer.truncate(ciphertext.len());
-    Ok(buffer)
+    let at = aad.len();
+    let text = at..at + ciphertext.len();
+    decrypt_in_buffer(subtle, key, iv, [aad, ciphertext].concat(), 0..at, text, tag, piece, || std::future::ready(())).await
 }
 
-/// Decrypts `buffer[ciphertext]` through [`SubtlePieces`] a megabyte per
-/// call (the tag first, over the whole), the plaintext written to the
+/// Decrypts `buffer[ciphertext]` through [`SubtlePieces`], `piece` bytes
+/// per call (the tag first, over the whole), the plaintext written to the
 /// buffer's start, then gives the rest back, as the portable backend's
 /// `decrypt_owned` does. The buffer is wiped if anything fails.
 #[allow(clippy::too_many_arguments)]
@@ -193,12 +191,13 @@ async fn decrypt_in_buffer<F: std::future::Future<Output = ()>>(
     aad: std::ops::Range<usize>,
     ciphertext: std::ops::Range<usize>,
     tag: &[u8; 16],
+    piece: usize,
     between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
     let pieces = SubtlePieces::new(subtle, key).await?;
     let mut buffer = zeroize::Zeroizing::new(buffer);
     let len = ciphertext.len();
-    decrypt_pieced(&pieces, CALL_PIECE, iv, &mut buffer, aad, ciphertext, tag, between).await?;
+    decrypt_pieced(&pieces, piece, iv, &mut buffer, aad, ciphertext, tag, between).await?;
     cut_wiped(&mut buffer, len);
     Ok(std::mem::take(&mut *buffer))
 }
@@ -316,7 +315,7 @@ impl AsyncCipher for PlatformCipher {
         };
         // More than a call's piece: in pieces, none of them a long task on a phone.
         if text.len() > CALL_PIECE {
-            return decrypt_in_buffer(&subtle, key, iv, buffer, aad, ciphertext, tag, between).await;
+            return decrypt_in_buffer(&subtle, key, iv, buffer, aad, ciphertext, tag, CALL_PIECE, between).await;
         }
         let data = to_js(text, tag, &mut between).await;
         let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
