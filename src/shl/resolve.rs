@@ -67,7 +67,8 @@ impl Delivery {
 pub struct SharedFile {
     /// From the manifest (`None` for a `U` file: its JWE `cty` tells).
     pub content_type: Option<String>,
-    /// The compact JWE's text, trimmed (see [`crate::unseal::unseal_async_owned`]).
+    /// The compact JWE's text as bytes: a fetched body keeps any leading or
+    /// trailing ASCII whitespace, which [`crate::unseal::unseal_async_owned`] ignores.
     pub jwe: Vec<u8>,
     pub delivery: Delivery,
 }
