@@ -23,3 +23,5 @@ mod util;
 pub mod wasm;
 
 pub use error::Error;
+#[doc(hidden)]
+pub use util::{capitalize, lowercase};

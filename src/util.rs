@@ -98,6 +98,37 @@ fn permute(mut order: Vec<usize>, swap: &mut dyn FnMut(usize, usize)) {
     }
 }
 
+/// `text` in lower case by Unicode's default case mapping, as
+/// `str::to_lowercase` gives it. ASCII text is mapped here; in WebAssembly
+/// any other text goes to JavaScript's `toLowerCase`, which applies the same
+/// mapping (final sigma included), so the module carries none of `core`'s
+/// case tables (24 KB of data).
+pub fn lowercase(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    return String::from(js_sys::JsString::from(text).to_lower_case());
+    #[cfg(not(target_arch = "wasm32"))]
+    text.to_lowercase()
+}
+
+/// `text` with its first character in upper case (Unicode's default case
+/// mapping, as `char::to_uppercase`), the rest as it is.
+pub fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let rest = chars.as_str();
+    if first.is_ascii() {
+        return format!("{}{rest}", first.to_ascii_uppercase());
+    }
+    #[cfg(target_arch = "wasm32")]
+    let first = String::from(js_sys::JsString::from(first).to_upper_case());
+    #[cfg(not(target_arch = "wasm32"))]
+    let first: String = first.to_uppercase().collect();
+    first + rest
+}
+
 /// Every `.json` file of the reference data (`../shared/data/fhir`, at any depth).
 #[cfg(test)]
 pub(crate) fn reference_json_files() -> Vec<std::path::PathBuf> {

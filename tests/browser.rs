@@ -70,7 +70,7 @@ async fn opens_the_hl7_ips_file_and_renders_into_a_shadow_root() {
     assert_eq!(js_sys::Array::from(&adopted).length(), 1);
     assert!(document().head().unwrap().query_selector("style").unwrap().is_none());
     // Rendering again replaces the chart.
-    record.render(host.clone().into(), None).unwrap();
+    let _ = record.render(host.clone().into(), None).unwrap();
     assert_eq!(root.query_selector_all(".patient-name").unwrap().length(), 1);
 }
 
@@ -283,7 +283,7 @@ async fn older_rows_arrive_when_their_disclosure_opens() {
     let jwe = seal(bundle.to_string().as_bytes(), &key, [1; 12], &SealOptions::default()).unwrap();
     let record = Portal::new(None).unwrap().open_jwe(JsValue::from_str(&jwe), JsValue::from(js_sys::Uint8Array::from(&[5u8; 32][..])), None).unwrap();
     let host = host();
-    record.render(host.clone().into(), None).unwrap();
+    let _ = record.render(host.clone().into(), None).unwrap();
     let root = host.shadow_root().unwrap();
     assert_eq!(root.query_selector_all("#ppsdk-results tbody tr").unwrap().length(), 10);
     let details = root.query_selector("details[data-fill]").unwrap().unwrap();
@@ -487,4 +487,40 @@ async fn shares_compress_with_compression_stream_and_open_back() {
     assert!(!deflated);
     assert_eq!(parse(&jwe).unwrap().ciphertext.len(), plain_len);
     assert_eq!(uncompressed, bundle);
+}
+
+/// The case mappings the chart and consent use (`lowercase`, `capitalize`:
+/// JavaScript's `toLowerCase`/`toUpperCase` for text that is not ASCII, in
+/// WebAssembly) agree with the standard library's on every scalar value
+/// (lower case: in words of 512, each character at a word's end and
+/// inside it; capitalized: every character that has an upper case of its
+/// own, and every 61st other one), and on Greek's final sigma.
+#[wasm_bindgen_test]
+fn case_mappings_agree_with_the_standard_library() {
+    use patient_portal_sdk::{capitalize, lowercase};
+    let all: Vec<char> = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+    let mut differ = Vec::new();
+    for (n, chunk) in all.chunks(512).enumerate() {
+        for text in [chunk.iter().flat_map(|&c| [c, 'x']).collect::<String>(), chunk.iter().flat_map(|&c| [c, ' ']).collect::<String>()] {
+            if lowercase(&text) != text.to_lowercase() {
+                differ.push(format!("lower, words from U+{:04X}", chunk[0] as u32));
+            }
+        }
+        for (i, &c) in chunk.iter().enumerate() {
+            if c.to_uppercase().ne([c]) || (n * 512 + i) % 61 == 0 {
+                let upper: String = c.to_uppercase().chain("bC".chars()).collect();
+                if capitalize(&format!("{c}bC")) != upper {
+                    differ.push(format!("upper U+{:04X}", c as u32));
+                }
+            }
+        }
+    }
+    for text in ["ΟΔΟΣ", "ΟΔΟΣ ΣΑΣ", "Σ", "AΣ.", "ǅungla", "İstanbul", "straße", "Ǉ", ""] {
+        if lowercase(text) != text.to_lowercase()
+            || capitalize(text) != text.chars().take(1).flat_map(char::to_uppercase).chain(text.chars().skip(1)).collect::<String>()
+        {
+            differ.push(format!("text {text}"));
+        }
+    }
+    assert!(differ.is_empty(), "{} differ: {:?}", differ.len(), &differ[..differ.len().min(20)]);
 }

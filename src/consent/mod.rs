@@ -143,7 +143,7 @@ const RELATIONSHIPS: &[(&[&str], Option<&str>, bool)] = &[
 pub fn relationship(text: Option<&str>) -> Option<Relationship> {
     let text = text?.trim();
     let code = text.rsplit('|').next().unwrap_or(text);
-    let folded: String = code.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_')).flat_map(char::to_lowercase).collect();
+    let folded = crate::util::lowercase(&code.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_')).collect::<String>());
     RELATIONSHIPS.iter().find(|(names, _, _)| names.contains(&folded.as_str())).map(|(_, code, parental)| Relationship { code: *code, parental: *parental })
 }
 

@@ -2,6 +2,7 @@
 //! narrative is re-serialised by [`super::narrative`]); the only unescaped
 //! text is this file's own static markup and the SDK's translated labels.
 
+use crate::util::lowercase;
 use std::fmt::Write as _;
 
 use super::i18n::{Locale, T};
@@ -143,15 +144,15 @@ pub fn results_html(chart: &Chart, filter: &str) -> (String, usize) {
     let Some(section) = chart.sections.iter().find(|s| s.id == "results") else {
         return (String::new(), 0);
     };
-    let filter = filter.trim().to_lowercase();
+    let filter = lowercase(filter.trim());
     let groups: Vec<Group> = section
         .groups
         .iter()
         .filter(|g| g.matches(&filter))
         .map(|g| {
             let mut g = g.clone();
-            if !g.title.to_lowercase().contains(&filter) {
-                g.rows.retain(|r| r.cells.first().is_some_and(|c| c.text.to_lowercase().contains(&filter)));
+            if !lowercase(&g.title).contains(&filter) {
+                g.rows.retain(|r| r.cells.first().is_some_and(|c| lowercase(&c.text).contains(&filter)));
             }
             g
         })

@@ -352,19 +352,14 @@ impl Fmt<'_> {
         if self.locale == Locale::DeDe {
             text.to_string()
         } else {
-            text.to_lowercase()
+            crate::util::lowercase(text)
         }
     }
 }
 
 /// `entered-in-error` → `Entered in error` (for codes without a translation).
 fn humanize(code: &str) -> String {
-    let text = code.replace('-', " ");
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    crate::util::capitalize(&code.replace('-', " "))
 }
 
 #[cfg(test)]

@@ -453,7 +453,7 @@ impl<'r, 'f> Builder<'r, 'f> {
             .coding
             .iter()
             .find_map(|c| Some(format!("{}|{}", c.system.as_deref().unwrap_or_default(), c.code.as_deref()?)))
-            .unwrap_or_else(|| title.to_lowercase());
+            .unwrap_or_else(|| crate::util::lowercase(title));
         let next = self.trends.len();
         let i = *self.trend_of.entry(format!("{}:{id}{unit}", id.len())).or_insert(next);
         if i == next {

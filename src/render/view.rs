@@ -1,6 +1,7 @@
 //! The view model: what the chart shows, as plain data, before any markup.
 
 use crate::fhir::{age_in_years, Date, Identifier, Patient, Record, Resource};
+use crate::util::lowercase;
 
 use super::i18n::{Fmt, Locale, TimeZone, T};
 use super::sections;
@@ -319,7 +320,7 @@ impl Group {
     /// Whether the group or one of its results is named like `filter`
     /// (already lower-cased).
     pub fn matches(&self, filter: &str) -> bool {
-        self.title.to_lowercase().contains(filter) || self.rows.iter().any(|r| r.cells.first().is_some_and(|c| c.text.to_lowercase().contains(filter)))
+        lowercase(&self.title).contains(filter) || self.rows.iter().any(|r| r.cells.first().is_some_and(|c| lowercase(&c.text).contains(filter)))
     }
 }
 

@@ -172,7 +172,7 @@ pub(crate) fn viewer_profile(v: &JsValue, what: &str) -> Result<Viewer, JsValue>
     };
     Ok(Viewer {
         role,
-        relationship: optional_string(v, "relationship", &format!("{what}.relationship"))?.map(|r| r.to_lowercase()),
+        relationship: optional_string(v, "relationship", &format!("{what}.relationship"))?.map(|r| crate::util::lowercase(&r)),
         actor: optional_string(v, "actor", &format!("{what}.actor"))?,
         purpose: optional_string(v, "purpose", &format!("{what}.purpose"))?,
         at,
