@@ -174,9 +174,11 @@ impl<T: FromJson> FromJson for Box<T> {
 pub trait Fields: Default {
     /// The member names read; others are skipped unread.
     const KEYS: &'static [&'static str];
-    /// Reads the member `key`'s value into its field (`None`: a value of
-    /// the wrong JSON type).
-    fn set(&mut self, key: &str, value: Json<'_>) -> Option<()>;
+    /// Reads the value of the member named `KEYS[index]` into its field
+    /// (`None`: a value of the wrong JSON type). Members are told by their
+    /// place in `KEYS`: names are compared once, in code shared by every
+    /// struct, not in a `match` of each struct's own.
+    fn set(&mut self, index: usize, value: Json<'_>) -> Option<()>;
 }
 
 /// A JSON object's members read into a [`Fields`] struct.
@@ -186,10 +188,12 @@ pub(crate) fn read_fields<T: Fields>(v: Json<'_>) -> Option<T> {
         #[cfg(test)]
         Json::Value(v) => {
             for (key, value) in v.as_object()? {
-                out.set(key, Json::Value(value))?;
+                if let Some(index) = T::KEYS.iter().position(|k| k == key) {
+                    out.set(index, Json::Value(value))?;
+                }
             }
         }
-        Json::Text(text) => each_member(text, T::KEYS, &mut |key, value| out.set(key, value))?,
+        Json::Text(text) => each_member(text, T::KEYS, &mut |index, value| out.set(index, value))?,
     }
     Some(out)
 }
@@ -199,7 +203,7 @@ pub(crate) fn read_fields<T: Fields>(v: Json<'_>) -> Option<T> {
 /// only where it holds a quote, a backslash or a control character, so
 /// each key reads as written.
 #[inline(never)]
-fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
+fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(usize, Json<'_>) -> Option<()>) -> Option<()> {
     each_noted_member(text, &super::record::members(text.as_bytes())?, keys, set)
 }
 
@@ -209,21 +213,22 @@ fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) ->
 /// [`read_fields`] over the whole value.
 pub(crate) fn read_members<T: Fields>(text: &str, members: &[super::raw::Member]) -> Option<T> {
     let mut out = T::default();
-    each_noted_member(text, members, T::KEYS, &mut |key, value| out.set(key, value))?;
+    each_noted_member(text, members, T::KEYS, &mut |index, value| out.set(index, value))?;
     Some(out)
 }
 
-/// Calls `set` with each of `members` (of the compact object `text`) whose
-/// name is in `keys`, the last of a repeated name only (as a `Value`
-/// keeps); one copy for every struct.
+/// Calls `set` with the place in `keys` of each of `members` (of the
+/// compact object `text`) whose name is there, and its value; the last of
+/// a repeated name only (as a `Value` keeps). One copy for every struct.
 #[inline(never)]
-fn each_noted_member(text: &str, members: &[super::raw::Member], keys: &[&str], set: &mut dyn FnMut(&str, Json<'_>) -> Option<()>) -> Option<()> {
+fn each_noted_member(text: &str, members: &[super::raw::Member], keys: &[&str], set: &mut dyn FnMut(usize, Json<'_>) -> Option<()>) -> Option<()> {
     for (n, (key, value, _)) in members.iter().enumerate() {
         let key = text.get(key.clone())?;
-        if !keys.contains(&key) || members.iter().skip(n + 1).any(|(later, _, _)| text.get(later.clone()) == Some(key)) {
+        let Some(index) = keys.iter().position(|k| *k == key) else { continue };
+        if members.iter().skip(n + 1).any(|(later, _, _)| text.get(later.clone()) == Some(key)) {
             continue;
         }
-        set(key, Json::Text(text.get(value.clone())?))?;
+        set(index, Json::Text(text.get(value.clone())?))?;
     }
     Some(())
 }
@@ -234,11 +239,16 @@ macro_rules! from_json {
     ($name:ident { $($field:ident : $key:literal),* $(,)? }) => {
         impl $crate::fhir::Fields for $name {
             const KEYS: &'static [&'static str] = &[$($key),*];
-            fn set(&mut self, key: &str, value: $crate::fhir::Json<'_>) -> Option<()> {
-                match key {
-                    $($key => self.$field = $crate::fhir::Member::member(value)?,)*
-                    _ => {}
-                }
+            fn set(&mut self, index: usize, value: $crate::fhir::Json<'_>) -> Option<()> {
+                let mut at = 0;
+                $(
+                    if index == at {
+                        self.$field = $crate::fhir::Member::member(value)?;
+                        return Some(());
+                    }
+                    at += 1;
+                )*
+                let _ = at;
                 Some(())
             }
         }
