@@ -27,7 +27,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { ROOT, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, newHostPage, openAllDetails, openRecord, seal, startServer } from "./harness.mjs";
+import { ROOT, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, layOutInFull, newHostPage, openAllDetails, openRecord, seal, startServer } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_PATH = (() => {
@@ -319,6 +319,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
         });
 
         await openAllDetails(page);
+        await layOutInFull(page);
         const disclosures = await page.evaluate(() => {
           const all = [...document.getElementById("chart").shadowRoot.querySelectorAll("details")];
           return { all: all.length, open: all.filter((d) => d.open).length };
@@ -370,6 +371,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
         await page.evaluate((locale) => window.__record.render(document.getElementById("chart"), { locale, theme: "dark" }), locale);
         assert.equal(await page.evaluate(() => document.getElementById("chart").shadowRoot.querySelector("article").lang), locale);
         await openAllDetails(page);
+        await layOutInFull(page);
         await page.evaluate(axeSource);
         const axeResult = await page.evaluate(
           (tags) => window.axe.run({ include: [["#chart"]] }, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations", "incomplete"] }),
@@ -395,6 +397,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
       try {
         await openRecord(page, { jwe, key });
         await openAllDetails(page);
+        await layOutInFull(page);
         const facts = await page.evaluate(() => {
           const root = document.getElementById("chart").shadowRoot;
           return {
@@ -440,6 +443,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
           const listed = await page.evaluate(() => document.getElementById("chart").shadowRoot.querySelectorAll(".results-list tbody tr:not(.group)").length);
           assert.ok(listed > 0, `${sample.name}: the filter ${JSON.stringify(term)} lists results`);
           await openAllDetails(page);
+          await layOutInFull(page);
           await check(`results filtered by ${JSON.stringify(term)}`);
         } else {
           t.diagnostic(`${sample.name}: no grouped results, so no results filter`);

@@ -267,6 +267,32 @@ describe("the chart in the browser", () => {
       await root(".toc a[href='#ppsdk-immunizations']").click();
       const focused = await page.evaluate(() => document.querySelector("#chart").shadowRoot.activeElement?.id);
       assert.equal(focused, "ppsdk-immunizations-h");
+      // A later section (laid out near the viewport only) is on screen once
+      // its link is followed, and the focus ring of its toggle, at the
+      // section's edge, is painted past the section's box.
+      const viewport = page.viewportSize();
+      const section = await root("#ppsdk-immunizations").boundingBox();
+      assert.ok(section.y < viewport.height && section.y + section.height > 0 && section.height > 50, `the section is on screen: ${JSON.stringify(section)}`);
+      const later = root("#ppsdk-immunizations-h button.toggle");
+      await later.focus();
+      await page.keyboard.press("Shift+Tab");
+      await page.keyboard.press("Tab");
+      const button = await later.boundingBox();
+      assert.ok(button.x - section.x < 4, `the toggle is at the section's edge: ${button.x} / ${section.x}`);
+      const strip = await page.screenshot({ clip: { x: Math.max(0, section.x - 4), y: button.y, width: 4, height: button.height } });
+      const ring = await page.evaluate(async (b64) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const canvas = Object.assign(document.createElement("canvas"), { width: img.width, height: img.height });
+        const g = canvas.getContext("2d");
+        g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, img.width, img.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 120 && d[i] < 80) n++;
+        return n;
+      }, strip.toString("base64"));
+      assert.ok(ring > 0, "the focus ring shows outside the section's box");
       assertNoPageProblems(problems, "keyboard");
     } finally {
       await context.close();
@@ -293,7 +319,13 @@ describe("the chart in the browser", () => {
     const { page, context, problems, root } = await chartPage(dusty);
     try {
       assert.ok((await root("details:not([open])").count()) > 0);
+      // Sections after the first are laid out near the viewport only on
+      // screen, and in full when printed.
+      const later = () => root("article.chart > section + section").evaluateAll((els) => els.map((el) => getComputedStyle(el).contentVisibility));
+      const onScreen = await later();
+      assert.ok(onScreen.length >= 3 && onScreen.every((v) => v === "auto"), `later sections on screen: ${onScreen}`);
       await page.emulateMedia({ media: "print" });
+      assert.deepEqual(new Set(await later()), new Set(["visible"]), "later sections are printed in full");
       await page.evaluate(() => window.dispatchEvent(new Event("beforeprint")));
       assert.equal(await root("details:not([open])").count(), 0, "every disclosure is open for printing");
       assert.equal(await root("details[data-fill]:not([data-filled])").count(), 0, "and filled");

@@ -55,7 +55,7 @@ function styleSnapshot(page) {
     // screen (`contain-intrinsic-block-size: auto`), which depends on when
     // frames came while the chart was committed and scrolled: laid out in
     // full here, as printing does, so that sizes compare.
-    const regions = [...root.querySelectorAll(".scroll[tabindex], .trend-body")];
+    const regions = [...root.querySelectorAll(".scroll[tabindex], .trend-body, .chart > section + section")];
     for (const el of regions) el.style.contentVisibility = "visible";
     const snapshot = [...root.querySelectorAll("*")].map((el) => {
       const style = getComputedStyle(el);

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
-import { ROOT, assertNoPageProblems, launchBrowser, newHostPage, openAllDetails, seal, startServer } from "./harness.mjs";
+import { ROOT, assertNoPageProblems, launchBrowser, layOutInFull, newHostPage, openAllDetails, seal, seenText, startServer } from "./harness.mjs";
 
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const US_CORE = `${ROOT}../shared/data/fhir/us-core/patient-example.collection.json`;
@@ -77,19 +77,19 @@ describe("the chart states what the record states", () => {
         const negated = root("#ppsdk-medications tbody tr").filter({ has: page.locator(".negation") });
         assert.equal(await negated.count(), 1);
         const header = negated.locator("th");
-        assert.match(await header.innerText(), /^⊘?\s*Do not give\s+Nizatidine 15 MG\/ML Oral Solution/);
+        assert.match(await seenText(header), /^⊘?\s*Do not give\s+Nizatidine 15 MG\/ML Oral Solution/);
         assert.ok(await negated.locator(".negation").isVisible());
         const name = await header.evaluate((th) => th.textContent.replace(/\s+/g, " ").trim());
         assert.match(name, /^Do not give Nizatidine/, "screen readers hear the marker first");
-        assert.doesNotMatch(await negated.innerText(), /\bActive\b/);
+        assert.doesNotMatch(await seenText(negated), /\bActive\b/);
         const ordered = root("#ppsdk-medications tbody tr").filter({ hasNot: page.locator(".negation") }).filter({ hasText: "Nizatidine" });
-        assert.match(await ordered.innerText(), /Active/);
+        assert.match(await seenText(ordered), /Active/);
         await negated.screenshot({ path: `${SCREENSHOTS}faithful-negated-order-${width}.png` });
 
         // Pulse oximetry: value, flag, range and the oxygen flow component.
         const ox = root("#ppsdk-vitals tbody tr").filter({ hasText: "Inhaled oxygen flow rate" });
         assert.equal(await ox.count(), 1);
-        const text = (await ox.innerText()).replace(/\s+/g, " ");
+        const text = (await seenText(ox)).replace(/\s+/g, " ");
         for (const fact of ["95 %", "Inhaled oxygen flow rate: 6 liters/min", "90 % – 99 %", "Normal"]) assert.ok(text.includes(fact), `${fact} in ${text}`);
         await ox.screenshot({ path: `${SCREENSHOTS}faithful-pulse-oximetry-${width}.png` });
 
@@ -100,8 +100,8 @@ describe("the chart states what the record states", () => {
         assert.equal(await pdf.count(), 1);
         assert.match(await pdf.getAttribute("href"), /^data:application\/octet-stream;base64,JVBER/);
         assert.match(await pdf.getAttribute("download"), /\.pdf$/);
-        assert.match(await pdf.innerText(), /Download \(application\/pdf, \d+ KB\)/);
-        assert.doesNotMatch(await heading.innerText(), /no results/);
+        assert.match(await seenText(pdf), /Download \(application\/pdf, \d+ KB\)/);
+        assert.doesNotMatch(await seenText(heading), /no results/);
         await heading.locator("xpath=ancestor::tbody[1]").screenshot({ path: `${SCREENSHOTS}faithful-report-pdf-${width}.png` });
 
         // Nothing scrolls sideways on a phone.
@@ -109,6 +109,7 @@ describe("the chart states what the record states", () => {
         assert.ok(overflow <= 0, `page scrolls sideways by ${overflow} px`);
         // The markers, components and report links pass axe-core (WCAG 2.2 A/AA), every disclosure open.
         await openAllDetails(page);
+        await layOutInFull(page);
         await page.evaluate(axeSource);
         const violations = await page.evaluate(
           (tags) => window.axe.run({ include: [["#chart"]] }, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }).then((r) => r.violations),

@@ -242,6 +242,26 @@ export async function openRecord(page, { jwe, key, host = "#chart" }) {
  * fills (`data-fill`) is filled (`data-filled`), including disclosures that
  * appear inside filled content. Resolves to the number opened.
  */
+/**
+ * Lays out the whole chart in `host`, as printing does: sections after the
+ * first are otherwise laid out only near the viewport (`content-visibility:
+ * auto`), and a tool that reads layout (axe-core's contrast check finds an
+ * element's background from the boxes at its place) sees nothing of the
+ * others. Colours and the DOM are unchanged.
+ */
+export async function layOutInFull(page, host = "#chart") {
+  await page.evaluate((host) => {
+    for (const el of document.querySelector(host).shadowRoot.querySelectorAll(".chart > section + section, .scroll[tabindex], .trend-body")) el.style.contentVisibility = "visible";
+  }, host);
+}
+
+/** The text of `locator` as a viewer reads it once scrolled there (later sections are laid out near the viewport only). */
+export async function seenText(locator) {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.page().waitForFunction((el) => el.innerText.trim() !== "", await locator.elementHandle(), { timeout: STEP_TIMEOUT, polling: "raf" });
+  return locator.innerText();
+}
+
 export async function openAllDetails(page, host = "#chart") {
   let total = 0;
   for (let round = 0; round < 5; round++) {
