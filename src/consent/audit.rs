@@ -14,7 +14,13 @@ fn s(text: &str) -> Value {
 }
 
 fn obj(members: Vec<(&str, Value)>) -> Value {
-    Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    // Inserted one by one: collecting into the map would bring the
+    // standard library's slice sort (its bulk build sorts first) into the module.
+    let mut map = serde_json::Map::new();
+    for (key, value) in members {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
 }
 
 fn coding(system: &str, code: &str, display: &str) -> Value {
