@@ -15,7 +15,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { launchBrowser, loadSamples, seal, startServer, STEP_TIMEOUT } from "./harness.mjs";
+import { SKIPPED_REGIONS, launchBrowser, loadSamples, seal, startServer, STEP_TIMEOUT } from "./harness.mjs";
 
 const STRICT =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; require-trusted-types-for 'script'; trusted-types patient-portal-sdk";
@@ -48,14 +48,14 @@ window.__loaded = true;
 
 /** Computed styles of every element of the chart in #chart's shadow root, in document order. */
 function styleSnapshot(page) {
-  return page.evaluate(() => {
+  return page.evaluate((skipped) => {
     const PROPS = ["display", "position", "color", "background-color", "font-size", "font-weight", "padding-top", "padding-left", "margin-top", "margin-bottom", "border-top-width", "width", "height", "clip", "overflow", "visibility", "box-sizing"];
     const root = document.querySelector("#chart").shadowRoot;
     // Regions under `content-visibility: auto` keep the size they last had on
     // screen (`contain-intrinsic-block-size: auto`), which depends on when
     // frames came while the chart was committed and scrolled: laid out in
     // full here, as printing does, so that sizes compare.
-    const regions = [...root.querySelectorAll(".scroll[tabindex], .trend-body, .chart > section + section")];
+    const regions = [...root.querySelectorAll(skipped)];
     for (const el of regions) el.style.contentVisibility = "visible";
     const snapshot = [...root.querySelectorAll("*")].map((el) => {
       const style = getComputedStyle(el);
@@ -63,7 +63,7 @@ function styleSnapshot(page) {
     });
     for (const el of regions) el.style.removeProperty("content-visibility");
     return snapshot;
-  });
+  }, SKIPPED_REGIONS);
 }
 
 describe("strict Content-Security-Policy and Trusted Types", () => {

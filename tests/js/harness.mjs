@@ -236,12 +236,9 @@ export async function openRecord(page, { jwe, key, host = "#chart" }) {
   );
 }
 
-/**
- * Opens every <details> in the shadow root of `host` (the chart fills its
- * lazy ones on their `toggle` event) and waits until each one that the SDK
- * fills (`data-fill`) is filled (`data-filled`), including disclosures that
- * appear inside filled content. Resolves to the number opened.
- */
+/** What the chart's stylesheet lays out only near the viewport (`content-visibility: auto`). */
+export const SKIPPED_REGIONS = ".chart > section + section, .scroll[tabindex], .trend-body";
+
 /**
  * Lays out the whole chart in `host`, as printing does: sections after the
  * first are otherwise laid out only near the viewport (`content-visibility:
@@ -250,9 +247,12 @@ export async function openRecord(page, { jwe, key, host = "#chart" }) {
  * others. Colours and the DOM are unchanged.
  */
 export async function layOutInFull(page, host = "#chart") {
-  await page.evaluate((host) => {
-    for (const el of document.querySelector(host).shadowRoot.querySelectorAll(".chart > section + section, .scroll[tabindex], .trend-body")) el.style.contentVisibility = "visible";
-  }, host);
+  await page.evaluate(
+    ({ host, regions }) => {
+      for (const el of document.querySelector(host).shadowRoot.querySelectorAll(regions)) el.style.contentVisibility = "visible";
+    },
+    { host, regions: SKIPPED_REGIONS },
+  );
 }
 
 /** The text of `locator` as a viewer reads it once scrolled there (later sections are laid out near the viewport only). */
@@ -262,6 +262,12 @@ export async function seenText(locator) {
   return locator.innerText();
 }
 
+/**
+ * Opens every <details> in the shadow root of `host` (the chart fills its
+ * lazy ones on their `toggle` event) and waits until each one that the SDK
+ * fills (`data-fill`) is filled (`data-filled`), including disclosures that
+ * appear inside filled content. Resolves to the number opened.
+ */
 export async function openAllDetails(page, host = "#chart") {
   let total = 0;
   for (let round = 0; round < 5; round++) {
