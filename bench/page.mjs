@@ -78,11 +78,13 @@ function freshHost() {
  * the shadow root it finds; React commits inside flushSync).
  */
 function watchFirst(root, selector) {
-  const seen = { at: null };
+  const seen = { at: null, painted: null };
   const observer = new MutationObserver(() => {
     if (seen.at === null && root.querySelector(selector)) {
       seen.at = performance.now();
       observer.disconnect();
+      // On screen: the frame after the commit, timed as the whole chart's (below).
+      requestAnimationFrame(() => setTimeout(() => (seen.painted = performance.now()), 0));
     }
   });
   observer.observe(root, { childList: true, subtree: true });
@@ -248,10 +250,10 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
   windows.render[1] = marks.painted;
   await afterFrame();
   // A page load's tasks are counted up to the painted frame (its layout is that frame's).
-  return finish({ stages: out, t0, end: marks.painted, resources, firstTask, plaintextAt, windows, firstSection: first.at, mem, painted: marks.painted, backend, transfer });
+  return finish({ stages: out, t0, end: marks.painted, resources, firstTask, plaintextAt, windows, firstSection: first.at, firstPainted: () => first.painted, mem, painted: marks.painted, backend, transfer });
 };
 
-function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, mem, painted, backend, transfer }) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, firstPainted, mem, painted, backend, transfer }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -265,6 +267,7 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
         total: end - t0,
         afterPlaintext: end - plaintextAt,
         firstSection,
+        firstSectionPainted: firstPainted(),
         painted: painted ?? null,
         resources,
         backend,

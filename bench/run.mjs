@@ -60,7 +60,7 @@ import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { CompactEncrypt } from "jose";
-import { chromium } from "playwright-core";
+import { chromium } from "./browser.mjs";
 import { buildSync } from "esbuild";
 
 import { throttleRenderers } from "./throttle.mjs";
@@ -294,6 +294,7 @@ async function loadPhase(browser) {
         modulesLoaded: round(median(s.map((x) => x.modulesLoaded))),
         openStart: round(median(s.map((x) => x.t0))),
         firstSection: round(median(s.map((x) => x.firstSection))),
+        firstPainted: round(median(s.map((x) => x.firstSectionPainted))),
         rendered: round(median(s.map((x) => x.t0 + x.total))),
         painted: round(median(s.map((x) => x.painted))),
         longestTask: round(longest),
@@ -303,7 +304,7 @@ async function loadPhase(browser) {
         memory,
       };
       loads.push(load);
-      log(`  load ${rate}x${how === "process" ? " (whole process)" : ""} ${record.name} (${record.mb} MB) ${side}: first section at ${load.firstSection} ms, longest task ${load.longestTask} ms`);
+      log(`  load ${rate}x${how === "process" ? " (whole process)" : ""} ${record.name} (${record.mb} MB) ${side}: first section at ${load.firstSection} ms (on screen ${load.firstPainted}), longest task ${load.longestTask} ms`);
     }
   }
   return loads;
@@ -421,7 +422,7 @@ for (const side of SDK_SIDES) {
   const firstLoad = WORKER_SIDES.includes(side) ? processLoad : cdpLoad;
   if (firstLoad) {
     const how = firstLoad.how === "process" ? "every thread slowed" : "CDP, main thread slowed";
-    goals.push({ issue: 15, goal: `${side}: 9.1 MB first section ≤ 1.5 s from navigation start at ${RATE}x`, measured: `${firstLoad.firstSection} ms (${how})`, met: firstLoad.firstSection <= 1500 });
+    goals.push({ issue: 15, goal: `${side}: 9.1 MB first section on screen ≤ 1.5 s from navigation start at ${RATE}x`, measured: `${firstLoad.firstPainted} ms (${how}; committed at ${firstLoad.firstSection})`, met: firstLoad.firstPainted <= 1500 });
   }
   if (cdpLoad) {
     const what = WORKER_SIDES.includes(side) ? "main-thread task" : "task";
@@ -474,12 +475,12 @@ if (results.throttled) {
 }
 if (results.loads) {
   lines.push(
-    `Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed, the chart committed, the next frame painted (laid out: a page load forces no layout of its own); the longest task of the open and render up to that frame, and of the whole load. CPU "${RATE}x" is CDP's slowdown of the page's main thread; "${RATE}x all" slows the whole renderer process, workers included (bench/throttle.mjs: ${RATE - 1} quanta stopped for each run), and is the phone-class figure for worker mode:`,
+    `Page loads (fresh context, empty cache), ms from navigation start: modules loaded (SDK .wasm instantiated, or the peers' bundles), first chart section committed and the frame that paints it (on screen), the chart committed, the next frame painted (laid out: a page load forces no layout of its own); the longest task of the open and render up to that frame, and of the whole load. CPU "${RATE}x" is CDP's slowdown of the page's main thread; "${RATE}x all" slows the whole renderer process, workers included (bench/throttle.mjs: ${RATE - 1} quanta stopped for each run), and is the phone-class figure for worker mode:`,
     "",
   );
   table(
-    ["record", "MB", "CPU", "side", "modules loaded", "first section", "chart committed", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
-    results.loads.map((l) => [l.name, l.mb, `${l.rate}x${l.how === "process" ? " all" : ""}`, l.side, l.modulesLoaded, l.firstSection, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
+    ["record", "MB", "CPU", "side", "modules loaded", "first section", "first section on screen", "chart committed", "next frame", "longest task, open + render (worst load)", "long tasks", "longest task, whole load (worst)"],
+    results.loads.map((l) => [l.name, l.mb, `${l.rate}x${l.how === "process" ? " all" : ""}`, l.side, l.modulesLoaded, l.firstSection, l.firstPainted, l.rendered, l.painted, l.longestTask, l.longTasks, l.loadLongestTask]),
   );
   const mem = results.loads.filter((l) => l.memory && l.rate === 1);
   if (mem.length) {
