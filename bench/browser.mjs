@@ -5,9 +5,9 @@
 // playwright-core enables the Network domain on every page (DevTools then
 // keeps a copy of each response body and sends an event per chunk) and runs
 // a script of its own in each page. With the Network domain on, reading a
-// 16 MB response took about twice as long at 4x CPU slowdown (190 → 400 ms,
-// with long tasks of 100-220 ms), and the injected script was a task of about
-// 100 ms of each page load at 4x. A phone viewing a record runs neither, so
+// 16 MB response at 4x CPU slowdown took 308-452 ms instead of 138-187 ms,
+// with long tasks of 98-218 ms, and the injected script was a task of about
+// 100 ms of each page load at 4x (ARCHITECTURE, "Staying responsive"). A phone viewing a record runs neither, so
 // this driver enables only Page and Runtime (navigation, page errors) and
 // what a phase asks for (throttling, tracing, the profiler).
 import { spawn } from "node:child_process";
