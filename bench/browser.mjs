@@ -7,9 +7,10 @@
 // a script of its own in each page. With the Network domain on, reading a
 // 16 MB response at 4x CPU slowdown took 308-452 ms instead of 138-187 ms,
 // with long tasks of 98-218 ms, and the injected script was a task of about
-// 100 ms of each page load at 4x (ARCHITECTURE, "Staying responsive"). A phone viewing a record runs neither, so
-// this driver enables only Page and Runtime (navigation, page errors) and
-// what a phase asks for (throttling, tracing, the profiler).
+// 100 ms of each page load at 4x (ARCHITECTURE, "Staying responsive"). A
+// phone viewing a record runs neither, so this driver enables only Page and
+// Runtime (navigation, page errors) and what a phase asks for (throttling,
+// tracing, the profiler).
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -69,15 +70,15 @@ class Connection {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The next event named `method` (of `sessionId`, if given) for which `test` holds. */
-  once(method, sessionId, test = () => true, timeout = 300_000) {
+  /** The next event named `method` (of `sessionId`, if given). */
+  once(method, sessionId, timeout = 300_000) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stop();
         reject(new Error(`no ${method} within ${timeout} ms`));
       }, timeout);
       const stop = this.listen((m) => {
-        if (m.method === method && (sessionId === undefined || m.sessionId === sessionId) && test(m.params)) {
+        if (m.method === method && (sessionId === undefined || m.sessionId === sessionId)) {
           clearTimeout(timer);
           stop();
           resolve(m.params);
@@ -88,7 +89,7 @@ class Connection {
 }
 
 const withTimeout = (promise, ms, what) =>
-  ms ? Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms).unref())]) : promise;
+  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms).unref())]);
 
 class Page {
   constructor(connection, targetId, sessionId) {
@@ -113,25 +114,27 @@ class Page {
   }
 
   async goto(url, { timeout = 30_000 } = {}) {
-    const loaded = this.connection.once("Page.loadEventFired", this.sessionId, undefined, timeout);
+    const loaded = this.connection.once("Page.loadEventFired", this.sessionId, timeout);
     const { errorText } = await this.send("Page.navigate", { url });
     if (errorText) throw new Error(`${url}: ${errorText}`);
     await loaded;
   }
 
-  async evaluate(fn, arg = undefined, { timeout = 30_000 } = {}) {
-    const expression = `(${fn})(${arg === undefined ? "" : JSON.stringify(arg)})`;
-    const answer = await withTimeout(this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }), timeout, "evaluate");
+  /** The value of `expression` in the page, its promise awaited. */
+  async #run(expression, timeout, what) {
+    const answer = await withTimeout(this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }), timeout, what);
     if (answer.exceptionDetails) throw new Error(answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text);
     return answer.result.value;
   }
 
+  evaluate(fn, arg = undefined, { timeout = 30_000 } = {}) {
+    return this.#run(`(${fn})(${arg === undefined ? "" : JSON.stringify(arg)})`, timeout, "evaluate");
+  }
+
   /** Resolves once `fn()` is truthy in the page (checked every 100 ms by a timer of the page's). */
-  async waitForFunction(fn, _arg = null, { timeout = 30_000 } = {}) {
-    const expression = `new Promise((resolve) => { const check = ${fn}; const poll = () => (check() ? resolve(true) : setTimeout(poll, 100)); poll(); })`;
-    const answer = await withTimeout(this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }), timeout, "waitForFunction");
-    if (answer.exceptionDetails) throw new Error(answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text);
-    return true;
+  waitForFunction(fn, _arg = null, { timeout = 30_000 } = {}) {
+    const poll = `new Promise((resolve) => { const check = ${fn}; const poll = () => (check() ? resolve(true) : setTimeout(poll, 100)); poll(); })`;
+    return this.#run(poll, timeout, "waitForFunction");
   }
 
   async screenshot({ path }) {

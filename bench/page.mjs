@@ -250,10 +250,10 @@ window.benchRun = async function benchRun(url, keyText, which, { keep = false } 
   windows.render[1] = marks.painted;
   await afterFrame();
   // A page load's tasks are counted up to the painted frame (its layout is that frame's).
-  return finish({ stages: out, t0, end: marks.painted, resources, firstTask, plaintextAt, windows, firstSection: first.at, firstPainted: () => first.painted, mem, painted: marks.painted, backend, transfer });
+  return finish({ stages: out, t0, end: marks.painted, resources, firstTask, plaintextAt, windows, first, mem, painted: marks.painted, backend, transfer });
 };
 
-function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, firstSection, firstPainted, mem, painted, backend, transfer }) {
+function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, first, mem, painted, backend, transfer }) {
   // Let the long-task observer deliver entries for this run.
   return new Promise((resolve) =>
     setTimeout(() => {
@@ -266,8 +266,9 @@ function finish({ stages, t0, end, resources, firstTask, plaintextAt, windows, f
         t0,
         total: end - t0,
         afterPlaintext: end - plaintextAt,
-        firstSection,
-        firstSectionPainted: firstPainted(),
+        firstSection: first.at,
+        // Set by then: the first section's frame is at latest the whole chart's.
+        firstSectionPainted: first.painted,
         painted: painted ?? null,
         resources,
         backend,
