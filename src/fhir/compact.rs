@@ -492,7 +492,7 @@ mod tests {
             ]
         );
         // The outermost object's members are those the member reader finds.
-        let members = crate::fhir::record::members(&out).unwrap();
+        let members = crate::fhir::scan::members(&out).unwrap();
         let ones: Vec<_> = noted.iter().filter(|(d, _, _)| *d == 1).map(|(_, k, v)| (k.clone(), v.clone())).collect();
         assert_eq!(ones, members.into_iter().map(|(k, v, _)| (k, v)).collect::<Vec<_>>());
     }

@@ -11,6 +11,7 @@ mod raw;
 mod record;
 pub mod reference;
 mod resources;
+mod scan;
 mod types;
 pub mod value;
 
@@ -19,9 +20,9 @@ pub use date::{age_in_years, DateTime};
 pub use json::{repair_unicode, JsonAt};
 pub use raw::{Members, Raw, Reader};
 pub(crate) use record::parse_plaintext_paced;
-pub(crate) use record::Shell;
 pub use record::{inner_resources, parse_record, parse_record_paced, Entry, Inner, ParseError, Record};
 pub use resources::*;
+pub(crate) use scan::Shell;
 pub use types::*;
 
 /// One resource: typed when the chart renders its type, otherwise kept only
@@ -51,7 +52,7 @@ pub enum Resource {
 impl Resource {
     /// Builds the typed form of a resource whose `resourceType` is
     /// `resource_type`, from the compact `text` of its JSON object and its
-    /// `members` (see [`record::members`]): only the members a type reads
+    /// `members` (see [`scan::members`]): only the members a type reads
     /// are read.
     pub(crate) fn from_members(resource_type: &str, text: &str, members: &[raw::Member]) -> Resource {
         fn typed<T: Fields>(text: &str, members: &[raw::Member], wrap: fn(Box<T>) -> Resource) -> Resource {
@@ -130,7 +131,7 @@ mod tests {
         let compact = String::from_utf8(compact).unwrap();
         let by_value = typed(resource_type, Json::Value(&value));
         assert_eq!(typed(resource_type, Json::Text(&compact)), by_value, "{compact}");
-        let members = record::members(compact.as_bytes()).unwrap();
+        let members = scan::members(compact.as_bytes()).unwrap();
         assert_eq!(Resource::from_members(resource_type, &compact, &members), by_value, "{compact}");
     }
 

@@ -106,7 +106,7 @@ pub trait Members {
 }
 
 fn delimit(text: &str) -> Option<Box<[Member]>> {
-    super::record::members(text.as_bytes()).map(Vec::into_boxed_slice)
+    super::scan::members(text.as_bytes()).map(Vec::into_boxed_slice)
 }
 
 /// The member `key` among `members` of the compact object `text`: the

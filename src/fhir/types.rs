@@ -89,7 +89,7 @@ impl<'a> Json<'a> {
         match self {
             #[cfg(test)]
             Json::Value(v) => v.get(key).map(Json::Value),
-            Json::Text(t) => super::raw::member_text(t, &super::record::members(t.as_bytes())?, key).map(Json::Text),
+            Json::Text(t) => super::raw::member_text(t, &super::scan::members(t.as_bytes())?, key).map(Json::Text),
         }
     }
 
@@ -135,7 +135,7 @@ fn text_string(text: &str) -> Option<std::borrow::Cow<'_, str>> {
 /// The elements of the compact JSON array `text`.
 #[inline(never)]
 fn text_items(text: &str) -> Option<Vec<Json<'_>>> {
-    super::record::items(text.as_bytes())?.into_iter().map(|at| text.get(at).map(Json::Text)).collect()
+    super::scan::items(text.as_bytes())?.into_iter().map(|at| text.get(at).map(Json::Text)).collect()
 }
 
 impl<T: FromJson> Member for Option<T> {
@@ -204,7 +204,7 @@ pub(crate) fn read_fields<T: Fields>(v: Json<'_>) -> Option<T> {
 /// each key reads as written.
 #[inline(never)]
 fn each_member(text: &str, keys: &[&str], set: &mut dyn FnMut(usize, Json<'_>) -> Option<()>) -> Option<()> {
-    each_noted_member(text, &super::record::members(text.as_bytes())?, keys, set)
+    each_noted_member(text, &super::scan::members(text.as_bytes())?, keys, set)
 }
 
 /// A resource's members read into a [`Fields`] struct from its compact
