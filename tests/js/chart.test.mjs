@@ -55,6 +55,18 @@ async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", wi
   return { page, context, problems, root };
 }
 
+/** The box of `locator` once the page's layout has settled: the same after two frames. */
+async function settledBox(page, locator) {
+  let box = await locator.boundingBox();
+  for (let i = 0; i < 50; i++) {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    const next = await locator.boundingBox();
+    if (JSON.stringify(next) === JSON.stringify(box)) return box;
+    box = next;
+  }
+  throw new Error(`the layout did not settle: ${JSON.stringify(box)}`);
+}
+
 describe("the chart in the browser", () => {
   test("a result at 23:30-05:00 falls on the viewer's day, in the browser's zone or the host's choice", async () => {
     const record = bundle(patient, lateResult);
@@ -277,7 +289,10 @@ describe("the chart in the browser", () => {
       await later.focus();
       await page.keyboard.press("Shift+Tab");
       await page.keyboard.press("Tab");
-      const button = await later.boundingBox();
+      // Focus moving back scrolls the page, and the sections that come near
+      // the viewport are laid out then (content-visibility), which moves the
+      // toggle again: its box is read once two frames agree.
+      const button = await settledBox(page, later);
       assert.ok(button.x - section.x < 4, `the toggle is at the section's edge: ${button.x} / ${section.x}`);
       const strip = await page.screenshot({ clip: { x: Math.max(0, section.x - 4), y: button.y, width: 4, height: button.height } });
       const ring = await page.evaluate(async (b64) => {
