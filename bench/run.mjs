@@ -50,6 +50,7 @@
 // compare two builds (e.g. one without the zeroing allocator).
 // BENCH_DATA=<dir> benchmarks the FHIR Bundles (.json) of another directory
 // instead.
+// BENCH_LATENCY_MS=N holds each record's answer N ms (a network round trip).
 // BENCH_LOG_STAGES=1 prints each page load's stages and long tasks.
 // BENCH_JSFLAGS="..." passes V8 flags to Chromium (--js-flags).
 
@@ -75,6 +76,7 @@ const DATA = process.env.BENCH_DATA ? [resolve(process.env.BENCH_DATA)] : [SHARE
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RUNS_THROTTLED = Number(process.env.BENCH_RUNS_THROTTLED ?? 3);
 const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
+const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 0);
 const RATE = 4;
 const SHOTS = process.env.BENCH_SCREENSHOTS ? resolve(process.env.BENCH_SCREENSHOTS) : null;
 const TRACES = process.env.BENCH_TRACES ? resolve(process.env.BENCH_TRACES) : null;
@@ -144,6 +146,7 @@ const server = createServer(async (req, res) => {
   const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
   const record = records.find((r) => r.path === path);
   if (record) {
+    if (LATENCY) await new Promise((done) => setTimeout(done, LATENCY));
     res.writeHead(200, { "content-type": "application/jose", "cache-control": "no-store" });
     return res.end(record.jwe);
   }
