@@ -229,7 +229,7 @@ fn unhex(s: &str) -> Vec<u8> {
 /// 128-bit tag), in the same browser: same plaintext, same refusals.
 #[wasm_bindgen_test]
 async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
-    use patient_portal_sdk::unseal::{AeadFailure, ContentCipher, RustCryptoCipher};
+    use patient_portal_sdk::unseal::{AeadFailure, ContentCipher, GcmSeal, RustCryptoCipher};
     use patient_portal_sdk::wasm::webcrypto::{subtle, webcrypto_decrypt, webcrypto_decrypt_pieced};
     let subtle = subtle().expect("crypto.subtle in the test page (a secure context)");
     let doc: serde_json::Value = serde_json::from_str(WYCHEPROOF_GCM).unwrap();
@@ -244,13 +244,11 @@ async fn webcrypto_and_wasm_backends_agree_on_the_wycheproof_vectors() {
             let iv: [u8; 12] = field("iv").try_into().unwrap();
             let tag: [u8; 16] = field("tag").try_into().unwrap();
             let (aad, ct) = (field("aad"), field("ct"));
-            let web = webcrypto_decrypt(&subtle, &key, &iv, &aad, &ct, &tag).await;
-            let wasm = RustCryptoCipher.decrypt(&key, &iv, &aad, &ct, &tag);
+            let gcm = &GcmSeal { key: &key, iv: &iv, tag: &tag };
+            let web = webcrypto_decrypt(&subtle, gcm, &aad, &ct).await;
+            let wasm = RustCryptoCipher.decrypt(gcm, &aad, &ct);
             // WebCrypto in pieces (as over a megabyte), here of one and two blocks.
-            let (one, two) = (
-                webcrypto_decrypt_pieced(&subtle, &key, &iv, &aad, &ct, &tag, 16).await,
-                webcrypto_decrypt_pieced(&subtle, &key, &iv, &aad, &ct, &tag, 32).await,
-            );
+            let (one, two) = (webcrypto_decrypt_pieced(&subtle, gcm, &aad, &ct, 16).await, webcrypto_decrypt_pieced(&subtle, gcm, &aad, &ct, 32).await);
             let id = &t["tcId"];
             if t["result"] == "invalid" {
                 assert_eq!((web, wasm), (Err(AeadFailure), Err(AeadFailure)), "tcId {id} must be refused by both");

@@ -13,7 +13,7 @@ use patient_portal_sdk::consent::{Policy, Viewer};
 use patient_portal_sdk::pipeline::{open, Audience, OpenOptions, SealedFile, Stage};
 use patient_portal_sdk::render::{build_chart, to_html, RenderOptions};
 use patient_portal_sdk::source::{HttpClient, HttpRequest, HttpResponse, Immediate, SourceError};
-use patient_portal_sdk::unseal::{seal, AeadFailure, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher, SealOptions};
+use patient_portal_sdk::unseal::{seal, AeadFailure, AsyncCipher, ContentCipher, ContentKey, GcmSeal, RustCryptoCipher, SealOptions};
 
 struct Counting;
 
@@ -110,29 +110,25 @@ struct Platform;
 impl AsyncCipher for Platform {
     async fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         _between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
-        RustCryptoCipher.decrypt(key, iv, aad, ciphertext, tag)
+        RustCryptoCipher.decrypt(seal, aad, ciphertext)
     }
 
     async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: Range<usize>,
         ciphertext: Range<usize>,
-        tag: &[u8; 16],
         _between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
         let outside = Outside::copy(&buffer);
         drop(buffer);
-        RustCryptoCipher.decrypt(key, iv, &outside.bytes()[aad], &outside.bytes()[ciphertext], tag)
+        RustCryptoCipher.decrypt(seal, &outside.bytes()[aad], &outside.bytes()[ciphertext])
     }
 }
 

@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use patient_portal_sdk::unseal::{parse, seal, unseal, AeadFailure, ContentCipher, ContentKey, RustCryptoCipher, SealOptions, UnsealError, UnsealOptions};
+use patient_portal_sdk::unseal::{
+    parse, seal, unseal, AeadFailure, ContentCipher, ContentKey, GcmSeal, RustCryptoCipher, SealOptions, UnsealError, UnsealOptions,
+};
 
 fn opts() -> UnsealOptions {
     UnsealOptions::default()
@@ -24,7 +26,7 @@ fn wycheproof_aes_256_gcm_96_bit_iv_vectors() {
             let key = ContentKey::from_bytes(&hex(t["key"].as_str().unwrap())).unwrap();
             let iv: [u8; 12] = hex(t["iv"].as_str().unwrap()).try_into().unwrap();
             let tag: [u8; 16] = hex(t["tag"].as_str().unwrap()).try_into().unwrap();
-            let out = RustCryptoCipher.decrypt(&key, &iv, &hex(t["aad"].as_str().unwrap()), &hex(t["ct"].as_str().unwrap()), &tag);
+            let out = RustCryptoCipher.decrypt(&GcmSeal { key: &key, iv: &iv, tag: &tag }, &hex(t["aad"].as_str().unwrap()), &hex(t["ct"].as_str().unwrap()));
             let id = &t["tcId"];
             match t["result"].as_str().unwrap() {
                 "valid" | "acceptable" => {
@@ -155,7 +157,7 @@ fn flipped_ciphertext_bit_is_one_opaque_error() {
     let parsed = parse(&jwe).unwrap();
     let mut ct = parsed.ciphertext.clone();
     ct[100] ^= 1;
-    let err = RustCryptoCipher.decrypt(&key, &parsed.iv, parsed.aad, &ct, &parsed.tag).unwrap_err();
+    let err = RustCryptoCipher.decrypt(&GcmSeal { key: &key, iv: &parsed.iv, tag: &parsed.tag }, parsed.aad, &ct).unwrap_err();
     assert_eq!(err, AeadFailure);
     let wrong_key = ContentKey::from_bytes(&[1; 32]).unwrap();
     assert_eq!(unseal(&jwe, &wrong_key, &opts()).unwrap_err(), UnsealError::Decrypt);

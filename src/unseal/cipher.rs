@@ -18,44 +18,48 @@ use super::ContentKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AeadFailure;
 
+/// What a ciphertext was sealed with, besides its AAD: the key, the 96-bit
+/// IV and the 128-bit tag (detached).
+#[derive(Clone, Copy)]
+pub struct GcmSeal<'a> {
+    pub key: &'a ContentKey,
+    pub iv: &'a [u8; 12],
+    pub tag: &'a [u8; 16],
+}
+
 /// AES-GCM with a 96-bit IV and a 128-bit tag, detached.
 pub trait ContentCipher {
-    /// Decrypts `ciphertext` and checks `tag` over it and `aad`. Returns the
+    /// Decrypts `ciphertext` and checks the tag over it and `aad`. Returns the
     /// whole plaintext or nothing.
-    fn decrypt(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure>;
+    fn decrypt(&self, seal: &GcmSeal<'_>, aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, AeadFailure>;
 
     /// As [`ContentCipher::decrypt`], for callers that can give the event
     /// loop a turn: `between` is awaited between pieces of the work. By
     /// default the work is done in one call.
     fn decrypt_paced<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>
     where
         Self: Sized,
     {
         drop(between);
-        std::future::ready(self.decrypt(key, iv, aad, ciphertext, tag))
+        std::future::ready(self.decrypt(seal, aad, ciphertext))
     }
 
     /// As [`ContentCipher::decrypt_paced`], for a ciphertext in a buffer the
     /// caller gives up: `buffer[ciphertext]`, with the AAD at `buffer[aad]`
     /// (a token decoded in place). A backend may decrypt in the buffer
     /// itself; by default the slices are decrypted and the buffer freed.
-    #[allow(clippy::too_many_arguments)]
     fn decrypt_owned<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: Range<usize>,
         ciphertext: Range<usize>,
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>
     where
@@ -63,7 +67,7 @@ pub trait ContentCipher {
     {
         async move {
             let (aad, text) = (buffer.get(aad).ok_or(AeadFailure)?, buffer.get(ciphertext).ok_or(AeadFailure)?);
-            self.decrypt_paced(key, iv, aad, text, tag, between).await
+            self.decrypt_paced(seal, aad, text, between).await
         }
     }
 }
@@ -76,26 +80,21 @@ pub trait AsyncCipher {
     /// loop a turn there).
     fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
 
     /// As [`ContentCipher::decrypt_owned`]: the buffer holding the
     /// ciphertext is given up, so a backend can free it (or decrypt in it)
     /// before the plaintext takes room of its own.
-    #[allow(clippy::too_many_arguments)]
     fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: Range<usize>,
         ciphertext: Range<usize>,
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>>;
 }
@@ -103,27 +102,23 @@ pub trait AsyncCipher {
 impl<T: ContentCipher> AsyncCipher for T {
     fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
-        self.decrypt_paced(key, iv, aad, ciphertext, tag, between)
+        self.decrypt_paced(seal, aad, ciphertext, between)
     }
 
     fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: Range<usize>,
         ciphertext: Range<usize>,
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
-        self.decrypt_owned(key, iv, buffer, aad, ciphertext, tag, between)
+        self.decrypt_owned(seal, buffer, aad, ciphertext, between)
     }
 }
 
@@ -133,20 +128,18 @@ impl<T: ContentCipher> AsyncCipher for T {
 pub struct RustCryptoCipher;
 
 impl ContentCipher for RustCryptoCipher {
-    fn decrypt(&self, key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> Result<Vec<u8>, AeadFailure> {
-        crate::source::run_now(decrypt_in_pieces(key, iv, aad, ciphertext, tag, || std::future::ready(())))
+    fn decrypt(&self, seal: &GcmSeal<'_>, aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, AeadFailure> {
+        crate::source::run_now(decrypt_in_pieces(seal, aad, ciphertext, || std::future::ready(())))
     }
 
     fn decrypt_paced<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, AeadFailure>> {
-        decrypt_in_pieces(key, iv, aad, ciphertext, tag, between)
+        decrypt_in_pieces(seal, aad, ciphertext, between)
     }
 
     /// Decrypts in the buffer itself (see [`decrypt_in_place`]), then moves
@@ -154,16 +147,14 @@ impl ContentCipher for RustCryptoCipher {
     /// that back: the plaintext never takes a second block.
     async fn decrypt_owned<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: Range<usize>,
         ciphertext: Range<usize>,
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
         let len = ciphertext.len();
-        let mut buffer = decrypt_in_place(key, iv, buffer, aad, ciphertext.clone(), tag, between).await?;
+        let mut buffer = decrypt_in_place(seal, buffer, aad, ciphertext.clone(), between).await?;
         buffer.copy_within(ciphertext, 0);
         cut_wiped(&mut buffer, len);
         Ok(std::mem::take(&mut *buffer))
@@ -176,12 +167,10 @@ impl ContentCipher for RustCryptoCipher {
 /// buffer is wiped and freed. The buffer comes back holding the plaintext,
 /// wiped when dropped (also half-way, by a cancelled open).
 pub async fn decrypt_in_place<F: std::future::Future<Output = ()>>(
-    key: &ContentKey,
-    iv: &[u8; 12],
+    seal: &GcmSeal<'_>,
     buffer: Vec<u8>,
     aad: Range<usize>,
     ciphertext: Range<usize>,
-    tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Zeroizing<Vec<u8>>, AeadFailure> {
     let mut buffer = Zeroizing::new(buffer);
@@ -191,7 +180,7 @@ pub async fn decrypt_in_place<F: std::future::Future<Output = ()>>(
     let (head, tail) = buffer.split_at_mut(ciphertext.start);
     let aad = head.get(aad).ok_or(AeadFailure)?;
     let text = tail.get_mut(..ciphertext.len()).ok_or(AeadFailure)?;
-    let mut gcm = authenticate(key, iv, aad, text, tag, &mut between).await?;
+    let mut gcm = authenticate(seal, aad, text, &mut between).await?;
     for piece in text.chunks_mut(PIECE) {
         gcm.apply(piece);
         between().await;
@@ -314,14 +303,12 @@ impl Gcm {
 /// plaintext exists before the tag is checked, and a plaintext dropped
 /// half-way (a cancelled open) is wiped.
 async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
-    key: &ContentKey,
-    iv: &[u8; 12],
+    seal: &GcmSeal<'_>,
     aad: &[u8],
     ciphertext: &[u8],
-    tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
-    let mut gcm = authenticate(key, iv, aad, ciphertext, tag, &mut between).await?;
+    let mut gcm = authenticate(seal, aad, ciphertext, &mut between).await?;
     let mut plaintext = Zeroizing::new(ciphertext.to_vec());
     for piece in plaintext.chunks_mut(PIECE) {
         gcm.apply(piece);
@@ -334,19 +321,17 @@ async fn decrypt_in_pieces<F: std::future::Future<Output = ()>>(
 /// each, and the tag compared in constant time: the cipher, ready to
 /// decrypt, only when it matches.
 async fn authenticate<F: std::future::Future<Output = ()>>(
-    key: &ContentKey,
-    iv: &[u8; 12],
+    seal: &GcmSeal<'_>,
     aad: &[u8],
     ciphertext: &[u8],
-    tag: &[u8; 16],
     between: &mut impl FnMut() -> F,
 ) -> Result<Gcm, AeadFailure> {
-    let mut gcm = Gcm::new(key, iv, aad, ciphertext.len())?;
+    let mut gcm = Gcm::new(seal.key, seal.iv, aad, ciphertext.len())?;
     for piece in ciphertext.chunks(PIECE) {
         gcm.hash(piece);
         between().await;
     }
-    if !gcm.check(aad.len(), ciphertext.len(), tag) {
+    if !gcm.check(aad.len(), ciphertext.len(), seal.tag) {
         return Err(AeadFailure);
     }
     Ok(gcm)
@@ -441,7 +426,7 @@ pub(super) mod tests {
     /// Decrypts in pieces, counting the turns given to the event loop.
     fn paced(key: &ContentKey, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8], tag: &[u8; 16]) -> (Result<Vec<u8>, AeadFailure>, usize) {
         let mut turns = 0;
-        let out = crate::source::run_now(RustCryptoCipher.decrypt_async(key, iv, aad, ciphertext, tag, || {
+        let out = crate::source::run_now(RustCryptoCipher.decrypt_async(&GcmSeal { key, iv, tag }, aad, ciphertext, || {
             turns += 1;
             std::future::ready(())
         }));
@@ -483,7 +468,7 @@ pub(super) mod tests {
                 assert_eq!(out.as_deref(), Ok(plaintext.as_slice()), "size {size}, key {key_len}");
                 // Hashing and decrypting each take one turn per piece.
                 assert_eq!(turns, 2 * size.div_ceil(PIECE), "size {size}");
-                assert_eq!(RustCryptoCipher.decrypt(&key, &iv, &aad, &ciphertext, &tag).as_deref(), Ok(plaintext.as_slice()));
+                assert_eq!(RustCryptoCipher.decrypt(&GcmSeal { key: &key, iv: &iv, tag: &tag }, &aad, &ciphertext).as_deref(), Ok(plaintext.as_slice()));
 
                 // Our own encryption decrypts with the reference too.
                 let mut sealed = plaintext.clone();
@@ -548,7 +533,7 @@ pub(super) mod tests {
             let at = aad.len() + 5;
             let owned = |buffer: Vec<u8>, aad: Range<usize>, text: Range<usize>, tag: &[u8; 16]| {
                 let mut turns = 0;
-                let out = crate::source::run_now(RustCryptoCipher.decrypt_owned_async(&key, &iv, buffer, aad, text, tag, || {
+                let out = crate::source::run_now(RustCryptoCipher.decrypt_owned_async(&GcmSeal { key: &key, iv: &iv, tag }, buffer, aad, text, || {
                     turns += 1;
                     std::future::ready(())
                 }));

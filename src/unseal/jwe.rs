@@ -7,7 +7,7 @@ use std::ops::Range;
 use zeroize::Zeroizing;
 
 use super::inflate::{deflate_paced, inflate};
-use super::{clip, AsyncCipher, ContentCipher, ContentKey, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
+use super::{clip, AsyncCipher, ContentCipher, ContentKey, GcmSeal, RustCryptoCipher, Segment, UnsealError, UnsealOptions};
 
 /// The content-encryption algorithms accepted with `alg: "dir"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,7 +269,8 @@ pub async fn unseal_async<C: AsyncCipher, F: std::future::Future<Output = ()>>(
         return Err(UnsealError::TooLarge { limit: options.max_plaintext });
     }
     jwe.ciphertext = decode_ciphertext_paced(text, &mut between).await?;
-    let plaintext = cipher.decrypt_async(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag, &mut between).await.map_err(|_| UnsealError::Decrypt)?;
+    let plaintext =
+        cipher.decrypt_async(&GcmSeal { key, iv: &jwe.iv, tag: &jwe.tag }, jwe.aad, &jwe.ciphertext, &mut between).await.map_err(|_| UnsealError::Decrypt)?;
     drop(std::mem::take(&mut jwe.ciphertext));
     between().await;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
@@ -318,7 +319,10 @@ pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     }
     // The buffer goes to the cipher: it frees it (or decrypts in it) before
     // the plaintext takes room of its own.
-    let plaintext = cipher.decrypt_owned_async(key, &iv, buffer, aad, text.start..end, &tag, &mut *between).await.map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher
+        .decrypt_owned_async(&GcmSeal { key, iv: &iv, tag: &tag }, buffer, aad, text.start..end, &mut *between)
+        .await
+        .map_err(|_| UnsealError::Decrypt)?;
     let jwe = ParsedJwe { header, aad: &[], iv, ciphertext: Vec::new(), tag };
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
@@ -327,7 +331,7 @@ pub async fn unseal_async_owned<'t, C: AsyncCipher>(
 /// Decrypts a compact JWE with the given cipher backend.
 pub fn unseal_with(cipher: &dyn ContentCipher, compact: &str, key: &ContentKey, options: &UnsealOptions) -> Result<(Header, Zeroizing<Vec<u8>>), UnsealError> {
     let jwe = prepare(compact, key, options)?;
-    let plaintext = cipher.decrypt(key, &jwe.iv, jwe.aad, &jwe.ciphertext, &jwe.tag).map_err(|_| UnsealError::Decrypt)?;
+    let plaintext = cipher.decrypt(&GcmSeal { key, iv: &jwe.iv, tag: &jwe.tag }, jwe.aad, &jwe.ciphertext).map_err(|_| UnsealError::Decrypt)?;
     let plaintext = jwe.finish(Zeroizing::new(plaintext), options)?;
     Ok((jwe.header, plaintext))
 }

@@ -13,7 +13,7 @@ mod jwe;
 mod key;
 mod pieced;
 
-pub use cipher::{cut_wiped, decrypt_in_place, encrypt, wipe, wipe_paced, AeadFailure, AsyncCipher, ContentCipher, RustCryptoCipher};
+pub use cipher::{cut_wiped, decrypt_in_place, encrypt, wipe, wipe_paced, AeadFailure, AsyncCipher, ContentCipher, GcmSeal, RustCryptoCipher};
 pub use jwe::{
     decode_ciphertext_paced, parse, parse_without_ciphertext, seal, seal_compact, seal_header, seal_prepare, seal_prepare_paced, unseal, unseal_async,
     unseal_async_owned, unseal_with, Encryption, Header, ParsedJwe, SealOptions,

@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::shl::{Es256Key, Es256Verifier};
-use crate::unseal::{cut_wiped, decrypt_pieced, AeadFailure, AesPieces, AsyncCipher, Block, ContentCipher, ContentKey, RustCryptoCipher, CALL_PIECE};
+use crate::unseal::{cut_wiped, decrypt_pieced, AeadFailure, AesPieces, AsyncCipher, Block, ContentCipher, ContentKey, GcmSeal, RustCryptoCipher, CALL_PIECE};
 
 /// Which AES-GCM backend a portal uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,40 +164,29 @@ impl AesPieces for SubtlePieces {
 /// [`decrypt_pieced`] through `crypto.subtle`, `piece` bytes per call, of
 /// `ciphertext` with `aad`: for the tests, which hand it short pieces.
 #[doc(hidden)]
-pub async fn webcrypto_decrypt_pieced(
-    subtle: &Object,
-    key: &ContentKey,
-    iv: &[u8; 12],
-    aad: &[u8],
-    ciphertext: &[u8],
-    tag: &[u8; 16],
-    piece: usize,
-) -> Result<Vec<u8>, AeadFailure> {
+pub async fn webcrypto_decrypt_pieced(subtle: &Object, seal: &GcmSeal<'_>, aad: &[u8], ciphertext: &[u8], piece: usize) -> Result<Vec<u8>, AeadFailure> {
     let at = aad.len();
     let text = at..at + ciphertext.len();
-    decrypt_in_buffer(subtle, key, iv, [aad, ciphertext].concat(), 0..at, text, tag, piece, || std::future::ready(())).await
+    decrypt_in_buffer(subtle, seal, [aad, ciphertext].concat(), 0..at, text, piece, || std::future::ready(())).await
 }
 
 /// Decrypts `buffer[ciphertext]` through [`SubtlePieces`], `piece` bytes
 /// per call (the tag first, over the whole), the plaintext written to the
 /// buffer's start, then gives the rest back, as the portable backend's
 /// `decrypt_owned` does. The buffer is wiped if anything fails.
-#[allow(clippy::too_many_arguments)]
 async fn decrypt_in_buffer<F: std::future::Future<Output = ()>>(
     subtle: &Object,
-    key: &ContentKey,
-    iv: &[u8; 12],
+    seal: &GcmSeal<'_>,
     buffer: Vec<u8>,
     aad: std::ops::Range<usize>,
     ciphertext: std::ops::Range<usize>,
-    tag: &[u8; 16],
     piece: usize,
     between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
-    let pieces = SubtlePieces::new(subtle, key).await?;
+    let pieces = SubtlePieces::new(subtle, seal.key).await?;
     let mut buffer = zeroize::Zeroizing::new(buffer);
     let len = ciphertext.len();
-    decrypt_pieced(&pieces, piece, iv, &mut buffer, aad, ciphertext, tag, between).await?;
+    decrypt_pieced(&pieces, piece, seal.iv, &mut buffer, aad, ciphertext, seal.tag, between).await?;
     cut_wiped(&mut buffer, len);
     Ok(std::mem::take(&mut *buffer))
 }
@@ -218,30 +207,21 @@ impl Drop for WipeOnDrop {
 
 /// Decrypts with `crypto.subtle`: ciphertext‖tag through [`aes_gcm`]; the
 /// plaintext's copy on the JavaScript side is wiped.
-pub async fn webcrypto_decrypt(
-    subtle: &Object,
-    key: &ContentKey,
-    iv: &[u8; 12],
-    aad: &[u8],
-    ciphertext: &[u8],
-    tag: &[u8; 16],
-) -> Result<Vec<u8>, AeadFailure> {
-    webcrypto_decrypt_paced(subtle, key, iv, aad, ciphertext, tag, || std::future::ready(())).await
+pub async fn webcrypto_decrypt(subtle: &Object, seal: &GcmSeal<'_>, aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, AeadFailure> {
+    webcrypto_decrypt_paced(subtle, seal, aad, ciphertext, || std::future::ready(())).await
 }
 
 /// [`webcrypto_decrypt`], copying in and out a megabyte at a time and
 /// awaiting `between` after each.
 pub async fn webcrypto_decrypt_paced<F: std::future::Future<Output = ()>>(
     subtle: &Object,
-    key: &ContentKey,
-    iv: &[u8; 12],
+    seal: &GcmSeal<'_>,
     aad: &[u8],
     ciphertext: &[u8],
-    tag: &[u8; 16],
     mut between: impl FnMut() -> F,
 ) -> Result<Vec<u8>, AeadFailure> {
-    let data = to_js(ciphertext, tag, &mut between).await;
-    let plain = WipeOnDrop(aes_gcm(subtle, "decrypt", key, iv, aad, &data.0).await?);
+    let data = to_js(ciphertext, seal.tag, &mut between).await;
+    let plain = WipeOnDrop(aes_gcm(subtle, "decrypt", seal.key, seal.iv, aad, &data.0).await?);
     drop(data);
     Ok(from_js(plain, between).await)
 }
@@ -279,16 +259,14 @@ async fn from_js<F: std::future::Future<Output = ()>>(plain: WipeOnDrop, mut bet
 impl AsyncCipher for PlatformCipher {
     async fn decrypt_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         aad: &[u8],
         ciphertext: &[u8],
-        tag: &[u8; 16],
         between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
         match subtle().filter(|_| self.backend == Backend::Auto) {
-            Some(subtle) => webcrypto_decrypt_paced(&subtle, key, iv, aad, ciphertext, tag, between).await,
-            None => RustCryptoCipher.decrypt_paced(key, iv, aad, ciphertext, tag, between).await,
+            Some(subtle) => webcrypto_decrypt_paced(&subtle, seal, aad, ciphertext, between).await,
+            None => RustCryptoCipher.decrypt_paced(seal, aad, ciphertext, between).await,
         }
     }
 
@@ -302,25 +280,23 @@ impl AsyncCipher for PlatformCipher {
     /// (see `RustCryptoCipher::decrypt_owned`).
     async fn decrypt_owned_async<F: std::future::Future<Output = ()>>(
         &self,
-        key: &ContentKey,
-        iv: &[u8; 12],
+        seal: &GcmSeal<'_>,
         buffer: Vec<u8>,
         aad: std::ops::Range<usize>,
         ciphertext: std::ops::Range<usize>,
-        tag: &[u8; 16],
         mut between: impl FnMut() -> F,
     ) -> Result<Vec<u8>, AeadFailure> {
         let (Some(subtle), Some(text)) = (subtle().filter(|_| self.backend == Backend::Auto), buffer.get(ciphertext.clone())) else {
-            return RustCryptoCipher.decrypt_owned(key, iv, buffer, aad, ciphertext, tag, between).await;
+            return RustCryptoCipher.decrypt_owned(seal, buffer, aad, ciphertext, between).await;
         };
         // More than a call's piece: in pieces, none of them a long task on a phone.
         if text.len() > CALL_PIECE {
-            return decrypt_in_buffer(&subtle, key, iv, buffer, aad, ciphertext, tag, CALL_PIECE, between).await;
+            return decrypt_in_buffer(&subtle, seal, buffer, aad, ciphertext, CALL_PIECE, between).await;
         }
-        let data = to_js(text, tag, &mut between).await;
+        let data = to_js(text, seal.tag, &mut between).await;
         let aad = buffer.get(aad).ok_or(AeadFailure)?.to_vec();
         drop(buffer);
-        let plain = WipeOnDrop(aes_gcm(&subtle, "decrypt", key, iv, &aad, &data.0).await?);
+        let plain = WipeOnDrop(aes_gcm(&subtle, "decrypt", seal.key, seal.iv, &aad, &data.0).await?);
         drop(data);
         Ok(from_js(plain, between).await)
     }
