@@ -293,36 +293,11 @@ function pageOf(query) {
 // The server.
 
 /**
- * Starts the server on 127.0.0.1 with the resources of `bundles` (paths of
- * bundle files, or parsed Bundles). Fails, naming them, if Medplum does not
- * know a resource's type; stores resources that Medplum's validator rejects
- * anyway (a real EHR holds them) and lists them in `invalid`.
- *
- * Returns { baseUrl, origin, log, faults, patients, invalid, unresolved,
- * counts, everythingKeys(patientId), setToken(t), close() }.
- *
- * `log`: one { method, path (with the query), status, auth } per request, in
- * order (`auth`: an Authorization header came; `aborted: true` when the client
- * left before a delayed answer). `faults` (mutable, checked per request):
- * - unauthorizedOnce: true — the next request but metadata answers 401 once;
- * - rateLimit: { count, retryAfter } — the next `count` requests but metadata
- *   answer 429 with `Retry-After: retryAfter` (seconds or an HTTP date);
- * - serverErrorOnce: 500 | 503 — the next request but metadata answers it once;
- *   (with includeMetadata: true these three count metadata requests too)
- * - operationOutcome: { status, severity, code, details } — every search and
- *   $everything answers that status and an OperationOutcome whose issue also
- *   has `diagnostics` with "SECRET-DIAGNOSTICS"; stays until removed;
- * - oversizedPage: bytes — the next page is padded to at least that size and
- *   sent chunked without Content-Length;
- * - foreignNext: origin — the next first page (no `_offset`) has its `next`
- *   link at `${origin}/fhir/R4/...`, once;
- * - noEverything: true — $everything answers 404, metadata omits it;
- * - wrongPatient: id — $everything and searches naming a patient (patient=,
- *   subject=) answer patient `id`'s records;
- * - notBundle: true — pages answer the Patient resource instead of a Bundle;
- * - delayMs: n — every answer but a preflight waits n ms.
+ * The bundles' resources in Medplum's repository (each keeps its id), and
+ * whose record each belongs to. Fails, naming them, if Medplum does not know
+ * a resource's type.
  */
-export async function startFhirServer({ bundles = [], token = "test-token" } = {}) {
+async function loadStore(bundles) {
   indexDefinitions();
   const repo = new MemoryRepository();
   const router = new FhirRouter();
@@ -381,50 +356,340 @@ export async function startFhirServer({ bundles = [], token = "test-token" } = {
       compartments.get(patient).push(key);
     }
   }
+  return { repo, router, stored, compartments, members, patients, invalid, unresolved, duplicates, everythingCache: new Map() };
+}
 
-  /** `$everything` of a patient: its compartment (match), then what they reference, transitively (include). */
-  const everythingCache = new Map();
-  function everything(patientId) {
-    if (everythingCache.has(patientId)) {
-      return everythingCache.get(patientId);
+/** `$everything` of a patient: its compartment (match), then what they reference, transitively (include). */
+function everything(ctx, patientId) {
+  const { stored, compartments, members, everythingCache } = ctx;
+  if (everythingCache.has(patientId)) {
+    return everythingCache.get(patientId);
+  }
+  const own = compartments.get(patientId) ?? [];
+  const entries = [];
+  const seen = new Set();
+  const patientKey = `Patient/${patientId}`;
+  for (const key of [patientKey, ...own]) {
+    if (stored.has(key) && !seen.has(key)) {
+      seen.add(key);
+      entries.push({ key, mode: "match" });
     }
-    const own = compartments.get(patientId) ?? [];
-    const entries = [];
-    const seen = new Set();
-    const patientKey = `Patient/${patientId}`;
-    for (const key of [patientKey, ...own]) {
-      if (stored.has(key) && !seen.has(key)) {
+  }
+  // Other patients and their compartments are never reached through references.
+  const foreign = (key) => {
+    const holders = members.get(key);
+    return !holders || (holders.size > 0 && !holders.has(patientId));
+  };
+  for (let i = 0; i < entries.length; i++) {
+    forEachReference(stored.get(entries[i].key), (holder) => {
+      const key = referenceKey(holder.reference);
+      if (key && !seen.has(key) && !foreign(key)) {
         seen.add(key);
-        entries.push({ key, mode: "match" });
+        entries.push({ key, mode: "include" });
+      }
+    });
+  }
+  everythingCache.set(patientId, entries);
+  return entries;
+}
+
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate",
+};
+
+/** The capability statement of the server as it is now. */
+function capabilityStatement(ctx) {
+  const { stored, faults, baseUrl } = ctx;
+  const types = [...new Set([...stored.values()].map((r) => r.resourceType))].sort();
+  return {
+    resourceType: "CapabilityStatement",
+    status: "active",
+    date: "2024-01-01",
+    kind: "instance",
+    fhirVersion: "4.0.1",
+    format: ["application/fhir+json"],
+    implementation: { description: "Loopback test FHIR server (Medplum FHIR engine)", url: baseUrl },
+    rest: [
+      {
+        mode: "server",
+        security: { cors: true, description: "Bearer token in the Authorization header" },
+        resource: types.map((type) => {
+          const entry = {
+            type,
+            interaction: [{ code: "read" }, { code: "search-type" }],
+            searchParam: Object.values(core.getSearchParameters(type) ?? {})
+              .filter((p) => p.code && p.type && !String(p.url).startsWith("https://medplum.com/"))
+              .map((p) => ({ name: p.code, type: p.type }))
+              .sort((a, b) => a.name.localeCompare(b.name)),
+          };
+          if (type === "Patient" && !faults.noEverything) {
+            entry.operation = [{ name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything" }];
+          }
+          return entry;
+        }),
+      },
+    ],
+  };
+}
+
+/** A searchset page with fullUrls and `self`/`next` links under baseUrl. */
+function finishPage(ctx, bundle, relPath, query, total, { count, offset }) {
+  const { faults, baseUrl } = ctx;
+  const selfQuery = new URLSearchParams(query);
+  selfQuery.set("_count", String(count));
+  if (offset > 0) {
+    selfQuery.set("_offset", String(offset));
+  } else {
+    selfQuery.delete("_offset");
+  }
+  const link = [{ relation: "self", url: `${baseUrl}/${relPath}?${selfQuery}` }];
+  let nextQuery;
+  if (count > 0 && offset + count < total) {
+    nextQuery = new URLSearchParams(selfQuery);
+    nextQuery.set("_offset", String(offset + count));
+  }
+  if (faults.foreignNext && offset === 0) {
+    const foreign = `${String(faults.foreignNext).replace(/\/$/, "")}${BASE_PATH}/${relPath}?${nextQuery ?? selfQuery}`;
+    delete faults.foreignNext;
+    link.push({ relation: "next", url: foreign });
+  } else if (nextQuery) {
+    link.push({ relation: "next", url: `${baseUrl}/${relPath}?${nextQuery}` });
+  }
+  const entry = (bundle.entry ?? []).map((e) => ({
+    fullUrl: `${baseUrl}/${e.resource.resourceType}/${e.resource.id}`,
+    resource: e.resource,
+    search: { mode: e.search?.mode ?? "match" },
+  }));
+  return { resourceType: "Bundle", type: "searchset", total, link, ...(entry.length ? { entry } : {}) };
+}
+
+/** Answers a page (Bundle), applying notBundle and oversizedPage. */
+function sendPage(ctx, res, page, patientId) {
+  const { stored, patients, faults } = ctx;
+  if (faults.notBundle) {
+    const patient = stored.get(`Patient/${patientId}`) ?? stored.get(`Patient/${patients[0]}`) ?? { resourceType: "Patient", id: "not-a-bundle" };
+    return send(res, 200, patient);
+  }
+  if (faults.oversizedPage) {
+    const bytes = Number(faults.oversizedPage);
+    delete faults.oversizedPage;
+    return sendChunked(res, 200, JSON.stringify(padPage(page, bytes)));
+  }
+  return send(res, 200, page);
+}
+
+/**
+ * The patient a search is about (`patient=` or `subject=` naming a Patient);
+ * with faults.wrongPatient, the query is made to name that patient instead.
+ */
+function retargetSearch(ctx, query) {
+  const { faults } = ctx;
+  let about;
+  for (const name of ["patient", "subject", "patient:Patient", "subject:Patient"]) {
+    if (!query.has(name)) {
+      continue;
+    }
+    const values = query.getAll(name).map((value) => {
+      const id = value.startsWith("Patient/") ? value.slice("Patient/".length) : value.includes("/") ? undefined : value;
+      if (id === undefined) {
+        return value;
+      }
+      about ??= id;
+      if (!faults.wrongPatient) {
+        return value;
+      }
+      return value.startsWith("Patient/") ? `Patient/${faults.wrongPatient}` : String(faults.wrongPatient);
+    });
+    if (faults.wrongPatient) {
+      query.delete(name);
+      for (const value of values) {
+        query.append(name, value);
       }
     }
-    // Other patients and their compartments are never reached through references.
-    const foreign = (key) => {
-      const holders = members.get(key);
-      return !holders || (holders.size > 0 && !holders.has(patientId));
-    };
-    for (let i = 0; i < entries.length; i++) {
-      forEachReference(stored.get(entries[i].key), (holder) => {
-        const key = referenceKey(holder.reference);
-        if (key && !seen.has(key) && !foreign(key)) {
-          seen.add(key);
-          entries.push({ key, mode: "include" });
-        }
-      });
+  }
+  return about;
+}
+
+async function search(ctx, res, type, query) {
+  const { repo, router } = ctx;
+  const patientId = retargetSearch(ctx, query);
+  const page = pageOf(query);
+  const routed = new URLSearchParams(query);
+  routed.set("_count", String(page.count));
+  routed.set("_offset", String(page.offset));
+  const [result, bundle] = await router.handleRequest(
+    { method: "GET", url: `${type}?${routed}`, pathname: "", body: undefined, params: {}, query: {}, headers: {} },
+    repo,
+  );
+  const status = core.getStatus(result);
+  if (status >= 400 || !bundle) {
+    return send(res, status >= 400 ? status : 500, result);
+  }
+  const answer = finishPage(ctx, bundle, type, query, bundle.total ?? 0, page);
+  return sendPage(ctx, res, answer, patientId);
+}
+
+function everythingOperation(ctx, res, id, query) {
+  const { stored, faults } = ctx;
+  if (faults.noEverything) {
+    return send(res, 404, outcome("error", "not-supported", "Operation $everything is not supported"));
+  }
+  const target = faults.wrongPatient ? String(faults.wrongPatient) : id;
+  if (!stored.has(`Patient/${id}`) || !stored.has(`Patient/${target}`)) {
+    return send(res, 404, outcome("error", "not-found", `Patient/${id} is not known`));
+  }
+  const all = everything(ctx, target);
+  const page = pageOf(query);
+  const slice = all.slice(page.offset, page.offset + page.count);
+  const bundle = { entry: slice.map(({ key, mode }) => ({ resource: structuredClone(stored.get(key)), search: { mode } })) };
+  const answer = finishPage(ctx, bundle, `Patient/${id}/$everything`, query, all.length, page);
+  return sendPage(ctx, res, answer, id);
+}
+
+async function read(ctx, res, type, id) {
+  const { repo, router } = ctx;
+  const [result, resource] = await router.handleRequest(
+    { method: "GET", url: `${type}/${encodeURIComponent(id)}`, pathname: "", body: undefined, params: {}, query: {}, headers: {} },
+    repo,
+  );
+  const status = core.getStatus(result);
+  return status >= 400 || !resource ? send(res, status >= 400 ? status : 500, result) : send(res, 200, resource);
+}
+
+async function handle(ctx, req, res) {
+  const { faults, log, origin } = ctx;
+  const entry = { method: req.method, path: req.url, status: 0, auth: typeof req.headers.authorization === "string" };
+  log.push(entry);
+  const writeHead = res.writeHead.bind(res);
+  res.writeHead = (status, ...rest) => {
+    entry.status = status;
+    for (const [name, value] of Object.entries(CORS)) {
+      res.setHeader(name, value);
     }
-    everythingCache.set(patientId, entries);
-    return entries;
+    return writeHead(status, ...rest);
+  };
+
+  if (req.method === "OPTIONS") {
+    res.writeHead(204, {
+      "Access-Control-Allow-Methods": "GET",
+      "Access-Control-Allow-Headers": "Authorization, Accept",
+      "Access-Control-Max-Age": "600",
+      "Content-Length": "0",
+    });
+    return res.end();
   }
 
-  let currentToken = token;
-  const faults = {};
-  const log = [];
+  if (faults.delayMs) {
+    await new Promise((resolve) => setTimeout(resolve, Number(faults.delayMs)));
+    if (!isResponseOpen(res)) {
+      entry.aborted = true;
+      return;
+    }
+  }
+
+  const url = new URL(req.url, origin);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return send(res, 405, outcome("error", "not-supported", `${req.method} is not supported`), { Allow: "GET, OPTIONS" });
+  }
+  if (url.pathname !== BASE_PATH && !url.pathname.startsWith(`${BASE_PATH}/`)) {
+    return send(res, 404, outcome("error", "not-found", "Not under the FHIR base"));
+  }
+  const rel = url.pathname.slice(BASE_PATH.length + 1);
+  const segments = rel.split("/").filter(Boolean).map(decodeURIComponent);
+  const isMetadata = segments.length === 1 && segments[0] === "metadata";
+
+  const authorization = req.headers.authorization ?? "";
+  const match = /^Bearer\s+(.+)$/i.exec(authorization);
+  if (!match || match[1] !== ctx.token) {
+    return send(res, 401, outcome("error", "login", "Unauthorized"), { "WWW-Authenticate": 'Bearer realm="fhir"' });
+  }
+
+  // Faults that consume the next requests (metadata is spared unless faults.includeMetadata).
+  if (!isMetadata || faults.includeMetadata) {
+    if (faults.unauthorizedOnce) {
+      delete faults.unauthorizedOnce;
+      return send(res, 401, outcome("error", "login", "Unauthorized"), { "WWW-Authenticate": 'Bearer realm="fhir", error="invalid_token"' });
+    }
+    if (faults.rateLimit && faults.rateLimit.count > 0) {
+      faults.rateLimit.count--;
+      const retryAfter = String(faults.rateLimit.retryAfter ?? "1");
+      if (faults.rateLimit.count <= 0) {
+        delete faults.rateLimit;
+      }
+      return send(res, 429, outcome("error", "throttled", "Too many requests"), { "Retry-After": retryAfter });
+    }
+    if (faults.serverErrorOnce) {
+      const status = Number(faults.serverErrorOnce);
+      delete faults.serverErrorOnce;
+      return send(res, status, outcome("error", "transient", status === 503 ? "Service unavailable" : "Internal server error"));
+    }
+  }
+
+  if (isMetadata) {
+    return send(res, 200, capabilityStatement(ctx));
+  }
+  const isEverything = segments.length === 3 && segments[0] === "Patient" && segments[2] === "$everything";
+  const isSearch = segments.length === 1;
+  if ((isEverything || isSearch) && faults.operationOutcome) {
+    const { status = 400, severity = "error", code = "invalid", details = "The search could not be done" } = faults.operationOutcome;
+    return send(res, status, outcome(severity, code, details, "SECRET-DIAGNOSTICS: internal trace of the failed search"));
+  }
+  if (isEverything) {
+    return everythingOperation(ctx, res, segments[1], url.searchParams);
+  }
+  if ((isSearch || segments.length === 2) && !core.isResourceType(segments[0])) {
+    return send(res, 404, outcome("error", "not-supported", "Unknown resource type"));
+  }
+  if (isSearch) {
+    return search(ctx, res, segments[0], url.searchParams);
+  }
+  if (segments.length === 2) {
+    return read(ctx, res, segments[0], segments[1]);
+  }
+  return send(res, 404, outcome("error", "not-found", "No such route"));
+}
+
+/**
+ * Starts the server on 127.0.0.1 with the resources of `bundles` (paths of
+ * bundle files, or parsed Bundles). Fails, naming them, if Medplum does not
+ * know a resource's type; stores resources that Medplum's validator rejects
+ * anyway (a real EHR holds them) and lists them in `invalid`.
+ *
+ * Returns { baseUrl, origin, log, faults, patients, invalid, unresolved,
+ * counts, everythingKeys(patientId), setToken(t), close() }.
+ *
+ * `log`: one { method, path (with the query), status, auth } per request, in
+ * order (`auth`: an Authorization header came; `aborted: true` when the client
+ * left before a delayed answer). `faults` (mutable, checked per request):
+ * - unauthorizedOnce: true — the next request but metadata answers 401 once;
+ * - rateLimit: { count, retryAfter } — the next `count` requests but metadata
+ *   answer 429 with `Retry-After: retryAfter` (seconds or an HTTP date);
+ * - serverErrorOnce: 500 | 503 — the next request but metadata answers it once;
+ *   (with includeMetadata: true these three count metadata requests too)
+ * - operationOutcome: { status, severity, code, details } — every search and
+ *   $everything answers that status and an OperationOutcome whose issue also
+ *   has `diagnostics` with "SECRET-DIAGNOSTICS"; stays until removed;
+ * - oversizedPage: bytes — the next page is padded to at least that size and
+ *   sent chunked without Content-Length;
+ * - foreignNext: origin — the next first page (no `_offset`) has its `next`
+ *   link at `${origin}/fhir/R4/...`, once;
+ * - noEverything: true — $everything answers 404, metadata omits it;
+ * - wrongPatient: id — $everything and searches naming a patient (patient=,
+ *   subject=) answer patient `id`'s records;
+ * - notBundle: true — pages answer the Patient resource instead of a Bundle;
+ * - delayMs: n — every answer but a preflight waits n ms.
+ */
+export async function startFhirServer({ bundles = [], token = "test-token" } = {}) {
+  const store = await loadStore(bundles);
+  /** What the request handlers share: the store, the token, the faults, the log, the addresses. */
+  const ctx = { ...store, token, faults: {}, log: [], origin: "", baseUrl: "" };
   let server;
   const sockets = new Set();
 
   const listening = new Promise((resolve, reject) => {
     server = createServer((req, res) => {
-      handle(req, res).catch((err) => {
+      handle(ctx, req, res).catch((err) => {
         send(res, 500, outcome("fatal", "exception", `internal error: ${err?.message ?? err}`));
       });
     });
@@ -436,274 +701,25 @@ export async function startFhirServer({ bundles = [], token = "test-token" } = {
     server.listen(0, "127.0.0.1", () => resolve());
   });
   await listening;
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  const baseUrl = `${origin}${BASE_PATH}`;
-
-  const cors = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate",
-  };
-
-  /** The capability statement of the server as it is now. */
-  function capabilityStatement() {
-    const types = [...new Set([...stored.values()].map((r) => r.resourceType))].sort();
-    return {
-      resourceType: "CapabilityStatement",
-      status: "active",
-      date: "2024-01-01",
-      kind: "instance",
-      fhirVersion: "4.0.1",
-      format: ["application/fhir+json"],
-      implementation: { description: "Loopback test FHIR server (Medplum FHIR engine)", url: baseUrl },
-      rest: [
-        {
-          mode: "server",
-          security: { cors: true, description: "Bearer token in the Authorization header" },
-          resource: types.map((type) => {
-            const entry = {
-              type,
-              interaction: [{ code: "read" }, { code: "search-type" }],
-              searchParam: Object.values(core.getSearchParameters(type) ?? {})
-                .filter((p) => p.code && p.type && !String(p.url).startsWith("https://medplum.com/"))
-                .map((p) => ({ name: p.code, type: p.type }))
-                .sort((a, b) => a.name.localeCompare(b.name)),
-            };
-            if (type === "Patient" && !faults.noEverything) {
-              entry.operation = [{ name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything" }];
-            }
-            return entry;
-          }),
-        },
-      ],
-    };
-  }
-
-  /** A searchset page with fullUrls and `self`/`next` links under baseUrl. */
-  function finishPage(bundle, relPath, query, total, { count, offset }) {
-    const selfQuery = new URLSearchParams(query);
-    selfQuery.set("_count", String(count));
-    if (offset > 0) {
-      selfQuery.set("_offset", String(offset));
-    } else {
-      selfQuery.delete("_offset");
-    }
-    const link = [{ relation: "self", url: `${baseUrl}/${relPath}?${selfQuery}` }];
-    let nextQuery;
-    if (count > 0 && offset + count < total) {
-      nextQuery = new URLSearchParams(selfQuery);
-      nextQuery.set("_offset", String(offset + count));
-    }
-    if (faults.foreignNext && offset === 0) {
-      const foreign = `${String(faults.foreignNext).replace(/\/$/, "")}${BASE_PATH}/${relPath}?${nextQuery ?? selfQuery}`;
-      delete faults.foreignNext;
-      link.push({ relation: "next", url: foreign });
-    } else if (nextQuery) {
-      link.push({ relation: "next", url: `${baseUrl}/${relPath}?${nextQuery}` });
-    }
-    const entry = (bundle.entry ?? []).map((e) => ({
-      fullUrl: `${baseUrl}/${e.resource.resourceType}/${e.resource.id}`,
-      resource: e.resource,
-      search: { mode: e.search?.mode ?? "match" },
-    }));
-    return { resourceType: "Bundle", type: "searchset", total, link, ...(entry.length ? { entry } : {}) };
-  }
-
-  /** Answers a page (Bundle), applying notBundle and oversizedPage. */
-  function sendPage(res, page, patientId) {
-    if (faults.notBundle) {
-      const patient = stored.get(`Patient/${patientId}`) ?? stored.get(`Patient/${patients[0]}`) ?? { resourceType: "Patient", id: "not-a-bundle" };
-      return send(res, 200, patient);
-    }
-    if (faults.oversizedPage) {
-      const bytes = Number(faults.oversizedPage);
-      delete faults.oversizedPage;
-      return sendChunked(res, 200, JSON.stringify(padPage(page, bytes)));
-    }
-    return send(res, 200, page);
-  }
-
-  /**
-   * The patient a search is about (`patient=` or `subject=` naming a Patient);
-   * with faults.wrongPatient, the query is made to name that patient instead.
-   */
-  function retargetSearch(query) {
-    let about;
-    for (const name of ["patient", "subject", "patient:Patient", "subject:Patient"]) {
-      if (!query.has(name)) {
-        continue;
-      }
-      const values = query.getAll(name).map((value) => {
-        const id = value.startsWith("Patient/") ? value.slice("Patient/".length) : value.includes("/") ? undefined : value;
-        if (id === undefined) {
-          return value;
-        }
-        about ??= id;
-        if (!faults.wrongPatient) {
-          return value;
-        }
-        return value.startsWith("Patient/") ? `Patient/${faults.wrongPatient}` : String(faults.wrongPatient);
-      });
-      if (faults.wrongPatient) {
-        query.delete(name);
-        for (const value of values) {
-          query.append(name, value);
-        }
-      }
-    }
-    return about;
-  }
-
-  async function search(res, type, query) {
-    const patientId = retargetSearch(query);
-    const page = pageOf(query);
-    const routed = new URLSearchParams(query);
-    routed.set("_count", String(page.count));
-    routed.set("_offset", String(page.offset));
-    const [result, bundle] = await router.handleRequest(
-      { method: "GET", url: `${type}?${routed}`, pathname: "", body: undefined, params: {}, query: {}, headers: {} },
-      repo,
-    );
-    const status = core.getStatus(result);
-    if (status >= 400 || !bundle) {
-      return send(res, status >= 400 ? status : 500, result);
-    }
-    const answer = finishPage(bundle, type, query, bundle.total ?? 0, page);
-    return sendPage(res, answer, patientId);
-  }
-
-  function everythingOperation(res, id, query) {
-    if (faults.noEverything) {
-      return send(res, 404, outcome("error", "not-supported", "Operation $everything is not supported"));
-    }
-    const target = faults.wrongPatient ? String(faults.wrongPatient) : id;
-    if (!stored.has(`Patient/${id}`) || !stored.has(`Patient/${target}`)) {
-      return send(res, 404, outcome("error", "not-found", `Patient/${id} is not known`));
-    }
-    const all = everything(target);
-    const page = pageOf(query);
-    const slice = all.slice(page.offset, page.offset + page.count);
-    const bundle = { entry: slice.map(({ key, mode }) => ({ resource: structuredClone(stored.get(key)), search: { mode } })) };
-    const answer = finishPage(bundle, `Patient/${id}/$everything`, query, all.length, page);
-    return sendPage(res, answer, id);
-  }
-
-  async function read(res, type, id) {
-    const [result, resource] = await router.handleRequest(
-      { method: "GET", url: `${type}/${encodeURIComponent(id)}`, pathname: "", body: undefined, params: {}, query: {}, headers: {} },
-      repo,
-    );
-    const status = core.getStatus(result);
-    return status >= 400 || !resource ? send(res, status >= 400 ? status : 500, result) : send(res, 200, resource);
-  }
-
-  async function handle(req, res) {
-    const entry = { method: req.method, path: req.url, status: 0, auth: typeof req.headers.authorization === "string" };
-    log.push(entry);
-    const writeHead = res.writeHead.bind(res);
-    res.writeHead = (status, ...rest) => {
-      entry.status = status;
-      for (const [name, value] of Object.entries(cors)) {
-        res.setHeader(name, value);
-      }
-      return writeHead(status, ...rest);
-    };
-
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, {
-        "Access-Control-Allow-Methods": "GET",
-        "Access-Control-Allow-Headers": "Authorization, Accept",
-        "Access-Control-Max-Age": "600",
-        "Content-Length": "0",
-      });
-      return res.end();
-    }
-
-    if (faults.delayMs) {
-      await new Promise((resolve) => setTimeout(resolve, Number(faults.delayMs)));
-      if (!isResponseOpen(res)) {
-        entry.aborted = true;
-        return;
-      }
-    }
-
-    const url = new URL(req.url, origin);
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return send(res, 405, outcome("error", "not-supported", `${req.method} is not supported`), { Allow: "GET, OPTIONS" });
-    }
-    if (url.pathname !== BASE_PATH && !url.pathname.startsWith(`${BASE_PATH}/`)) {
-      return send(res, 404, outcome("error", "not-found", "Not under the FHIR base"));
-    }
-    const rel = url.pathname.slice(BASE_PATH.length + 1);
-    const segments = rel.split("/").filter(Boolean).map(decodeURIComponent);
-    const isMetadata = segments.length === 1 && segments[0] === "metadata";
-
-    const authorization = req.headers.authorization ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(authorization);
-    if (!match || match[1] !== currentToken) {
-      return send(res, 401, outcome("error", "login", "Unauthorized"), { "WWW-Authenticate": 'Bearer realm="fhir"' });
-    }
-
-    // Faults that consume the next requests (metadata is spared unless faults.includeMetadata).
-    if (!isMetadata || faults.includeMetadata) {
-      if (faults.unauthorizedOnce) {
-        delete faults.unauthorizedOnce;
-        return send(res, 401, outcome("error", "login", "Unauthorized"), { "WWW-Authenticate": 'Bearer realm="fhir", error="invalid_token"' });
-      }
-      if (faults.rateLimit && faults.rateLimit.count > 0) {
-        faults.rateLimit.count--;
-        const retryAfter = String(faults.rateLimit.retryAfter ?? "1");
-        if (faults.rateLimit.count <= 0) {
-          delete faults.rateLimit;
-        }
-        return send(res, 429, outcome("error", "throttled", "Too many requests"), { "Retry-After": retryAfter });
-      }
-      if (faults.serverErrorOnce) {
-        const status = Number(faults.serverErrorOnce);
-        delete faults.serverErrorOnce;
-        return send(res, status, outcome("error", "transient", status === 503 ? "Service unavailable" : "Internal server error"));
-      }
-    }
-
-    if (isMetadata) {
-      return send(res, 200, capabilityStatement());
-    }
-    const isEverything = segments.length === 3 && segments[0] === "Patient" && segments[2] === "$everything";
-    const isSearch = segments.length === 1;
-    if ((isEverything || isSearch) && faults.operationOutcome) {
-      const { status = 400, severity = "error", code = "invalid", details = "The search could not be done" } = faults.operationOutcome;
-      return send(res, status, outcome(severity, code, details, "SECRET-DIAGNOSTICS: internal trace of the failed search"));
-    }
-    if (isEverything) {
-      return everythingOperation(res, segments[1], url.searchParams);
-    }
-    if ((isSearch || segments.length === 2) && !core.isResourceType(segments[0])) {
-      return send(res, 404, outcome("error", "not-supported", "Unknown resource type"));
-    }
-    if (isSearch) {
-      return search(res, segments[0], url.searchParams);
-    }
-    if (segments.length === 2) {
-      return read(res, segments[0], segments[1]);
-    }
-    return send(res, 404, outcome("error", "not-found", "No such route"));
-  }
+  ctx.origin = `http://127.0.0.1:${server.address().port}`;
+  ctx.baseUrl = `${ctx.origin}${BASE_PATH}`;
 
   return {
-    baseUrl,
-    origin,
-    log,
-    faults,
-    patients,
+    baseUrl: ctx.baseUrl,
+    origin: ctx.origin,
+    log: ctx.log,
+    faults: ctx.faults,
+    patients: store.patients,
     /** Resources stored although Medplum's validator rejects them: { reference, issues }. */
-    invalid,
+    invalid: store.invalid,
     /** `urn:uuid:` references that named no entry of their bundle. */
-    unresolved,
+    unresolved: store.unresolved,
     /** How many resources are stored, and how many replaced an earlier copy. */
-    counts: { resources: stored.size, duplicates },
+    counts: { resources: store.stored.size, duplicates: store.duplicates },
     /** `Type/id` of everything in a patient's `$everything`. */
-    everythingKeys: (patientId) => new Set(everything(patientId).map((e) => e.key)),
+    everythingKeys: (patientId) => new Set(everything(ctx, patientId).map((e) => e.key)),
     setToken(t) {
-      currentToken = t;
+      ctx.token = t;
     },
     close() {
       return new Promise((resolve) => {
