@@ -2,8 +2,8 @@
 //
 // Seals the four Synthea bundles of ../shared/data/fhir/synthea (0.4, 1, 3.5
 // and 9.1 MB) and the two International Patient Summary documents of
-// ../shared/data/fhir/ips (17 and 23 KB: a shared record as most are) as JWE (dir/A256GCM, no zip: jose no longer inflates), serves
-// them, the built SDK (pkg/), the peers' bundles and the benchmark page over
+// ../shared/data/fhir/ips (17 and 23 KB: a shared record as most are) as
+// JWE (dir/A256GCM, no zip: jose no longer inflates), serves them, the built SDK (pkg/), the peers' bundles and the benchmark page over
 // loopback, and opens each record with:
 //   sdk         the SDK, WebCrypto AES-GCM (the default where crypto.subtle exists)
 //   sdk-wasm    the SDK with crypto: "wasm" (the portable AES-GCM)
@@ -134,12 +134,15 @@ for (const [dir, name] of (await Promise.all(DATA.map(async (d) => (await readdi
   const jwe = await new CompactEncrypt(plain).setProtectedHeader({ alg: "dir", enc: "A256GCM", cty: "application/fhir+json" }).encrypt(key);
   const entries = JSON.parse(plain.toString("utf8")).entry.length;
   // "Christian_Balistreri_<uuid>.json" → "Christian Balistreri"; "bundle-minimal.json" of ips/ → "IPS bundle-minimal".
-  const shown = name.includes("_") ? name.split("_").slice(0, 2).join(" ") : `${basename(dir) === "ips" ? "IPS " : ""}${name.replace(/\.json$/, "")}`;
-  records.push({ name: shown, ips: basename(dir) === "ips", path: `/data/${records.length}.jwe`, bytes: plain.length, jweBytes: jwe.length, entries, jwe, key: key.toString("base64url") });
+  const ips = basename(dir) === "ips";
+  const shown = name.includes("_") ? name.split("_").slice(0, 2).join(" ") : `${ips ? "IPS " : ""}${name.replace(/\.json$/, "")}`;
+  records.push({ name: shown, ips, path: `/data/${records.length}.jwe`, bytes: plain.length, jweBytes: jwe.length, entries, jwe, key: key.toString("base64url") });
 }
 records.sort((a, b) => a.bytes - b.bytes);
 for (const r of records) r.mb = round(r.bytes / 1e6, r.bytes < 1e5 ? 2 : 1);
 const largest = records.at(-1);
+/** Whether the record of a summary's or ratio's `name` is one of the IPS documents. */
+const isIps = (name) => records.some((r) => r.ips && r.name === name);
 const chosen = recordFilter.length ? records.filter((r) => recordFilter.some((t) => r.name.includes(t) || String(r.mb) === t)) : records;
 if (!chosen.length || !SIDES.length || !phases.length) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} leaves nothing to run`);
 
@@ -380,7 +383,7 @@ results.sizes = {
 // Cost per MB: least squares of total time over size, on the Synthea
 // records (0.4 to 9.1 MB) as #6 set it; the two IPS documents would only
 // weigh the intercept.
-const fitted = () => results.records.filter((r) => !records.find((x) => x.name === r.name)?.ips);
+const fitted = () => results.records.filter((r) => !isIps(r.name));
 function fit(side) {
   const xs = fitted().map((r) => r.mb);
   const ys = fitted().map((r) => r.sides[side].total);
@@ -451,8 +454,8 @@ for (const [peer, most] of [["peer", 1], ["fhir-react", 0.5]]) {
   const rows = (results.ratios ?? []).filter((r) => r.side === "sdk" && r.peer === peer);
   if (!rows.length) continue;
   const list = (xs) => xs.map((r) => `${r.mb} MB ${r.total}×`).join(", ");
-  const goal = rows.filter((r) => !records.find((x) => x.name === r.name)?.ips);
-  const ips = rows.filter((r) => records.find((x) => x.name === r.name)?.ips);
+  const goal = rows.filter((r) => !isIps(r.name));
+  const ips = rows.filter((r) => isIps(r.name));
   const name = peer === "peer" ? "jose + table" : "fhir-react";
   goals.push({
     issue: 15,
