@@ -84,6 +84,8 @@ const SECTION = '<section id="ppsdk-';
 const PIECE = 8 * 1024;
 const SLICE_MS = 12;
 const committing = new WeakMap();
+const FIRST_FRAME = "data-ppsdk-first-frame";
+const REGIONS = ":scope > section:first-of-type :is(.scroll[tabindex], .trend-body)";
 
 /** The article with its first section, then each later section (record text never holds a raw `<`). */
 function splitSections(markup) {
@@ -131,14 +133,17 @@ export function commitChart(root, markup) {
   const [first, ...later] = splitSections(markup);
   setHtml(root, first);
   const article = root.querySelector("article.chart");
-  if (!later.length || !article) return Promise.resolve();
+  if (!article) return Promise.resolve();
+  const revealed = revealLater(article);
+  if (!later.length) return revealed.promise;
   article.setAttribute("aria-busy", "true");
   const steps = laterSections(article, later);
   const shown = () => article.getRootNode() === root;
-  return new Promise((resolve) => {
+  const committed = new Promise((resolve) => {
     const entry = {
       finish() {
         try {
+          revealed.now();
           if (shown()) while (!steps.next().done);
         } finally {
           entry.stop();
@@ -147,6 +152,7 @@ export function commitChart(root, markup) {
       stop() {
         if (committing.get(root) === entry) committing.delete(root);
         steps.return();
+        revealed.now();
         resolve();
       },
     };
@@ -169,6 +175,20 @@ export function commitChart(root, markup) {
     };
     yieldTurn().then(next);
   });
+  return Promise.all([committed, revealed.promise]).then(() => {});
+}
+
+/** The first section's tables and trends show a frame after its heading (ARCHITECTURE "Staying responsive"). */
+function revealLater(article) {
+  let now;
+  const promise = new Promise((resolve) => (now = () => resolve(article.removeAttribute(FIRST_FRAME))));
+  if (typeof requestAnimationFrame !== "function" || article.ownerDocument.visibilityState === "hidden" || !article.querySelector(REGIONS)) now();
+  else {
+    article.setAttribute(FIRST_FRAME, "");
+    requestAnimationFrame(() => yieldTurn().then(now));
+    setTimeout(now, 250); // a page hidden meanwhile paints no frame
+  }
+  return { promise, now };
 }
 
 /** Commits what is left of the chart in `root` at once (before printing). */

@@ -422,11 +422,29 @@ describe("a long chart is committed in steps", () => {
           // Steps are counted as the sections and a long section's items arrive.
           let mutations = 0;
           const observer = new MutationObserver((list) => (mutations += list.length));
+          // Frames painted, and how many before the first section's table was shown.
+          let frames = 0;
+          const tick = () => (frames++, requestAnimationFrame(tick));
+          requestAnimationFrame(tick);
           const committed = record.render(host);
-          const atReturn = { sections: sections(), busy: host.shadowRoot.querySelector("article.chart").getAttribute("aria-busy"), banner: host.shadowRoot.querySelector(".patient-name")?.textContent ?? null };
+          const article = host.shadowRoot.querySelector("article.chart");
+          const region = article.querySelector(":scope > section .scroll[tabindex]");
+          const atReturn = {
+            sections: sections(),
+            busy: article.getAttribute("aria-busy"),
+            banner: host.shadowRoot.querySelector(".patient-name")?.textContent ?? null,
+            table: region.textContent.length > 0,
+            shown: getComputedStyle(region).contentVisibility,
+          };
+          let framesBeforeShown = null;
+          const shownAt = new MutationObserver(() => article.hasAttribute("data-ppsdk-first-frame") || (framesBeforeShown ??= frames));
+          shownAt.observe(article, { attributes: true, attributeFilter: ["data-ppsdk-first-frame"] });
           observer.observe(host.shadowRoot, { childList: true, subtree: true });
           await committed;
           observer.disconnect();
+          shownAt.disconnect();
+          await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+          const firstTable = { framesBeforeShown, shown: getComputedStyle(region).contentVisibility, seen: region.innerText.includes(region.querySelector("tbody th").textContent) };
           // The same markup committed in one step, into another shadow root.
           const copy = document.querySelector("#copy");
           copy.attachShadow({ mode: "open" }).innerHTML = record.__chartMarkup();
@@ -441,6 +459,7 @@ describe("a long chart is committed in steps", () => {
             busy: host.shadowRoot.querySelector("article.chart").hasAttribute("aria-busy"),
             closed: host.shadowRoot.querySelectorAll("details:not([open])").length,
             unfilled: host.shadowRoot.querySelectorAll("details[data-fill]:not([data-filled])").length,
+            firstFrame: host.shadowRoot.querySelector("article.chart").hasAttribute("data-ppsdk-first-frame"),
           };
           await printing;
 
@@ -456,17 +475,23 @@ describe("a long chart is committed in steps", () => {
           await last;
           await new Promise((resolve) => setTimeout(resolve, 50));
           const freed = { text: host.shadowRoot.textContent, sections: sections() };
-          return { atReturn, whole, printed, again, freed };
+          return { atReturn, firstTable, whole, printed, again, freed };
         },
         { jwe, key },
       );
-      assert.deepEqual(facts.atReturn, { sections: 1, busy: "true", banner: "Mr. Dusty Stracke" }, "the banner and first section are on the page when render returns");
+      assert.deepEqual(
+        facts.atReturn,
+        { sections: 1, busy: "true", banner: "Mr. Dusty Stracke", table: true, shown: "hidden" },
+        "the banner and first section are on the page when render returns, its table laid out a frame later",
+      );
+      assert.ok(facts.firstTable.framesBeforeShown >= 1, `the first section's table is shown after ${facts.firstTable.framesBeforeShown} frames`);
+      assert.deepEqual({ ...facts.firstTable, framesBeforeShown: undefined }, { framesBeforeShown: undefined, shown: "auto", seen: true }, "then shown");
       assert.ok(facts.whole.sections >= 10, `${facts.whole.sections} sections`);
       assert.equal(facts.whole.busy, false, "aria-busy is gone once all is committed");
       assert.ok(facts.whole.same, "the chart committed in steps is the chart committed at once");
       // Short sections come a few at a time, a long one (the trends) in pieces: steps after render returned.
       assert.ok(facts.whole.mutations >= 5, `${facts.whole.mutations} steps after render returned`);
-      assert.deepEqual(facts.printed, { sections: facts.whole.sections, busy: false, closed: 0, unfilled: 0 });
+      assert.deepEqual(facts.printed, { sections: facts.whole.sections, busy: false, closed: 0, unfilled: 0, firstFrame: false });
       assert.deepEqual(facts.again, { sections: facts.whole.sections, ids: facts.whole.sections, articles: 1 });
       assert.equal(facts.freed.sections, 0);
       assert.ok(/closed/i.test(facts.freed.text) && !facts.freed.text.includes("Stracke"), facts.freed.text);
