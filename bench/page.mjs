@@ -81,7 +81,7 @@ function watchFirst(root, selector) {
   const seen = { at: null, painted: null };
   const observer = new MutationObserver(() => {
     if (seen.at === null && root.querySelector(selector)) seen.at = performance.now();
-    // The SDK shows the first section's tables a frame after its heading: on screen once they are.
+    // The SDK shows the first section's body a frame after its heading: on screen once it is.
     if (seen.at !== null && !root.querySelector("[data-ppsdk-first-frame]")) {
       observer.disconnect();
       // On screen: the frame after the commit, timed as the whole chart's (below).

@@ -85,7 +85,7 @@ const PIECE = 8 * 1024;
 const SLICE_MS = 12;
 const committing = new WeakMap();
 const FIRST_FRAME = "data-ppsdk-first-frame";
-const REGIONS = ":scope > section:first-of-type :is(.scroll[tabindex], .trend-body)";
+const FIRST_BODY = ":scope > section:first-of-type > .body";
 
 /** The article with its first section, then each later section (record text never holds a raw `<`). */
 function splitSections(markup) {
@@ -178,11 +178,11 @@ export function commitChart(root, markup) {
   return Promise.all([committed, revealed.promise]).then(() => {});
 }
 
-/** The first section's tables and trends show a frame after its heading (ARCHITECTURE "Staying responsive"). */
+/** The first section's body shows a frame after its heading (ARCHITECTURE "Staying responsive"). */
 function revealLater(article) {
   let now;
   const promise = new Promise((resolve) => (now = () => resolve(article.removeAttribute(FIRST_FRAME))));
-  if (typeof requestAnimationFrame !== "function" || article.ownerDocument.visibilityState === "hidden" || !article.querySelector(REGIONS)) now();
+  if (typeof requestAnimationFrame !== "function" || article.ownerDocument.visibilityState === "hidden" || !article.querySelector(FIRST_BODY)) now();
   else {
     article.setAttribute(FIRST_FRAME, "");
     requestAnimationFrame(() => yieldTurn().then(now));
