@@ -179,8 +179,8 @@ let renderings = 0;
  * open brought back, and the methods that need the record's content
  * (`toHtml`, `resources`, `auditEvent`, `share`, `sharePreview`) resolve
  * from the worker. `render` returns a Promise, settled once the whole chart
- * is committed; with the portal's display options its first section is on
- * screen before `render` returns.
+ * is committed; with the portal's display options its first section is
+ * committed before `render` returns.
  */
 export class WorkerRecord {
   #channel;
