@@ -85,7 +85,6 @@ const PIECE = 8 * 1024;
 const SLICE_MS = 12;
 const committing = new WeakMap();
 const FIRST_FRAME = "data-ppsdk-first-frame";
-const FIRST_BODY = ":scope > section:first-of-type > .body";
 
 /** The article with its first section, then each later section (record text never holds a raw `<`). */
 function splitSections(markup) {
@@ -133,17 +132,20 @@ export function commitChart(root, markup) {
   const [first, ...later] = splitSections(markup);
   setHtml(root, first);
   const article = root.querySelector("article.chart");
-  if (!article) return Promise.resolve();
-  const revealed = revealLater(article);
-  if (!later.length) return revealed.promise;
+  if (!later.length || !article) return Promise.resolve();
   article.setAttribute("aria-busy", "true");
+  // The first section's body waits for the next frame or the last step, whichever comes first (ARCHITECTURE "Staying responsive").
+  const reveal = () => article.removeAttribute(FIRST_FRAME);
+  if (typeof requestAnimationFrame === "function") {
+    article.setAttribute(FIRST_FRAME, "");
+    requestAnimationFrame(() => yieldTurn().then(reveal));
+  }
   const steps = laterSections(article, later);
   const shown = () => article.getRootNode() === root;
-  const committed = new Promise((resolve) => {
+  return new Promise((resolve) => {
     const entry = {
       finish() {
         try {
-          revealed.now();
           if (shown()) while (!steps.next().done);
         } finally {
           entry.stop();
@@ -152,7 +154,7 @@ export function commitChart(root, markup) {
       stop() {
         if (committing.get(root) === entry) committing.delete(root);
         steps.return();
-        revealed.now();
+        reveal();
         resolve();
       },
     };
@@ -175,20 +177,6 @@ export function commitChart(root, markup) {
     };
     yieldTurn().then(next);
   });
-  return Promise.all([committed, revealed.promise]).then(() => {});
-}
-
-/** The first section's body shows a frame after its heading (ARCHITECTURE "Staying responsive"). */
-function revealLater(article) {
-  let now;
-  const promise = new Promise((resolve) => (now = () => resolve(article.removeAttribute(FIRST_FRAME))));
-  if (typeof requestAnimationFrame !== "function" || article.ownerDocument.visibilityState === "hidden" || !article.querySelector(FIRST_BODY)) now();
-  else {
-    article.setAttribute(FIRST_FRAME, "");
-    requestAnimationFrame(() => yieldTurn().then(now));
-    setTimeout(now, 250); // a page hidden meanwhile paints no frame
-  }
-  return { promise, now };
 }
 
 /** Commits what is left of the chart in `root` at once (before printing). */

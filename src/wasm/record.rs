@@ -228,13 +228,14 @@ impl PatientRecord {
     /// portal CSS and SDK CSS stay apart. `options` may choose `locale`,
     /// `timeZone` and `theme` for this rendering (over the portal's). The
     /// banner, the table of contents and the first section are on the page
-    /// when `render` returns, the first section's body shown in the next
-    /// frame (so no frame lays out the whole first screen); the later
-    /// sections follow in slices of about 12 ms (short sections together, a
-    /// long one a few thousand characters at a time), with `aria-busy` on the
-    /// chart until the last, so that no step holds the page's thread long.
-    /// The Promise resolves once the whole chart is committed and shown
-    /// (also when the chart is rendered again or closed before then). The older rows of long
+    /// when `render` returns, the first section's body shown after the next
+    /// frame or with the last step, whichever comes first (so that no frame
+    /// lays out the whole first screen); the later sections follow in slices
+    /// of about 12 ms (short sections together, a long one a few thousand
+    /// characters at a time), with `aria-busy` on the chart until the last,
+    /// so that no step holds the page's thread long. The Promise resolves
+    /// once the whole chart is committed and shown (at once when it has one
+    /// section; also when the chart is rendered again or closed before then). The older rows of long
     /// sections, closed trends and the "Other records" lists are added when
     /// their disclosure is first opened (and all of them, with any section
     /// not yet committed, before printing). Rendering again replaces it;
