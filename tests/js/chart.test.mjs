@@ -422,7 +422,7 @@ describe("a long chart is committed in steps", () => {
           // Steps are counted as the sections and a long section's items arrive.
           let mutations = 0;
           const observer = new MutationObserver((list) => (mutations += list.length));
-          // Frames painted, and how many before the first section's table was shown.
+          // Frames painted, and how many before the first section's body was shown.
           let frames = 0;
           const tick = () => (frames++, requestAnimationFrame(tick));
           requestAnimationFrame(tick);
@@ -450,7 +450,7 @@ describe("a long chart is committed in steps", () => {
           observer.disconnect();
           shownAt.disconnect();
           await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-          const firstTable = { framesBeforeShown, busyWhenShown, shown: getComputedStyle(body).contentVisibility, seen: region.innerText.includes(region.querySelector("tbody th").textContent) };
+          const firstBody = { framesBeforeShown, busyWhenShown, shown: getComputedStyle(body).contentVisibility, seen: region.innerText.includes(region.querySelector("tbody th").textContent) };
           // The same markup committed in one step, into another shadow root.
           const copy = document.querySelector("#copy");
           copy.attachShadow({ mode: "open" }).innerHTML = record.__chartMarkup();
@@ -482,8 +482,8 @@ describe("a long chart is committed in steps", () => {
           const held = host.shadowRoot.querySelector("article.chart").hasAttribute("data-ppsdk-first-frame");
           await unpainted;
           window.requestAnimationFrame = painting;
-          const article2 = host.shadowRoot.querySelector("article.chart");
-          const noFrames = { held, mark: article2.hasAttribute("data-ppsdk-first-frame"), shown: getComputedStyle(article2.querySelector(":scope > section > .body")).contentVisibility };
+          const unpaintedArticle = host.shadowRoot.querySelector("article.chart");
+          const noFrames = { held, mark: unpaintedArticle.hasAttribute("data-ppsdk-first-frame"), shown: getComputedStyle(unpaintedArticle.querySelector(":scope > section > .body")).contentVisibility };
 
           // free() part-way: the closed note stays, nothing is appended after it.
           const last = record.render(host);
@@ -491,7 +491,7 @@ describe("a long chart is committed in steps", () => {
           await last;
           await new Promise((resolve) => setTimeout(resolve, 50));
           const freed = { text: host.shadowRoot.textContent, sections: sections() };
-          return { atReturn, firstTable, whole, printed, again, noFrames, freed };
+          return { atReturn, firstBody, whole, printed, again, noFrames, freed };
         },
         { jwe, key },
       );
@@ -501,7 +501,7 @@ describe("a long chart is committed in steps", () => {
         "the banner and first section are on the page when render returns, its body laid out a frame later",
       );
       // Shown after the next frame, or with the last step if that comes first.
-      const { framesBeforeShown, busyWhenShown, ...shown } = facts.firstTable;
+      const { framesBeforeShown, busyWhenShown, ...shown } = facts.firstBody;
       assert.ok(framesBeforeShown >= 1 || busyWhenShown === false, `the first section's body shown after ${framesBeforeShown} frames, busy ${busyWhenShown}`);
       assert.deepEqual(shown, { shown: "visible", seen: true }, "then shown");
       assert.ok(facts.whole.sections >= 10, `${facts.whole.sections} sections`);
