@@ -129,6 +129,72 @@ pub fn capitalize(text: &str) -> String {
     first + rest
 }
 
+/// The module's two map types. Each `HashMap<K, V>` type is its own copy of
+/// the hash table's code in the WebAssembly module (about 2.5 KB a type), so
+/// every map in the crate is one of these: other values live in a `Vec` the
+/// map indexes ([`ListMap`], the chart's groups), and a pair key is written
+/// as text ([`pair_key`]).
+pub type TextMap = std::collections::HashMap<String, usize>;
+/// See [`TextMap`].
+pub type NumMap = std::collections::HashMap<usize, usize>;
+
+/// The [`TextMap`] key of a pair (a number and a text): `"<n> <text>"`.
+pub(crate) fn pair_key(n: usize, text: &str) -> String {
+    let mut key = n.to_string();
+    key.push(' ');
+    key.push_str(text);
+    key
+}
+
+/// Text → a list of positions, in the order they were added.
+#[derive(Debug, Clone, Default)]
+pub struct ListMap {
+    index: TextMap,
+    lists: Vec<Vec<usize>>,
+}
+
+impl ListMap {
+    /// The list under `key`.
+    pub fn get(&self, key: &str) -> Option<&[usize]> {
+        self.index.get(key).and_then(|&i| self.lists.get(i)).map(Vec::as_slice)
+    }
+
+    /// Adds `value` to the list under `key` unless it is there already.
+    pub fn add(&mut self, key: String, value: usize) {
+        match self.index.get(&key).and_then(|&i| self.lists.get_mut(i)) {
+            Some(list) if list.contains(&value) => {}
+            Some(list) => list.push(value),
+            None => {
+                self.index.insert(key, self.lists.len());
+                self.lists.push(vec![value]);
+            }
+        }
+    }
+}
+
+/// A set of texts, kept as a [`TextMap`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextSet(TextMap);
+
+impl TextSet {
+    /// Adds `text`: whether it was new.
+    pub fn insert(&mut self, text: String) -> bool {
+        self.0.insert(text, 0).is_none()
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.0.contains_key(text)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Every `.json` file of the reference data (`../shared/data/fhir`, at any depth).
 #[cfg(test)]
 pub(crate) fn reference_json_files() -> Vec<std::path::PathBuf> {

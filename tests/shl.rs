@@ -219,7 +219,7 @@ fn spec_example_card_opens_and_verifies() {
     // Host-supplied keys (the trust list): verified. Keys fetched from the
     // card's own `iss`: signed, but not verified (anyone with a domain can
     // publish keys), one request.
-    opts.issuer_keys.known.insert(issuer.clone(), jwks.clone());
+    opts.issuer_keys.known.push((issuer.clone(), jwks.clone()));
     let host = Host::default().on("POST", url, 200, manifest.clone());
     assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Verified);
     opts.issuer_keys.known.clear();
@@ -233,7 +233,7 @@ fn spec_example_card_opens_and_verifies() {
     let note = shared.source.summary().notes[0].text(patient_portal_sdk::render::Locale::EnUs);
     assert_eq!(note, format!("SMART Health Card: signed by {issuer}; this issuer is not in your trust list"));
     // The same fetch with the issuer in the trust list: verified.
-    opts.issuer_keys.known.insert(issuer.clone(), jwks.clone());
+    opts.issuer_keys.known.push((issuer.clone(), jwks.clone()));
     let host = Host::default().on("POST", url, 200, manifest.clone());
     assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Verified);
     opts.issuer_keys.known.clear();
@@ -245,7 +245,7 @@ fn spec_example_card_opens_and_verifies() {
     opts.issuer_keys.fetch = false;
     let mut other = jwks.clone();
     other["keys"][0]["x"] = other["keys"][0]["y"].clone();
-    opts.issuer_keys.known.insert(issuer.clone(), other);
+    opts.issuer_keys.known = vec![(issuer.clone(), other)];
     let host = Host::default().on("POST", url, 200, manifest);
     assert_eq!(open(&host, link, &opts).unwrap().source.cards[0].verification, Verification::Invalid);
 }

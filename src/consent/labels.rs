@@ -3,8 +3,6 @@
 //! references it makes. Read from the raw JSON, so every resource type is
 //! covered, not only the ones the chart renders.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::fhir::DateTime;
@@ -81,8 +79,10 @@ pub struct Facts {
     pub labels: Vec<Code>,
     /// Highest confidentiality (`N` when unlabelled).
     pub confidentiality: u8,
-    /// Every coding anywhere in the resource.
-    pub codings: HashSet<Code>,
+    /// Every coding anywhere in the resource, once each.
+    pub codings: Vec<Code>,
+    /// `codings` as `<system> <code>` texts.
+    seen_codings: crate::util::TextSet,
     /// The clinical or operational date's span, when the resource has one.
     pub when: Option<(i64, i64)>,
     /// References in author-like elements.
@@ -119,7 +119,9 @@ fn collect(value: &Value, facts: &mut Facts) {
             if let Some(code) = map.get("code").and_then(Value::as_str) {
                 if !code.trim().is_empty() && (map.contains_key("system") || map.contains_key("display")) {
                     if let Some(c) = Code::from_coding(value) {
-                        facts.codings.insert(c);
+                        if facts.seen_codings.insert(format!("{} {}", c.system, c.code)) {
+                            facts.codings.push(c);
+                        }
                     }
                 }
             }

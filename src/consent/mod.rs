@@ -19,8 +19,6 @@ pub mod labels;
 mod redact;
 pub mod rules;
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 pub use audit::audit_event;
@@ -257,7 +255,7 @@ pub struct Decider<'a> {
     patient_keys: Vec<String>,
     age: Option<u32>,
     consents: Vec<(&'a Value, bool)>,
-    by_key: HashMap<String, usize>,
+    by_key: crate::util::TextMap,
 }
 
 impl<'a> Decider<'a> {
@@ -269,7 +267,7 @@ impl<'a> Decider<'a> {
         let birth = patient.and_then(|p| p.raw.at("birthDate").as_str()).and_then(|b| DateTime::parse(b).start_date());
         let today = crate::fhir::Date::from_timestamp(viewer.at);
         let age = birth.zip(today).and_then(|(b, t)| age_in_years(b, t));
-        let mut decider = Decider { record, viewer, policy, patient_keys, age, consents: Vec::new(), by_key: HashMap::new() };
+        let mut decider = Decider { record, viewer, policy, patient_keys, age, consents: Vec::new(), by_key: crate::util::TextMap::new() };
         if viewer.role == Role::Patient {
             return decider;
         }

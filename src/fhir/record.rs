@@ -1,6 +1,6 @@
 //! A record: the resources of one Bundle (or a single resource), in order.
 
-use std::collections::{HashMap, HashSet};
+use crate::util::{pair_key, ListMap, TextMap};
 
 use super::reference::{target, Target};
 use super::scan::{json, members, Scanner, Shell, State, Step};
@@ -162,14 +162,14 @@ pub struct Record {
     /// Bundle entries that carried no resource (a `request` only, say).
     pub entries_without_resource: usize,
     /// `Type/id` → entries (any file), in order.
-    by_key: HashMap<String, Vec<usize>>,
-    /// (file, `fullUrl`) → entry.
-    by_url: HashMap<(usize, String), usize>,
+    by_key: ListMap,
+    /// (file, `fullUrl`) → entry ([`pair_key`]).
+    by_url: TextMap,
     /// Resources withheld from this viewer: references to them are not
     /// followed (see `is_withheld`). `Type/id` in any file, `fullUrl` per file.
-    withheld_keys: HashSet<String>,
-    // A map like `by_url` (one map type less in the module); the value is unused.
-    withheld_urls: HashMap<(usize, String), usize>,
+    // Maps like `by_url` (no other map type in the module); the values are unused.
+    withheld_keys: TextMap,
+    withheld_urls: TextMap,
     withheld_entries: usize,
     /// Files (or health cards) read so far.
     sources: usize,
@@ -198,7 +198,7 @@ impl Record {
     pub fn resolve_index(&self, from: usize, reference: &Reference) -> Option<usize> {
         let r = reference.reference.as_deref()?;
         let source = self.entries.get(from).map_or(0, |e| e.source);
-        if let Some(&i) = self.by_url.get(&(source, r.trim().to_string())) {
+        if let Some(&i) = self.by_url.get(&pair_key(source, r.trim())) {
             return Some(i);
         }
         match target(r)? {
@@ -220,10 +220,10 @@ impl Record {
             return false;
         }
         let source = self.entries.get(from).map_or(0, |e| e.source);
-        if self.withheld_urls.contains_key(&(source, r.trim().to_string())) {
+        if self.withheld_urls.contains_key(&pair_key(source, r.trim())) {
             return true;
         }
-        matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains(&key))
+        matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains_key(&key))
     }
 
     /// Number of resources withheld from this viewer.
@@ -246,13 +246,13 @@ impl Record {
             } else {
                 out.withheld_entries += 1;
                 if let Some(url) = &entry.full_url {
-                    out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
+                    out.withheld_urls.insert(pair_key(entry.source, url.trim()), 0);
                     if let Some(Target::Key(key)) = target(url) {
-                        out.withheld_keys.insert(key);
+                        out.withheld_keys.insert(key, 0);
                     }
                 }
                 if let Some(id) = &entry.id {
-                    out.withheld_keys.insert(format!("{}/{id}", entry.resource_type));
+                    out.withheld_keys.insert(format!("{}/{id}", entry.resource_type), 0);
                 }
                 // What is inside goes with it: the entries of a Bundle in the
                 // Bundle (by `Type/id` and `fullUrl`). Contained resources are
@@ -260,13 +260,13 @@ impl Record {
                 let raw = entry.raw.value();
                 for inner in inner_resources(&raw).into_iter().filter(|r| !r.contained) {
                     if let Some(url) = inner.full_url {
-                        out.withheld_urls.insert((entry.source, url.trim().to_string()), 0);
+                        out.withheld_urls.insert(pair_key(entry.source, url.trim()), 0);
                         if let Some(Target::Key(key)) = target(url) {
-                            out.withheld_keys.insert(key);
+                            out.withheld_keys.insert(key, 0);
                         }
                     }
                     if let Some(id) = inner.raw.get("id").and_then(serde_json::Value::as_str) {
-                        out.withheld_keys.insert(format!("{}/{id}", inner.resource_type));
+                        out.withheld_keys.insert(format!("{}/{id}", inner.resource_type), 0);
                     }
                 }
             }
@@ -276,17 +276,14 @@ impl Record {
 
     fn index_entry(&mut self, entry: &Entry, i: usize) {
         if let Some(url) = &entry.full_url {
-            self.by_url.entry((entry.source, url.trim().to_string())).or_insert(i);
+            self.by_url.entry(pair_key(entry.source, url.trim())).or_insert(i);
             if let Some(Target::Key(key)) = target(url) {
-                self.by_key.entry(key).or_default().push(i);
+                self.by_key.add(key, i);
             }
         }
         if let Some(id) = &entry.id {
             let key = format!("{}/{id}", entry.resource_type);
-            let list = self.by_key.entry(key).or_default();
-            if !list.contains(&i) {
-                list.push(i);
-            }
+            self.by_key.add(key, i);
         }
     }
 
@@ -392,7 +389,7 @@ impl Record {
             };
             if let Some(i) = same {
                 if let Some(url) = &entry.full_url {
-                    self.by_url.entry((source, url.trim().to_string())).or_insert(i);
+                    self.by_url.entry(pair_key(source, url.trim())).or_insert(i);
                 }
                 return Ok(());
             }

@@ -12,8 +12,8 @@
 mod page;
 mod plan;
 
+use crate::util::TextSet;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -191,7 +191,7 @@ pub struct FetchReport {
 }
 
 /// Capability statements already read, by base URL.
-pub type CapabilityCache = RefCell<HashMap<String, Capabilities>>;
+pub type CapabilityCache = RefCell<Vec<(String, Capabilities)>>;
 
 /// A FHIR R4 server as a [`RecordSource`].
 pub struct FhirServer<'a, C, T> {
@@ -217,7 +217,7 @@ struct Received {
 #[derive(Default)]
 struct Shared {
     received: Vec<Received>,
-    keys: HashSet<String>,
+    keys: TextSet,
     pages: usize,
     bytes: usize,
     /// `Bundle.total` of each query's first page, by query index (a list: one map type less in the module).
@@ -316,7 +316,7 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
     /// The server's capabilities, from its `metadata` (cached per base URL).
     /// A server without a usable CapabilityStatement is searched type by type.
     async fn capabilities<S: Scheduler>(&self, sched: &S) -> Result<Capabilities, Error> {
-        if let Some(known) = self.cache.borrow().get(&self.options.base_url) {
+        if let Some((_, known)) = self.cache.borrow().iter().find(|(url, _)| *url == self.options.base_url) {
             return Ok(known.clone());
         }
         let url = format!("{}/metadata", self.options.base_url);
@@ -328,7 +328,9 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
         let Some(capabilities) = capabilities else {
             return Ok(Capabilities::default());
         };
-        self.cache.borrow_mut().insert(self.options.base_url.clone(), capabilities.clone());
+        let mut cache = self.cache.borrow_mut();
+        cache.retain(|(url, _)| *url != self.options.base_url);
+        cache.push((self.options.base_url.clone(), capabilities.clone()));
         Ok(capabilities)
     }
 
@@ -515,7 +517,7 @@ impl<C: HttpClient, T: AccessTokens> FhirServer<'_, C, T> {
         // The Patient first, then in the order of the plan.
         let patient_key = format!("Patient/{}", self.options.patient);
         crate::util::sort_by_key(&mut received, |r| (r.key.as_deref() != Some(patient_key.as_str()), r.order));
-        let mut seen = HashSet::new();
+        let mut seen = TextSet::default();
         let mut kept = Vec::with_capacity(received.len());
         for r in received {
             if r.key.as_ref().is_none_or(|k| seen.insert(k.clone())) {

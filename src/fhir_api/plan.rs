@@ -2,7 +2,7 @@
 //! CapabilityStatement offers it, else the US Core searches for every
 //! section of the chart.
 
-use std::collections::HashSet;
+use crate::util::TextSet;
 
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ pub struct Capabilities {
     /// `Patient/$everything` is offered.
     pub everything: bool,
     /// The resource types it serves (`None`: it did not say).
-    pub types: Option<HashSet<String>>,
+    pub types: Option<TextSet>,
 }
 
 impl Capabilities {
@@ -26,7 +26,7 @@ impl Capabilities {
             return None;
         }
         let mut capabilities = Capabilities::default();
-        let mut types = HashSet::new();
+        let mut types = TextSet::default();
         // Among the server's own operations, only Patient-everything's definition says
         // it; among the Patient resource's, its name does too.
         let defines_it = |op: &Value| op.at("definition").as_str().is_some_and(|d| d.ends_with("/Patient-everything"));

@@ -1,6 +1,6 @@
 //! Where each resource goes in the chart, and the row it becomes.
 
-use std::collections::HashMap;
+use crate::util::{NumMap, TextMap};
 
 use crate::fhir::{
     first_label, Attachment, CodeableConcept, DateTime, Entry, Observation, ObservationValue, Quantity, Record, Reference, ReferenceRange, Resource, When,
@@ -61,16 +61,16 @@ pub struct Builder<'r, 'f> {
     record: &'r Record,
     fmt: Fmt<'f>,
     /// Entry index of a result → entry index of the report or panel it is listed under.
-    owner: HashMap<usize, usize>,
+    owner: NumMap,
     /// Entry indexes of the reports and panels that list results (to themselves).
-    owners: HashMap<usize, usize>,
-    /// Entry index of a group's owner (or of a lone result) → its group.
-    groups: HashMap<usize, Group>,
-    /// Owners in the order their groups were started.
-    group_order: Vec<usize>,
+    owners: NumMap,
+    /// Entry index of a group's owner (or of a lone result) → its place in `groups`.
+    group_of: NumMap,
+    /// The groups, in the order they were started.
+    groups: Vec<Group>,
     trends: Vec<TrendAcc>,
     /// `<length of id>:<id><unit>` → index in `trends`.
-    trend_of: HashMap<String, usize>,
+    trend_of: TextMap,
 }
 
 struct TrendAcc {
@@ -101,12 +101,12 @@ impl<'r, 'f> Builder<'r, 'f> {
         Self {
             record,
             fmt,
-            owner: HashMap::new(),
-            owners: HashMap::new(),
-            groups: HashMap::new(),
-            group_order: Vec::new(),
+            owner: NumMap::new(),
+            owners: NumMap::new(),
+            group_of: NumMap::new(),
+            groups: Vec::new(),
             trends: Vec::new(),
-            trend_of: HashMap::new(),
+            trend_of: TextMap::new(),
         }
     }
 
@@ -151,26 +151,31 @@ impl<'r, 'f> Builder<'r, 'f> {
         self.owners = self.owner.values().map(|&o| (o, o)).collect();
     }
 
-    fn group(&mut self, owner: usize) -> &mut Group {
-        if !self.groups.contains_key(&owner) {
-            self.group_order.push(owner);
+    /// Fills in the group of `owner`, started empty if there is none yet.
+    fn group(&mut self, owner: usize, fill: impl FnOnce(&mut Group)) {
+        let next = self.groups.len();
+        let i = *self.group_of.entry(owner).or_insert(next);
+        if i == next {
+            self.groups.push(Group {
+                title: String::new(),
+                detail: String::new(),
+                sort_key: None,
+                rows: Vec::new(),
+                is_resource: false,
+                entry: None,
+                links: Vec::new(),
+                report_text: None,
+                negation: None,
+            });
         }
-        self.groups.entry(owner).or_insert_with(|| Group {
-            title: String::new(),
-            detail: String::new(),
-            sort_key: None,
-            rows: Vec::new(),
-            is_resource: false,
-            entry: None,
-            links: Vec::new(),
-            report_text: None,
-            negation: None,
-        })
+        if let Some(group) = self.groups.get_mut(i) {
+            fill(group);
+        }
     }
 
     /// The groups of results (newest first) and the trends (most recent first).
-    pub fn finish(mut self) -> (Vec<Group>, Vec<Trend>) {
-        let mut groups: Vec<Group> = self.group_order.iter().filter_map(|owner| self.groups.remove(owner)).collect();
+    pub fn finish(self) -> (Vec<Group>, Vec<Trend>) {
+        let mut groups = self.groups;
         for g in &mut groups {
             g.sort_key = g.sort_key.or_else(|| g.rows.iter().filter_map(|r| r.sort_key).max());
         }
@@ -291,21 +296,22 @@ impl<'r, 'f> Builder<'r, 'f> {
                     return Placement::Section(VITALS, result);
                 }
                 if let Some(&owner) = self.owner.get(&index) {
-                    self.group(owner).rows.push(result);
+                    self.group(owner, |g| g.rows.push(result));
                 } else if self.owners.contains_key(&index) {
                     // A panel heading keeps the panel's own value, flag and range.
                     let flag = flag.map(|f| f.label(fmt.locale).to_string());
                     let panel_of = o.value().is_none() && o.component.is_empty();
                     let detail = [(!panel_of).then_some(value), flag, Some(range), Some(on)];
-                    let g = self.group(index);
-                    g.title = result.cells.first().map(|c| c.text.clone()).unwrap_or_default();
-                    g.detail = detail.into_iter().flatten().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" · ");
-                    g.sort_key = key;
-                    g.is_resource = true;
-                    g.entry = Some(index);
-                    g.negation = negation;
+                    self.group(index, |g| {
+                        g.title = result.cells.first().map(|c| c.text.clone()).unwrap_or_default();
+                        g.detail = detail.into_iter().flatten().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" · ");
+                        g.sort_key = key;
+                        g.is_resource = true;
+                        g.entry = Some(index);
+                        g.negation = negation;
+                    });
                 } else {
-                    self.group(index).rows.push(result);
+                    self.group(index, |g| g.rows.push(result));
                 }
                 Placement::Grouped
             }
@@ -335,15 +341,16 @@ impl<'r, 'f> Builder<'r, 'f> {
                 }
                 let title = label(&d.code);
                 let (links, report_text) = attachments::report_form(fmt, &title, &d.presented_form);
-                let g = self.group(index);
-                g.title = title;
-                g.detail = detail.join(" · ");
-                g.sort_key = effective.and_then(DateTime::sort_key);
-                g.is_resource = true;
-                g.entry = Some(index);
-                g.links = links;
-                g.report_text = report_text;
-                g.negation = cancelled(d.status.as_deref());
+                self.group(index, |g| {
+                    g.title = title;
+                    g.detail = detail.join(" · ");
+                    g.sort_key = effective.and_then(DateTime::sort_key);
+                    g.is_resource = true;
+                    g.entry = Some(index);
+                    g.links = links;
+                    g.report_text = report_text;
+                    g.negation = cancelled(d.status.as_deref());
+                });
                 Placement::Grouped
             }
             Resource::Immunization(i) => {

@@ -14,8 +14,6 @@ mod card;
 mod link;
 mod resolve;
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 pub use card::{decode_jws, jwks_url, read_card_file, verify_with, CardError, Credential, Es256Key, Es256Verifier, Unverified, Verification};
@@ -70,7 +68,7 @@ pub enum ShlError {
 #[derive(Debug, Clone, Default)]
 pub struct IssuerKeys {
     /// Issuer (`iss`, compared without a trailing slash) → JWKS.
-    pub known: HashMap<String, Value>,
+    pub known: Vec<(String, Value)>,
     /// Fetch `<iss>/.well-known/jwks.json` for issuers not in `known`.
     pub fetch: bool,
 }
@@ -256,16 +254,16 @@ pub async fn check_cards<C: HttpClient, S: Scheduler>(
         return;
     }
     // Null: none could be fetched (a fetched JWKS is an object).
-    let mut fetched: HashMap<String, Value> = HashMap::new();
+    let mut fetched: Vec<(String, Value)> = Vec::new();
     for (report, credential) in shared.source.cards.iter_mut().zip(credentials) {
         let jwks = match keys.known_for(&credential.issuer) {
             Some(jwks) => Some(jwks.clone()),
             None if keys.fetch => {
-                if !fetched.contains_key(&credential.issuer) {
+                if !fetched.iter().any(|(iss, _)| *iss == credential.issuer) {
                     let jwks = fetch_jwks(client, sched, &credential.issuer, fetch).await;
-                    fetched.insert(credential.issuer.clone(), jwks.unwrap_or_default());
+                    fetched.push((credential.issuer.clone(), jwks.unwrap_or_default()));
                 }
-                match fetched.get(&credential.issuer).filter(|v| !v.is_null()).cloned() {
+                match fetched.iter().find(|(iss, _)| *iss == credential.issuer).map(|(_, v)| v).filter(|v| !v.is_null()).cloned() {
                     Some(jwks) => Some(jwks),
                     None => {
                         report.verification = Verification::Unverified(Unverified::KeysUnavailable);

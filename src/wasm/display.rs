@@ -3,7 +3,6 @@
 //! through `Temporal` or `Intl.DateTimeFormat`, and its offsets through `Date`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -98,12 +97,15 @@ impl Display {
                 });
                 TimeZone::new(name, move |t| {
                     let day = t.div_euclid(86_400);
-                    if let Some(&offset) = days.borrow().get(&day) {
-                        return Some(offset);
+                    let key = i32::try_from(day).ok().map(|d| d as u32 as usize);
+                    if let Some(&offset) = key.and_then(|k| days.borrow().get(&k).copied()).as_ref() {
+                        return Some(offset as u32 as i32);
                     }
                     let (start, end) = (offset_at(&clock, day * 86_400)?, offset_at(&clock, day * 86_400 + 86_399)?);
                     if start == end {
-                        days.borrow_mut().insert(day, start);
+                        if let Some(key) = key {
+                            days.borrow_mut().insert(key, start as u32 as usize);
+                        }
                         return Some(start);
                     }
                     // A day with a change of offset: this instant's own.
@@ -170,8 +172,8 @@ enum Clock {
     Local,
 }
 
-/// A zone's offsets by day.
-type DayOffsets = Rc<RefCell<HashMap<i64, i32>>>;
+/// A zone's offsets by day (`i32` day → `i32` offset, as their bits).
+type DayOffsets = Rc<RefCell<crate::util::NumMap>>;
 
 thread_local! {
     /// The browser's zone name as last read, and its offsets then (see `browser_zone`).
