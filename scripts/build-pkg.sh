@@ -11,7 +11,7 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 cargo build --lib --release --target wasm32-unknown-unknown
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name "$name" "target/wasm32-unknown-unknown/release/$name.wasm"
-tools/node_modules/.bin/wasm-opt "${WASM_OPT_LEVEL:--Os}" --strip-debug --strip-producers \
+tools/node_modules/.bin/wasm-opt --merge-similar-functions "${WASM_OPT_LEVEL:--Os}" --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue \
   "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
