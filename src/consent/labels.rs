@@ -81,7 +81,7 @@ pub struct Facts {
     pub confidentiality: u8,
     /// Every coding anywhere in the resource, once each.
     pub codings: Vec<Code>,
-    /// `codings` as `<system> <code>` texts.
+    /// `codings` as texts: the system's length, the system, the code (unambiguous).
     seen_codings: crate::util::TextSet,
     /// The clinical or operational date's span, when the resource has one.
     pub when: Option<(i64, i64)>,
@@ -119,7 +119,9 @@ fn collect(value: &Value, facts: &mut Facts) {
             if let Some(code) = map.get("code").and_then(Value::as_str) {
                 if !code.trim().is_empty() && (map.contains_key("system") || map.contains_key("display")) {
                     if let Some(c) = Code::from_coding(value) {
-                        if facts.seen_codings.insert(format!("{} {}", c.system, c.code)) {
+                        let mut key = crate::util::pair_key(c.system.len(), &c.system);
+                        key.push_str(&c.code);
+                        if facts.seen_codings.insert(key) {
                             facts.codings.push(c);
                         }
                     }
@@ -323,5 +325,17 @@ mod tests {
         let r = serde_json::json!({"resourceType": "Observation", "meta": {"security": [{"system": "http://example.org/levels", "code": "V"}]}});
         assert_eq!(facts(&r).confidentiality, 3);
         assert_eq!(labels(&r)[0].system, "http://example.org/levels");
+    }
+
+    #[test]
+    fn codings_that_differ_only_where_system_ends_are_both_kept() {
+        let r = serde_json::json!({"resourceType": "Observation", "code": {"coding": [
+            {"system": "urn:a b", "code": "c"},
+            {"system": "urn:a", "code": "b c"},
+            {"system": "urn:a", "code": "b c"}
+        ]}});
+        let f = facts(&r);
+        assert_eq!(f.codings.len(), 2);
+        assert!(f.codings.contains(&Code { system: "urn:a".into(), code: "b c".into() }));
     }
 }

@@ -1,6 +1,6 @@
 //! A record: the resources of one Bundle (or a single resource), in order.
 
-use crate::util::{pair_key, ListMap, TextMap};
+use crate::util::{pair_key, ListMap, TextMap, TextSet};
 
 use super::reference::{target, Target};
 use super::scan::{json, members, Scanner, Shell, State, Step};
@@ -167,9 +167,8 @@ pub struct Record {
     by_url: TextMap,
     /// Resources withheld from this viewer: references to them are not
     /// followed (see `is_withheld`). `Type/id` in any file, `fullUrl` per file.
-    // Maps like `by_url` (no other map type in the module); the values are unused.
-    withheld_keys: TextMap,
-    withheld_urls: TextMap,
+    withheld_keys: TextSet,
+    withheld_urls: TextSet,
     withheld_entries: usize,
     /// Files (or health cards) read so far.
     sources: usize,
@@ -220,10 +219,10 @@ impl Record {
             return false;
         }
         let source = self.entries.get(from).map_or(0, |e| e.source);
-        if self.withheld_urls.contains_key(&pair_key(source, r.trim())) {
+        if self.withheld_urls.contains(&pair_key(source, r.trim())) {
             return true;
         }
-        matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains_key(&key))
+        matches!(target(r), Some(Target::Key(key)) if self.withheld_keys.contains(&key))
     }
 
     /// Number of resources withheld from this viewer.
@@ -246,13 +245,13 @@ impl Record {
             } else {
                 out.withheld_entries += 1;
                 if let Some(url) = &entry.full_url {
-                    out.withheld_urls.insert(pair_key(entry.source, url.trim()), 0);
+                    out.withheld_urls.insert(pair_key(entry.source, url.trim()));
                     if let Some(Target::Key(key)) = target(url) {
-                        out.withheld_keys.insert(key, 0);
+                        out.withheld_keys.insert(key);
                     }
                 }
                 if let Some(id) = &entry.id {
-                    out.withheld_keys.insert(format!("{}/{id}", entry.resource_type), 0);
+                    out.withheld_keys.insert(format!("{}/{id}", entry.resource_type));
                 }
                 // What is inside goes with it: the entries of a Bundle in the
                 // Bundle (by `Type/id` and `fullUrl`). Contained resources are
@@ -260,13 +259,13 @@ impl Record {
                 let raw = entry.raw.value();
                 for inner in inner_resources(&raw).into_iter().filter(|r| !r.contained) {
                     if let Some(url) = inner.full_url {
-                        out.withheld_urls.insert(pair_key(entry.source, url.trim()), 0);
+                        out.withheld_urls.insert(pair_key(entry.source, url.trim()));
                         if let Some(Target::Key(key)) = target(url) {
-                            out.withheld_keys.insert(key, 0);
+                            out.withheld_keys.insert(key);
                         }
                     }
                     if let Some(id) = inner.raw.get("id").and_then(serde_json::Value::as_str) {
-                        out.withheld_keys.insert(format!("{}/{id}", inner.resource_type), 0);
+                        out.withheld_keys.insert(format!("{}/{id}", inner.resource_type));
                     }
                 }
             }

@@ -98,7 +98,7 @@ impl Display {
                 TimeZone::new(name, move |t| {
                     let day = t.div_euclid(86_400);
                     let key = i32::try_from(day).ok().map(|d| d as u32 as usize);
-                    if let Some(&offset) = key.and_then(|k| days.borrow().get(&k).copied()).as_ref() {
+                    if let Some(offset) = key.and_then(|k| days.borrow().get(&k).copied()) {
                         return Some(offset as u32 as i32);
                     }
                     let (start, end) = (offset_at(&clock, day * 86_400)?, offset_at(&clock, day * 86_400 + 86_399)?);
