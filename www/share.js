@@ -157,9 +157,19 @@ shareDialog.addEventListener("close", () => {
   shareUrl.value = "";
   shareQr.removeAttribute("src");
   sharePasscode.value = "";
-  $("share-open").focus();
+  refocus(shareDialog, $("share-open"));
 });
-linksDialog.addEventListener("close", () => $("links-open").focus());
+linksDialog.addEventListener("close", () => refocus(linksDialog, $("links-open")));
+
+/**
+ * Gives the focus to `opener` after `dialog` closed, unless it is already
+ * elsewhere on the page: the close event comes a task after the dialog closed
+ * (and the browser put the focus back), and a keyboard user may have moved on.
+ */
+function refocus(dialog, opener) {
+  const active = document.activeElement;
+  if (!active || active === document.body || dialog.contains(active)) opener.focus();
+}
 
 /** The audience chosen in the dialog, as a ShareOptions.audience (a viewer profile). */
 function chosenAudience() {

@@ -27,7 +27,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { ROOT, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, layOutInFull, newHostPage, openAllDetails, openRecord, seal, startServer } from "./harness.mjs";
+import { POLL_MS, ROOT, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, layOutInFull, newHostPage, nextFrames, openAllDetails, openRecord, seal, startServer } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_PATH = (() => {
@@ -193,13 +193,10 @@ const show = (list, what) =>
     .map((x) => `  <${x.tag}${x.class ? ` class="${x.class}"` : ""}> ${JSON.stringify(x.text)}: ${what(x)}`)
     .join("\n") + (list.length > 25 ? `\n  … and ${list.length - 25} more` : "");
 
-/** Waits for two animation frames, so a new viewport or colour scheme is laid out and painted. */
-const settle = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-
 async function setView(page, scheme, width) {
   await page.emulateMedia({ colorScheme: scheme });
   await page.setViewportSize({ width, height: 900 });
-  await settle(page);
+  await nextFrames(page);
 }
 
 const sidewaysOverflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -314,6 +311,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
             await page.waitForFunction(
               (fill) => document.getElementById("chart").shadowRoot.querySelector(`details[data-fill="${fill}"]`)?.hasAttribute("data-filled"),
               after.fill,
+              { polling: POLL_MS },
             );
           }
         });
@@ -439,7 +437,7 @@ describe("accessibility of the rendered chart (axe-core in headless Chromium)", 
           });
           assert.ok(term, `${sample.name}: a result name to filter by`);
           await page.locator("#chart #ppsdk-results-filter").fill(term);
-          await page.waitForFunction(() => document.getElementById("chart").shadowRoot.querySelector(".filter-status").textContent !== "");
+          await page.waitForFunction(() => document.getElementById("chart").shadowRoot.querySelector(".filter-status").textContent !== "", null, { polling: POLL_MS });
           const listed = await page.evaluate(() => document.getElementById("chart").shadowRoot.querySelectorAll(".results-list tbody tr:not(.group)").length);
           assert.ok(listed > 0, `${sample.name}: the filter ${JSON.stringify(term)} lists results`);
           await openAllDetails(page);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-import { assertNoPageProblems, launchBrowser, newHostPage, openAllDetails, seal, startServer } from "./harness.mjs";
+import { POLL_MS, assertNoPageProblems, launchBrowser, newHostPage, nextFrames, openAllDetails, seal, startServer } from "./harness.mjs";
 
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const readJson = async (path) => JSON.parse(await readFile(new URL(path, import.meta.url), "utf8"));
@@ -59,7 +59,7 @@ async function chartPage(record, { timezoneId = "UTC", colorScheme = "light", wi
 async function settledBox(page, locator) {
   let box = await locator.boundingBox();
   for (let i = 0; i < 50; i++) {
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await nextFrames(page);
     const next = await locator.boundingBox();
     if (JSON.stringify(next) === JSON.stringify(box)) return box;
     box = next;
@@ -241,7 +241,7 @@ describe("the chart in the browser", () => {
       const rows = root(".results-list tbody tr:not(.group):not(.narrative-row)");
       const before = await rows.count();
       await root("#ppsdk-results-filter").fill("GLUCOSE");
-      await page.waitForFunction(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent !== "");
+      await page.waitForFunction(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent !== "", null, { polling: POLL_MS });
       const names = await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector("th").textContent));
       const groups = await root(".results-list tr.group").evaluateAll((trs) => trs.map((tr) => tr.textContent));
       assert.ok(names.length >= glucose, `${names.length} rows for ${glucose} glucose results`);

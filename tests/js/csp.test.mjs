@@ -15,7 +15,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { SKIPPED_REGIONS, launchBrowser, loadSamples, seal, startServer, STEP_TIMEOUT } from "./harness.mjs";
+import { POLL_MS, SKIPPED_REGIONS, launchBrowser, loadSamples, seal, startServer, STEP_TIMEOUT } from "./harness.mjs";
 
 const STRICT =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; require-trusted-types-for 'script'; trusted-types patient-portal-sdk";
@@ -98,7 +98,7 @@ describe("strict Content-Security-Policy and Trusted Types", () => {
     page.on("console", (msg) => msg.type() === "error" && problems.consoleErrors.push(msg.text()));
     const response = await page.goto(new URL(PAGE_PATH, server.base).href);
     assert.equal(response.headers()["content-security-policy"], csp ?? undefined, "the policy is sent as a header");
-    await page.waitForFunction(() => window.__loaded === true);
+    await page.waitForFunction(() => window.__loaded === true, null, { polling: POLL_MS });
     return { context, page, problems };
   }
 
@@ -126,7 +126,7 @@ describe("strict Content-Security-Policy and Trusted Types", () => {
       };
     }, record);
     await page.fill("#chart >> input#ppsdk-results-filter", "glucose");
-    await page.waitForFunction(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent.length > 0);
+    await page.waitForFunction(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent.length > 0, null, { polling: POLL_MS });
     facts.filterStatus = await page.evaluate(() => document.querySelector("#chart").shadowRoot.querySelector(".filter-status").textContent);
     facts.filteredRows = await page.evaluate(() => document.querySelector("#chart").shadowRoot.querySelectorAll(".results-list tbody tr:not(.group)").length);
     await page.fill("#chart >> input#ppsdk-results-filter", "");

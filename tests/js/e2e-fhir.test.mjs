@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { ROOT, STEP_TIMEOUT, launchBrowser, slug, startServer } from "./harness.mjs";
+import { POLL_MS, ROOT, STEP_TIMEOUT, launchBrowser, slug, startServer } from "./harness.mjs";
 
 const TEST_TIMEOUT = 60_000;
 
@@ -95,7 +95,7 @@ async function newPage() {
  */
 async function openForm(page, url) {
   const response = await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.state === "fhir");
+  await page.waitForFunction(() => document.body.dataset.state === "fhir", null, { polling: POLL_MS });
   await page.evaluate(async () => {
     const { PatientPortal } = await import("/pkg/index.js");
     if (PatientPortal.prototype.openFhir.wrapped) return;
@@ -130,7 +130,7 @@ async function settled(page) {
   await page.waitForFunction(
     () => ["ready", "error"].includes(document.body.dataset.state) || (document.body.dataset.state === "fhir" && !document.getElementById("fhir-message").hidden),
     null,
-    { timeout: STEP_TIMEOUT },
+    { timeout: STEP_TIMEOUT, polling: POLL_MS },
   );
   return page.evaluate(() => document.body.dataset.state);
 }
@@ -146,7 +146,7 @@ async function openAllDisclosures(page) {
   await page.evaluate(() => {
     for (const d of document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")) d.open = true;
   });
-  await page.waitForFunction(() => [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")));
+  await page.waitForFunction(() => [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")), null, { polling: POLL_MS });
 }
 
 /**
@@ -313,7 +313,7 @@ describe("demo page, FHIR server mode (dev_server + headless Chromium)", { timeo
         const img = new Image();
         img.src = "https://example.invalid/blocked.png";
       });
-      await page.waitForFunction(() => window.__csp.length > 0);
+      await page.waitForFunction(() => window.__csp.length > 0, null, { polling: POLL_MS });
       assert.match((await page.evaluate(() => window.__csp))[0], /^img-src https:\/\/example\.invalid/);
     } finally {
       await context.close();
@@ -349,7 +349,7 @@ describe("demo page, FHIR server mode (dev_server + headless Chromium)", { timeo
 
       // The right token then opens the record.
       await submitToken(page, links.fhir.token);
-      await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state));
+      await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { polling: POLL_MS });
       assert.equal(await settled(page), "ready", await errorText(page));
       assert.ok((await page.locator("#chart .patient-name").textContent()).includes(expected.family));
       assert.equal(await page.locator("#fhir-message").isVisible(), false);
@@ -382,8 +382,8 @@ describe("demo page, FHIR server mode (dev_server + headless Chromium)", { timeo
       const statesBefore = (await page.evaluate(() => window.__states)).length;
 
       await page.selectOption("#viewer-select", "proxy:parent");
-      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("relationship") === "parent");
-      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector(".withheld"));
+      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("relationship") === "parent", null, { polling: POLL_MS });
+      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector(".withheld"), null, { polling: POLL_MS });
       assert.deepEqual((await page.evaluate(() => window.__states)).slice(statesBefore), ["loading", "ready"], "no token form in between");
       assert.equal(await reads(), before + 1, "the record was read again from the server");
       assert.equal(await page.locator("#chart .withheld").textContent(), "Some items in this record are not shown to you.");
@@ -392,8 +392,8 @@ describe("demo page, FHIR server mode (dev_server + headless Chromium)", { timeo
       assert.equal(new URL(page.url()).searchParams.get("patient"), patient.id);
 
       await page.selectOption("#viewer-select", "patient");
-      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient");
-      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#ppsdk-problems"));
+      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient", null, { polling: POLL_MS });
+      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#ppsdk-problems"), null, { polling: POLL_MS });
       assert.ok((await chartHtml()).includes("Generalized anxiety disorder"));
       assert.ok(!(await page.evaluate(() => window.__states)).slice(statesBefore).includes("fhir"), "the form was never shown");
       const opens = await page.evaluate(() => window.__opens);
@@ -404,7 +404,7 @@ describe("demo page, FHIR server mode (dev_server + headless Chromium)", { timeo
 
       // The token lived in the page only: a reload asks for it again.
       await page.reload();
-      await page.waitForFunction(() => document.body.dataset.state === "fhir");
+      await page.waitForFunction(() => document.body.dataset.state === "fhir", null, { polling: POLL_MS });
       assert.equal(await page.locator("#fhir-token").inputValue(), "");
       assert.equal(await page.locator("#fhir-patient").inputValue(), patient.id);
       assert.equal(await page.locator("#viewer-select").inputValue(), "patient");

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-import { STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
+import { POLL_MS, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
 const SAMPLES = new URL("../../examples/data/", import.meta.url);
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
@@ -112,7 +112,7 @@ async function newPage(width = 1280) {
 
 /** Waits until the demo has finished opening the link; returns the final state. */
 async function settled(page) {
-  await page.waitForFunction(() => ["ready", "error", "passcode"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => ["ready", "error", "passcode"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT, polling: POLL_MS });
   return page.evaluate(() => document.body.dataset.state);
 }
 
@@ -126,7 +126,7 @@ async function openAllDisclosures(page) {
     for (const d of lazy) d.open = true;
     return lazy.length;
   });
-  await page.waitForFunction(() => [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")));
+  await page.waitForFunction(() => [...document.getElementById("chart").shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")), null, { polling: POLL_MS });
   return count;
 }
 
@@ -186,7 +186,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
     const { page, context, problems } = await newPage();
     try {
       await page.goto(links.base);
-      await page.waitForFunction(() => document.body.dataset.state === "idle");
+      await page.waitForFunction(() => document.body.dataset.state === "idle", null, { polling: POLL_MS });
       assert.ok(await page.locator("#landing").isVisible());
       assert.equal(await page.locator("#error").isVisible(), false);
       assertClean(problems, "landing");
@@ -338,7 +338,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       await page.evaluate((hash) => {
         location.hash = hash;
       }, new URL(links.tampered.url).hash);
-      await page.waitForFunction(() => document.body.dataset.state !== "ready");
+      await page.waitForFunction(() => document.body.dataset.state !== "ready", null, { polling: POLL_MS });
       await assertDecryptErrorScreen(page, problems, expected, "after switching to the tampered link");
     } finally {
       await context.close();
@@ -385,7 +385,7 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
       await page.screenshot({ path: `${SCREENSHOTS}shl-passcode-320.png`, fullPage: true });
       await input.fill("0000");
       await input.press("Enter");
-      await page.waitForFunction(() => !document.getElementById("passcode-message").hidden);
+      await page.waitForFunction(() => !document.getElementById("passcode-message").hidden, null, { polling: POLL_MS });
       assert.equal(await page.locator("#passcode-message").textContent(), "That passcode is not right. 2 attempts left.");
       assert.equal(await input.inputValue(), "", "the field is cleared");
       // The link's own label (sharer-written, part of the link) is shown; nothing from the record is.
@@ -499,8 +499,8 @@ describe("demo page end to end (dev_server + headless Chromium)", { timeout: 5 *
 
       // Control: the same record for the patient herself shows them.
       await page.selectOption("#viewer-select", "patient");
-      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient");
-      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#ppsdk-problems"));
+      await page.waitForFunction(() => document.body.dataset.state === "ready" && new URLSearchParams(location.search).get("viewer") === "patient", null, { polling: POLL_MS });
+      await page.waitForFunction(() => document.getElementById("chart").shadowRoot?.querySelector("section#ppsdk-problems"), null, { polling: POLL_MS });
       const own = await wholePage(page);
       assert.ok(own.includes("Generalized anxiety disorder") && own.includes("Sertraline 50 mg tablet"), "the patient sees her whole record");
       assert.equal(await page.locator("#chart .withheld").count(), 0);

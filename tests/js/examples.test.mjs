@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
-import { ROOT, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
+import { POLL_MS, ROOT, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
 const EXAMPLES = join(ROOT, "examples");
 const TEST_TIMEOUT = 90_000;
@@ -157,7 +157,7 @@ async function openPage(url, { initScript, setup, setupPage } = {}) {
 
 /** Waits for the chart in the shadow root of `host` and checks what a person would see. */
 async function assertChart(page, host = "#chart") {
-  await page.waitForFunction((host) => document.querySelector(host)?.shadowRoot?.querySelector("article.chart .banner .patient-name"), host, { timeout: STEP_TIMEOUT, polling: 50 });
+  await page.waitForFunction((host) => document.querySelector(host)?.shadowRoot?.querySelector("article.chart .banner .patient-name"), host, { timeout: STEP_TIMEOUT, polling: POLL_MS });
   const chart = await page.evaluate((host) => {
     const article = document.querySelector(host).shadowRoot.querySelector("article.chart");
     const banner = article.querySelector(".banner");
@@ -249,7 +249,7 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
     const opened = await openPage(`${new URL("/worker.html", site.base)}#${linkRecord.link}`);
     t.after(() => opened.context.close());
     await assertChart(opened.page);
-    await opened.page.waitForFunction(() => document.body.dataset.mode, null, { timeout: STEP_TIMEOUT });
+    await opened.page.waitForFunction(() => document.body.dataset.mode, null, { timeout: STEP_TIMEOUT, polling: POLL_MS });
     assert.equal(await opened.page.evaluate(() => document.body.dataset.mode), "worker", "the record was opened in the worker");
     const wasm = opened.responses.filter((r) => /\.wasm(\?|$)/.test(r.url));
     assert.ok(wasm.every((r) => r.status === 200 && r.type === "application/wasm"), `the worker's wasm: ${JSON.stringify(wasm)}`);
@@ -316,7 +316,7 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
     const unmount = async (page) => {
       await page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
       await page.getByRole("button", { name: "Close the record" }).click();
-      await page.waitForFunction(() => !document.querySelector("patient-chart"));
+      await page.waitForFunction(() => !document.querySelector("patient-chart"), null, { polling: POLL_MS });
     };
 
     test("production build: the chart opens, and unmounting closes the record", { timeout: TEST_TIMEOUT }, async (t) => {
@@ -356,7 +356,7 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
         });
       const opened = await openPage(`${dev.base}#${linkRecord.link}`, { initScript: countCalls, setup: hold });
       t.after(() => opened.context.close());
-      await opened.page.waitForFunction(() => window.__calls.openLink === 2);
+      await opened.page.waitForFunction(() => window.__calls.openLink === 2, null, { polling: POLL_MS });
       await unmount(opened.page);
       release();
       // Time for a late answer to arrive and (wrongly) become a record.
@@ -399,12 +399,12 @@ describe("examples: the SDK in each place a portal runs it", { timeout: TEST_TIM
     assertWasmFetched(opened, /^\/assets\/patient_portal_sdk_bg-[\w-]+\.wasm$/);
     // @ready, bound in the template, received the record.
     const count = await page.evaluate(() => document.querySelector("patient-chart").record.resourceCount);
-    await page.waitForFunction((n) => document.querySelector(".count")?.textContent === `${n} resources`, count);
+    await page.waitForFunction((n) => document.querySelector(".count")?.textContent === `${n} resources`, count, { polling: POLL_MS });
     // v-if removes the element: its record is freed.
     await page.evaluate(() => (window.__chart = document.querySelector("patient-chart")));
     await page.getByRole("button", { name: "Close the record" }).click();
-    await page.waitForFunction(() => !document.querySelector("patient-chart"));
-    await page.waitForFunction(() => window.__chart.record === null);
+    await page.waitForFunction(() => !document.querySelector("patient-chart"), null, { polling: POLL_MS });
+    await page.waitForFunction(() => window.__chart.record === null, null, { polling: POLL_MS });
     // ...and mounted again: opened again.
     await page.getByRole("button", { name: "Open the record" }).click();
     await assertChart(page, "patient-chart");

@@ -28,6 +28,35 @@ export const SERVER_BIN = join(ROOT, "target/debug/examples/dev_server");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 export const STEP_TIMEOUT = 30_000;
+/**
+ * How often `page.waitForFunction` checks its condition. Every wait polls on
+ * this interval, never on animation frames: headless Chromium sometimes stops
+ * producing frames (after a screenshot or a viewport change), and a wait
+ * polled on frames then never ends although the page is done.
+ */
+export const POLL_MS = 50;
+/** The longest wait for two animation frames in {@link nextFrames}. */
+const FRAME_WAIT_MS = 500;
+
+/**
+ * Two animation frames, so that a new viewport or colour scheme is laid out
+ * and painted; at most {@link FRAME_WAIT_MS} when the browser produces no
+ * frames (the reads that follow force the layout in any case).
+ */
+export const nextFrames = (page) =>
+  page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        requestAnimationFrame(() =>
+          requestAnimationFrame(() => {
+            clearTimeout(timer);
+            resolve();
+          }),
+        );
+      }),
+    FRAME_WAIT_MS,
+  );
 /** The host page, answered by the test (see `newHostPage`). */
 export const HOST_PATH = "/__tests__/host.html";
 
@@ -258,7 +287,7 @@ export async function layOutInFull(page, host = "#chart") {
 /** The text of `locator` as a viewer reads it once scrolled there (later sections are laid out near the viewport only). */
 export async function seenText(locator) {
   await locator.scrollIntoViewIfNeeded();
-  await locator.page().waitForFunction((el) => el.innerText.trim() !== "", await locator.elementHandle(), { timeout: STEP_TIMEOUT, polling: "raf" });
+  await locator.page().waitForFunction((el) => el.innerText.trim() !== "", await locator.elementHandle(), { timeout: STEP_TIMEOUT, polling: POLL_MS });
   return locator.innerText();
 }
 
@@ -286,7 +315,7 @@ export async function openAllDetails(page, host = "#chart") {
       await page.waitForFunction(
         (host) => [...document.querySelector(host).shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")),
         host,
-        { timeout: STEP_TIMEOUT, polling: 50 },
+        { timeout: STEP_TIMEOUT, polling: POLL_MS },
       );
     } catch (err) {
       const unfilled = await page.evaluate(

@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 
-import { ROOT, SERVER_BIN, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
+import { POLL_MS, ROOT, SERVER_BIN, STEP_TIMEOUT, launchBrowser, startServer } from "./harness.mjs";
 
 const TEST_TIMEOUT = 120_000;
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
@@ -170,8 +170,44 @@ async function assertHostTokenOnlyToApi({ page, context, requests }, token, what
 }
 
 async function settled(page) {
-  await page.waitForFunction(() => ["ready", "error", "passcode", "fhir"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => ["ready", "error", "passcode", "fhir"].includes(document.body.dataset.state), null, { timeout: STEP_TIMEOUT, polling: POLL_MS });
   return page.evaluate(() => document.body.dataset.state);
+}
+
+/**
+ * What the page shows of its dialogs' state: when a wait fails, its message
+ * says what the page was doing (a message, a status, a busy dialog).
+ */
+const dialogState = (page) =>
+  page
+    .evaluate(() => {
+      const text = (id) => {
+        const el = document.getElementById(id);
+        return el ? `${el.hidden ? "(hidden) " : ""}${JSON.stringify(el.textContent)}` : "(none)";
+      };
+      const dialog = (id) => {
+        const el = document.getElementById(id);
+        return el ? `${el.open ? "open" : "closed"}${el.getAttribute("aria-busy") === "true" ? ", busy" : ""}` : "(none)";
+      };
+      return [
+        `state ${document.body.dataset.state}`,
+        `share dialog ${dialog("share-dialog")}, message ${text("share-message")}, status ${text("share-status")}`,
+        `links dialog ${dialog("links-dialog")}, message ${text("links-message")}, status ${text("links-status")}, ` +
+          `${document.querySelectorAll("#links-list li.link-item").length} items`,
+        `focus #${document.activeElement?.id ?? ""}`,
+        ...(window.__trail ? [`trail: ${window.__trail.slice(-40).join(" | ")}`] : []),
+      ].join("; ");
+    })
+    .catch((err) => `(the page's state could not be read: ${err.message})`);
+
+/** `page.waitForFunction(fn, null, { polling: POLL_MS })`; on a timeout, the error says what the page showed (and the server's last log lines). */
+async function waitShowing(page, fn, what) {
+  try {
+    await page.waitForFunction(fn, null, { polling: POLL_MS });
+  } catch (err) {
+    const log = server?.log?.().split("\n").slice(-15).join("\n") ?? "";
+    throw new Error(`${what}: ${err.message}\npage: ${await dialogState(page)}\nserver log (last lines):\n${log}`, { cause: err });
+  }
 }
 
 const errorText = (page) => page.evaluate(() => `${document.getElementById("error-title").textContent}: ${document.getElementById("error-message").textContent}`);
@@ -201,6 +237,7 @@ async function openAllDisclosures(page, host) {
   await page.waitForFunction(
     (host) => [...document.querySelector(host).shadowRoot.querySelectorAll("details[data-fill]")].every((d) => d.hasAttribute("data-filled")),
     host,
+    { polling: POLL_MS },
   );
 }
 
@@ -229,7 +266,7 @@ async function shareThroughDialog(page, { audience, uncheck = [], label, passcod
   await dialog.waitFor({ state: "visible" });
   await dialog.getByRole("radio", { name: audience }).check();
   // The sections are those the audience may see, each checked.
-  await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0);
+  await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0, null, { polling: POLL_MS });
   const sections = await page.$$eval("#share-sections input[name=include]", (boxes) => boxes.map((b) => ({ key: b.value, checked: b.checked })));
   assert.ok(sections.every((s) => s.checked), "every section is checked at first");
   for (const key of uncheck) {
@@ -245,7 +282,7 @@ async function shareThroughDialog(page, { audience, uncheck = [], label, passcod
 
   // Preview: the recipient's chart, with counts per section.
   await dialog.getByRole("button", { name: "Preview" }).click();
-  await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"));
+  await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"), null, { polling: POLL_MS });
   const counts = await page.$$eval("#share-preview-counts li", (items) => items.map((li) => ({ section: li.dataset.section, text: li.textContent })));
   assert.ok(counts.length > 0, "the preview counts the sections");
   for (const key of uncheck) assert.ok(!counts.some((c) => c.section === key), `the unchecked ${key} section is not in the preview`);
@@ -256,7 +293,7 @@ async function shareThroughDialog(page, { audience, uncheck = [], label, passcod
   for (const text of hidden) assert.ok(!previewHtml.includes(text), `the preview shows ${JSON.stringify(text)}`);
 
   await dialog.getByRole("button", { name: "Create link" }).click();
-  await page.waitForFunction(() => !document.getElementById("share-result").hidden || !document.getElementById("share-message").hidden);
+  await page.waitForFunction(() => !document.getElementById("share-result").hidden || !document.getElementById("share-message").hidden, null, { polling: POLL_MS });
   assert.equal(await page.locator("#share-message").isVisible(), false, `share failed: ${await page.locator("#share-message").textContent()}`);
   const viewerUrl = await page.locator("#share-url").inputValue();
   const qr = await page.locator("#share-qr").getAttribute("src");
@@ -317,7 +354,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.match(qr ?? "", /^data:image\/svg\+xml;charset=utf-8,%3Csvg/i, "the QR code is shown as an SVG image");
       assert.ok((await page.locator("#share-qr").evaluate((img) => img.complete && img.naturalWidth > 0)), "the QR image loaded");
       await dialog.getByRole("button", { name: "Copy link" }).click();
-      await page.waitForFunction(() => document.getElementById("share-copy-status").textContent === "Copied.");
+      await page.waitForFunction(() => document.getElementById("share-copy-status").textContent === "Copied.", null, { polling: POLL_MS });
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), viewerUrl, "the Copy button copies the viewer URL");
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `at 320px the page scrolls sideways by ${overflow}px`);
@@ -360,7 +397,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       const input = r.getByRole("textbox", { name: "Passcode" });
       await input.fill("not-the-passcode");
       await input.press("Enter");
-      await r.waitForFunction(() => !document.getElementById("passcode-message").hidden);
+      await r.waitForFunction(() => !document.getElementById("passcode-message").hidden, null, { polling: POLL_MS });
       assert.match(await r.locator("#passcode-message").textContent(), /^That passcode is not right\./);
       await input.fill(PASSCODE);
       await r.getByRole("button", { name: "Open record" }).click();
@@ -377,22 +414,22 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
         document.getElementById("share-preview-button").click();
         [...document.querySelectorAll("#share-form input[name=audience]")].find((r) => !r.checked).click();
       });
-      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0);
+      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0, null, { polling: POLL_MS });
       await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
       assert.equal(await page.locator("#share-preview").isVisible(), false, "the superseded preview is not shown");
       assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "nor rendered");
       // The preview asked for last is.
       await page.evaluate((value) => document.querySelector(`#share-form input[name=audience][value="${value}"]`).click(), chosen);
-      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0);
+      await page.waitForFunction(() => document.querySelectorAll("#share-sections input[name=include]").length > 0, null, { polling: POLL_MS });
       await dialog.getByRole("button", { name: "Preview" }).click();
-      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"));
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"), null, { polling: POLL_MS });
       assert.equal(await page.locator("#share-preview").isVisible(), true);
 
       // Closing the dialog frees the preview (its chart host is replaced by an empty one).
       await dialog.getByRole("button", { name: "Close" }).click();
       // A dialog's close event comes in a task of its own after close(): wait for it.
-      await page.waitForFunction(() => !document.getElementById("share-dialog")?.open, null, { timeout: STEP_TIMEOUT }).catch(() => {});
-      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot === null, null, { timeout: 5_000 }).catch(() => {});
+      await page.waitForFunction(() => !document.getElementById("share-dialog")?.open, null, { timeout: STEP_TIMEOUT, polling: POLL_MS }).catch(() => {});
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot === null, null, { timeout: 5_000, polling: POLL_MS }).catch(() => {});
       assert.equal(await page.evaluate(() => document.getElementById("share-preview-chart").shadowRoot), null, "the preview is gone");
       assert.equal(await page.evaluate(() => document.activeElement?.id), "share-open", "the focus is back on the Share button");
 
@@ -413,7 +450,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
 
       // Revoke: the recipient's reopening fails.
       await item.getByRole("button", { name: "Revoke" }).click();
-      await page.waitForFunction((label) => [...document.querySelectorAll("#links-list li.link-item")].some((li) => li.querySelector("h3").textContent === label && li.dataset.revoked === "true"), label);
+      await page.waitForFunction((label) => [...document.querySelectorAll("#links-list li.link-item")].some((li) => li.querySelector("h3").textContent === label && li.dataset.revoked === "true"), label, { polling: POLL_MS });
       const revoked = mine.locator("li.link-item", { has: page.getByRole("heading", { name: label }) });
       assert.equal(await revoked.locator(".link-state").textContent(), "Revoked");
       assert.equal(await revoked.getByRole("button", { name: "Revoke" }).count(), 0);
@@ -422,7 +459,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       assert.equal(await settled(r), "passcode");
       await input.fill(PASSCODE);
       await input.press("Enter");
-      await r.waitForFunction(() => document.body.dataset.state === "error");
+      await r.waitForFunction(() => document.body.dataset.state === "error", null, { polling: POLL_MS });
       assert.equal(await r.locator("#error-title").textContent(), "This link is no longer active", await errorText(r));
       assert.ok(!(await wholePage(r)).includes("Balistreri"), "nothing from the record after the revocation");
 
@@ -452,7 +489,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
     try {
       const { page } = sharer;
       await page.goto(patient.url);
-      await page.waitForFunction(() => document.body.dataset.state === "fhir");
+      await page.waitForFunction(() => document.body.dataset.state === "fhir", null, { polling: POLL_MS });
       await page.getByLabel("Access token").fill(links.fhir.token);
       await page.locator("#fhir-form").getByRole("button", { name: "Open record" }).click();
       assert.equal(await settled(page), "ready", await errorText(page));
@@ -495,6 +532,20 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
     // (the two tests above check the page under it).
     const context = await browser.newContext({ viewport: { width: 320, height: 800 }, colorScheme: "light", bypassCSP: true, reducedMotion: "reduce" });
     context.setDefaultTimeout(STEP_TIMEOUT);
+    // What the keyboard and the dialogs did, for the message of a wait that fails.
+    await context.addInitScript(() => {
+      const trail = (window.__trail = []);
+      const name = (el) => (el?.id ? `#${el.id}` : (el?.tagName?.toLowerCase() ?? String(el)));
+      const note = (text) => trail.push(`${Math.round(performance.now())} ${text}`);
+      addEventListener("keydown", (e) => note(`keydown ${e.key} on ${name(e.target)}`), true);
+      addEventListener("focusin", (e) => note(`focus ${name(e.target)}`), true);
+      addEventListener("click", (e) => note(`click ${name(e.target)}`), true);
+      addEventListener("close", (e) => note(`close ${name(e.target)}`), true);
+      addEventListener("cancel", (e) => note(`cancel ${name(e.target)}`), true);
+      new MutationObserver((list) => {
+        for (const m of list) if (m.target.tagName === "DIALOG") note(`${name(m.target)} ${m.target.open ? "opened" : "closed"}`);
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ["open"] });
+    });
     const page = await context.newPage();
     const problems = { pageErrors: [], consoleErrors: [] };
     page.on("pageerror", (err) => problems.pageErrors.push(String(err?.stack ?? err)));
@@ -539,7 +590,7 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       await page.keyboard.type(`wrong-${links.host.token}`);
       await tabTo("share-create");
       await page.keyboard.press("Enter");
-      await page.waitForFunction(() => !document.getElementById("share-message").hidden);
+      await page.waitForFunction(() => !document.getElementById("share-message").hidden, null, { polling: POLL_MS });
       assert.equal(await page.locator("#share-message").textContent(), "The host did not accept this token. Check it and try again.");
       assert.equal(await page.locator("#share-message").getAttribute("role"), "alert");
       assert.equal(await page.locator("#share-result").isVisible(), false);
@@ -548,10 +599,10 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       await page.keyboard.type(links.host.token);
       await tabTo("share-preview-button");
       await page.keyboard.press("Enter");
-      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"));
+      await page.waitForFunction(() => document.getElementById("share-preview-chart").shadowRoot?.querySelector(".patient-name"), null, { polling: POLL_MS });
       await tabTo("share-create");
       await page.keyboard.press("Enter");
-      await page.waitForFunction(() => !document.getElementById("share-result").hidden);
+      await page.waitForFunction(() => !document.getElementById("share-result").hidden, null, { polling: POLL_MS });
       assert.equal(await active(), "share-url", "the focus moves to the new link");
       assert.ok((await page.locator("#share-url").inputValue()).includes("#shlink:/"));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -561,18 +612,36 @@ describe("demo page, sharing (dev_server + headless Chromium, two browser contex
       await page.screenshot({ path: `${SCREENSHOTS}share-dialog-link-320.png` });
       // Escape closes it and gives the focus back.
       await page.keyboard.press("Escape");
-      await page.waitForFunction(() => !document.getElementById("share-dialog").open);
+      await page.waitForFunction(() => !document.getElementById("share-dialog").open, null, { polling: POLL_MS });
       assert.equal(await active(), "share-open");
 
       // My links: the token is remembered for the page's life, so the list loads at once.
       await tabTo("links-open");
       await page.keyboard.press("Enter");
-      await page.waitForFunction(() => document.querySelectorAll("#links-list li.link-item").length > 0);
+      await waitShowing(page, () => document.querySelectorAll("#links-list li.link-item").length > 0, "the My links list never showed a link");
       assert.equal(await page.locator("#links-list li.link-item").first().getAttribute("data-revoked"), "false", "the newest link first");
       await axe("#links-dialog", "My links");
       await page.screenshot({ path: `${SCREENSHOTS}share-my-links-320.png` });
       await page.keyboard.press("Escape");
       assert.equal(await active(), "links-open");
+      // A dialog's close event comes a task after it closed: a keyboard user who has already moved on keeps the focus there.
+      for (const [opener, other] of [
+        ["share-open", "links-open"],
+        ["links-open", "share-open"],
+      ]) {
+        const kept = await page.evaluate(
+          async ({ opener, other }) => {
+            document.getElementById(opener).click();
+            const dialog = document.querySelector("dialog[open]");
+            dialog.close();
+            document.getElementById(other).focus();
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return { dialog: dialog.id, focus: document.activeElement?.id ?? "" };
+          },
+          { opener, other },
+        );
+        assert.deepEqual(kept, { dialog: opener.replace("-open", "-dialog"), focus: other }, `closing the dialog of #${opener} leaves the focus on #${other}`);
+      }
       assert.deepEqual(problems.pageErrors, [], "uncaught page errors");
       // The browser itself logs the host's 401 for the wrong token.
       assert.equal(problems.consoleErrors.filter((e) => e.includes("status of 401")).length, 1, "the host refused the wrong token once");

@@ -12,7 +12,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, newHostPage, seal, startServer } from "./harness.mjs";
+import { POLL_MS, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, loadSamples, newHostPage, seal, startServer } from "./harness.mjs";
 
 const TEST_TIMEOUT = 180_000;
 
@@ -131,7 +131,7 @@ describe("worker mode", () => {
       const root = "#copy >> ";
       const first = await page.evaluate(() => document.querySelector("#copy").shadowRoot.querySelector(".results-list").innerHTML);
       await page.fill(`${root}input#ppsdk-results-filter`, "glucose");
-      await page.waitForFunction(() => document.querySelector("#copy").shadowRoot.querySelector(".filter-status").textContent.length > 0);
+      await page.waitForFunction(() => document.querySelector("#copy").shadowRoot.querySelector(".filter-status").textContent.length > 0, null, { polling: POLL_MS });
       const filtered = await page.evaluate(() => {
         const r = document.querySelector("#copy").shadowRoot;
         return { status: r.querySelector(".filter-status").textContent, rows: [...r.querySelectorAll(".results-list tbody tr:not(.group)")].map((tr) => tr.textContent) };
@@ -434,7 +434,7 @@ describe("worker mode under a Content-Security-Policy", () => {
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(`${new URL(PAGE, server.base).href}#${new URLSearchParams({ jwe: sealed.jwe, key: sealed.key })}`);
-    await page.waitForFunction(() => window.__facts, null, { timeout: STEP_TIMEOUT });
+    await page.waitForFunction(() => window.__facts, null, { timeout: STEP_TIMEOUT, polling: POLL_MS });
     const facts = await page.evaluate(() => ({ ...window.__facts, violations: window.__violations }));
     await context.close();
     return { ...facts, errors };
