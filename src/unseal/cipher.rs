@@ -5,12 +5,11 @@ use aes_gcm::aead::array::Array;
 use aes_gcm::aes::{Aes128, Aes256};
 use aes_gcm::KeyInit;
 use ctr::cipher::{BlockCipherEncrypt, InnerIvInit, StreamCipher};
-use ghash::universal_hash::UniversalHash;
-use ghash::GHash;
 use std::ops::Range;
 
 use zeroize::{Zeroize, Zeroizing};
 
+use super::ghash::Ghash;
 use super::ContentKey;
 
 /// Why an AEAD operation failed. Deliberately carries nothing: a wrong key, a
@@ -205,11 +204,11 @@ enum Keystream {
 fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>>(
     key: &[u8],
     j0: &Array<u8, ctr::cipher::consts::U16>,
-) -> Result<(GHash, ctr::Ctr32BE<A>), AeadFailure> {
+) -> Result<(Ghash, ctr::Ctr32BE<A>), AeadFailure> {
     let aes = A::new_from_slice(key).map_err(|_| AeadFailure)?;
-    let mut h = ghash::Key::default();
+    let mut h = Array::<u8, ctr::cipher::consts::U16>::default();
     aes.encrypt_block(&mut h);
-    let ghash = GHash::new(&h);
+    let ghash = Ghash::new(&h.into());
     h.zeroize();
     Ok((ghash, ctr::Ctr32BE::<A>::from_core(ctr::CtrCore::inner_iv_init(aes, j0))))
 }
@@ -218,7 +217,7 @@ fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockS
 /// piece at a time: GHASH over the AAD, then over each piece of ciphertext,
 /// and the keystream over each piece of text. Its parts are wiped when dropped.
 struct Gcm {
-    ghash: GHash,
+    ghash: Ghash,
     stream: Keystream,
     /// E(K, J0): masks the tag.
     mask: [u8; 16],
@@ -274,12 +273,8 @@ impl Gcm {
     #[inline(never)]
     fn tag(&self, aad_len: usize, text_len: usize) -> [u8; 16] {
         let mut ghash = self.ghash.clone();
-        let mut lengths = ghash::Block::default();
-        for (to, from) in lengths.iter_mut().zip((aad_len as u64 * 8).to_be_bytes().into_iter().chain((text_len as u64 * 8).to_be_bytes())) {
-            *to = from;
-        }
-        ghash.update(&[lengths]);
-        let mut tag: [u8; 16] = ghash.finalize().into();
+        ghash.update_padded(&(u128::from(aad_len as u64 * 8) << 64 | u128::from(text_len as u64 * 8)).to_be_bytes());
+        let mut tag: [u8; 16] = ghash.finalize();
         for (a, b) in tag.iter_mut().zip(self.mask.iter()) {
             *a ^= *b;
         }

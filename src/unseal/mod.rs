@@ -8,6 +8,7 @@
 //! plaintext is released.
 
 mod cipher;
+mod ghash;
 mod inflate;
 mod jwe;
 mod key;

@@ -19,12 +19,11 @@
 //! tag compared in constant time) before anything is decrypted; on a
 //! mismatch the text is left as it was.
 
-use ghash::universal_hash::UniversalHash;
-use ghash::GHash;
 use std::ops::Range;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::cipher::AeadFailure;
+use super::ghash::{mul, Ghash};
 
 /// A block of 16 bytes.
 pub type Block = [u8; 16];
@@ -51,13 +50,6 @@ const P_MAX: u64 = (1 << 36) - 32;
 
 fn xor(a: &Block, b: &Block) -> Block {
     (u128::from_ne_bytes(*a) ^ u128::from_ne_bytes(*b)).to_ne_bytes()
-}
-
-/// `x·y` in GHASH's field: one block hashed under the key `y`.
-fn mul(x: &Block, y: &Block) -> Block {
-    let mut ghash = GHash::new(&(*y).into());
-    ghash.update(&[(*x).into()]);
-    ghash.finalize().into()
 }
 
 /// `hⁿ` for `n ≥ 1`, by squaring.
@@ -109,9 +101,9 @@ impl Drop for Chain {
 impl Chain {
     #[inline(never)]
     fn new(h: Block, zero_mask: Block, aad: &[u8], piece: usize) -> Self {
-        let mut ghash = GHash::new(&h.into());
+        let mut ghash = Ghash::new(&h);
         ghash.update_padded(aad);
-        let mut chain = Chain { h, y: ghash.finalize().into(), whole: pow(&h, piece / 16), zero_mask, piece };
+        let mut chain = Chain { h, y: ghash.finalize(), whole: pow(&h, piece / 16), zero_mask, piece };
         chain.y = mul(&chain.y, &h);
         chain
     }
