@@ -2,9 +2,10 @@
 //! in for the portable one without the JWE logic knowing.
 
 use aes_gcm::aead::array::Array;
+use aes_gcm::aes::cipher::consts::U16;
+use aes_gcm::aes::cipher::{BlockCipherEncrypt, BlockSizeUser};
 use aes_gcm::aes::{Aes128, Aes256};
 use aes_gcm::KeyInit;
-use ctr::cipher::{BlockCipherEncrypt, InnerIvInit, StreamCipher};
 use std::ops::Range;
 
 use zeroize::{Zeroize, Zeroizing};
@@ -194,23 +195,81 @@ pub const PIECE: usize = 64 * 1024;
 /// The largest plaintext GCM allows: 2^39 − 256 bits.
 const P_MAX: u64 = (1 << 36) - 32;
 
+/// Counter blocks encrypted per call to the block cipher: a multiple of
+/// `aes`'s parallel blocks (four in its 64-bit fixslice).
+const CTR_BATCH: usize = 8;
+
+/// AES in counter mode with GCM's 32-bit big-endian counter (`inc32`): the
+/// counter blocks encrypted `CTR_BATCH` at a time through the block
+/// cipher's parallel path, the keystream XORed a word at a time. Every call
+/// but the last is whole blocks (the keystream left of a partial block is
+/// dropped). The counter block is wiped when dropped (the cipher wipes its
+/// round keys).
+struct Ctr32<A> {
+    aes: A,
+    /// The counter block's first twelve bytes (the IV).
+    prefix: [u8; 12],
+    /// The next counter value.
+    counter: u32,
+}
+
+impl<A> Drop for Ctr32<A> {
+    fn drop(&mut self) {
+        self.prefix.zeroize();
+        self.counter.zeroize();
+    }
+}
+
+impl<A: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16>> Ctr32<A> {
+    #[inline(never)]
+    fn apply(&mut self, buffer: &mut [u8]) {
+        let mut keystream = [Array::<u8, U16>::default(); CTR_BATCH];
+        for chunk in buffer.chunks_mut(16 * CTR_BATCH) {
+            for block in keystream.iter_mut() {
+                if let Some((head, tail)) = block.split_first_chunk_mut::<12>() {
+                    *head = self.prefix;
+                    tail.copy_from_slice(&self.counter.to_be_bytes());
+                }
+                self.counter = self.counter.wrapping_add(1);
+            }
+            self.aes.encrypt_blocks(&mut keystream);
+            let words = keystream.iter().flat_map(|block| block.chunks_exact(8));
+            for (text, key) in chunk.chunks_exact_mut(8).zip(words) {
+                if let (Ok(text), Ok(key)) = (<&mut [u8; 8]>::try_from(text), <&[u8; 8]>::try_from(key)) {
+                    *text = (u64::from_ne_bytes(*text) ^ u64::from_ne_bytes(*key)).to_ne_bytes();
+                }
+            }
+            let done = chunk.len() / 8 * 8;
+            if let (Some(rest), Some(key)) = (chunk.get_mut(done..), keystream.get(done / 16)) {
+                for (text, key) in rest.iter_mut().zip(key.iter().skip(done % 16)) {
+                    *text ^= key;
+                }
+            }
+            // A partial batch (the last call) used fewer counters than it made.
+            let used = chunk.len().div_ceil(16) as u32;
+            self.counter = self.counter.wrapping_sub(CTR_BATCH as u32 - used);
+        }
+        for block in keystream.iter_mut() {
+            block.zeroize();
+        }
+    }
+}
+
 /// AES in counter mode with GCM's 32-bit big-endian counter.
 enum Keystream {
-    Aes128(ctr::Ctr32BE<Aes128>),
-    Aes256(ctr::Ctr32BE<Aes256>),
+    Aes128(Ctr32<Aes128>),
+    Aes256(Ctr32<Aes256>),
 }
 
 /// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at `j0`.
-fn gcm_start<A: BlockCipherEncrypt + KeyInit + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>>(
-    key: &[u8],
-    j0: &Array<u8, ctr::cipher::consts::U16>,
-) -> Result<(Ghash, ctr::Ctr32BE<A>), AeadFailure> {
+fn gcm_start<A: BlockCipherEncrypt + KeyInit + BlockSizeUser<BlockSize = U16>>(key: &[u8], iv: &[u8; 12]) -> Result<(Ghash, Ctr32<A>), AeadFailure> {
     let aes = A::new_from_slice(key).map_err(|_| AeadFailure)?;
-    let mut h = Array::<u8, ctr::cipher::consts::U16>::default();
+    let mut h = Array::<u8, U16>::default();
     aes.encrypt_block(&mut h);
     let ghash = Ghash::new(&h.into());
     h.zeroize();
-    Ok((ghash, ctr::Ctr32BE::<A>::from_core(ctr::CtrCore::inner_iv_init(aes, j0))))
+    // J0 = IV ‖ 0³¹ ‖ 1.
+    Ok((ghash, Ctr32 { aes, prefix: *iv, counter: 1 }))
 }
 
 /// AES-GCM (NIST SP 800-38D) with a 96-bit IV and a 128-bit tag, taken a
@@ -236,12 +295,9 @@ impl Gcm {
         if text_len as u64 > P_MAX {
             return Err(AeadFailure);
         }
-        let mut j0 = Array::<u8, ctr::cipher::consts::U16>::default();
-        j0.get_mut(..12).ok_or(AeadFailure)?.copy_from_slice(iv);
-        *j0.get_mut(15).ok_or(AeadFailure)? = 1;
         let (ghash, stream) = match key.as_bytes().len() {
-            32 => gcm_start::<Aes256>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes256(c)))?,
-            16 => gcm_start::<Aes128>(key.as_bytes(), &j0).map(|(g, c)| (g, Keystream::Aes128(c)))?,
+            32 => gcm_start::<Aes256>(key.as_bytes(), iv).map(|(g, c)| (g, Keystream::Aes256(c)))?,
+            16 => gcm_start::<Aes128>(key.as_bytes(), iv).map(|(g, c)| (g, Keystream::Aes128(c)))?,
             _ => return Err(AeadFailure),
         };
         let mut gcm = Gcm { ghash, stream, mask: [0; 16] };
@@ -264,8 +320,8 @@ impl Gcm {
     #[inline(never)]
     fn apply(&mut self, buffer: &mut [u8]) {
         match &mut self.stream {
-            Keystream::Aes128(ctr) => ctr.apply_keystream(buffer),
-            Keystream::Aes256(ctr) => ctr.apply_keystream(buffer),
+            Keystream::Aes128(ctr) => ctr.apply(buffer),
+            Keystream::Aes256(ctr) => ctr.apply(buffer),
         }
     }
 
@@ -429,6 +485,30 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn the_counter_mode_is_ctr32_even_where_the_counter_wraps() {
+        use ctr::cipher::{KeyIvInit, StreamCipher};
+        let key: [u8; 32] = bytes(7, 32).try_into().unwrap();
+        let prefix: [u8; 12] = bytes(8, 12).try_into().unwrap();
+        for start in [1, 0xFFFF_FFF0, u32::MAX] {
+            for len in [0, 5, 16, 100, 16 * CTR_BATCH, 16 * CTR_BATCH + 3, 1000] {
+                let text = bytes(u64::from(start) + len as u64, len);
+                let mut ours = text.clone();
+                let mut stream = Ctr32 { aes: Aes256::new_from_slice(&key).unwrap(), prefix, counter: start };
+                // Whole blocks first, then the rest, as the pieces come.
+                let cut = len / 3 / 16 * 16;
+                stream.apply(&mut ours[..cut]);
+                stream.apply(&mut ours[cut..]);
+                let mut iv = [0; 16];
+                iv[..12].copy_from_slice(&prefix);
+                iv[12..].copy_from_slice(&start.to_be_bytes());
+                let mut reference = text.clone();
+                ctr::Ctr32BE::<Aes256>::new_from_slices(&key, &iv).unwrap().apply_keystream(&mut reference);
+                assert_eq!(ours, reference, "counter from {start:#x}, {len} bytes");
+            }
+        }
+    }
+
+    #[test]
     fn pieces_match_aes_gcm_at_every_size() {
         let sizes = [
             0,
@@ -438,6 +518,11 @@ pub(super) mod tests {
             17,
             31,
             33,
+            16 * CTR_BATCH - 1,
+            16 * CTR_BATCH,
+            16 * CTR_BATCH + 1,
+            16 * CTR_BATCH + 8,
+            32 * CTR_BATCH - 9,
             PIECE - 17,
             PIECE - 16,
             PIECE - 1,
