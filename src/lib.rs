@@ -6,6 +6,7 @@
 // (tests may index: a panic there is a failed test).
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
+mod b64;
 pub mod consent;
 pub mod error;
 pub mod fhir;

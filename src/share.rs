@@ -6,8 +6,6 @@
 //! Only the Bundle building and the payload are here; the key, the
 //! encryption backend and the host calls are the binding's (src/wasm/share.rs).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -220,7 +218,7 @@ pub fn link(payload: &Payload<'_>) -> Zeroizing<String> {
     }
     object.insert("v".into(), 1.into());
     let json = Zeroizing::new(Value::Object(object).to_string());
-    Zeroizing::new(format!("shlink:/{}", URL_SAFE_NO_PAD.encode(json.as_bytes())))
+    Zeroizing::new(format!("shlink:/{}", crate::b64::encode_url(json.as_bytes())))
 }
 
 /// The viewer URL for `link`: `base` without its fragment, `#`, the link.
@@ -398,7 +396,7 @@ mod tests {
         assert!(parsed.flags.passcode && !parsed.flags.long_term && !parsed.flags.direct);
         assert_eq!(parsed.label.as_deref(), Some("For Dr. Rivera"));
         let bare = link(&Payload { url: "https://shl.example/shl/abc", key: &key, exp: None, flag: "", label: None });
-        let json: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(bare.strip_prefix("shlink:/").unwrap()).unwrap()).unwrap();
+        let json: Value = serde_json::from_slice(&crate::b64::decode_url(bare.strip_prefix("shlink:/").unwrap().as_bytes()).unwrap()).unwrap();
         assert_eq!(json, json!({"url": "https://shl.example/shl/abc", "key": key.to_base64url().as_str(), "v": 1}));
         let viewer = viewer_url("https://viewer.example/app?x=1#old", &text);
         assert_eq!(crate::shl::parse_link(&viewer).unwrap().url, parsed.url);

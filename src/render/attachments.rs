@@ -101,10 +101,9 @@ pub fn report_form(fmt: Fmt<'_>, title: &str, forms: &[Attachment]) -> (Vec<Link
 /// An attachment's inline text as safe HTML: `text/plain` escaped (line
 /// breaks kept by the stylesheet), `text/html` and XHTML sanitised.
 fn inline_text(a: &Attachment) -> Option<String> {
-    use base64::Engine as _;
     let kind = a.content_type.as_deref()?.split(';').next()?.trim().to_ascii_lowercase();
     let data = clean_base64(a.data.as_deref()?)?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    let bytes = crate::b64::decode_standard(data.as_bytes())?;
     let text = String::from_utf8(bytes).ok()?;
     match kind.as_str() {
         "text/plain" => Some(super::html::escape(text.trim())),

@@ -7,8 +7,6 @@
 //! payload `{iss, nbf, vc: {credentialSubject: {fhirBundle}}}`; the issuer's
 //! keys are at `<iss>/.well-known/jwks.json` (EC P-256 keys).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -104,7 +102,7 @@ pub fn decode_jws(jws: &str, limit: usize) -> Result<Credential, CardError> {
     let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(CardError::NotAJws);
     };
-    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| CardError::NotAJws);
+    let decode = |s: &str| crate::b64::decode_url(s.as_bytes()).ok_or(CardError::NotAJws);
     let header_json: Value = crate::fhir::value::parse(&decode(header)?).map_err(|_| CardError::Header)?;
     if !header_json.is_object() {
         return Err(CardError::Header);
@@ -169,7 +167,7 @@ fn es256_key(jwk: &Value) -> Option<Es256Key> {
     if field("use").is_some_and(|u| u != "sig") || field("alg").is_some_and(|a| a != "ES256") {
         return None;
     }
-    let coordinate = |name: &str| -> Option<[u8; 32]> { URL_SAFE_NO_PAD.decode(field(name)?).ok()?.try_into().ok() };
+    let coordinate = |name: &str| -> Option<[u8; 32]> { crate::b64::decode_url(field(name)?.as_bytes())?.try_into().ok() };
     Some(Es256Key { x: coordinate("x")?, y: coordinate("y")? })
 }
 

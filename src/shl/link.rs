@@ -1,8 +1,6 @@
 //! SMART Health Link payloads: `shlink:/…` and viewer URLs ending in
 //! `#shlink:/…` (HL7 SHL IG, "Construct a SMART Health Link Payload").
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::unseal::ContentKey;
@@ -86,7 +84,7 @@ pub fn parse_link(text: &str) -> Result<Link, LinkError> {
         return Err(LinkError::TooLong);
     }
     let encoded = payload_text(text).ok_or(LinkError::NotALink)?;
-    let json = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| LinkError::Payload)?;
+    let json = crate::b64::decode_url(encoded.trim_end_matches('=').as_bytes()).ok_or(LinkError::Payload)?;
     let payload: Value = crate::fhir::value::parse(&json).map_err(|_| LinkError::Payload)?;
     let payload = payload.as_object().ok_or(LinkError::Payload)?;
 

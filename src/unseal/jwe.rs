@@ -1,7 +1,5 @@
 //! The JWE compact serialization: parse, unseal, seal.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use std::ops::Range;
 
 use zeroize::Zeroizing;
@@ -102,7 +100,7 @@ pub struct ParsedJwe<'a> {
 }
 
 fn decode(segment: &[u8], which: Segment) -> Result<Vec<u8>, UnsealError> {
-    URL_SAFE_NO_PAD.decode(segment).map_err(|_| UnsealError::Base64(which))
+    crate::b64::decode_url(segment).ok_or(UnsealError::Base64(which))
 }
 
 /// Checks the structure and header of a compact JWE and decodes its parts.
@@ -203,7 +201,7 @@ pub async fn decode_ciphertext_paced<F: std::future::Future<Output = ()>>(text: 
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
     for start in (0..text.len()).step_by(DECODE_PIECE) {
         let piece = text.get(start..(start + DECODE_PIECE).min(text.len())).unwrap_or_default();
-        URL_SAFE_NO_PAD.decode_vec(piece, &mut out).map_err(|_| ciphertext_error(text.get(start..).unwrap_or_default()))?;
+        crate::b64::decode_url_into(piece, &mut out).ok_or_else(|| ciphertext_error(text.get(start..).unwrap_or_default()))?;
         between().await;
     }
     Ok(out)
@@ -309,12 +307,10 @@ pub async fn unseal_async_owned<'t, C: AsyncCipher>(
     let mut buffer = compact;
     let mut end = text.start;
     for start in text.clone().step_by(DECODE_PIECE) {
-        let chars = buffer.get(start..(start + DECODE_PIECE).min(text.end)).unwrap_or_default();
-        // What is still to decode lies intact from `start`: a `.` there makes the segment count the error.
-        let piece = URL_SAFE_NO_PAD.decode(chars).map_err(|_| ciphertext_error(buffer.get(start..text.end).unwrap_or_default()))?;
         // The bytes decoded so far end before the text still to decode starts.
-        buffer.get_mut(end..end + piece.len()).ok_or(UnsealError::Base64(Segment::Ciphertext))?.copy_from_slice(&piece);
-        end += piece.len();
+        // What did not decode lies intact from where it failed: a `.` there makes the segment count the error.
+        end += crate::b64::decode_url_in_place(&mut buffer, start..(start + DECODE_PIECE).min(text.end), end)
+            .map_err(|at| ciphertext_error(buffer.get(at..text.end).unwrap_or_default()))?;
         between().await;
     }
     // The buffer goes to the cipher: it frees it (or decrypts in it) before
@@ -383,12 +379,12 @@ pub fn seal_header(key: &ContentKey, options: &SealOptions) -> Result<String, Un
         header.insert("cty".into(), cty.clone().into());
     }
     let header_json = serde_json::Value::Object(header).to_string();
-    Ok(URL_SAFE_NO_PAD.encode(header_json.as_bytes()))
+    Ok(crate::b64::encode_url(header_json.as_bytes()))
 }
 
 /// The compact serialization of a sealed `dir` JWE.
 pub fn seal_compact(protected: &str, iv: &[u8; 12], ciphertext: &[u8], tag: &[u8; 16]) -> String {
-    format!("{protected}..{}.{}.{}", URL_SAFE_NO_PAD.encode(iv), URL_SAFE_NO_PAD.encode(ciphertext), URL_SAFE_NO_PAD.encode(tag))
+    format!("{protected}..{}.{}.{}", crate::b64::encode_url(iv), crate::b64::encode_url(ciphertext), crate::b64::encode_url(tag))
 }
 
 /// Encrypts `plaintext` as a compact JWE (`dir`, A256GCM or A128GCM by key

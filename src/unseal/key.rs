@@ -1,7 +1,5 @@
 //! Content-encryption keys: held in zeroizing memory, never printed.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::UnsealError;
@@ -25,11 +23,7 @@ impl ContentKey {
     /// a SMART Health Link), surrounding whitespace ignored.
     pub fn from_base64url(text: &str) -> Result<Self, UnsealError> {
         let text = text.trim();
-        let decoded = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(text.trim_end_matches('='))
-                .map_err(|_| UnsealError::KeyEncoding)?,
-        );
+        let decoded = Zeroizing::new(crate::b64::decode_url(text.trim_end_matches('=').as_bytes()).ok_or(UnsealError::KeyEncoding)?);
         Self::from_bytes(&decoded)
     }
 
@@ -40,7 +34,7 @@ impl ContentKey {
 
     /// The key as unpadded base64url.
     pub fn to_base64url(&self) -> Zeroizing<String> {
-        Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0.as_slice()))
+        Zeroizing::new(crate::b64::encode_url(self.0.as_slice()))
     }
 }
 

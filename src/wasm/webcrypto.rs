@@ -8,8 +8,6 @@
 //! portable fallback: without `crypto.subtle` a card is reported unverified
 //! (`noKeys`), as when no issuer keys are at hand.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -342,8 +340,8 @@ async fn webcrypto_es256(subtle: &Object, key: &Es256Key, message: &[u8], signat
     let jwk = Object::new();
     Reflect::set(&jwk, &"kty".into(), &"EC".into())?;
     Reflect::set(&jwk, &"crv".into(), &"P-256".into())?;
-    Reflect::set(&jwk, &"x".into(), &URL_SAFE_NO_PAD.encode(key.x).into())?;
-    Reflect::set(&jwk, &"y".into(), &URL_SAFE_NO_PAD.encode(key.y).into())?;
+    Reflect::set(&jwk, &"x".into(), &crate::b64::encode_url(&key.x).into())?;
+    Reflect::set(&jwk, &"y".into(), &crate::b64::encode_url(&key.y).into())?;
     let algorithm = Object::new();
     Reflect::set(&algorithm, &"name".into(), &"ECDSA".into())?;
     Reflect::set(&algorithm, &"namedCurve".into(), &"P-256".into())?;
