@@ -160,8 +160,7 @@ async fn bundle_of<S: crate::source::Scheduler>(record: &Record, sched: &S) -> Z
         out.push(b'{');
         if let Some(url) = &entry.full_url {
             out.extend_from_slice(br#""fullUrl":"#);
-            // Writing JSON into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, url);
+            out.extend_from_slice(crate::fhir::value::quoted(url).as_bytes());
             out.push(b',');
         }
         out.extend_from_slice(br#""resource":"#);
@@ -217,7 +216,7 @@ pub fn link(payload: &Payload<'_>) -> Zeroizing<String> {
         object.insert("label".into(), label.into());
     }
     object.insert("v".into(), 1.into());
-    let json = Zeroizing::new(Value::Object(object).to_string());
+    let json = Zeroizing::new(crate::fhir::value::write(&Value::Object(object)));
     Zeroizing::new(format!("shlink:/{}", crate::b64::encode_url(json.as_bytes())))
 }
 

@@ -40,9 +40,9 @@ fn read(text: &str) -> Value {
 }
 
 impl Raw {
-    /// Keeps `value` as the text `serde_json` writes for it.
+    /// Keeps `value` as compact JSON text (`fhir::value::write`: what `serde_json` writes for it).
     pub fn new(value: &Value) -> Raw {
-        Raw::from_text(&serde_json::to_string(value).unwrap_or_default())
+        Raw::from_text(&super::value::write(value))
     }
 
     /// Keeps `text`, the compact text of a JSON value (as [`Raw::new`]

@@ -52,7 +52,7 @@ impl Entry {
         if !raw.is_object() {
             return None;
         }
-        Entry::from_text(full_url, &serde_json::to_string(&raw).ok()?, source)
+        Entry::from_text(full_url, &super::value::write(&raw), source)
     }
 
     /// The entry for a resource given as the compact text of a JSON object

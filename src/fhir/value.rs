@@ -12,6 +12,9 @@
 //! object here, not a number. When the text is not JSON, the error is the
 //! one serde_json gives: its message, line and column. `tests::reads_as_serde_json_does` compares the two
 //! over the reference records, their parts and thousands of variants.
+//!
+//! [`write`] and [`quoted`] write JSON text as `serde_json::to_string` does,
+//! so serde's serialiser is not in the module either.
 
 use serde_json::{Map, Number, Value};
 
@@ -93,6 +96,88 @@ pub fn string_literal(text: &str) -> Option<String> {
         Value::String(s) => Some(s),
         _ => None,
     }
+}
+
+/// `value` as compact JSON text, exactly as `serde_json::to_string` writes
+/// it (members in the map's order, numbers as their received text, the same
+/// escapes), without serde's serialiser in the module.
+pub fn write(value: &Value) -> String {
+    let mut out = String::new();
+    write_into(value, &mut out);
+    out
+}
+
+/// `text` as a JSON string literal, quotes included (as `serde_json::to_string(text)`).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    write_string(text, &mut out);
+    out
+}
+
+/// Appends `value` as compact JSON text to `out`.
+pub fn write_into(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => out.push_str(n.as_str()),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_into(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (n, (key, item)) in members.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                write_into(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Appends `text` as a JSON string literal: `"` and `\` escaped, control
+/// characters as `\b \t \n \f \r` or `\u00xx`, everything else as it is.
+fn write_string(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0..=0x1F => "",
+            _ => continue,
+        };
+        out.push_str(text.get(plain..at).unwrap_or_default());
+        plain = at + 1;
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            for digit in [byte >> 4, byte & 15] {
+                out.push(char::from(HEX.get(usize::from(digit)).copied().unwrap_or(b'0')));
+            }
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(text.get(plain..).unwrap_or_default());
+    out.push('"');
 }
 
 struct Reader<'a> {
@@ -391,9 +476,21 @@ mod tests {
             (Ok(ours), Ok(theirs)) => {
                 assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
                 assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap());
+                // And our writer writes what serde_json writes.
+                assert_eq!(super::write(&ours), serde_json::to_string(&theirs).unwrap(), "{}", String::from_utf8_lossy(text));
             }
             (Err(ours), Err(theirs)) => assert_eq!(ours.to_string(), theirs.to_string()),
             (ours, theirs) => panic!("{}: ours {ours:?}, serde_json {theirs:?}", String::from_utf8_lossy(text)),
+        }
+    }
+
+    #[test]
+    fn writes_every_character_as_serde_json_does() {
+        let every: String = (0..0x800u32).chain([0xFFFD, 0x1F600, 0x10FFFF]).filter_map(char::from_u32).collect();
+        for text in [every.as_str(), "", "plain", "\"\\/\u{7f}", "a\u{0}b\u{1f}c\u{8}\u{c}"] {
+            assert_eq!(super::quoted(text), serde_json::to_string(text).unwrap());
+            let value = serde_json::json!({ "k\n": [text, 1, null, true, { "": text }], "a": "1.50e2".parse::<Value>().unwrap() });
+            assert_eq!(super::write(&value), serde_json::to_string(&value).unwrap());
         }
     }
 

@@ -224,7 +224,7 @@ pub fn read_manifest(body: &[u8]) -> Result<usize, ShlError> {
 
 /// The manifest request body, built as text so the passcode can be wiped.
 fn manifest_body(options: &ResolveOptions) -> Zeroizing<Vec<u8>> {
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let quote = crate::fhir::value::quoted;
     let mut body = Zeroizing::new(format!("{{\"recipient\":{}", quote(&options.recipient)));
     if let Some(passcode) = &options.passcode {
         let quoted = Zeroizing::new(quote(passcode));

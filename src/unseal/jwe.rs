@@ -47,7 +47,7 @@ pub struct Header {
 fn as_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => clip(s),
-        other => clip(&other.to_string()),
+        other => clip(&crate::fhir::value::write(other)),
     }
 }
 
@@ -378,7 +378,7 @@ pub fn seal_header(key: &ContentKey, options: &SealOptions) -> Result<String, Un
     if let Some(cty) = &options.content_type {
         header.insert("cty".into(), cty.clone().into());
     }
-    let header_json = serde_json::Value::Object(header).to_string();
+    let header_json = crate::fhir::value::write(&serde_json::Value::Object(header));
     Ok(crate::b64::encode_url(header_json.as_bytes()))
 }
 

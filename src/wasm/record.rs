@@ -214,7 +214,7 @@ fn today() -> Date {
 }
 
 fn to_plain_object(value: &serde_json::Value) -> JsValue {
-    plain_object(&value.to_string())
+    plain_object(&crate::fhir::value::write(value))
 }
 
 /// A plain object from JSON text: numbers keep JSON's meaning and FHIR names stay as they are.
