@@ -195,6 +195,20 @@ impl TextSet {
     }
 }
 
+/// Deterministic bytes for tests (xorshift), different for each seed.
+#[cfg(test)]
+pub(crate) fn test_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// Every `.json` file of the reference data (`../shared/data/fhir`, at any depth).
 #[cfg(test)]
 pub(crate) fn reference_json_files() -> Vec<std::path::PathBuf> {

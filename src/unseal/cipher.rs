@@ -449,18 +449,7 @@ pub(super) mod tests {
     use super::*;
     use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm};
 
-    /// Deterministic bytes (xorshift), different for each seed.
-    pub(crate) fn bytes(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    pub(crate) use crate::util::test_bytes as bytes;
 
     /// Seals with RustCrypto's `aes-gcm` (the reference).
     fn reference_seal(key: &[u8], iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> (Vec<u8>, [u8; 16]) {
