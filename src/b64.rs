@@ -156,15 +156,17 @@ pub(crate) fn decode_url_in_place(buffer: &mut [u8], text: std::ops::Range<usize
         let (head, tail) = buffer.split_at_mut(text.start);
         let bytes = head.get_mut(to..to + 3 * whole).ok_or(text.start)?;
         decode_groups(&URL_TABLE, tail.get(..4 * whole).ok_or(text.start)?, bytes).map_err(|n| text.start + 4 * n)?;
-    }
-    let mut staged = [0; 3 * IN_PLACE_GROUPS];
-    for first in (0..whole).step_by(IN_PLACE_GROUPS).filter(|_| to + 3 * whole > text.start) {
-        let groups = IN_PLACE_GROUPS.min(whole - first);
-        let at = text.start + 4 * first;
-        let chars = buffer.get(at..at + 4 * groups).ok_or(at)?;
-        let staged = staged.get_mut(..3 * groups).ok_or(at)?;
-        decode_groups(&URL_TABLE, chars, staged).map_err(|n| at + 4 * n)?;
-        buffer.get_mut(to + 3 * first..to + 3 * (first + groups)).ok_or(at)?.copy_from_slice(staged);
+    } else {
+        // They overlap: each run of groups goes through the stack.
+        let mut staged = [0; 3 * IN_PLACE_GROUPS];
+        for first in (0..whole).step_by(IN_PLACE_GROUPS) {
+            let groups = IN_PLACE_GROUPS.min(whole - first);
+            let at = text.start + 4 * first;
+            let chars = buffer.get(at..at + 4 * groups).ok_or(at)?;
+            let staged = staged.get_mut(..3 * groups).ok_or(at)?;
+            decode_groups(&URL_TABLE, chars, staged).map_err(|n| at + 4 * n)?;
+            buffer.get_mut(to + 3 * first..to + 3 * (first + groups)).ok_or(at)?.copy_from_slice(staged);
+        }
     }
     let mut written = 3 * whole;
     let rest = text.start + 4 * whole..text.end;

@@ -115,7 +115,7 @@ pub fn quoted(text: &str) -> String {
 }
 
 /// Appends `value` as compact JSON text to `out`.
-pub fn write_into(value: &Value, out: &mut String) {
+fn write_into(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
