@@ -42,7 +42,8 @@
 // unnamed stays whole.
 // BENCH_SCREENSHOTS=<dir> keeps a screenshot of each side's page load there.
 // BENCH_TRACES=<dir> keeps a Chromium trace (DevTools' timeline and V8's
-// sampling profiler) of each page load there.
+// sampling profiler) of each page load there, and one (the timeline) of each
+// side's last timed run per record in the unthrottled and throttled phases.
 // BENCH_PROFILES=<dir> keeps a V8 CPU profile (.cpuprofile, 50 µs sampling) of
 // each timed run of the unthrottled and throttled phases there (for function
 // names, serve a build whose .wasm keeps its name section).
@@ -200,7 +201,10 @@ async function loopPhase(context, rate, runs, warm) {
     for (let run = warm ? -1 : 0; run < runsOf(record, runs); run++) {
       for (const side of SIDES) {
         if (PROFILES && run >= 0) await cdp.send("Profiler.start");
+        const traced = TRACES && run === runsOf(record, runs) - 1 ? join(TRACES, `${side}-${record.mb}MB-${rate}x-run.json`) : null;
+        if (traced) await browser.startTracing(page, { path: traced, categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
         const out = await page.evaluate(([url, key, which]) => window.benchRun(url, key, which), [`${base}${record.path}`, record.key, side], { timeout: 300_000 });
+        if (traced) await browser.stopTracing();
         if (out.resources !== record.entries) throw new Error(`${side} showed ${out.resources} of ${record.entries} resources of ${record.name}`);
     if (BACKEND[side] && out.backend !== BACKEND[side]) throw new Error(`${side} used ${out.backend} AES-GCM, not ${BACKEND[side]}`);
         if (PROFILES && run >= 0) {

@@ -1,6 +1,15 @@
-//! Raw DEFLATE (RFC 1951) for `zip: "DEF"`, with an output ceiling.
-
-use miniz_oxide::inflate::{decompress_to_vec_with_limit, TINFLStatus};
+//! Raw DEFLATE (RFC 1951) for `zip: "DEF"`: the SDK's own inflater, with
+//! an output ceiling, and `miniz_oxide`'s compressor for sharing.
+//!
+//! The inflater accepts and refuses exactly what `miniz_oxide`'s
+//! `decompress_to_vec_with_limit` did (the tests compare the two on
+//! generated, real and damaged streams): table sizes over 286 and 30, a
+//! repeat with nothing to repeat or past the table, a code-length code that
+//! is not complete, a literal/length or distance code that is neither
+//! complete nor a single code, an unused code, symbols 286–287 and
+//! distances 30–31, a distance before the start, and a stored block whose
+//! length check fails are all errors; so is input that ends before the last
+//! block does. Bytes after the last block are ignored.
 
 use zeroize::Zeroizing;
 
@@ -9,10 +18,304 @@ use super::UnsealError;
 /// Inflates raw DEFLATE data; refuses output over `limit` bytes without
 /// producing more than `limit` bytes first.
 pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, UnsealError> {
-    decompress_to_vec_with_limit(data, limit).map_err(|e| match e.status {
-        TINFLStatus::HasMoreOutput => UnsealError::TooLarge { limit },
-        _ => UnsealError::Inflate,
-    })
+    let mut out = Vec::with_capacity(data.len().saturating_mul(2).min(limit));
+    let mut bits = Bits { data, pos: 0, buf: 0, count: 0 };
+    loop {
+        let last = bits.take(1)? == 1;
+        match bits.take(2)? {
+            0 => stored(&mut bits, &mut out, limit)?,
+            1 => codes(&mut bits, &mut out, limit, &Huffman::fixed_lengths(), &Huffman::fixed_distances())?,
+            2 => {
+                let (lengths, distances) = dynamic_tables(&mut bits)?;
+                codes(&mut bits, &mut out, limit, &lengths, &distances)?
+            }
+            _ => return Err(UnsealError::Inflate),
+        }
+        if last {
+            return Ok(out);
+        }
+    }
+}
+
+/// The input, read least significant bit first.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    buf: u64,
+    count: u32,
+}
+
+impl Bits<'_> {
+    /// Tops the buffer up to at least 56 bits, or to the end of the input.
+    fn refill(&mut self) {
+        while self.count <= 56 {
+            let Some(&byte) = self.data.get(self.pos) else { return };
+            self.buf |= u64::from(byte) << self.count;
+            self.pos += 1;
+            self.count += 8;
+        }
+    }
+
+    /// The next `n` (at most 32) bits as a number.
+    fn take(&mut self, n: u32) -> Result<u32, UnsealError> {
+        if self.count < n {
+            self.refill();
+            if self.count < n {
+                return Err(UnsealError::Inflate);
+            }
+        }
+        let value = (self.buf & ((1u64 << n) - 1)) as u32;
+        self.buf >>= n;
+        self.count -= n;
+        Ok(value)
+    }
+}
+
+/// A stored block: `LEN`, its complement, then `LEN` bytes as they are.
+fn stored(bits: &mut Bits, out: &mut Vec<u8>, limit: usize) -> Result<(), UnsealError> {
+    let _ = bits.take(bits.count % 8)?;
+    let len = bits.take(16)?;
+    if bits.take(16)? != !len & 0xFFFF {
+        return Err(UnsealError::Inflate);
+    }
+    let mut left = len as usize;
+    // Whole bytes already in the bit buffer come first.
+    while left > 0 && bits.count >= 8 {
+        push(out, bits.take(8)? as u8, limit)?;
+        left -= 1;
+    }
+    let room = limit.saturating_sub(out.len());
+    let available = bits.data.len().saturating_sub(bits.pos);
+    let copy = left.min(room).min(available);
+    out.extend_from_slice(bits.data.get(bits.pos..bits.pos + copy).ok_or(UnsealError::Inflate)?);
+    bits.pos += copy;
+    if copy < left {
+        return Err(if copy == room { UnsealError::TooLarge { limit } } else { UnsealError::Inflate });
+    }
+    Ok(())
+}
+
+fn push(out: &mut Vec<u8>, byte: u8, limit: usize) -> Result<(), UnsealError> {
+    if out.len() >= limit {
+        return Err(UnsealError::TooLarge { limit });
+    }
+    out.push(byte);
+    Ok(())
+}
+
+/// Bits looked up at once; longer codes are decoded a bit at a time.
+const FAST_BITS: u32 = 10;
+
+/// A canonical Huffman code: a table of the first `FAST_BITS` bits
+/// (`length << 9 | symbol`, 0 where no code of that length or shorter
+/// matches) and, for the longer codes, the count of codes of each length and
+/// the symbols in code order.
+struct Huffman {
+    fast: Vec<u16>,
+    counts: [u16; 16],
+    symbols: Vec<u16>,
+}
+
+/// The code-length code, the literal/length code, the distance code.
+#[derive(Clone, Copy, PartialEq)]
+enum Table {
+    CodeLengths,
+    Lengths,
+    Distances,
+}
+
+impl Huffman {
+    /// The code of these code lengths (by symbol), checked as RFC 1951 and
+    /// `miniz_oxide` require: the code-length code complete, the others
+    /// complete or of at most one code.
+    fn new(lengths: &[u8], table: Table) -> Result<Huffman, UnsealError> {
+        let mut counts = [0u16; 16];
+        for &len in lengths {
+            *counts.get_mut(usize::from(len)).ok_or(UnsealError::Inflate)? += 1;
+        }
+        // Unused symbols (length 0) take no code.
+        if let Some(unused) = counts.first_mut() {
+            *unused = 0;
+        }
+        let used: u32 = counts.iter().map(|&c| u32::from(c)).sum();
+        // Codes left unassigned after each length (negative: over-subscribed);
+        // the first code of each length; where each length's symbols start.
+        let mut left: i32 = 1;
+        let mut next_code = [0u32; 16];
+        let mut offsets = [0u16; 16];
+        let (mut code, mut offset) = (0u32, 0u16);
+        for ((&count, next), start) in counts.iter().zip(next_code.iter_mut()).zip(offsets.iter_mut()).skip(1) {
+            left = (left << 1) - i32::from(count);
+            if left < 0 {
+                return Err(UnsealError::Inflate);
+            }
+            *next = code;
+            *start = offset;
+            code = (code + u32::from(count)) << 1;
+            offset += count;
+        }
+        if left != 0 && (used > 1 || table == Table::CodeLengths) {
+            return Err(UnsealError::Inflate);
+        }
+        let mut symbols = vec![0u16; used as usize];
+        let mut fast = vec![0u16; 1 << FAST_BITS];
+        for (symbol, &len) in lengths.iter().enumerate() {
+            if len == 0 {
+                continue;
+            }
+            let len = usize::from(len);
+            if let Some(offset) = offsets.get_mut(len) {
+                if let Some(slot) = symbols.get_mut(usize::from(*offset)) {
+                    *slot = symbol as u16;
+                }
+                *offset += 1;
+            }
+            let Some(code) = next_code.get_mut(len) else { continue };
+            let this = *code;
+            *code += 1;
+            if len as u32 <= FAST_BITS {
+                // Codes are sent most significant bit first: the table is indexed by the reversed code.
+                let reversed = (this.reverse_bits() >> (32 - len)) as usize;
+                let entry = (len as u16) << 9 | symbol as u16;
+                for i in (reversed..fast.len()).step_by(1 << len) {
+                    if let Some(slot) = fast.get_mut(i) {
+                        *slot = entry;
+                    }
+                }
+            }
+        }
+        Ok(Huffman { fast, counts, symbols })
+    }
+
+    /// The fixed literal/length code (all 288 symbols; 286 and 287 are refused when decoded).
+    fn fixed_lengths() -> Huffman {
+        let mut lengths = [8u8; 288];
+        lengths.iter_mut().skip(144).take(112).for_each(|l| *l = 9);
+        lengths.iter_mut().skip(256).take(24).for_each(|l| *l = 7);
+        Huffman::new(&lengths, Table::Lengths).unwrap_or_else(|_| Huffman::empty())
+    }
+
+    /// The fixed distance code (all 32 symbols; 30 and 31 are refused when decoded).
+    fn fixed_distances() -> Huffman {
+        Huffman::new(&[5u8; 32], Table::Distances).unwrap_or_else(|_| Huffman::empty())
+    }
+
+    fn empty() -> Huffman {
+        Huffman { fast: vec![0; 1 << FAST_BITS], counts: [0; 16], symbols: Vec::new() }
+    }
+
+    /// The next symbol.
+    fn decode(&self, bits: &mut Bits) -> Result<u16, UnsealError> {
+        if bits.count < 15 {
+            bits.refill();
+        }
+        let entry = self.fast.get((bits.buf & ((1 << FAST_BITS) - 1)) as usize).copied().unwrap_or(0);
+        if entry != 0 {
+            let len = u32::from(entry >> 9);
+            if len > bits.count {
+                return Err(UnsealError::Inflate);
+            }
+            bits.buf >>= len;
+            bits.count -= len;
+            return Ok(entry & 0x1FF);
+        }
+        // Canonical decoding, a bit at a time (RFC 1951 3.2.2; zlib's puff).
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..16 {
+            code |= bits.take(1)? as i32;
+            let count = i32::from(self.counts.get(len).copied().unwrap_or(0));
+            if code - first < count {
+                return self.symbols.get((index + code - first) as usize).copied().ok_or(UnsealError::Inflate);
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        Err(UnsealError::Inflate)
+    }
+}
+
+/// The order in which the code-length code's lengths are sent.
+const CODE_LENGTH_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+/// A dynamic block's header: its literal/length and distance codes.
+fn dynamic_tables(bits: &mut Bits) -> Result<(Huffman, Huffman), UnsealError> {
+    let lengths = bits.take(5)? as usize + 257;
+    let distances = bits.take(5)? as usize + 1;
+    let code_lengths = bits.take(4)? as usize + 4;
+    if lengths > 286 || distances > 30 {
+        return Err(UnsealError::Inflate);
+    }
+    let mut sizes = [0u8; 19];
+    for &symbol in CODE_LENGTH_ORDER.iter().take(code_lengths) {
+        if let Some(slot) = sizes.get_mut(symbol) {
+            *slot = bits.take(3)? as u8;
+        }
+    }
+    let code = Huffman::new(&sizes, Table::CodeLengths)?;
+    let total = lengths + distances;
+    let mut all = Vec::with_capacity(total);
+    while all.len() < total {
+        let (value, repeat) = match code.decode(bits)? {
+            symbol @ 0..=15 => (symbol as u8, 1),
+            16 => (*all.last().ok_or(UnsealError::Inflate)?, 3 + bits.take(2)? as usize),
+            17 => (0, 3 + bits.take(3)? as usize),
+            _ => (0, 11 + bits.take(7)? as usize),
+        };
+        if all.len() + repeat > total {
+            return Err(UnsealError::Inflate);
+        }
+        all.resize(all.len() + repeat, value);
+    }
+    let (literal, distance) = all.split_at(lengths);
+    Ok((Huffman::new(literal, Table::Lengths)?, Huffman::new(distance, Table::Distances)?))
+}
+
+/// Base lengths of symbols 257–285, and their extra bits.
+const LENGTH_BASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+const LENGTH_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+/// Base distances of symbols 0–29, and their extra bits.
+const DISTANCE_BASE: [u16; 30] =
+    [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+const DISTANCE_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+
+/// A compressed block's symbols, up to its end-of-block symbol.
+fn codes(bits: &mut Bits, out: &mut Vec<u8>, limit: usize, lengths: &Huffman, distances: &Huffman) -> Result<(), UnsealError> {
+    loop {
+        let symbol = lengths.decode(bits)?;
+        if symbol < 256 {
+            push(out, symbol as u8, limit)?;
+            continue;
+        }
+        if symbol == 256 {
+            return Ok(());
+        }
+        let index = usize::from(symbol - 257);
+        let (Some(&base), Some(&extra)) = (LENGTH_BASE.get(index), LENGTH_EXTRA.get(index)) else {
+            return Err(UnsealError::Inflate);
+        };
+        let len = usize::from(base) + bits.take(u32::from(extra))? as usize;
+        let symbol = usize::from(distances.decode(bits)?);
+        let (Some(&base), Some(&extra)) = (DISTANCE_BASE.get(symbol), DISTANCE_EXTRA.get(symbol)) else {
+            return Err(UnsealError::Inflate);
+        };
+        let distance = usize::from(base) + bits.take(u32::from(extra))? as usize;
+        if distance > out.len() {
+            return Err(UnsealError::Inflate);
+        }
+        // As much of the match as the limit allows, then the refusal.
+        let room = limit.saturating_sub(out.len());
+        let start = out.len() - distance;
+        let mut left = len.min(room);
+        while left > 0 {
+            let step = left.min(distance);
+            out.extend_from_within(start..start + step);
+            left -= step;
+        }
+        if len > room {
+            return Err(UnsealError::TooLarge { limit });
+        }
+    }
 }
 
 /// Input fed to the compressor between two checks of the clock.
@@ -56,6 +359,254 @@ pub(crate) async fn deflate_paced<S: crate::source::Scheduler>(data: &[u8], sche
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::test_bytes;
+    use miniz_oxide::inflate::{decompress_to_vec_with_limit, TINFLStatus};
+
+    /// `miniz_oxide`'s inflater, the reference: its answer in this module's terms.
+    fn reference(data: &[u8], limit: usize) -> Result<Vec<u8>, UnsealError> {
+        decompress_to_vec_with_limit(data, limit).map_err(|e| match e.status {
+            TINFLStatus::HasMoreOutput => UnsealError::TooLarge { limit },
+            _ => UnsealError::Inflate,
+        })
+    }
+
+    fn same(data: &[u8], limit: usize) {
+        let ours = inflate(data, limit);
+        let theirs = reference(data, limit);
+        assert_eq!(ours, theirs, "{} bytes {:02x?}… limit {limit}", data.len(), data.get(..data.len().min(24)));
+    }
+
+    /// Compressed test inputs: every level of `miniz_oxide`'s compressor
+    /// (stored, fixed and dynamic blocks, long and overlapping matches) and
+    /// this module's paced compressor, over text, noise, runs and a mix.
+    fn streams() -> Vec<(Vec<u8>, Vec<u8>)> {
+        let text: Vec<u8> = b"{\"resourceType\":\"Observation\",\"status\":\"final\",\"valueQuantity\":{\"value\":7.2,\"unit\":\"mmol/L\"}}".repeat(40);
+        let mut mixed = test_bytes(3, 5000);
+        mixed.extend_from_slice(&text);
+        mixed.extend(std::iter::repeat_n(b'a', 1000));
+        mixed.extend(test_bytes(4, 70_000));
+        let inputs: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"ab".repeat(200), vec![0; 300], text, test_bytes(1, 3000), mixed];
+        let mut out = Vec::new();
+        for input in &inputs {
+            for level in [0u8, 1, 2, 6, 9, 10] {
+                out.push((input.clone(), miniz_oxide::deflate::compress_to_vec(input, level)));
+            }
+            out.push((input.clone(), crate::source::run_now(deflate_paced(input, &crate::source::Immediate)).unwrap().to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn it_inflates_what_the_compressors_write_as_the_reference_does() {
+        for (plain, packed) in streams() {
+            assert_eq!(inflate(&packed, plain.len()).as_deref(), Ok(&plain[..]));
+            for limit in [0, plain.len().saturating_sub(1), plain.len(), plain.len() + 1, usize::MAX] {
+                same(&packed, limit);
+            }
+        }
+    }
+
+    /// Every truncation and every single-bit flip of the short streams;
+    /// 64 truncations and 100 random byte changes of each long one: the
+    /// same output or the same error.
+    #[test]
+    fn damaged_streams_get_the_reference_answer() {
+        for (i, (plain, packed)) in streams().into_iter().enumerate() {
+            let limit = plain.len() + 64;
+            let short = packed.len() <= 600;
+            let cuts = if short { packed.len() } else { 64 };
+            for k in 0..cuts {
+                same(packed.get(..k * packed.len() / cuts).unwrap(), limit);
+            }
+            if short {
+                for bit in 0..packed.len() * 8 {
+                    let mut bad = packed.clone();
+                    bad[bit / 8] ^= 1 << (bit % 8);
+                    same(&bad, limit);
+                    same(&bad, plain.len());
+                }
+            } else {
+                let noise = test_bytes(i as u64 + 10, 3 * 100);
+                for change in noise.chunks_exact(3) {
+                    let mut bad = packed.clone();
+                    let at = (usize::from(change[0]) << 8 | usize::from(change[1])) * 7919 % packed.len();
+                    bad[at] ^= change[2] | 1;
+                    same(&bad, limit);
+                }
+            }
+        }
+    }
+
+    /// Random bytes as DEFLATE data (most fail in the header, some decode).
+    #[test]
+    fn random_input_gets_the_reference_answer() {
+        for seed in 0..4000u64 {
+            let data = test_bytes(seed, 1 + (seed as usize % 97));
+            same(&data, 4096);
+            same(&data, 8);
+        }
+    }
+
+    /// Hand-made streams for each rule in the module's documentation.
+    #[test]
+    fn each_rule_as_the_reference() {
+        // Bits written least significant first, as DEFLATE sends them.
+        fn pack(fields: &[(u32, u32)]) -> Vec<u8> {
+            let (mut out, mut acc, mut n) = (Vec::new(), 0u64, 0);
+            for &(value, width) in fields {
+                acc |= u64::from(value) << n;
+                n += width;
+                while n >= 8 {
+                    out.push(acc as u8);
+                    acc >>= 8;
+                    n -= 8;
+                }
+            }
+            if n > 0 {
+                out.push(acc as u8);
+            }
+            out
+        }
+        // A Huffman code sent most significant bit first.
+        let code = |value: u32, len: u32| ((value.reverse_bits() >> (32 - len)), len);
+        let old_cases: Vec<(&str, Vec<u8>)> = vec![
+            ("stored, good", vec![1, 3, 0, 0xFC, 0xFF, b'a', b'b', b'c']),
+            ("stored, bad length check", vec![1, 3, 0, 0xFC, 0xFE, b'a', b'b', b'c']),
+            ("stored, short", vec![1, 3, 0, 0xFC, 0xFF, b'a']),
+            ("block type 3", pack(&[(1, 1), (3, 2), (0, 8)])),
+            // Fixed: literal 'a' (0x61 → code 0x30 + 0x61 = 0x91, 8 bits), end of block (7 zero bits).
+            ("fixed, good", pack(&[(1, 1), (1, 2), code(0x91, 8), (0, 7)])),
+            // Symbol 286 (code 0xC0 + 6, 8 bits) and 287.
+            ("fixed, symbol 286", pack(&[(1, 1), (1, 2), code(0x91, 8), code(0xC6, 8), (0, 16)])),
+            ("fixed, symbol 287", pack(&[(1, 1), (1, 2), code(0x91, 8), code(0xC7, 8), (0, 16)])),
+            // Length 3 (symbol 257, 7 bits: 1) then distance symbol 30 / 31 / 0 (distance 1) / 1 (distance 2, too far).
+            ("fixed, distance 30", pack(&[(1, 1), (1, 2), code(0x91, 8), code(1, 7), code(30, 5), (0, 16)])),
+            ("fixed, distance 31", pack(&[(1, 1), (1, 2), code(0x91, 8), code(1, 7), code(31, 5), (0, 16)])),
+            ("fixed, distance 1", pack(&[(1, 1), (1, 2), code(0x91, 8), code(1, 7), code(0, 5), (0, 7)])),
+            ("fixed, distance before the start", pack(&[(1, 1), (1, 2), code(0x91, 8), code(1, 7), code(1, 5), (0, 7)])),
+            ("fixed, no end of block", pack(&[(1, 1), (1, 2), code(0x91, 8)])),
+            ("not last, then nothing", pack(&[(0, 1), (1, 2), (0, 7)])),
+            ("trailing bytes ignored", {
+                let mut v = pack(&[(1, 1), (1, 2), code(0x91, 8), (0, 7)]);
+                v.extend_from_slice(b"trailing");
+                v
+            }),
+            // Dynamic headers: HLIT 287 / HDIST 31 are over the limits.
+            ("dynamic, 287 lengths", pack(&[(1, 1), (2, 2), (30, 5), (0, 5), (15, 4), (0, 64)])),
+            ("dynamic, 31 distances", pack(&[(1, 1), (2, 2), (0, 5), (30, 5), (15, 4), (0, 64)])),
+            // Code-length code: only symbol 16 (length 1) and 0 — complete, then 16 first: nothing to repeat.
+            ("dynamic, repeat first", pack(&[(1, 1), (2, 2), (0, 5), (0, 5), (0, 4), (1, 3), (0, 3), (0, 3), (1, 3), (0, 1), (0, 2), (0, 32)])),
+            // Code-length code of one code (incomplete): refused.
+            ("dynamic, incomplete code-length code", pack(&[(1, 1), (2, 2), (0, 5), (0, 5), (0, 4), (0, 3), (0, 3), (0, 3), (1, 3), (0, 32)])),
+            // Code-length code over-subscribed: three codes of length 1.
+            ("dynamic, over-subscribed code-length code", pack(&[(1, 1), (2, 2), (0, 5), (0, 5), (0, 4), (1, 3), (1, 3), (1, 3), (0, 3), (0, 32)])),
+        ];
+        // Canonical codes (RFC 1951 3.2.2) of these lengths, by symbol.
+        fn canonical(lengths: &[u8]) -> Vec<(u32, u32)> {
+            let mut count = [0u32; 16];
+            lengths.iter().filter(|&&l| l > 0).for_each(|&l| count[usize::from(l)] += 1);
+            let mut next = [0u32; 16];
+            let mut c = 0;
+            for len in 1..16 {
+                c = (c + count[len - 1] * u32::from(len > 1)) << 1;
+                next[len] = c;
+            }
+            lengths
+                .iter()
+                .map(|&l| {
+                    let l = usize::from(l);
+                    next[l] += 1;
+                    (next[l] - 1, l as u32)
+                })
+                .collect()
+        }
+        let code = |value: u32, len: u32| ((value.reverse_bits() >> (32 - len)), len);
+        // A last dynamic block: the header for these literal/length and
+        // distance code lengths (the code-length code: 0 and 1 of length 1,
+        // `prefix` code-length symbols in place of the first `skip` lengths),
+        // then `body` (literal/length symbols).
+        let dynamic_from = |literal: &[u8], distance: &[u8], prefix: &[(u32, u32)], skip: usize, body: &[u16]| {
+            let mut fields = vec![(1, 1), (2, 2), (literal.len() as u32 - 257, 5), (distance.len() as u32 - 1, 5), (15, 4)];
+            let mut sizes = [0u8; 19];
+            sizes[0] = 1;
+            sizes[1] = 1;
+            if !prefix.is_empty() {
+                sizes = [0; 19];
+                sizes[0] = 2;
+                sizes[1] = 2;
+                sizes[16] = 2;
+                sizes[18] = 2;
+            }
+            fields.extend(CODE_LENGTH_ORDER.iter().map(|&s| (u32::from(sizes[s]), 3)));
+            let lengths_code = canonical(&sizes);
+            fields.extend(prefix.iter().copied());
+            for &l in literal.iter().chain(distance).skip(skip) {
+                let (c, n) = lengths_code[usize::from(l)];
+                fields.push(code(c, n));
+            }
+            let literal_code = canonical(literal);
+            for &symbol in body {
+                let (c, n) = literal_code[usize::from(symbol)];
+                fields.push(code(c, n));
+            }
+            pack(&fields)
+        };
+        let dynamic = |literal: &[u8], distance: &[u8], prefix: &[(u32, u32)], body: &[u16]| dynamic_from(literal, distance, prefix, 0, body);
+        // 'a' and end of block, one bit each; one distance code.
+        let mut literal = vec![0u8; 257];
+        literal[97] = 1;
+        literal[256] = 1;
+        let mut literal_286 = literal.clone();
+        literal_286.resize(286, 0);
+        let mut literal_287 = literal.clone();
+        literal_287.resize(287, 0);
+        let lengths_code = canonical(&[2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2]);
+        let repeat = |symbol: usize, extra: (u32, u32)| [code(lengths_code[symbol].0, 2), extra];
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("dynamic, good", dynamic(&literal, &[1], &[], &[97, 97, 256])),
+            ("dynamic, 286 lengths", dynamic(&literal_286, &[1], &[], &[97, 97, 256])),
+            ("dynamic, 287 lengths", dynamic(&literal_287, &[1], &[], &[97, 97, 256])),
+            ("dynamic, 31 distances", dynamic(&literal, &(0..31).map(|i| u8::from(i == 0)).collect::<Vec<_>>(), &[], &[97, 256])),
+            ("dynamic, 30 distances", dynamic(&literal, &(0..30).map(|i| u8::from(i == 0)).collect::<Vec<_>>(), &[], &[97, 256])),
+            // Three zeros as a repeat (16) before any length, and as 18 (the same
+            // but allowed); 138 zeros (18) twice then a repeat that runs past the table.
+            ("dynamic, repeat first", dynamic_from(&literal, &[1], &repeat(16, (0, 2)), 3, &[97, 256])),
+            ("dynamic, zeros first", dynamic_from(&literal, &[1], &repeat(18, (0, 7)), 11, &[97, 256])),
+            ("dynamic, repeat past the end", {
+                let mut prefix = vec![];
+                prefix.extend(repeat(18, (127, 7)));
+                prefix.extend(repeat(18, (127, 7)));
+                prefix.extend(repeat(16, (0, 2)));
+                dynamic(&literal, &[1], &prefix, &[97, 256])
+            }),
+        ];
+        for (name, data) in &cases {
+            assert_eq!(inflate(data, 100), reference(data, 100), "{name}");
+        }
+        let dyn_ok = |name: &str| cases.iter().find(|(n, _)| *n == name).map(|(_, d)| inflate(d, 100)).unwrap();
+        assert_eq!(dyn_ok("dynamic, good"), Ok(b"aa".to_vec()));
+        assert_eq!(dyn_ok("dynamic, 286 lengths"), Ok(b"aa".to_vec()));
+        assert_eq!(dyn_ok("dynamic, zeros first"), Ok(b"a".to_vec()));
+        assert_eq!(dyn_ok("dynamic, 30 distances"), Ok(b"a".to_vec()));
+        for name in ["dynamic, 287 lengths", "dynamic, 31 distances", "dynamic, repeat first", "dynamic, repeat past the end"] {
+            assert_eq!(dyn_ok(name), Err(UnsealError::Inflate), "{name}");
+        }
+        let cases: Vec<(&str, Vec<u8>)> = old_cases;
+        for (name, data) in &cases {
+            let ours = inflate(data, 100);
+            assert_eq!(ours, reference(data, 100), "{name}");
+        }
+        let ok = |name: &str| cases.iter().find(|(n, _)| *n == name).map(|(_, d)| inflate(d, 100)).unwrap();
+        assert_eq!(ok("stored, good"), Ok(b"abc".to_vec()));
+        assert_eq!(ok("fixed, good"), Ok(b"a".to_vec()));
+        assert_eq!(ok("fixed, distance 1"), Ok(b"aaaa".to_vec()));
+        assert_eq!(ok("trailing bytes ignored"), Ok(b"a".to_vec()));
+        for name in
+            ["stored, bad length check", "block type 3", "fixed, symbol 286", "fixed, distance 30", "fixed, distance before the start", "dynamic, 287 lengths"]
+        {
+            assert_eq!(ok(name), Err(UnsealError::Inflate), "{name}");
+        }
+    }
 
     /// Input over many steps, incompressible stretches included (the output
     /// grows past its first guess): it inflates back to the same bytes.
