@@ -25,7 +25,9 @@ const DEPTH_LIMIT: usize = 128;
 
 /// A hand-written reader of a document's top-level object: it finds where
 /// each member's value starts and ends (string-aware, counting brackets),
-/// reads the members a [`Shell`] keeps with serde_json, checks the others,
+/// reads the members a [`Shell`] keeps with [`super::value::parse`],
+/// checks the others with [`super::value::check`] (on repaired text, as
+/// serde's `IgnoredAny` did),
 /// and reads `entry` one element at a time, giving the event loop turns
 /// between them. `None` for anything that is not a well-formed object with
 /// string or null `resourceType` and `type` and an array or null `entry`,
@@ -175,7 +177,7 @@ impl<'a> Scanner<'a> {
             State::Entries => {
                 let raw = self.value(2)?;
                 if self.check {
-                    serde_json::from_slice::<serde::de::IgnoredAny>(raw).ok()?;
+                    super::value::check(raw).then_some(())?;
                 }
                 shell.entry.get_or_insert_with(Vec::new).push(raw);
                 self.skip_ws();
@@ -224,7 +226,7 @@ impl<'a> Scanner<'a> {
                     }
                     "verifiableCredential" => shell.credentials = !json(self.value(1)?)?.is_null(),
                     _ => {
-                        serde_json::from_slice::<serde::de::IgnoredAny>(self.value(1)?).ok()?;
+                        super::value::check(self.value(1)?).then_some(())?;
                     }
                 }
                 *state = self.after_member()?;

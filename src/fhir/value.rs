@@ -72,7 +72,7 @@ impl std::error::Error for JsonError {}
 
 /// The JSON document `bytes` (whitespace around it allowed) as a `Value`.
 pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
-    let mut reader = Reader { b: bytes, i: 0, depth: DEPTH, fail: (EOF_VALUE, 0, 0) };
+    let mut reader = Reader { b: bytes, i: 0, depth: DEPTH, fail: (EOF_VALUE, 0, 0), build: true };
     let value = reader.value().and_then(|value| {
         reader.ws();
         match reader.peek() {
@@ -88,6 +88,18 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
         let column = (at - start).saturating_sub(back);
         JsonError { message: format!("{code} at line {line} column {column}"), line, column }
     })
+}
+
+/// Whether `bytes` is one JSON value [`parse`] reads, checked without
+/// building it: what `serde::de::IgnoredAny` accepted, on text with no
+/// invalid UTF-8 or unpaired surrogate escape (see
+/// [`super::repair_unicode`]), which it did not check.
+pub fn check(bytes: &[u8]) -> bool {
+    let mut reader = Reader { b: bytes, i: 0, depth: DEPTH, fail: (EOF_VALUE, 0, 0), build: false };
+    reader.value().is_some() && {
+        reader.ws();
+        reader.peek().is_none()
+    }
 }
 
 /// The JSON string literal `text` (quotes included), unescaped.
@@ -180,6 +192,26 @@ fn write_string(text: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Where a string's run of plain bytes stops: the first quote, backslash
+/// or control character, eight bytes at a time (the lowest byte a word
+/// flags is exact: a borrow only runs towards higher bytes).
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let flags = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if flags != 0 {
+            return Some(at + flags.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|i| at + i)
+}
+
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
@@ -188,6 +220,9 @@ struct Reader<'a> {
     /// Why the document was refused: serde_json's message, the offset its
     /// position is taken at, and how many bytes its column steps back.
     fail: (&'static str, usize, usize),
+    /// Whether values are built; otherwise only checked (strings and
+    /// numbers read as empty, containers as empty).
+    build: bool,
 }
 
 impl Reader<'_> {
@@ -273,19 +308,22 @@ impl Reader<'_> {
             }
             self.i += 1;
             let value = self.value()?;
-            map.insert(key, value);
+            if self.build {
+                map.insert(key, value);
+            }
         }
     }
 
     fn array(&mut self) -> Option<Value> {
         let mut items = Vec::new();
+        let mut first = true;
         loop {
             match self.next_or(EOF_LIST)? {
                 b']' => {
                     self.i += 1;
                     return Some(Value::Array(items));
                 }
-                _ if items.is_empty() => {}
+                _ if first => first = false,
                 b',' => {
                     self.i += 1;
                     if self.next_or(EOF_VALUE)? == b']' {
@@ -294,7 +332,10 @@ impl Reader<'_> {
                 }
                 _ => return self.at_next(LIST_COMMA),
             }
-            items.push(self.value()?);
+            let value = self.value()?;
+            if self.build {
+                items.push(value);
+            }
         }
     }
 
@@ -311,9 +352,12 @@ impl Reader<'_> {
 
     /// Digits from the cursor, appended to `out`.
     fn digits(&mut self, out: &mut String) {
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            out.push(char::from(c));
+        let from = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
+        }
+        if self.build {
+            out.extend(self.b.get(from..self.i).unwrap_or_default().iter().map(|&c| char::from(c)));
         }
     }
 
@@ -332,13 +376,18 @@ impl Reader<'_> {
     /// JSON's number grammar, kept as serde_json keeps it.
     fn number(&mut self) -> Option<Number> {
         let mut n = String::new();
+        let build = self.build;
         if self.peek() == Some(b'-') {
             self.i += 1;
-            n.push('-');
+            if build {
+                n.push('-');
+            }
         }
         if self.peek() == Some(b'0') {
             self.i += 1;
-            n.push('0');
+            if build {
+                n.push('0');
+            }
             if let Some(b'0'..=b'9') = self.peek() {
                 return self.at_next(NUMBER);
             }
@@ -347,18 +396,25 @@ impl Reader<'_> {
         }
         if self.peek() == Some(b'.') {
             self.i += 1;
-            n.push('.');
+            if build {
+                n.push('.');
+            }
             self.some_digits(&mut n)?;
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.i += 1;
-            n.push('e');
+            if build {
+                n.push('e');
+            }
             match self.peek() {
                 Some(sign @ (b'-' | b'+')) => {
                     self.i += 1;
-                    n.push(char::from(sign));
+                    if build {
+                        n.push(char::from(sign));
+                    }
                 }
-                _ => n.push('+'),
+                _ if build => n.push('+'),
+                _ => {}
             }
             self.some_digits(&mut n)?;
         }
@@ -389,10 +445,20 @@ impl Reader<'_> {
         loop {
             let from = self.i;
             let rest = self.b.get(from..).unwrap_or_default();
-            let Some(run) = rest.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\') else {
+            let Some(run) = string_stop(rest) else {
                 return self.refuse(EOF_STRING, self.b.len());
             };
-            out.extend_from_slice(rest.get(..run).unwrap_or_default());
+            let text = rest.get(..run).unwrap_or_default();
+            if self.build {
+                out.extend_from_slice(text);
+            } else if let Err(e) = std::str::from_utf8(text) {
+                // Checked run by run (an escape never completes a character).
+                let back = run - e.valid_up_to();
+                self.i = from + run;
+                self.refuse::<()>(UTF8, self.i);
+                self.fail.2 = back;
+                return None;
+            }
             self.i = from + run;
             match self.peek() {
                 Some(b'"') => {
@@ -409,8 +475,11 @@ impl Reader<'_> {
                     };
                 }
                 Some(b'\\') => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(self.escape()?.encode_utf8(&mut buf).as_bytes());
+                    let c = self.escape()?;
+                    if self.build {
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    }
                 }
                 // A control character written as it is: JSON refuses it.
                 _ => return self.at_next(CONTROL),
@@ -472,6 +541,14 @@ mod tests {
         if String::from_utf8_lossy(text).contains("$serde_json::private::") {
             return;
         }
+        // `check` accepts what `parse` reads, and, on repaired text, what
+        // serde's `IgnoredAny` accepts (which has no nesting limit: the Bundle
+        // scanner hands `check` nothing nested as deep as serde_json's limit).
+        assert_eq!(super::check(text), parse(text).is_ok(), "{}", String::from_utf8_lossy(text));
+        let repaired = crate::fhir::repair_unicode(text);
+        let too_deep = parse(&repaired).is_err_and(|e| e.to_string().starts_with(super::DEEP));
+        let ignored = serde_json::from_slice::<serde::de::IgnoredAny>(&repaired).is_ok();
+        assert_eq!(super::check(&repaired), ignored && !too_deep, "{}", String::from_utf8_lossy(&repaired));
         match (parse(text), theirs) {
             (Ok(ours), Ok(theirs)) => {
                 assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
