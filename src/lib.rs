@@ -13,6 +13,9 @@ pub mod fhir;
 pub mod fhir_api;
 mod numtext;
 pub mod pipeline;
+// Drawn in WebAssembly (a shared link's QR code); natively only its tests use it.
+#[cfg_attr(not(any(test, target_arch = "wasm32")), allow(dead_code))]
+mod qr;
 pub mod render;
 pub mod share;
 pub mod shl;

@@ -509,16 +509,7 @@ async fn deflate_raw(data: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 /// `text` as a QR code (error correction M) in SVG, with its quiet zone,
 /// ready to place inline: 4 pixels a module, at least 232 pixels wide.
 fn qr_svg(text: &str) -> Result<Zeroizing<String>, JsValue> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|_| bad_input("the link is too long for a QR code (shorten the label or the viewer URL)"))?;
-    let svg = Zeroizing::new(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(232, 232)
-            .dark_color(qrcode::render::svg::Color("#000"))
-            .light_color(qrcode::render::svg::Color("#fff"))
-            .build(),
-    );
-    let start = svg.find("<svg").unwrap_or(0);
-    let body = svg.get(start..).unwrap_or_default();
-    Ok(Zeroizing::new(body.replacen("<svg ", "<svg role=\"img\" aria-label=\"SMART Health Link QR code\" ", 1)))
+    let code = crate::qr::QrCode::new(text.as_bytes()).ok_or_else(|| bad_input("the link is too long for a QR code (shorten the label or the viewer URL)"))?;
+    // Its buffers hold the link's key: the allocator wipes each one when it is freed.
+    Ok(Zeroizing::new(code.svg(232, "role=\"img\" aria-label=\"SMART Health Link QR code\" ")))
 }

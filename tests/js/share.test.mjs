@@ -17,6 +17,7 @@ import { createServer } from "node:http";
 import { inflateRawSync } from "node:zlib";
 
 import { CompactEncrypt } from "jose";
+import jsQR from "jsqr";
 import { SHLViewer } from "kill-the-clipboard";
 
 import { ROOT, STEP_TIMEOUT, assertNoPageProblems, launchBrowser, newHostPage, startServer } from "./harness.mjs";
@@ -153,6 +154,22 @@ async function tableOfContents(page, selector = "#chart") {
   }, selector);
 }
 
+
+/** The text of the QR code the SVG draws (its dark modules as `M x y h n v1 h-n z` runs), read by jsQR from a 4 px/module bitmap. */
+function readQrSvg(svg) {
+  const n = Number(/viewBox="0 0 (\d+) \1"/.exec(svg)[1]);
+  const path = /fill="#000" d="([^"]*)"/.exec(svg)[1];
+  const scale = 4;
+  const width = n * scale;
+  const pixels = new Uint8ClampedArray(width * width * 4).fill(255);
+  for (const [, x, y, run] of path.matchAll(/M(\d+) (\d+)h(\d+)v1h-\3z/g)) {
+    for (let px = Number(x) * scale; px < (Number(x) + Number(run)) * scale; px++) {
+      for (let py = Number(y) * scale; py < (Number(y) + 1) * scale; py++) pixels.fill(0, (py * width + px) * 4, (py * width + px) * 4 + 3);
+    }
+  }
+  return jsQR(pixels, width, width)?.data ?? null;
+}
+
 describe("sharing a record as a SMART Health Link", () => {
   let server;
   let browser;
@@ -244,6 +261,7 @@ describe("sharing a record as a SMART Health Link", () => {
     assert.deepEqual([info.url, info.flags, info.label, info.passcodeRequired], [p.url, "P", "For Dr. Test", true]);
     assert.match(shared.qrSvg, /^<svg role="img" aria-label="SMART Health Link QR code" [^>]*viewBox="0 0 (\d+) \1"[\s\S]*<\/svg>$/);
     assert.ok(!shared.qrSvg.includes(p.key), "the QR code's SVG is drawn, not written out");
+    assert.equal(readQrSvg(shared.qrSvg), shared.viewerUrl, "an independent QR reader (jsQR) reads the link from the drawn code");
 
     // The sealed file, opened in Node: the header the contract names, the Bundle without the withheld resources.
     const opened = openJwe(jwe, p.key);
