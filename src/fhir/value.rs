@@ -561,6 +561,20 @@ mod tests {
         }
     }
 
+    /// The word-at-a-time scan against a byte-at-a-time one, over every
+    /// stop position and a mix of plain, special and non-ASCII bytes.
+    #[test]
+    fn string_runs_stop_where_a_byte_loop_stops() {
+        let palette = [b'a', b'"', b'\\', 0x1f, 0x00, 0x20, 0x7f, 0x80, 0xc3, 0xa9, 0xff, b'~'];
+        for seed in 0..20_000u64 {
+            let len = (seed % 40) as usize;
+            let bytes: Vec<u8> =
+                crate::util::test_bytes(seed, len).iter().map(|b| if b % 3 == 0 { palette[usize::from(b / 3) % palette.len()] } else { b'x' }).collect();
+            let expected = bytes.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
+            assert_eq!(super::string_stop(&bytes), expected, "{bytes:02x?}");
+        }
+    }
+
     #[test]
     fn writes_every_character_as_serde_json_does() {
         let every: String = (0..0x800u32).chain([0xFFFD, 0x1F600, 0x10FFFF]).filter_map(char::from_u32).collect();
