@@ -398,17 +398,19 @@ impl QrCode {
     /// The code as an SVG image with a four-module quiet zone, at least
     /// `min_px` pixels wide, one path of the dark modules' runs.
     pub fn svg(&self, min_px: usize, attributes: &str) -> String {
+        use std::fmt::Write as _;
         let n = self.size + 8;
-        let px = min_px.div_ceil(n) * n;
+        // A whole number of pixels a module.
+        let width = min_px.div_ceil(n) * n;
         let mut out = format!(
-            "<svg {attributes}xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{px}\" height=\"{px}\" viewBox=\"0 0 {n} {n}\" shape-rendering=\"crispEdges\"><path fill=\"#fff\" d=\"M0 0h{n}v{n}H0z\"/><path fill=\"#000\" d=\""
+            "<svg {attributes}xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{width}\" height=\"{width}\" viewBox=\"0 0 {n} {n}\" shape-rendering=\"crispEdges\"><path fill=\"#fff\" d=\"M0 0h{n}v{n}H0z\"/><path fill=\"#000\" d=\""
         );
         for (y, row) in self.modules.chunks(self.size).enumerate() {
             let mut x = 0;
             while x < row.len() {
                 if row.get(x) == Some(&true) {
                     let run = row.get(x..).unwrap_or_default().iter().take_while(|&&d| d).count();
-                    out.push_str(&format!("M{} {}h{run}v1h-{run}z", x + 4, y + 4));
+                    let _ = write!(out, "M{} {}h{run}v1h-{run}z", x + 4, y + 4);
                     x += run;
                 } else {
                     x += 1;

@@ -507,7 +507,8 @@ async fn deflate_raw(data: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 /// `text` as a QR code (error correction M) in SVG, with its quiet zone,
-/// ready to place inline: 4 pixels a module, at least 232 pixels wide.
+/// ready to place inline: a whole number of pixels a module, at least
+/// 232 pixels wide.
 fn qr_svg(text: &str) -> Result<Zeroizing<String>, JsValue> {
     let code = crate::qr::QrCode::new(text.as_bytes()).ok_or_else(|| bad_input("the link is too long for a QR code (shorten the label or the viewer URL)"))?;
     // Its buffers hold the link's key: the allocator wipes each one when it is freed.
