@@ -81,7 +81,7 @@ fn decode_into(table: &[u8; 256], text: &[u8], out: &mut Vec<u8>) -> Option<()> 
         return None;
     }
     let start = out.len();
-    out.resize(start + text.len() / 4 * 3, 0);
+    crate::util::zero_extend(out, start + text.len() / 4 * 3);
     let whole = text.len() / 4 * 4;
     decode_groups(table, text.get(..whole)?, out.get_mut(start..)?).ok()?;
     let rest = text.get(whole..)?;

@@ -138,6 +138,17 @@ pub type TextMap = std::collections::HashMap<String, usize>;
 /// See [`TextMap`].
 pub type NumMap = std::collections::HashMap<usize, usize>;
 
+/// Lengthens `bytes` to `len` with zeros (nothing when it is that long
+/// already), a block of zeros copied at a time: `Vec::resize` fills a byte
+/// at a time in the size-optimised build (ARCHITECTURE "Build").
+pub(crate) fn zero_extend(bytes: &mut Vec<u8>, len: usize) {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    bytes.reserve(len.saturating_sub(bytes.len()));
+    while let Some(more) = len.checked_sub(bytes.len()).filter(|&more| more > 0) {
+        bytes.extend_from_slice(ZEROS.get(..more.min(ZEROS.len())).unwrap_or_default());
+    }
+}
+
 /// The [`TextMap`] key of a pair (a number and a text): `"<n> <text>"`.
 pub(crate) fn pair_key(n: usize, text: &str) -> String {
     let mut key = n.to_string();
@@ -230,6 +241,19 @@ pub(crate) fn reference_json_files() -> Vec<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_extend_is_resize_with_zeros() {
+        for start in [0, 1, 7, 4096] {
+            for len in [0, 1, 5, 4095, 4096, 4097, 8192, 8193, 10_000] {
+                let mut ours = test_bytes(start as u64, start);
+                let mut reference = ours.clone();
+                zero_extend(&mut ours, len);
+                reference.resize(len.max(start), 0);
+                assert_eq!(ours, reference, "from {start} to {len}");
+            }
+        }
+    }
 
     /// Deterministic pseudo-random numbers (xorshift).
     fn numbers(n: usize, seed: u64, modulo: u64) -> Vec<u64> {

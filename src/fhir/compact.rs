@@ -35,6 +35,7 @@ pub(super) fn short_escape(kind: u8) -> Option<char> {
 
 /// Whether a string's fast path stops at `c`: the quote, the backslash
 /// and control characters (which JSON refuses unescaped).
+#[inline(always)]
 fn stops(c: u8) -> bool {
     c < 0x20 || c == b'"' || c == b'\\'
 }
@@ -98,10 +99,12 @@ struct Compactor<'a, 'o> {
 }
 
 impl Compactor<'_, '_> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.i += 1;
@@ -109,6 +112,7 @@ impl Compactor<'_, '_> {
     }
 
     /// Takes `byte`, writing it.
+    #[inline(always)]
     fn take(&mut self, byte: u8) {
         self.i += 1;
         self.out.push(byte);

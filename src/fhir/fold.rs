@@ -25,6 +25,7 @@ pub(crate) const FOLD_FROM: usize = 1 << 20;
 /// 14 ms in a browser's first, unoptimised compilation at 4x CPU slowdown.
 const STEP: usize = 1 << 18;
 
+#[inline(always)]
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -41,6 +42,7 @@ struct Folder {
 
 impl Folder {
     /// Moves `bytes[from..to]` to the write position.
+    #[inline(always)]
     fn keep(&mut self, bytes: &mut [u8], from: usize, to: usize) {
         if from != self.w {
             bytes.copy_within(from..to, self.w);

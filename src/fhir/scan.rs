@@ -45,10 +45,12 @@ pub(super) struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    #[inline(always)]
     pub(super) fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    #[inline(always)]
     pub(super) fn skip_ws(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
             self.i += 1;
@@ -56,6 +58,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Past the string starting at `from` (its opening quote).
+    #[inline(always)]
     fn string_end(&self, from: usize) -> Option<usize> {
         let mut j = from + 1;
         loop {
@@ -113,6 +116,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Expects `byte` (after whitespace) and moves past it.
+    #[inline(always)]
     fn expect(&mut self, byte: u8) -> Option<()> {
         self.skip_ws();
         (self.peek()? == byte).then(|| self.i += 1)

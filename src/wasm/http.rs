@@ -30,7 +30,7 @@ async fn copy_in(chunks: js_sys::Array) -> Vec<u8> {
     let pacer = crate::source::Pacer::new(&EventLoop);
     for chunk in chunks {
         let at = body.len();
-        body.resize(at + chunk.length() as usize, 0);
+        crate::util::zero_extend(&mut body, at + chunk.length() as usize);
         if let Some(room) = body.get_mut(at..) {
             chunk.copy_to(room);
         }

@@ -246,7 +246,7 @@ async fn from_js<F: std::future::Future<Output = ()>>(plain: WipeOnDrop, mut bet
     while out.len() < len {
         let (from, to) = (out.len(), (out.len() + COPY_PIECE).min(len));
         let piece = plain.0.subarray(from as u32, to as u32);
-        out.resize(to, 0);
+        crate::util::zero_extend(&mut out, to);
         piece.copy_to(out.get_mut(from..to).unwrap_or_default());
         piece.fill(0, 0, piece.length());
         between().await;
