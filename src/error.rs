@@ -23,7 +23,7 @@ pub enum Error {
     #[error(transparent)]
     Fhir(#[from] ServerError),
     /// The decrypted content is of a type this SDK does not open.
-    #[error("the record's content type {0:?} is not supported (FHIR JSON is)")]
+    #[error("the record's content type {} is not supported (FHIR JSON is)", crate::fhir::value::quoted(.0))]
     UnsupportedContent(String),
     /// An argument from the host was unusable (a missing element, a bad option).
     #[error("{0}")]

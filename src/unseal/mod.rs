@@ -75,11 +75,11 @@ pub enum UnsealError {
     Header(String),
     #[error("the JWE encrypted-key segment must be empty for alg \"dir\"")]
     EncryptedKeyPresent,
-    #[error("unsupported JWE key management algorithm {0:?} (only \"dir\" is supported)")]
+    #[error("unsupported JWE key management algorithm {} (only \"dir\" is supported)", crate::fhir::value::quoted(.0))]
     UnsupportedAlgorithm(String),
-    #[error("unsupported JWE content encryption {0:?} (A256GCM and A128GCM are supported)")]
+    #[error("unsupported JWE content encryption {} (A256GCM and A128GCM are supported)", crate::fhir::value::quoted(.0))]
     UnsupportedEncryption(String),
-    #[error("unsupported JWE compression {0:?} (only \"DEF\" is supported)")]
+    #[error("unsupported JWE compression {} (only \"DEF\" is supported)", crate::fhir::value::quoted(.0))]
     UnsupportedCompression(String),
     #[error("the JWE lists critical extensions ({0}) that are not understood")]
     UnsupportedCritical(String),

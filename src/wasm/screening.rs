@@ -41,7 +41,7 @@ pub(crate) fn known_only(options: &JsValue, what: &str, known: &[&[&str]]) -> Re
     if unknown.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = unknown.iter().take(5).map(|k| format!("{:?}", k.chars().take(40).collect::<String>())).collect();
+    let names: Vec<String> = unknown.iter().take(5).map(|k| crate::fhir::value::quoted(&k.chars().take(40).collect::<String>())).collect();
     let all: Vec<&str> = known.iter().flat_map(|list| list.iter().copied()).collect();
     Err(bad_input(&format!("{what}: unknown option{} {} (known: {})", if unknown.len() == 1 { "" } else { "s" }, names.join(", "), all.join(", "))))
 }
@@ -65,7 +65,7 @@ fn string_list(options: &JsValue, name: &str) -> Result<Option<Vec<String>>, JsV
 
 fn role_list(options: &JsValue, name: &str) -> Result<Option<Vec<Role>>, JsValue> {
     string_list(options, name)?
-        .map(|l| l.iter().map(|r| Role::parse(r).ok_or_else(|| bad_input(&format!("policy.{name}: unknown role {r:?}")))).collect())
+        .map(|l| l.iter().map(|r| Role::parse(r).ok_or_else(|| bad_input(&format!("policy.{name}: unknown role {}", crate::fhir::value::quoted(r))))).collect())
         .transpose()
 }
 

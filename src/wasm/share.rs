@@ -74,7 +74,7 @@ fn parse_options(value: &JsValue, call: &str) -> Result<Options, JsValue> {
             let key = item.as_string().ok_or_else(|| bad_input("include must be an array of section keys"))?;
             if !SECTION_KEYS.contains(&key.as_str()) {
                 let shown: String = key.chars().take(40).collect();
-                return Err(bad_input(&format!("include: unknown section {shown:?} (known: {})", SECTION_KEYS.join(", "))));
+                return Err(bad_input(&format!("include: unknown section {} (known: {})", crate::fhir::value::quoted(&shown), SECTION_KEYS.join(", "))));
             }
             keys.push(key);
         }

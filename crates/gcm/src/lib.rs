@@ -97,14 +97,18 @@ enum Keystream {
 }
 
 /// GCM's hash subkey (H = E(K, 0¹²⁸)) and its counter mode started at `j0`.
+/// H is the keystream of the all-zero counter block, so the one-block
+/// encryption is not compiled a second time beside the counter mode's.
 fn gcm_start<A: BlockCipherEncrypt + KeyInit + BlockSizeUser<BlockSize = U16>>(key: &[u8], iv: &[u8; 12]) -> Option<(Ghash, Ctr32<A>)> {
-    let aes = A::new_from_slice(key).ok()?;
-    let mut h = Array::<u8, U16>::default();
-    aes.encrypt_block(&mut h);
-    let ghash = Ghash::new(&h.into());
+    let mut ctr = Ctr32 { aes: A::new_from_slice(key).ok()?, prefix: [0; 12], counter: 0 };
+    let mut h = [0u8; 16];
+    ctr.apply(&mut h);
+    let ghash = Ghash::new(&h);
     h.zeroize();
     // J0 = IV ‖ 0³¹ ‖ 1.
-    Some((ghash, Ctr32 { aes, prefix: *iv, counter: 1 }))
+    ctr.prefix = *iv;
+    ctr.counter = 1;
+    Some((ghash, ctr))
 }
 
 /// AES-GCM (NIST SP 800-38D) with a 96-bit IV and a 128-bit tag, taken a
