@@ -54,8 +54,9 @@ struct Factor([[u64; 4]; 6]);
 
 impl Factor {
     /// From the element `(hi, lo)` (the block's first and last eight bytes,
-    /// big-endian). Once per key and per power of it: not inlined, since
-    /// WebAssembly has no bit reversal and each copy is long.
+    /// big-endian). Once per key and per power of it (and once per
+    /// [`mul`]): not inlined, since WebAssembly has no bit reversal and each
+    /// copy is long.
     #[inline(never)]
     fn new(hi: u64, lo: u64) -> Factor {
         let (lo_r, hi_r) = (lo.reverse_bits(), hi.reverse_bits());
