@@ -181,97 +181,147 @@ texts! {
 /// FHIR value-set codes in words (statuses, criticality, severity,
 /// encounter class), by code: en, es, fr, de.
 pub(super) fn code_texts(code: &str) -> Option<[&'static str; 4]> {
-    Some(match code {
-        "active" => ["Active", "Activo", "Actif", "Aktiv"],
-        "inactive" => ["Inactive", "Inactivo", "Inactif", "Inaktiv"],
-        "resolved" => ["Resolved", "Resuelto", "Résolu", "Abgeklungen"],
-        "recurrence" => ["Recurrence", "Recurrencia", "Récurrence", "Wiederauftreten"],
-        "relapse" => ["Relapse", "Recaída", "Rechute", "Rückfall"],
-        "remission" => ["Remission", "Remisión", "Rémission", "Remission"],
-        "unconfirmed" => ["Unconfirmed", "No confirmado", "Non confirmé", "Unbestätigt"],
-        "provisional" => ["Provisional", "Provisional", "Provisoire", "Vorläufig"],
-        "differential" => ["Differential", "Diferencial", "Différentiel", "Differenzialdiagnose"],
-        "confirmed" => ["Confirmed", "Confirmado", "Confirmé", "Bestätigt"],
-        "refuted" => ["Refuted", "Descartado", "Réfuté", "Widerlegt"],
-        "entered-in-error" => ["Entered in error", "Registrado por error", "Saisi par erreur", "Fehlerhaft erfasst"],
-        "low" => ["Low", "Baja", "Faible", "Niedrig"],
-        "high" => ["High", "Alta", "Élevée", "Hoch"],
-        "unable-to-assess" => ["Unable to assess", "No evaluable", "Non évaluable", "Nicht beurteilbar"],
-        "mild" => ["mild", "leve", "légère", "leicht"],
-        "moderate" => ["moderate", "moderada", "modérée", "mittelschwer"],
-        "severe" => ["severe", "grave", "sévère", "schwer"],
-        "on-hold" => ["On hold", "En espera", "En attente", "Pausiert"],
-        "cancelled" => ["Cancelled", "Cancelado", "Annulé", "Storniert"],
-        "completed" => ["Completed", "Completado", "Terminé", "Abgeschlossen"],
-        "stopped" => ["Stopped", "Suspendido", "Arrêté", "Abgesetzt"],
-        "draft" => ["Draft", "Borrador", "Brouillon", "Entwurf"],
-        "unknown" => ["Unknown", "Desconocido", "Inconnu", "Unbekannt"],
-        "intended" => ["Intended", "Previsto", "Prévu", "Vorgesehen"],
-        "not-taken" => ["Not taken", "No tomado", "Non pris", "Nicht eingenommen"],
-        "preparation" => ["Preparation", "Preparación", "Préparation", "Vorbereitung"],
-        "in-progress" => ["In progress", "En curso", "En cours", "Laufend"],
-        "not-done" => ["Not done", "No realizado", "Non réalisé", "Nicht durchgeführt"],
-        "planned" => ["Planned", "Planificado", "Planifié", "Geplant"],
-        "arrived" => ["Arrived", "Llegada", "Arrivé", "Angekommen"],
-        "triaged" => ["Triaged", "Clasificado", "Trié", "Triagiert"],
-        "onleave" => ["On leave", "De permiso", "En permission", "Beurlaubt"],
-        "finished" => ["Finished", "Finalizada", "Terminée", "Beendet"],
-        "registered" => ["Registered", "Registrado", "Enregistré", "Registriert"],
-        "preliminary" => ["Preliminary", "Preliminar", "Préliminaire", "Vorläufig"],
-        "final" => ["Final", "Definitivo", "Définitif", "Endgültig"],
-        "amended" => ["Amended", "Modificado", "Modifié", "Geändert"],
-        "corrected" => ["Corrected", "Corregido", "Corrigé", "Korrigiert"],
-        "appended" => ["Appended", "Ampliado", "Complété", "Ergänzt"],
-        "partial" => ["Partial", "Parcial", "Partiel", "Teilweise"],
-        "current" => ["Current", "Vigente", "Actuel", "Aktuell"],
-        "superseded" => ["Superseded", "Reemplazado", "Remplacé", "Ersetzt"],
-        "revoked" => ["Revoked", "Revocado", "Révoqué", "Widerrufen"],
-        "AMB" => ["Ambulatory", "Ambulatoria", "Ambulatoire", "Ambulant"],
-        "EMER" => ["Emergency", "Urgencias", "Urgences", "Notfall"],
-        "IMP" => ["Inpatient", "Hospitalización", "Hospitalisation", "Stationär"],
-        "ACUTE" => ["Inpatient (acute)", "Hospitalización (agudos)", "Hospitalisation (soins aigus)", "Stationär (akut)"],
-        "NONAC" => ["Inpatient (non-acute)", "Hospitalización (no agudos)", "Hospitalisation (non aigu)", "Stationär (nicht akut)"],
-        "OBSENC" => ["Observation", "Observación", "Surveillance", "Beobachtung"],
-        "PRENC" => ["Pre-admission", "Preingreso", "Pré-admission", "Voraufnahme"],
-        "SS" => ["Short stay", "Estancia corta", "Séjour court", "Kurzaufenthalt"],
-        "VR" => ["Virtual", "Virtual", "À distance", "Virtuell"],
-        "HH" => ["Home health", "Atención domiciliaria", "Soins à domicile", "Häusliche Pflege"],
-        "FLD" => ["Field", "Atención in situ", "Sur le terrain", "Vor Ort"],
-        _ => return None,
-    })
+    CODE_TEXTS.binary_search_by(|(key, _)| key.cmp(&code)).ok().and_then(|at| CODE_TEXTS.get(at)).map(|(_, texts)| *texts)
 }
+
+/// Codes and their texts (en, es, fr, de), sorted by code in byte order.
+type CodeTable = &'static [(&'static str, [&'static str; 4])];
+
+/// [`code_texts`]' table, sorted by code (byte order) for a binary search:
+/// a table of text is smaller in the module than a `match` of string arms.
+static CODE_TEXTS: CodeTable = &[
+    ("ACUTE", ["Inpatient (acute)", "Hospitalización (agudos)", "Hospitalisation (soins aigus)", "Stationär (akut)"]),
+    ("AMB", ["Ambulatory", "Ambulatoria", "Ambulatoire", "Ambulant"]),
+    ("EMER", ["Emergency", "Urgencias", "Urgences", "Notfall"]),
+    ("FLD", ["Field", "Atención in situ", "Sur le terrain", "Vor Ort"]),
+    ("HH", ["Home health", "Atención domiciliaria", "Soins à domicile", "Häusliche Pflege"]),
+    ("IMP", ["Inpatient", "Hospitalización", "Hospitalisation", "Stationär"]),
+    ("NONAC", ["Inpatient (non-acute)", "Hospitalización (no agudos)", "Hospitalisation (non aigu)", "Stationär (nicht akut)"]),
+    ("OBSENC", ["Observation", "Observación", "Surveillance", "Beobachtung"]),
+    ("PRENC", ["Pre-admission", "Preingreso", "Pré-admission", "Voraufnahme"]),
+    ("SS", ["Short stay", "Estancia corta", "Séjour court", "Kurzaufenthalt"]),
+    ("VR", ["Virtual", "Virtual", "À distance", "Virtuell"]),
+    ("active", ["Active", "Activo", "Actif", "Aktiv"]),
+    ("amended", ["Amended", "Modificado", "Modifié", "Geändert"]),
+    ("appended", ["Appended", "Ampliado", "Complété", "Ergänzt"]),
+    ("arrived", ["Arrived", "Llegada", "Arrivé", "Angekommen"]),
+    ("cancelled", ["Cancelled", "Cancelado", "Annulé", "Storniert"]),
+    ("completed", ["Completed", "Completado", "Terminé", "Abgeschlossen"]),
+    ("confirmed", ["Confirmed", "Confirmado", "Confirmé", "Bestätigt"]),
+    ("corrected", ["Corrected", "Corregido", "Corrigé", "Korrigiert"]),
+    ("current", ["Current", "Vigente", "Actuel", "Aktuell"]),
+    ("differential", ["Differential", "Diferencial", "Différentiel", "Differenzialdiagnose"]),
+    ("draft", ["Draft", "Borrador", "Brouillon", "Entwurf"]),
+    ("entered-in-error", ["Entered in error", "Registrado por error", "Saisi par erreur", "Fehlerhaft erfasst"]),
+    ("final", ["Final", "Definitivo", "Définitif", "Endgültig"]),
+    ("finished", ["Finished", "Finalizada", "Terminée", "Beendet"]),
+    ("high", ["High", "Alta", "Élevée", "Hoch"]),
+    ("in-progress", ["In progress", "En curso", "En cours", "Laufend"]),
+    ("inactive", ["Inactive", "Inactivo", "Inactif", "Inaktiv"]),
+    ("intended", ["Intended", "Previsto", "Prévu", "Vorgesehen"]),
+    ("low", ["Low", "Baja", "Faible", "Niedrig"]),
+    ("mild", ["mild", "leve", "légère", "leicht"]),
+    ("moderate", ["moderate", "moderada", "modérée", "mittelschwer"]),
+    ("not-done", ["Not done", "No realizado", "Non réalisé", "Nicht durchgeführt"]),
+    ("not-taken", ["Not taken", "No tomado", "Non pris", "Nicht eingenommen"]),
+    ("on-hold", ["On hold", "En espera", "En attente", "Pausiert"]),
+    ("onleave", ["On leave", "De permiso", "En permission", "Beurlaubt"]),
+    ("partial", ["Partial", "Parcial", "Partiel", "Teilweise"]),
+    ("planned", ["Planned", "Planificado", "Planifié", "Geplant"]),
+    ("preliminary", ["Preliminary", "Preliminar", "Préliminaire", "Vorläufig"]),
+    ("preparation", ["Preparation", "Preparación", "Préparation", "Vorbereitung"]),
+    ("provisional", ["Provisional", "Provisional", "Provisoire", "Vorläufig"]),
+    ("recurrence", ["Recurrence", "Recurrencia", "Récurrence", "Wiederauftreten"]),
+    ("refuted", ["Refuted", "Descartado", "Réfuté", "Widerlegt"]),
+    ("registered", ["Registered", "Registrado", "Enregistré", "Registriert"]),
+    ("relapse", ["Relapse", "Recaída", "Rechute", "Rückfall"]),
+    ("remission", ["Remission", "Remisión", "Rémission", "Remission"]),
+    ("resolved", ["Resolved", "Resuelto", "Résolu", "Abgeklungen"]),
+    ("revoked", ["Revoked", "Revocado", "Révoqué", "Widerrufen"]),
+    ("severe", ["severe", "grave", "sévère", "schwer"]),
+    ("stopped", ["Stopped", "Suspendido", "Arrêté", "Abgesetzt"]),
+    ("superseded", ["Superseded", "Reemplazado", "Remplacé", "Ersetzt"]),
+    ("triaged", ["Triaged", "Clasificado", "Trié", "Triagiert"]),
+    ("unable-to-assess", ["Unable to assess", "No evaluable", "Non évaluable", "Nicht beurteilbar"]),
+    ("unconfirmed", ["Unconfirmed", "No confirmado", "Non confirmé", "Unbestätigt"]),
+    ("unknown", ["Unknown", "Desconocido", "Inconnu", "Unbekannt"]),
+];
 
 /// Identifier types (HL7 v2 table 0203, and the CARIN Blue Button ones US
 /// payers send) in words: en, es, fr, de.
 pub(super) fn identifier_type_texts(code: &str) -> Option<[&'static str; 4]> {
-    Some(match code {
-        "MR" => ["Medical record number", "Número de historia clínica", "Numéro de dossier médical", "Patientennummer"],
-        "MB" | "mb" => ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"],
-        "um" => ["Unique member ID", "Identificador único de afiliado", "Identifiant unique d’adhérent", "Eindeutige Mitglieds-ID"],
-        "SS" => ["Social Security number", "Número de la Seguridad Social (EE. UU.)", "Numéro de sécurité sociale (É.-U.)", "Sozialversicherungsnummer (USA)"],
-        "DL" => ["Driver’s license number", "Número de permiso de conducir", "Numéro de permis de conduire", "Führerscheinnummer"],
-        "PPN" => ["Passport number", "Número de pasaporte", "Numéro de passeport", "Reisepassnummer"],
-        "NI" | "NNxxx" => ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"],
-        "NH" => ["National health plan number", "Número del sistema nacional de salud", "Numéro d’assurance maladie", "Krankenversichertennummer"],
-        "PI" => ["Patient internal identifier", "Identificador interno del paciente", "Identifiant interne du patient", "Interne Patientenkennung"],
-        "PT" => ["Patient external identifier", "Identificador externo del paciente", "Identifiant externe du patient", "Externe Patientenkennung"],
-        "AN" | "pat" => ["Account number", "Número de cuenta", "Numéro de compte", "Kontonummer"],
-        "MA" => ["Medicaid number", "Número de Medicaid", "Numéro Medicaid", "Medicaid-Nummer"],
-        "MC" => ["Medicare number", "Número de Medicare", "Numéro Medicare", "Medicare-Nummer"],
-        "SN" => ["Subscriber number", "Número de titular", "Numéro d’assuré principal", "Versicherungsnehmernummer"],
-        "SB" => ["Social beneficiary number", "Número de beneficiario social", "Numéro de bénéficiaire social", "Sozialleistungsnummer"],
-        "TAX" => ["Tax ID number", "Número de identificación fiscal", "Numéro fiscal", "Steuernummer"],
-        "NPI" | "npi" => [
+    IDENTIFIER_TYPE_TEXTS.binary_search_by(|(key, _)| key.cmp(&code)).ok().and_then(|at| IDENTIFIER_TYPE_TEXTS.get(at)).map(|(_, texts)| *texts)
+}
+
+/// [`identifier_type_texts`]' table, sorted by code (byte order), each
+/// spelling of a code a row of its own.
+static IDENTIFIER_TYPE_TEXTS: CodeTable = &[
+    ("AN", ["Account number", "Número de cuenta", "Numéro de compte", "Kontonummer"]),
+    ("BCT", ["Birth certificate number", "Número de acta de nacimiento", "Numéro d’acte de naissance", "Geburtsurkundennummer"]),
+    ("DL", ["Driver’s license number", "Número de permiso de conducir", "Numéro de permis de conduire", "Führerscheinnummer"]),
+    ("EN", ["Employer number", "Número de empleador", "Numéro d’employeur", "Arbeitgebernummer"]),
+    ("MA", ["Medicaid number", "Número de Medicaid", "Numéro Medicaid", "Medicaid-Nummer"]),
+    ("MB", ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"]),
+    ("MC", ["Medicare number", "Número de Medicare", "Numéro Medicare", "Medicare-Nummer"]),
+    ("MD", ["Medical license number", "Número de colegiado", "Numéro d’inscription à l’ordre", "Approbationsnummer"]),
+    ("MR", ["Medical record number", "Número de historia clínica", "Numéro de dossier médical", "Patientennummer"]),
+    ("NH", ["National health plan number", "Número del sistema nacional de salud", "Numéro d’assurance maladie", "Krankenversichertennummer"]),
+    ("NI", ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"]),
+    ("NNxxx", ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"]),
+    (
+        "NPI",
+        [
             "National Provider Identifier",
             "Identificador nacional de proveedor (NPI)",
             "Identifiant national de prestataire (NPI)",
             "Nationale Leistungserbringer-ID (NPI)",
         ],
-        "PRN" => ["Provider number", "Número de proveedor", "Numéro de prestataire", "Leistungserbringernummer"],
-        "MD" => ["Medical license number", "Número de colegiado", "Numéro d’inscription à l’ordre", "Approbationsnummer"],
-        "EN" => ["Employer number", "Número de empleador", "Numéro d’employeur", "Arbeitgebernummer"],
-        "BCT" => ["Birth certificate number", "Número de acta de nacimiento", "Numéro d’acte de naissance", "Geburtsurkundennummer"],
-        "U" => ["Unspecified identifier", "Identificador sin especificar", "Identifiant non précisé", "Nicht näher bezeichnete Kennung"],
-        _ => return None,
-    })
+    ),
+    ("PI", ["Patient internal identifier", "Identificador interno del paciente", "Identifiant interne du patient", "Interne Patientenkennung"]),
+    ("PPN", ["Passport number", "Número de pasaporte", "Numéro de passeport", "Reisepassnummer"]),
+    ("PRN", ["Provider number", "Número de proveedor", "Numéro de prestataire", "Leistungserbringernummer"]),
+    ("PT", ["Patient external identifier", "Identificador externo del paciente", "Identifiant externe du patient", "Externe Patientenkennung"]),
+    ("SB", ["Social beneficiary number", "Número de beneficiario social", "Numéro de bénéficiaire social", "Sozialleistungsnummer"]),
+    ("SN", ["Subscriber number", "Número de titular", "Numéro d’assuré principal", "Versicherungsnehmernummer"]),
+    ("SS", ["Social Security number", "Número de la Seguridad Social (EE. UU.)", "Numéro de sécurité sociale (É.-U.)", "Sozialversicherungsnummer (USA)"]),
+    ("TAX", ["Tax ID number", "Número de identificación fiscal", "Numéro fiscal", "Steuernummer"]),
+    ("U", ["Unspecified identifier", "Identificador sin especificar", "Identifiant non précisé", "Nicht näher bezeichnete Kennung"]),
+    ("mb", ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"]),
+    (
+        "npi",
+        [
+            "National Provider Identifier",
+            "Identificador nacional de proveedor (NPI)",
+            "Identifiant national de prestataire (NPI)",
+            "Nationale Leistungserbringer-ID (NPI)",
+        ],
+    ),
+    ("pat", ["Account number", "Número de cuenta", "Numéro de compte", "Kontonummer"]),
+    ("um", ["Unique member ID", "Identificador único de afiliado", "Identifiant unique d’adhérent", "Eindeutige Mitglieds-ID"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both tables are searched by halves: sorted by code with no code twice,
+    /// every code found with its own texts, and text no code has not found.
+    #[test]
+    fn code_tables_are_sorted_and_every_code_is_found() {
+        type Find = fn(&str) -> Option<[&'static str; 4]>;
+        let tables: [(CodeTable, Find); 2] = [(CODE_TEXTS, code_texts), (IDENTIFIER_TYPE_TEXTS, identifier_type_texts)];
+        for (table, find) in tables {
+            assert!(table.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()), "sorted, no code twice");
+            for (code, texts) in table {
+                assert_eq!(find(code), Some(*texts), "{code}");
+                assert!(texts.iter().all(|t| !t.is_empty()), "{code}");
+            }
+            for absent in ["", "Active", "activ", "activee", "zzz", "\u{0}"] {
+                assert_eq!(find(absent), None, "{absent:?}");
+            }
+        }
+        assert_eq!(code_texts("entered-in-error").map(|t| t[3]), Some("Fehlerhaft erfasst"));
+        assert_eq!(identifier_type_texts("npi"), identifier_type_texts("NPI"));
+        assert_eq!(identifier_type_texts("mb").map(|t| t[0]), Some("Member number"));
+    }
 }
