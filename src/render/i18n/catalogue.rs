@@ -253,6 +253,16 @@ pub(super) fn identifier_type_texts(code: &str) -> Option<[&'static str; 4]> {
     IDENTIFIER_TYPE_TEXTS.binary_search_by(|(key, _)| key.cmp(&code)).ok().and_then(|at| IDENTIFIER_TYPE_TEXTS.get(at)).map(|(_, texts)| *texts)
 }
 
+/// Texts of the identifier types with two spellings.
+const MEMBER: [&str; 4] = ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"];
+const NATIONAL: [&str; 4] = ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"];
+const NPI: [&str; 4] = [
+    "National Provider Identifier",
+    "Identificador nacional de proveedor (NPI)",
+    "Identifiant national de prestataire (NPI)",
+    "Nationale Leistungserbringer-ID (NPI)",
+];
+
 /// [`identifier_type_texts`]' table, sorted by code (byte order), each
 /// spelling of a code a row of its own.
 static IDENTIFIER_TYPE_TEXTS: CodeTable = &[
@@ -261,22 +271,14 @@ static IDENTIFIER_TYPE_TEXTS: CodeTable = &[
     ("DL", ["Driver’s license number", "Número de permiso de conducir", "Numéro de permis de conduire", "Führerscheinnummer"]),
     ("EN", ["Employer number", "Número de empleador", "Numéro d’employeur", "Arbeitgebernummer"]),
     ("MA", ["Medicaid number", "Número de Medicaid", "Numéro Medicaid", "Medicaid-Nummer"]),
-    ("MB", ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"]),
+    ("MB", MEMBER),
     ("MC", ["Medicare number", "Número de Medicare", "Numéro Medicare", "Medicare-Nummer"]),
     ("MD", ["Medical license number", "Número de colegiado", "Numéro d’inscription à l’ordre", "Approbationsnummer"]),
     ("MR", ["Medical record number", "Número de historia clínica", "Numéro de dossier médical", "Patientennummer"]),
     ("NH", ["National health plan number", "Número del sistema nacional de salud", "Numéro d’assurance maladie", "Krankenversichertennummer"]),
-    ("NI", ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"]),
-    ("NNxxx", ["National identifier", "Identificador nacional", "Identifiant national", "Nationale Kennung"]),
-    (
-        "NPI",
-        [
-            "National Provider Identifier",
-            "Identificador nacional de proveedor (NPI)",
-            "Identifiant national de prestataire (NPI)",
-            "Nationale Leistungserbringer-ID (NPI)",
-        ],
-    ),
+    ("NI", NATIONAL),
+    ("NNxxx", NATIONAL),
+    ("NPI", NPI),
     ("PI", ["Patient internal identifier", "Identificador interno del paciente", "Identifiant interne du patient", "Interne Patientenkennung"]),
     ("PPN", ["Passport number", "Número de pasaporte", "Numéro de passeport", "Reisepassnummer"]),
     ("PRN", ["Provider number", "Número de proveedor", "Numéro de prestataire", "Leistungserbringernummer"]),
@@ -286,16 +288,8 @@ static IDENTIFIER_TYPE_TEXTS: CodeTable = &[
     ("SS", ["Social Security number", "Número de la Seguridad Social (EE. UU.)", "Numéro de sécurité sociale (É.-U.)", "Sozialversicherungsnummer (USA)"]),
     ("TAX", ["Tax ID number", "Número de identificación fiscal", "Numéro fiscal", "Steuernummer"]),
     ("U", ["Unspecified identifier", "Identificador sin especificar", "Identifiant non précisé", "Nicht näher bezeichnete Kennung"]),
-    ("mb", ["Member number", "Número de afiliado", "Numéro d’adhérent", "Mitgliedsnummer"]),
-    (
-        "npi",
-        [
-            "National Provider Identifier",
-            "Identificador nacional de proveedor (NPI)",
-            "Identifiant national de prestataire (NPI)",
-            "Nationale Leistungserbringer-ID (NPI)",
-        ],
-    ),
+    ("mb", MEMBER),
+    ("npi", NPI),
     ("pat", ["Account number", "Número de cuenta", "Numéro de compte", "Kontonummer"]),
     ("um", ["Unique member ID", "Identificador único de afiliado", "Identifiant unique d’adhérent", "Eindeutige Mitglieds-ID"]),
 ];
