@@ -41,23 +41,27 @@ fn stops(c: u8) -> bool {
 }
 
 /// The length of the run of string text `rest` starts with, up to the
-/// first byte that [`stops`] it (`None`: none does). Eight bytes at a time
-/// while none of them stops it (one 64-bit test per eight: a byte equal to
-/// the quote or the backslash, or below 0x20), then byte by byte.
-fn run_len(rest: &[u8]) -> Option<usize> {
+/// first byte that [`stops`] it (`None`: none does), eight bytes at a time
+/// (one 64-bit test per eight: a byte equal to the quote or the backslash,
+/// or below 0x20; the lowest byte a word flags is exact, as a borrow only
+/// runs towards higher bytes). Shared by this writer and the JSON reader
+/// (`super::value`).
+pub(super) fn run_len(rest: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Nonzero exactly when some byte of `x` is below `n` (n at most 0x80).
     let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut words = rest.chunks_exact(8);
     let mut at = 0;
-    while let Some(chunk) = rest.get(at..at + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
-        let x = u64::from_le_bytes(chunk);
-        if below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1) | below(x, 0x20) != 0 {
-            break;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let flags = below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1) | below(x, 0x20);
+        if flags != 0 {
+            return Some(at + flags.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    rest.get(at..)?.iter().position(|&c| stops(c)).map(|run| at + run)
+    words.remainder().iter().position(|&c| stops(c)).map(|run| at + run)
 }
 
 /// Writes the JSON value `input` (whitespace around it allowed) to `out`

@@ -192,26 +192,6 @@ fn write_string(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// Where a string's run of plain bytes stops: the first quote, backslash
-/// or control character, eight bytes at a time (the lowest byte a word
-/// flags is exact: a borrow only runs towards higher bytes).
-fn string_stop(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for word in words.by_ref() {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let flags = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
-        if flags != 0 {
-            return Some(at + flags.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|i| at + i)
-}
-
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
@@ -445,7 +425,7 @@ impl Reader<'_> {
         loop {
             let from = self.i;
             let rest = self.b.get(from..).unwrap_or_default();
-            let Some(run) = string_stop(rest) else {
+            let Some(run) = super::compact::run_len(rest) else {
                 return self.refuse(EOF_STRING, self.b.len());
             };
             let text = rest.get(..run).unwrap_or_default();

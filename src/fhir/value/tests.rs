@@ -38,7 +38,7 @@ fn string_runs_stop_where_a_byte_loop_stops() {
         let bytes: Vec<u8> =
             crate::util::test_bytes(seed, len).iter().map(|b| if b % 3 == 0 { palette[usize::from(b / 3) % palette.len()] } else { b'x' }).collect();
         let expected = bytes.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
-        assert_eq!(super::string_stop(&bytes), expected, "{bytes:02x?}");
+        assert_eq!(crate::fhir::compact::run_len(&bytes), expected, "{bytes:02x?}");
     }
 }
 
